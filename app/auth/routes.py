@@ -1,0 +1,24 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from pydantic import BaseModel
+
+from app.api import DbSession
+from app.auth import service
+
+router = APIRouter(tags=["auth"])
+
+
+class TokenRead(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+@router.post("/auth/token")
+def issue_token(
+    session: DbSession,
+    username: Annotated[str, Form(min_length=1, max_length=64)],
+    password: Annotated[str, Form(min_length=1, max_length=1024)],
+) -> TokenRead:
+    user = service.authenticate(session, username=username, password=password)
+    return TokenRead(access_token=service.issue_token(user))

@@ -1,0 +1,102 @@
+"""Users, password hashing (argon2 via pwdlib) and signed bearer tokens."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+import jwt
+from pwdlib import PasswordHash
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role, User
+from app.clock import utcnow
+from app.config import get_settings
+from app.errors import Conflict, InvalidInput, NotAuthenticated, NotPermitted
+
+TOKEN_ALGORITHM = "HS256"
+MIN_PASSWORD_LENGTH = 10
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling: a signed-in user or, later, an EDI partner restricted to its own customers."""
+
+    kind: str  # "user" | "partner"
+    id: int
+    name: str
+    role: str
+    customer_ids: frozenset[int] | None = None  # None: every customer
+
+    @property
+    def caller_key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    def require(self, *roles: Role) -> None:
+        if self.role == Role.ADMIN or self.role in roles:
+            return
+        raise NotPermitted(f"this action needs the role {' or '.join(roles)}")
+
+    def may_see_customer(self, customer_id: int) -> bool:
+        return self.customer_ids is None or customer_id in self.customer_ids
+
+
+@lru_cache
+def _hasher() -> PasswordHash:
+    return PasswordHash.recommended()
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def create_user(session: Session, *, username: str, password: str, role: str) -> User:
+    if role not in set(Role):
+        raise InvalidInput(f"unknown role {role!r}; expected one of {', '.join(Role)}", loc=("role",))
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters", loc=("password",))
+    if not username or len(username) > 64 or not username.isprintable() or " " in username:
+        raise InvalidInput("username must be 1 to 64 printable characters without spaces", loc=("username",))
+    user = User(username=username, password_hash=hash_password(password), role=role, created_at=utcnow())
+    try:
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError as exc:
+        raise Conflict(f"user {username!r} already exists") from exc
+    return user
+
+
+def authenticate(session: Session, *, username: str, password: str) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        _hasher().hash(password)  # same cost whether the user exists or not
+        raise NotAuthenticated("unknown user or wrong password")
+    valid, new_hash = _hasher().verify_and_update(password, user.password_hash)
+    if not valid or not user.active:
+        raise NotAuthenticated("unknown user or wrong password")
+    if new_hash:
+        user.password_hash = new_hash
+    return user
+
+
+def issue_token(user: User) -> str:
+    settings = get_settings()
+    now = utcnow()
+    claims = {
+        "sub": str(user.id),
+        "name": user.username,
+        "role": user.role,
+        "iat": now,
+        "exp": now + timedelta(minutes=settings.token_ttl_minutes),
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=TOKEN_ALGORITHM)
+
+
+def actor_from_token(token: str) -> Actor:
+    """Verify a bearer token. The role is in the signed claims, so no query is needed per request."""
+    try:
+        claims = jwt.decode(token, get_settings().secret_key, algorithms=[TOKEN_ALGORITHM])
+        return Actor(kind="user", id=int(claims["sub"]), name=str(claims["name"]), role=str(claims["role"]))
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        raise NotAuthenticated("invalid or expired token") from exc

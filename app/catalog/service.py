@@ -1,0 +1,148 @@
+"""Master data use cases: keep the snapshot of customers and products the ERP exported."""
+
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.auth.service import Actor
+from app.catalog import repository
+from app.catalog.models import Customer, Product, ShippingAddress
+from app.catalog.schemas import Address, CustomerCreate, CustomerRead, ProductCreate, ProductRead, ShippingAddressRead
+from app.clock import utcnow
+from app.errors import Conflict, NotFound
+from app.pagination import Page, encode_cursor
+
+
+def save_customer(session: Session, *, data: CustomerCreate, snapshot_at: datetime | None = None) -> Customer:
+    """Create or replace the customer with this code (the ERP's export is the truth)."""
+    customer = repository.get_customer_by_code(session, data.code, with_addresses=True)
+    if customer is None:
+        customer = Customer(code=data.code, shipping_addresses=[])
+        session.add(customer)
+    billing = data.billing_address
+    customer.name = data.name
+    customer.vat_number = data.vat_number
+    customer.gln = data.gln
+    customer.email = data.email.lower() if data.email else None
+    customer.phone = data.phone
+    customer.billing_name = billing.name
+    customer.billing_street = billing.street
+    customer.billing_street2 = billing.street2
+    customer.billing_postal_code = billing.postal_code
+    customer.billing_city = billing.city
+    customer.billing_country = billing.country
+    customer.discount_percent = data.discount_percent
+    customer.blocked = data.blocked
+    customer.show_prices_on_delivery_note = data.show_prices_on_delivery_note
+    customer.snapshot_at = snapshot_at or utcnow()
+
+    existing = {address.code: address for address in customer.shipping_addresses}
+    kept: list[ShippingAddress] = []
+    for incoming in data.shipping_addresses:
+        address = existing.get(incoming.code) or ShippingAddress(code=incoming.code)
+        for field in ("name", "street", "street2", "postal_code", "city", "country", "gln"):
+            setattr(address, field, getattr(incoming, field))
+        kept.append(address)
+    customer.shipping_addresses = kept
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"GLN {data.gln} already belongs to another customer") from exc
+    return customer
+
+
+def save_product(session: Session, *, data: ProductCreate, snapshot_at: datetime | None = None) -> Product:
+    """Create or replace the product with this code; the quantity reserved by open orders is kept."""
+    now = snapshot_at or utcnow()
+    product = repository.get_product_by_code(session, data.code)
+    if product is None:
+        product = Product(code=data.code, reserved_quantity=0)
+        session.add(product)
+    for field in ("gtin", "name", "unit_price", "price_includes_vat", "price_locked", "vat_rate",
+                  "allows_decimal_quantity", "stock_on_hand"):
+        setattr(product, field, getattr(data, field))
+    product.stock_as_of = data.stock_as_of or now
+    product.snapshot_at = now
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"GTIN {data.gtin} already belongs to another product") from exc
+    return product
+
+
+def get_customer(session: Session, *, code: str, actor: Actor) -> Customer:
+    customer = repository.get_customer_by_code(session, code, with_addresses=True)
+    if customer is None or not actor.may_see_customer(customer.id):
+        raise NotFound(f"no customer {code!r}")
+    return customer
+
+
+def get_product(session: Session, *, code: str) -> Product:
+    product = repository.get_product_by_code(session, code)
+    if product is None:
+        raise NotFound(f"no product {code!r}")
+    return product
+
+
+def list_customers(
+    session: Session, *, actor: Actor, q: str | None, after_id: int | None, limit: int
+) -> Page[CustomerRead]:
+    rows = repository.list_customers(session, q=q, after_id=after_id, limit=limit, customer_ids=actor.customer_ids)
+    cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
+    return Page[CustomerRead](items=[customer_read(c) for c in rows], next_cursor=cursor)
+
+
+def list_products(session: Session, *, q: str | None, after_id: int | None, limit: int) -> Page[ProductRead]:
+    rows = repository.list_products(session, q=q, after_id=after_id, limit=limit)
+    cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
+    return Page[ProductRead](items=[product_read(p) for p in rows], next_cursor=cursor)
+
+
+def customer_read(customer: Customer) -> CustomerRead:
+    return CustomerRead(
+        code=customer.code,
+        name=customer.name,
+        vat_number=customer.vat_number,
+        gln=customer.gln,
+        email=customer.email,
+        phone=customer.phone,
+        billing_address=Address(
+            name=customer.billing_name,
+            street=customer.billing_street,
+            street2=customer.billing_street2,
+            postal_code=customer.billing_postal_code,
+            city=customer.billing_city,
+            country=customer.billing_country,
+        ),
+        shipping_addresses=[
+            ShippingAddressRead(
+                code=a.code, name=a.name, street=a.street, street2=a.street2, postal_code=a.postal_code,
+                city=a.city, country=a.country, gln=a.gln,
+            )
+            for a in customer.shipping_addresses
+        ],
+        discount_percent=customer.discount_percent,
+        blocked=customer.blocked,
+        show_prices_on_delivery_note=customer.show_prices_on_delivery_note,
+        snapshot_at=customer.snapshot_at,
+    )
+
+
+def product_read(product: Product) -> ProductRead:
+    return ProductRead(
+        code=product.code,
+        gtin=product.gtin,
+        name=product.name,
+        unit_price=product.unit_price,
+        price_includes_vat=product.price_includes_vat,
+        price_locked=product.price_locked,
+        vat_rate=product.vat_rate,
+        allows_decimal_quantity=product.allows_decimal_quantity,
+        stock_on_hand=product.stock_on_hand,
+        reserved_quantity=product.reserved_quantity,
+        available_quantity=product.stock_on_hand - product.reserved_quantity,
+        stock_as_of=product.stock_as_of,
+    )

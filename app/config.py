@@ -1,0 +1,51 @@
+"""Settings, read once from `CARNET_` environment variables."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARNET_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./var/carnet.db"
+    # FULL: a committed order survives a power cut, not only a process crash (WAL + NORMAL does not).
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    secret_key: str = DEVELOPMENT_SECRET
+    token_ttl_minutes: int = 12 * 60
+    max_body_bytes: int = 1_048_576
+    max_edi_body_bytes: int = 20 * 1_048_576
+    order_number_prefix: str = "CMD"
+    erp_url: str | None = None
+    erp_secret: str | None = None
+    imap_url: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> "Settings":
+        if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError("CARNET_SECRET_KEY must be set to a real secret in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split("///", 1)[1] if "///" in self.database_url else ""
+        return Path(path) if path and path != ":memory:" else None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

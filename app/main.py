@@ -1,0 +1,29 @@
+"""The FastAPI application: routers, problem details, body limits."""
+
+from fastapi import FastAPI
+
+from app import health, problems, system
+from app.auth.routes import router as auth_router
+from app.catalog.routes import router as catalog_router
+from app.config import get_settings
+from app.limits import BodySizeLimit
+from app.orders.routes import router as orders_router
+
+API_PREFIX = "/api/v1"
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(title="Carnet", version="0.1.0", openapi_url=f"{API_PREFIX}/openapi.json",
+                  docs_url=f"{API_PREFIX}/docs", redoc_url=None)
+    problems.install(app)
+    for router in (auth_router, catalog_router, orders_router, system.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    app.add_middleware(
+        BodySizeLimit,
+        default_limit=settings.max_body_bytes,
+        large_limit=settings.max_edi_body_bytes,
+        large_prefixes=(f"{API_PREFIX}/edi/", f"{API_PREFIX}/email/"),
+    )
+    return app

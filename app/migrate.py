@@ -1,0 +1,21 @@
+"""Run Alembic migrations from code (CLI, tests, service start)."""
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+from app.paths import REPO_ROOT
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

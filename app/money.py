@@ -1,0 +1,49 @@
+"""Money and quantity arithmetic: the one place where rounding happens.
+
+Rounding rule (French commercial practice, and what the ERP does): amounts are rounded to the cent,
+half away from zero (ROUND_HALF_UP on Decimal), at these points only:
+- each line amount: quantity x unit price x (1 - line discount) x (1 - customer discount);
+- per VAT rate, on the sum of the line amounts of that rate (never line by line):
+  - lines priced without VAT: vat = round(sum_net x rate);
+  - lines priced with VAT included (a book's fixed public price): the gross sum is what the customer pays,
+    base = round(sum_gross / (1 + rate)), vat = sum_gross - base.
+Totals are sums of the per-rate figures, so gross = net + vat and the breakdown adds up exactly.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+
+
+def round_money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def percent(rate: Decimal) -> Decimal:
+    return rate / HUNDRED
+
+
+def money_str(value: Decimal) -> str:
+    """The API's representation of an amount: a string with exactly two decimals."""
+    return str(round_money(value))
+
+
+def price_str(value: Decimal) -> str:
+    """A unit price: two decimals at least, up to four when the price has them (`0.1234`)."""
+    rounded = round_money(value)
+    return str(rounded) if rounded == value else format(value.normalize(), "f")
+
+
+def rate_str(value: Decimal) -> str:
+    """A rate in percent as a short decimal string: `20`, `5.5`, `2.1`."""
+    normalized = value.normalize()
+    return format(normalized, "f") if normalized == normalized.to_integral() else str(normalized)
+
+
+def quantity_out(value: Decimal) -> int | str:
+    """Integral quantities as JSON integers, fractional ones as decimal strings."""
+    if value == value.to_integral_value():
+        return int(value)
+    return format(value.normalize(), "f")

@@ -1,0 +1,110 @@
+"""Orders captured while the ERP is down, and the idempotency records that make retries safe."""
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.catalog.models import Customer
+from app.db import Base, Money, Quantity, Rate, UnitPrice
+
+
+class OrderStatus(enum.StrEnum):
+    CAPTURED = "captured"
+    NEEDS_REVIEW = "needs_review"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+
+
+class Channel(enum.StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    EDI = "edi"
+    WEB = "web"
+    API = "api"
+
+
+OPEN_STATUSES = (OrderStatus.CAPTURED, OrderStatus.NEEDS_REVIEW, OrderStatus.PARTIALLY_SHIPPED)
+
+
+class SaleOrder(Base):
+    __tablename__ = "sale_order"
+    __table_args__ = (Index("ix_sale_order_customer_reference", "customer_id", "customer_reference"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    channel: Mapped[str] = mapped_column(String(8), index=True)
+    customer_reference: Mapped[str | None] = mapped_column(String(100))
+    requested_date: Mapped[date | None] = mapped_column(Date)
+    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    notes: Mapped[str | None] = mapped_column(Text)
+    customer_discount_percent: Mapped[Decimal] = mapped_column(Rate())
+    net_total: Mapped[Decimal] = mapped_column(Money())
+    vat_total: Mapped[Decimal] = mapped_column(Money())
+    gross_total: Mapped[Decimal] = mapped_column(Money())
+    vat_breakdown: Mapped[list[Any]] = mapped_column(JSON)
+    warnings: Mapped[list[Any]] = mapped_column(JSON)
+    captured_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    customer: Mapped[Customer] = relationship(lazy="raise")
+    lines: Mapped[list["SaleOrderLine"]] = relationship(
+        back_populates="order", lazy="raise", order_by="SaleOrderLine.line_no"
+    )
+
+
+class SaleOrderLine(Base):
+    __tablename__ = "sale_order_line"
+    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sale_order.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    product_code: Mapped[str] = mapped_column(String(32))
+    gtin: Mapped[str | None] = mapped_column(String(14))
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    unit_price: Mapped[Decimal] = mapped_column(UnitPrice())
+    price_includes_vat: Mapped[bool] = mapped_column(Boolean)
+    discount_percent: Mapped[Decimal] = mapped_column(Rate())
+    vat_rate: Mapped[Decimal] = mapped_column(Rate())
+    line_amount: Mapped[Decimal] = mapped_column(Money())
+    net_amount: Mapped[Decimal] = mapped_column(Money())
+    shipped_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0))
+    backordered_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0))
+
+    order: Mapped[SaleOrder] = relationship(back_populates="lines", lazy="raise")
+
+
+class IdempotencyRecord(Base):
+    """The first answer given to a caller's `Idempotency-Key`, replayed on retries."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("caller", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    caller: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

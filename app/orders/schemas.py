@@ -1,0 +1,98 @@
+"""Order shapes of the API: what a rep or partner sends, and the order they get back."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.catalog.schemas import Address, Code, Gtin, MoneyOut, Percent, PriceOut, QuantityOut, RateOut
+from app.orders.models import Channel
+
+MAX_ORDER_LINES = 500
+
+OrderQuantity = Annotated[Decimal, Field(gt=0, le=1_000_000, max_digits=10, decimal_places=3)]
+
+
+class OrderLineCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    product_code: Code | None = None
+    gtin: Gtin | None = None
+    quantity: OrderQuantity
+    unit_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=4)
+    discount_percent: Percent | None = None
+
+    @model_validator(mode="after")
+    def _names_a_product(self) -> "OrderLineCreate":
+        if self.product_code is None and self.gtin is None:
+            raise ValueError("give product_code or gtin")
+        return self
+
+
+class OrderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    customer_code: Code
+    channel: Channel
+    customer_reference: str | None = Field(default=None, min_length=1, max_length=100)
+    requested_date: date | None = None
+    shipping_address: Code | Address | None = Field(
+        default=None, description="the code of one of the customer's shipping addresses, or a full address"
+    )
+    notes: str | None = Field(default=None, max_length=2000)
+    lines: list[OrderLineCreate] = Field(min_length=1, max_length=MAX_ORDER_LINES)
+
+
+class OrderLineRead(BaseModel):
+    line_no: int
+    product_code: str
+    gtin: str | None
+    description: str
+    quantity: QuantityOut
+    unit_price: PriceOut
+    price_includes_vat: bool
+    discount_percent: RateOut
+    vat_rate: RateOut
+    line_amount: MoneyOut
+    net_amount: MoneyOut
+    shipped_quantity: QuantityOut
+    backordered_quantity: QuantityOut
+
+
+class VatLineRead(BaseModel):
+    rate: RateOut
+    base: MoneyOut
+    amount: MoneyOut
+
+
+class TotalsRead(BaseModel):
+    net: MoneyOut
+    vat: MoneyOut
+    gross: MoneyOut
+    vat_breakdown: list[VatLineRead]
+
+
+class Warning(BaseModel):
+    code: str
+    detail: str
+    line_no: int | None = None
+    orders: list[str] | None = None
+
+
+class OrderRead(BaseModel):
+    number: str
+    status: str
+    customer_code: str
+    customer_name: str
+    channel: str
+    customer_reference: str | None
+    requested_date: date | None
+    shipping_address: dict[str, Any] | None
+    notes: str | None
+    customer_discount_percent: RateOut
+    created_at: datetime
+    captured_by: str
+    lines: list[OrderLineRead]
+    totals: TotalsRead
+    warnings: list[Warning]

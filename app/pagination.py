@@ -1,0 +1,40 @@
+"""Keyset pagination: `?limit=&cursor=` → `{"items": [...], "next_cursor": ...}`.
+
+The cursor is the opaque, URL-safe encoding of the last id returned; pages are in descending id
+order for documents (newest first) and ascending for master data.
+"""
+
+import base64
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from app.errors import InvalidInput
+
+T = TypeVar("T")
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Cursor = Annotated[str | None, Query(max_length=64)]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, value = raw.partition(":")
+        if prefix != "id":
+            raise ValueError(raw)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("invalid cursor", loc=("query", "cursor")) from exc

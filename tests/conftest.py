@@ -1,0 +1,140 @@
+"""Test databases: every database test runs on SQLite and on PostgreSQL.
+
+The schema is built once per engine by `alembic upgrade head`. A test gets a session inside a
+transaction that is rolled back at teardown; the API under test shares that session (commits become
+savepoint releases). Tests of concurrency get a fresh database of their own (`fresh_engine`), since
+they need real commits seen by other connections.
+"""
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from app.api import get_session
+from app.db import get_engine, make_engine
+from app.main import create_app
+from app.migrate import upgrade
+
+POSTGRES_URL = os.environ.get("CARNET_TEST_POSTGRES_URL")
+ENGINES = ["sqlite", "postgresql"]
+
+
+def _admin_engine() -> Engine:
+    assert POSTGRES_URL
+    return create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+
+
+def _create_pg_database(name: str, template: str | None = None) -> str:
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    admin.dispose()
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(name: str) -> None:
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+class Database:
+    """A migrated database on one engine, and the means to clone it for tests that commit."""
+
+    def __init__(self, kind: str, workdir: Path) -> None:
+        self.kind = kind
+        self.workdir = workdir
+        self.tag = f"carnet_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        if kind == "sqlite":
+            self.url = f"sqlite:///{workdir / 'template.db'}"
+        else:
+            if not POSTGRES_URL:
+                pytest.skip("CARNET_TEST_POSTGRES_URL is not set (./scripts/test sets it)")
+            self.url = _create_pg_database(self.tag)
+        self.engine = make_engine(self.url)
+        upgrade(self.engine)
+        self.clones: list[str] = []
+
+    def clone(self) -> Engine:
+        """A fresh copy of the migrated, empty database."""
+        index = len(self.clones)
+        if self.kind == "sqlite":
+            target = self.workdir / f"clone{index}.db"
+            shutil.copy(self.workdir / "template.db", target)
+            url = f"sqlite:///{target}"
+        else:
+            name = f"{self.tag}_c{index}"
+            url = _create_pg_database(name, template=self.tag)
+        self.clones.append(url)
+        return make_engine(url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self.kind == "postgresql":
+            for url in self.clones:
+                _drop_pg_database(make_url(url).database or "")
+            _drop_pg_database(self.tag)
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    db = Database(request.param, tmp_path_factory.mktemp(request.param))
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def engine(database: Database) -> Engine:
+    return database.engine
+
+
+@pytest.fixture
+def session(database: Database) -> Iterator[Session]:
+    # The template database must stay empty for clones: PostgreSQL refuses to copy a database with
+    # open connections, so the test connection is returned to the pool idle, never left mid-transaction.
+    with database.engine.connect() as connection:
+        transaction = connection.begin()
+        db_session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
+                             autoflush=False)
+        try:
+            yield db_session
+        finally:
+            db_session.close()
+            transaction.rollback()
+
+
+@pytest.fixture
+def fresh_engine(database: Database) -> Iterator[Engine]:
+    database.engine.dispose()  # no idle connection may hold the template during the copy
+    engine = database.clone()
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def client(session: Session, engine: Engine) -> Iterator[TestClient]:
+    def request_session() -> Iterator[Session]:
+        # Like the real dependency: what a failed request wrote is rolled back, the rest is kept.
+        savepoint = session.begin_nested()
+        try:
+            yield session
+            savepoint.commit()
+        except BaseException:
+            savepoint.rollback()
+            raise
+
+    app = create_app()
+    app.dependency_overrides[get_session] = request_session
+    app.dependency_overrides[get_engine] = lambda: engine
+    with TestClient(app) as test_client:
+        yield test_client
