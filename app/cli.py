@@ -20,7 +20,11 @@ def _serve(args: argparse.Namespace) -> int:
     from app.server import serve
 
     settings = get_settings()
-    serve(host=args.host or settings.host, port=args.port or settings.port, workers=args.workers or settings.workers)
+    serve(
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+    )
     return 0
 
 
@@ -44,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
-    db.add_parser("upgrade", help="migrate the database to the latest schema").set_defaults(handler=_db_upgrade)
+    db.add_parser("upgrade", help="migrate the database to the latest schema").set_defaults(
+        handler=_db_upgrade
+    )
 
     serve = commands.add_parser("serve", help="serve the API and web desk")
     serve.add_argument("--host")
@@ -52,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int)
     serve.set_defaults(handler=_serve)
 
-    users = commands.add_parser("users", help="people who sign in").add_subparsers(dest="users_command", required=True)
+    users = commands.add_parser("users", help="people who sign in").add_subparsers(
+        dest="users_command", required=True
+    )
     create = users.add_parser("create", help="create a user; the password is read from stdin")
     create.add_argument("name")
     create.add_argument("--role", required=True, choices=["rep", "warehouse", "finance", "admin"])

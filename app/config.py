@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEVELOPMENT_SECRET = "development-secret-change-me"
+DEVELOPMENT_SECRET = "development-only-secret-change-me-in-production"
 
 
 class Settings(BaseSettings):

@@ -8,11 +8,12 @@ into a short, ordered wait (busy timeout).
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Dialect, Engine, MetaData, Numeric, String, create_engine, event
+from sqlalchemy import JSON, DateTime, Dialect, Engine, MetaData, Numeric, String, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -31,7 +32,7 @@ WRITE_OPTION = "carnet_write"
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -67,19 +68,38 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return Decimal(value) if not isinstance(value, Decimal) else value
 
 
-def Money() -> ExactDecimal:  # noqa: N802 - reads as a column type
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every engine (SQLite would hand back naive datetimes)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC timestamp column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def Money() -> ExactDecimal:
     return ExactDecimal(12, 2)
 
 
-def UnitPrice() -> ExactDecimal:  # noqa: N802
+def UnitPrice() -> ExactDecimal:
     return ExactDecimal(12, 4)
 
 
-def Quantity() -> ExactDecimal:  # noqa: N802
+def Quantity() -> ExactDecimal:
     return ExactDecimal(14, 3)
 
 
-def Rate() -> ExactDecimal:  # noqa: N802
+def Rate() -> ExactDecimal:
     return ExactDecimal(5, 2)
 
 
@@ -108,7 +128,10 @@ def make_engine(url: str, *, synchronous: str = "FULL", pool_size: int = 10) -> 
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, pool_size=pool_size, max_overflow=20, connect_args={"check_same_thread": False, "timeout": 10}
+            url,
+            pool_size=pool_size,
+            max_overflow=20,
+            connect_args={"check_same_thread": False, "timeout": 10},
         )
         _configure_sqlite(engine, synchronous)
         return engine

@@ -6,7 +6,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class FieldError:
-    """One located problem: `loc` is the path to the offending value (e.g. `["body", "lines", 2, "quantity"]`)."""
+    """One located problem; `loc` is the path to the offending value (`["body", "lines", 2, "quantity"]`)."""
 
     loc: tuple[str | int, ...]
     msg: str
@@ -20,7 +20,9 @@ class DomainError(Exception):
     slug = "bad-request"
     title = "Bad request"
 
-    def __init__(self, detail: str, *, errors: list[FieldError] | None = None, slug: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, errors: list[FieldError] | None = None, slug: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
@@ -57,7 +59,9 @@ class InvalidInput(DomainError):
     slug = "invalid-input"
     title = "Invalid input"
 
-    def __init__(self, detail: str, *, loc: tuple[str | int, ...] = (), errors: list[FieldError] | None = None):
+    def __init__(
+        self, detail: str, *, loc: tuple[str | int, ...] = (), errors: list[FieldError] | None = None
+    ):
         super().__init__(detail, errors=errors or ([FieldError(loc, detail)] if loc else []))
 
 

@@ -1,9 +1,9 @@
 """Liveness, readiness and a few Prometheus counters."""
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from typing import Annotated
 
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Depends, Response
 from sqlalchemy import Engine, text
 
@@ -37,5 +37,9 @@ def readyz(engine: Annotated[Engine, Depends(get_engine)]) -> Response:
         return problem_response(503, "not-ready", "Not ready", f"database unreachable: {type(exc).__name__}")
     head = head_revision()
     if current != head:
-        return problem_response(503, "not-ready", "Not ready", f"database at migration {current}, code at {head}")
-    return Response(b'{"status":"ready","migration":"%s"}' % (current or "").encode(), media_type="application/json")
+        return problem_response(
+            503, "not-ready", "Not ready", f"database at migration {current}, code at {head}"
+        )
+    return Response(
+        b'{"status":"ready","migration":"%s"}' % (current or "").encode(), media_type="application/json"
+    )

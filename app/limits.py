@@ -13,7 +13,9 @@ class BodySizeLimit:
     """Pure ASGI middleware: refuse bodies over `default_limit` bytes, or over a larger limit on the
     path prefixes that receive files (EDI interchanges)."""
 
-    def __init__(self, app: ASGIApp, *, default_limit: int, large_limit: int, large_prefixes: tuple[str, ...]):
+    def __init__(
+        self, app: ASGIApp, *, default_limit: int, large_limit: int, large_prefixes: tuple[str, ...]
+    ):
         self.app = app
         self.default_limit = default_limit
         self.large_limit = large_limit

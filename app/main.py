@@ -14,8 +14,13 @@ API_PREFIX = "/api/v1"
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    app = FastAPI(title="Carnet", version="0.1.0", openapi_url=f"{API_PREFIX}/openapi.json",
-                  docs_url=f"{API_PREFIX}/docs", redoc_url=None)
+    app = FastAPI(
+        title="Carnet",
+        version="0.1.0",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
     problems.install(app)
     for router in (auth_router, catalog_router, orders_router, system.router):
         app.include_router(router, prefix=API_PREFIX)

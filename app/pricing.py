@@ -54,7 +54,12 @@ def price_line(
     customer_discount_percent: Decimal = ZERO,
 ) -> PricedLine:
     """Discounts apply in cascade: first the line's, then the customer's, on what remains."""
-    amount = quantity * unit_price * (1 - percent(line_discount_percent)) * (1 - percent(customer_discount_percent))
+    amount = (
+        quantity
+        * unit_price
+        * (1 - percent(line_discount_percent))
+        * (1 - percent(customer_discount_percent))
+    )
     return PricedLine(quantity, unit_price, price_includes_vat, vat_rate, round_money(amount))
 
 

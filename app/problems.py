@@ -14,7 +14,11 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def problem_response(
-    status: int, slug: str, title: str, detail: str, errors: list[dict[str, Any]] | None = None,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
     body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
@@ -49,9 +53,16 @@ async def _request_validation_error(_request: Request, exc: Exception) -> Respon
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    title = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}.get(exc.status_code, "Error")
-    return problem_response(exc.status_code, title.lower().replace(" ", "-"), title, str(exc.detail),
-                            headers=getattr(exc, "headers", None))
+    title = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}.get(
+        exc.status_code, "Error"
+    )
+    return problem_response(
+        exc.status_code,
+        title.lower().replace(" ", "-"),
+        title,
+        str(exc.detail),
+        headers=getattr(exc, "headers", None),
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -26,7 +26,13 @@ def tcp_socket(host: str, port: int, backlog: int = 2048) -> socket.socket:
 
 def serve(*, host: str, port: int, workers: int) -> None:
     config = uvicorn.Config(
-        APP, factory=True, host=host, port=port, workers=workers, access_log=False, log_level="warning",
+        APP,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
         backlog=2048,
     )
     server = uvicorn.Server(config)

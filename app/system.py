@@ -44,8 +44,10 @@ def metrics(session: DbSession) -> Response:
         lines.append(f'carnet_orders{{status="{status}"}} {count}')
     as_of = snapshot_as_of(session)
     if as_of is not None:
-        lines += ["# TYPE carnet_snapshot_age_seconds gauge",
-                  f"carnet_snapshot_age_seconds {int((utcnow() - _aware(as_of)).total_seconds())}"]
+        lines += [
+            "# TYPE carnet_snapshot_age_seconds gauge",
+            f"carnet_snapshot_age_seconds {int((utcnow() - _aware(as_of)).total_seconds())}",
+        ]
     return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
 

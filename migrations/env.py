@@ -7,7 +7,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
 from app.config import get_settings
-from app.db import ExactDecimal, make_engine
+from app.db import ExactDecimal, UtcDateTime, make_engine
 from app.models import Base
 
 config = context.config
@@ -18,6 +18,9 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     if type_ == "type" and isinstance(obj, ExactDecimal):
         autogen_context.imports.add("from app.db import ExactDecimal")
         return f"ExactDecimal({obj.precision}, {obj.scale})"
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        autogen_context.imports.add("from app.db import UtcDateTime")
+        return "UtcDateTime()"
     return False
 
 

@@ -36,13 +36,26 @@ def make_customer(
 ) -> Customer:
     n = next(_sequence)
     customer = Customer(
-        code=code or f"C{n:05d}", name=name or f"Librairie {n}", gln=gln,
-        billing_street=f"{n} rue des Lilas", billing_postal_code="75011", billing_city="Paris",
-        billing_country="FR", discount_percent=Decimal(discount_percent), blocked=blocked,
-        show_prices_on_delivery_note=True, snapshot_at=SNAPSHOT_AT,
+        code=code or f"C{n:05d}",
+        name=name or f"Librairie {n}",
+        gln=gln,
+        billing_street=f"{n} rue des Lilas",
+        billing_postal_code="75011",
+        billing_city="Paris",
+        billing_country="FR",
+        discount_percent=Decimal(discount_percent),
+        blocked=blocked,
+        show_prices_on_delivery_note=True,
+        snapshot_at=SNAPSHOT_AT,
         shipping_addresses=[
-            ShippingAddress(code=f"DP{i}", name=f"Dépôt {i}", street=f"{i} quai de la Gare",
-                            postal_code="69002", city="Lyon", country="FR")
+            ShippingAddress(
+                code=f"DP{i}",
+                name=f"Dépôt {i}",
+                street=f"{i} quai de la Gare",
+                postal_code="69002",
+                city="Lyon",
+                country="FR",
+            )
             for i in range(1, addresses + 1)
         ],
     )
@@ -64,10 +77,18 @@ def make_product(
 ) -> Product:
     n = next(_sequence)
     product = Product(
-        code=code or f"P{n:06d}", gtin=gtin13(n), name=f"Article {n}", unit_price=Decimal(price),
-        price_includes_vat=includes_vat, price_locked=price_locked, vat_rate=Decimal(vat_rate),
-        allows_decimal_quantity=decimals, stock_on_hand=Decimal(stock), stock_as_of=SNAPSHOT_AT,
-        reserved_quantity=Decimal(0), snapshot_at=SNAPSHOT_AT,
+        code=code or f"P{n:06d}",
+        gtin=gtin13(n),
+        name=f"Article {n}",
+        unit_price=Decimal(price),
+        price_includes_vat=includes_vat,
+        price_locked=price_locked,
+        vat_rate=Decimal(vat_rate),
+        allows_decimal_quantity=decimals,
+        stock_on_hand=Decimal(stock),
+        stock_as_of=SNAPSHOT_AT,
+        reserved_quantity=Decimal(0),
+        snapshot_at=SNAPSHOT_AT,
     )
     session.add(product)
     session.flush()
@@ -80,8 +101,13 @@ def _password_hash() -> str:
 
 
 def make_user(session: Session, *, role: str = "rep", username: str | None = None) -> User:
-    user = User(username=username or f"user{next(_sequence)}", password_hash=_password_hash(), role=role,
-                active=True, created_at=utcnow())
+    user = User(
+        username=username or f"user{next(_sequence)}",
+        password_hash=_password_hash(),
+        role=role,
+        active=True,
+        created_at=utcnow(),
+    )
     session.add(user)
     session.flush()
     return user

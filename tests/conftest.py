@@ -104,8 +104,9 @@ def session(database: Database) -> Iterator[Session]:
     # open connections, so the test connection is returned to the pool idle, never left mid-transaction.
     with database.engine.connect() as connection:
         transaction = connection.begin()
-        db_session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
-                             autoflush=False)
+        db_session = Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False
+        )
         try:
             yield db_session
         finally:

@@ -3,10 +3,10 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, Quantity, Rate, UnitPrice
+from app.db import Base, Quantity, Rate, UnitPrice, UtcDateTime
 
 
 class Customer(Base):
@@ -28,7 +28,7 @@ class Customer(Base):
     discount_percent: Mapped[Decimal] = mapped_column(Rate(), default=Decimal(0))
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     show_prices_on_delivery_note: Mapped[bool] = mapped_column(Boolean, default=True)
-    snapshot_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    snapshot_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     shipping_addresses: Mapped[list["ShippingAddress"]] = relationship(
         back_populates="customer", lazy="raise", order_by="ShippingAddress.id", cascade="all, delete-orphan"
@@ -67,10 +67,10 @@ class Product(Base):
     vat_rate: Mapped[Decimal] = mapped_column(Rate())
     allows_decimal_quantity: Mapped[bool] = mapped_column(Boolean, default=False)
     stock_on_hand: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0))
-    stock_as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stock_as_of: Mapped[datetime] = mapped_column(UtcDateTime())
     # Quantity on open orders not yet shipped; kept up to date by capture, delivery and cancellation.
     reserved_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0))
-    snapshot_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    snapshot_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SnapshotImport(Base):
@@ -81,8 +81,8 @@ class SnapshotImport(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(500))
-    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime())
     rows_accepted: Mapped[int] = mapped_column(Integer)
     rows_rejected: Mapped[int] = mapped_column(Integer)
     report: Mapped[str] = mapped_column(Text, default="")

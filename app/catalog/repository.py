@@ -18,7 +18,9 @@ def get_customer_by_code(session: Session, code: str, *, with_addresses: bool = 
 def list_customers(
     session: Session, *, q: str | None, after_id: int | None, limit: int, customer_ids: frozenset[int] | None
 ) -> Sequence[Customer]:
-    query = select(Customer).options(selectinload(Customer.shipping_addresses)).order_by(Customer.id).limit(limit)
+    query = (
+        select(Customer).options(selectinload(Customer.shipping_addresses)).order_by(Customer.id).limit(limit)
+    )
     if after_id is not None:
         query = query.where(Customer.id > after_id)
     if customer_ids is not None:
@@ -26,7 +28,11 @@ def list_customers(
     if q:
         pattern = f"%{q.lower()}%"
         query = query.where(
-            or_(func.lower(Customer.name).like(pattern), func.lower(Customer.code).like(pattern), Customer.gln == q)
+            or_(
+                func.lower(Customer.name).like(pattern),
+                func.lower(Customer.code).like(pattern),
+                Customer.gln == q,
+            )
         )
     return session.execute(query).scalars().all()
 
@@ -42,7 +48,11 @@ def list_products(session: Session, *, q: str | None, after_id: int | None, limi
     if q:
         pattern = f"%{q.lower()}%"
         query = query.where(
-            or_(func.lower(Product.name).like(pattern), func.lower(Product.code).like(pattern), Product.gtin == q)
+            or_(
+                func.lower(Product.name).like(pattern),
+                func.lower(Product.code).like(pattern),
+                Product.gtin == q,
+            )
         )
     return session.execute(query).scalars().all()
 

@@ -8,7 +8,14 @@ from sqlalchemy.orm import Session
 from app.auth.service import Actor
 from app.catalog import repository
 from app.catalog.models import Customer, Product, ShippingAddress
-from app.catalog.schemas import Address, CustomerCreate, CustomerRead, ProductCreate, ProductRead, ShippingAddressRead
+from app.catalog.schemas import (
+    Address,
+    CustomerCreate,
+    CustomerRead,
+    ProductCreate,
+    ProductRead,
+    ShippingAddressRead,
+)
 from app.clock import utcnow
 from app.errors import Conflict, NotFound
 from app.pagination import Page, encode_cursor
@@ -60,8 +67,16 @@ def save_product(session: Session, *, data: ProductCreate, snapshot_at: datetime
     if product is None:
         product = Product(code=data.code, reserved_quantity=0)
         session.add(product)
-    for field in ("gtin", "name", "unit_price", "price_includes_vat", "price_locked", "vat_rate",
-                  "allows_decimal_quantity", "stock_on_hand"):
+    for field in (
+        "gtin",
+        "name",
+        "unit_price",
+        "price_includes_vat",
+        "price_locked",
+        "vat_rate",
+        "allows_decimal_quantity",
+        "stock_on_hand",
+    ):
         setattr(product, field, getattr(data, field))
     product.stock_as_of = data.stock_as_of or now
     product.snapshot_at = now
@@ -90,7 +105,9 @@ def get_product(session: Session, *, code: str) -> Product:
 def list_customers(
     session: Session, *, actor: Actor, q: str | None, after_id: int | None, limit: int
 ) -> Page[CustomerRead]:
-    rows = repository.list_customers(session, q=q, after_id=after_id, limit=limit, customer_ids=actor.customer_ids)
+    rows = repository.list_customers(
+        session, q=q, after_id=after_id, limit=limit, customer_ids=actor.customer_ids
+    )
     cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
     return Page[CustomerRead](items=[customer_read(c) for c in rows], next_cursor=cursor)
 
@@ -119,8 +136,14 @@ def customer_read(customer: Customer) -> CustomerRead:
         ),
         shipping_addresses=[
             ShippingAddressRead(
-                code=a.code, name=a.name, street=a.street, street2=a.street2, postal_code=a.postal_code,
-                city=a.city, country=a.country, gln=a.gln,
+                code=a.code,
+                name=a.name,
+                street=a.street,
+                street2=a.street2,
+                postal_code=a.postal_code,
+                city=a.city,
+                country=a.country,
+                gln=a.gln,
             )
             for a in customer.shipping_addresses
         ],

@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -20,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.catalog.models import Customer
-from app.db import Base, Money, Quantity, Rate, UnitPrice
+from app.db import Base, Money, Quantity, Rate, UnitPrice, UtcDateTime
 
 
 class OrderStatus(enum.StrEnum):
@@ -62,8 +61,8 @@ class SaleOrder(Base):
     vat_breakdown: Mapped[list[Any]] = mapped_column(JSON)
     warnings: Mapped[list[Any]] = mapped_column(JSON)
     captured_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     customer: Mapped[Customer] = relationship(lazy="raise")
     lines: Mapped[list["SaleOrderLine"]] = relationship(
@@ -107,4 +106,4 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     response_status: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

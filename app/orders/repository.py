@@ -1,9 +1,8 @@
 """Queries on orders. The capture path uses Core statements: it is the hot path of the product."""
 
 from collections.abc import Sequence
-from typing import Any
-
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Row, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -25,7 +24,9 @@ def customer_for_capture(session: Session, code: str) -> Row[Any] | None:
 
 def shipping_address_by_code(session: Session, customer_id: int, code: str) -> ShippingAddress | None:
     return session.execute(
-        select(ShippingAddress).where(ShippingAddress.customer_id == customer_id, ShippingAddress.code == code)
+        select(ShippingAddress).where(
+            ShippingAddress.customer_id == customer_id, ShippingAddress.code == code
+        )
     ).scalar_one_or_none()
 
 
@@ -39,8 +40,19 @@ def lock_products_for_capture(session: Session, *, codes: set[str], gtins: set[s
     if gtins:
         clauses.append(p.gtin.in_(gtins))
     query = (
-        select(p.id, p.code, p.gtin, p.name, p.unit_price, p.price_includes_vat, p.price_locked, p.vat_rate,
-               p.allows_decimal_quantity, p.stock_on_hand, p.reserved_quantity)
+        select(
+            p.id,
+            p.code,
+            p.gtin,
+            p.name,
+            p.unit_price,
+            p.price_includes_vat,
+            p.price_locked,
+            p.vat_rate,
+            p.allows_decimal_quantity,
+            p.stock_on_hand,
+            p.reserved_quantity,
+        )
         .where(or_(*clauses))
         .order_by(p.id)
         .with_for_update()
@@ -73,7 +85,11 @@ def open_orders_with_reference(session: Session, customer_id: int, reference: st
     return list(
         session.execute(
             select(o.number)
-            .where(o.customer_id == customer_id, o.customer_reference == reference, o.status != OrderStatus.CANCELLED)
+            .where(
+                o.customer_id == customer_id,
+                o.customer_reference == reference,
+                o.status != OrderStatus.CANCELLED,
+            )
             .order_by(o.id)
             .limit(5)
         ).scalars()

@@ -20,7 +20,9 @@ def capture_order(
 ) -> Response:
     answer = service.capture_order(session, draft=body, actor=actor, idempotency_key=idempotency_key)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return Response(answer.body, status_code=answer.status_code, media_type="application/json", headers=headers)
+    return Response(
+        answer.body, status_code=answer.status_code, media_type="application/json", headers=headers
+    )
 
 
 @router.get("/orders/{number}")
@@ -40,8 +42,14 @@ def list_orders(
     cursor: Cursor = None,
 ) -> Page[OrderRead]:
     return service.list_orders(
-        session, actor=actor, customer_code=customer_code, status=status, channel=channel, q=q,
-        before_id=decode_cursor(cursor), limit=limit,
+        session,
+        actor=actor,
+        customer_code=customer_code,
+        status=status,
+        channel=channel,
+        q=q,
+        before_id=decode_cursor(cursor),
+        limit=limit,
     )
 
 

@@ -75,13 +75,21 @@ def _request_hash(draft: OrderCreate) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _claim_key(session: Session, *, actor: Actor, key: str, request_hash: str) -> IdempotencyRecord | CaptureAnswer:
+def _claim_key(
+    session: Session, *, actor: Actor, key: str, request_hash: str
+) -> IdempotencyRecord | CaptureAnswer:
     if not 1 <= len(key) <= 200 or not key.isprintable():
-        raise InvalidInput("Idempotency-Key must be 1 to 200 printable characters", loc=("header", "Idempotency-Key"))
+        raise InvalidInput(
+            "Idempotency-Key must be 1 to 200 printable characters", loc=("header", "Idempotency-Key")
+        )
     existing = _find_key(session, actor.caller_key, key)
     if existing is None:
         record = IdempotencyRecord(
-            caller=actor.caller_key, key=key, request_hash=request_hash, response_status=0, response_body="",
+            caller=actor.caller_key,
+            key=key,
+            request_hash=request_hash,
+            response_status=0,
+            response_body="",
             created_at=utcnow(),
         )
         try:
@@ -95,7 +103,9 @@ def _claim_key(session: Session, *, actor: Actor, key: str, request_hash: str) -
                 raise
     if existing.request_hash != request_hash:
         raise Conflict("this Idempotency-Key was already used with a different request body")
-    return CaptureAnswer(status_code=existing.response_status, body=existing.response_body.encode(), replayed=True)
+    return CaptureAnswer(
+        status_code=existing.response_status, body=existing.response_body.encode(), replayed=True
+    )
 
 
 def _find_key(session: Session, caller: str, key: str) -> IdempotencyRecord | None:
@@ -147,64 +157,104 @@ def _record_order(session: Session, *, draft: OrderCreate, actor: Actor) -> Orde
                 errors.append(FieldError((*loc, "unit_price"), f"product {product.code} has a fixed price"))
                 continue
             unit_price = line.unit_price
-            warnings.append(Warning(
-                code="price_override", line_no=index + 1,
-                detail=f"line {index + 1}: price {line.unit_price} instead of {product.unit_price}",
-            ))
+            warnings.append(
+                Warning(
+                    code="price_override",
+                    line_no=index + 1,
+                    detail=f"line {index + 1}: price {line.unit_price} instead of {product.unit_price}",
+                )
+            )
         line_discount = line.discount_percent if line.discount_percent is not None else ZERO
-        priced.append((product, price_line(
-            quantity=line.quantity, unit_price=unit_price, price_includes_vat=product.price_includes_vat,
-            vat_rate=product.vat_rate, line_discount_percent=line_discount,
-            customer_discount_percent=customer.discount_percent,
-        ), line_discount))
+        priced.append(
+            (
+                product,
+                price_line(
+                    quantity=line.quantity,
+                    unit_price=unit_price,
+                    price_includes_vat=product.price_includes_vat,
+                    vat_rate=product.vat_rate,
+                    line_discount_percent=line_discount,
+                    customer_discount_percent=customer.discount_percent,
+                ),
+                line_discount,
+            )
+        )
         demand[product.id] = demand.get(product.id, ZERO) + line.quantity
     if errors:
         raise InvalidInput("the order has invalid lines", errors=errors)
 
-    for line_no, (product, line, _) in enumerate(priced, start=1):
+    for line_no, (product, _line, _discount) in enumerate(priced, start=1):
         available = product.stock_on_hand - product.reserved_quantity
         if demand[product.id] > available:
-            warnings.append(Warning(
-                code="stock_shortfall", line_no=line_no,
-                detail=f"line {line_no}: {product.code} has {max(available, ZERO)} available for "
-                       f"{demand[product.id]} ordered",
-            ))
+            warnings.append(
+                Warning(
+                    code="stock_shortfall",
+                    line_no=line_no,
+                    detail=f"line {line_no}: {product.code} has {max(available, ZERO)} available for "
+                    f"{demand[product.id]} ordered",
+                )
+            )
     if draft.customer_reference:
         others = repository.open_orders_with_reference(session, customer.id, draft.customer_reference)
         if others:
-            warnings.append(Warning(
-                code="possible_duplicate", orders=others,
-                detail=f"customer {customer.code} already has {', '.join(others)} "
-                       f"with reference {draft.customer_reference!r}",
-            ))
+            warnings.append(
+                Warning(
+                    code="possible_duplicate",
+                    orders=others,
+                    detail=f"customer {customer.code} already has {', '.join(others)} "
+                    f"with reference {draft.customer_reference!r}",
+                )
+            )
 
     totals = compute_totals(line for _, line, _ in priced)
     now = utcnow()
     number = format_number(
-        get_settings().order_number_prefix, now.year,
+        get_settings().order_number_prefix,
+        now.year,
         next_number(session, yearly_series(get_settings().order_number_prefix, now)),
     )
     warning_dicts = [w.model_dump(exclude_none=True) for w in warnings]
-    vat_breakdown = [{"rate": rate_str(v.rate), "base": str(v.base), "amount": str(v.amount)}
-                     for v in totals.vat_breakdown]
+    vat_breakdown = [
+        {"rate": rate_str(v.rate), "base": str(v.base), "amount": str(v.amount)} for v in totals.vat_breakdown
+    ]
     order_id = session.execute(
         insert(SaleOrder.__table__).returning(SaleOrder.__table__.c.id),
         {
-            "number": number, "status": OrderStatus.CAPTURED, "customer_id": customer.id,
-            "channel": draft.channel, "customer_reference": draft.customer_reference,
-            "requested_date": draft.requested_date, "shipping_address": shipping_address, "notes": draft.notes,
-            "customer_discount_percent": customer.discount_percent, "net_total": totals.net,
-            "vat_total": totals.vat, "gross_total": totals.gross, "vat_breakdown": vat_breakdown,
-            "warnings": warning_dicts, "captured_by": actor.caller_key, "created_at": now,
+            "number": number,
+            "status": OrderStatus.CAPTURED,
+            "customer_id": customer.id,
+            "channel": draft.channel,
+            "customer_reference": draft.customer_reference,
+            "requested_date": draft.requested_date,
+            "shipping_address": shipping_address,
+            "notes": draft.notes,
+            "customer_discount_percent": customer.discount_percent,
+            "net_total": totals.net,
+            "vat_total": totals.vat,
+            "gross_total": totals.gross,
+            "vat_breakdown": vat_breakdown,
+            "warnings": warning_dicts,
+            "captured_by": actor.caller_key,
+            "created_at": now,
         },
     ).scalar_one()
     line_rows = [
         {
-            "order_id": order_id, "line_no": line_no, "product_id": product.id, "product_code": product.code,
-            "gtin": product.gtin, "description": product.name, "quantity": line.quantity,
-            "unit_price": line.unit_price, "price_includes_vat": line.price_includes_vat,
-            "discount_percent": discount, "vat_rate": line.vat_rate, "line_amount": line.line_amount,
-            "net_amount": line.net_amount, "shipped_quantity": ZERO, "backordered_quantity": ZERO,
+            "order_id": order_id,
+            "line_no": line_no,
+            "product_id": product.id,
+            "product_code": product.code,
+            "gtin": product.gtin,
+            "description": product.name,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "price_includes_vat": line.price_includes_vat,
+            "discount_percent": discount,
+            "vat_rate": line.vat_rate,
+            "line_amount": line.line_amount,
+            "net_amount": line.net_amount,
+            "shipped_quantity": ZERO,
+            "backordered_quantity": ZERO,
         }
         for line_no, (product, line, discount) in enumerate(priced, start=1)
     ]
@@ -213,12 +263,21 @@ def _record_order(session: Session, *, draft: OrderCreate, actor: Actor) -> Orde
     repository.set_reserved_quantities(session, {pid: reserved[pid] + qty for pid, qty in demand.items()})
 
     return OrderRead(
-        number=number, status=OrderStatus.CAPTURED, customer_code=customer.code, customer_name=customer.name,
-        channel=draft.channel, customer_reference=draft.customer_reference, requested_date=draft.requested_date,
-        shipping_address=shipping_address, notes=draft.notes,
-        customer_discount_percent=customer.discount_percent, created_at=now, captured_by=actor.caller_key,
+        number=number,
+        status=OrderStatus.CAPTURED,
+        customer_code=customer.code,
+        customer_name=customer.name,
+        channel=draft.channel,
+        customer_reference=draft.customer_reference,
+        requested_date=draft.requested_date,
+        shipping_address=shipping_address,
+        notes=draft.notes,
+        customer_discount_percent=customer.discount_percent,
+        created_at=now,
+        captured_by=actor.caller_key,
         lines=[OrderLineRead(**row) for row in line_rows],
-        totals=_totals_read(totals), warnings=warnings,
+        totals=_totals_read(totals),
+        warnings=warnings,
     )
 
 
@@ -231,16 +290,26 @@ def _resolve_shipping_address(
         return requested.model_dump()
     address = repository.shipping_address_by_code(session, customer_id, requested)
     if address is None:
-        raise InvalidInput(f"the customer has no shipping address {requested!r}", loc=("body", "shipping_address"))
+        raise InvalidInput(
+            f"the customer has no shipping address {requested!r}", loc=("body", "shipping_address")
+        )
     return {
-        "code": address.code, "name": address.name, "street": address.street, "street2": address.street2,
-        "postal_code": address.postal_code, "city": address.city, "country": address.country, "gln": address.gln,
+        "code": address.code,
+        "name": address.name,
+        "street": address.street,
+        "street2": address.street2,
+        "postal_code": address.postal_code,
+        "city": address.city,
+        "country": address.country,
+        "gln": address.gln,
     }
 
 
 def _totals_read(totals: Totals) -> TotalsRead:
     return TotalsRead(
-        net=totals.net, vat=totals.vat, gross=totals.gross,
+        net=totals.net,
+        vat=totals.vat,
+        gross=totals.gross,
         vat_breakdown=[VatLineRead(rate=v.rate, base=v.base, amount=v.amount) for v in totals.vat_breakdown],
     )
 
@@ -264,8 +333,14 @@ def list_orders(
     limit: int = 50,
 ) -> Page[OrderRead]:
     rows = repository.list_orders(
-        session, customer_code=customer_code, status=status, channel=channel, q=q, before_id=before_id,
-        limit=limit, customer_ids=actor.customer_ids,
+        session,
+        customer_code=customer_code,
+        status=status,
+        channel=channel,
+        q=q,
+        before_id=before_id,
+        limit=limit,
+        customer_ids=actor.customer_ids,
     )
     cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
     return Page[OrderRead](items=[order_read(order) for order in rows], next_cursor=cursor)
@@ -297,24 +372,41 @@ def cancel_order(session: Session, *, number: str, actor: Actor) -> SaleOrder:
 
 def order_read(order: SaleOrder) -> OrderRead:
     totals = Totals(
-        net=order.net_total, vat=order.vat_total, gross=order.gross_total,
+        net=order.net_total,
+        vat=order.vat_total,
+        gross=order.gross_total,
         vat_breakdown=tuple(
             VatLine(rate=Decimal(v["rate"]), base=Decimal(v["base"]), amount=Decimal(v["amount"]))
             for v in order.vat_breakdown
         ),
     )
     return OrderRead(
-        number=order.number, status=order.status, customer_code=order.customer.code,
-        customer_name=order.customer.name, channel=order.channel, customer_reference=order.customer_reference,
-        requested_date=order.requested_date, shipping_address=order.shipping_address, notes=order.notes,
-        customer_discount_percent=order.customer_discount_percent, created_at=order.created_at,
+        number=order.number,
+        status=order.status,
+        customer_code=order.customer.code,
+        customer_name=order.customer.name,
+        channel=order.channel,
+        customer_reference=order.customer_reference,
+        requested_date=order.requested_date,
+        shipping_address=order.shipping_address,
+        notes=order.notes,
+        customer_discount_percent=order.customer_discount_percent,
+        created_at=order.created_at,
         captured_by=order.captured_by,
         lines=[
             OrderLineRead(
-                line_no=line.line_no, product_code=line.product_code, gtin=line.gtin, description=line.description,
-                quantity=line.quantity, unit_price=line.unit_price, price_includes_vat=line.price_includes_vat,
-                discount_percent=line.discount_percent, vat_rate=line.vat_rate, line_amount=line.line_amount,
-                net_amount=line.net_amount, shipped_quantity=line.shipped_quantity,
+                line_no=line.line_no,
+                product_code=line.product_code,
+                gtin=line.gtin,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                price_includes_vat=line.price_includes_vat,
+                discount_percent=line.discount_percent,
+                vat_rate=line.vat_rate,
+                line_amount=line.line_amount,
+                net_amount=line.net_amount,
+                shipped_quantity=line.shipped_quantity,
                 backordered_quantity=line.backordered_quantity,
             )
             for line in order.lines
