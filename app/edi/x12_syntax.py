@@ -1,0 +1,206 @@
+"""X12 syntax layer: separators from the ISA segment, tokenizer and segment writer.
+
+The ISA is read by counting element separators, not by byte offsets: partners pad it with
+no-break spaces (two bytes each in UTF-8) or shorten it, and a 106-byte reading then takes a
+letter for the segment terminator. The element separator is the character after ``ISA``, the
+component separator is ISA16, and the segment terminator is the character after ISA16; line
+breaks, spaces and tabs that follow a terminator (pretty-printed files) are ignored.
+
+Each interchange of a concatenated file is tokenized with its own separators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from app.edi.issues import InterchangeRejected, Issue, IssueCode, IssueLog, Location
+
+ISA_LENGTH = 106
+_LEADING_NOISE = "\r\n\t \xa0"
+_NBSP = "\xa0"
+
+
+@dataclass(frozen=True, slots=True)
+class X12Separators:
+    element: str = "*"
+    component: str = ">"
+    terminator: str = "~"
+
+
+class X12Segment(NamedTuple):
+    """One segment: tag, element values (components not split), 1-based index in the file."""
+
+    tag: str
+    elements: tuple[str, ...]
+    index: int
+
+    def value(self, element: int) -> str:
+        """Element by 1-based position (ISA01 is 1); ``""`` when absent."""
+        return self.elements[element - 1] if element <= len(self.elements) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class X12InterchangeTokens:
+    """One ISA..IEA: its separators and segments (the ISA first)."""
+
+    separators: X12Separators
+    segments: list[X12Segment]
+
+
+@dataclass(frozen=True, slots=True)
+class X12Tokens:
+    interchanges: list[X12InterchangeTokens]
+    errors: tuple[Issue, ...]
+    warnings: tuple[Issue, ...]
+
+
+def tokenize_x12(data: bytes) -> X12Tokens:
+    """Split X12 bytes into interchanges of segments; defects are returned, not raised.
+
+    Raises :class:`InterchangeRejected` only when no ISA header can be read at the start.
+    """
+    log = IssueLog()
+    if data.startswith(b"\xef\xbb\xbf"):
+        log.warn(IssueCode.BOM, "UTF-8 byte order mark before ISA ignored", Location(offset=0))
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")  # every byte maps; X12 sets are ASCII-based
+    interchanges: list[X12InterchangeTokens] = []
+    position = _skip_noise(text, 0)
+    index = 0
+    while position < len(text):
+        if not text.startswith("ISA", position):
+            where = Location(
+                segment_index=index + 1, segment_tag=text[position : position + 3], offset=position
+            )
+            if not interchanges:
+                raise InterchangeRejected(
+                    [Issue(IssueCode.UNKNOWN_FORMAT, "X12 data must start with ISA", where)]
+                )
+            log.error(
+                IssueCode.UNEXPECTED_DATA, "data after the IEA trailer is not an ISA interchange", where
+            )
+            break
+        found = _read_separators(text, position, index + 1, log)
+        if found is None:
+            if not interchanges:
+                raise InterchangeRejected(log.errors)
+            break
+        separators, isa_end = found
+        tokens, position = _split(text, position, isa_end, separators, index, log)
+        index += len(tokens.segments)
+        interchanges.append(tokens)
+        position = _skip_noise(text, position)
+    return X12Tokens(interchanges=interchanges, errors=tuple(log.errors), warnings=tuple(log.warnings))
+
+
+def _skip_noise(text: str, position: int) -> int:
+    while position < len(text) and text[position] in _LEADING_NOISE:
+        position += 1
+    return position
+
+
+def _read_separators(text: str, start: int, index: int, log: IssueLog) -> tuple[X12Separators, int] | None:
+    """The separators and the offset of the ISA terminator, or ``None`` when unusable."""
+    where = Location(segment_index=index, segment_tag="ISA")
+    element = text[start + 3 : start + 4]
+    if not element or element.isalnum() or element.isspace():
+        log.error(IssueCode.INVALID_SEPARATORS, f"unusable element separator {element!r} after ISA", where)
+        return None
+    cursor = start + 3
+    for _ in range(15):
+        cursor = text.find(element, cursor + 1)
+        if cursor < 0:
+            log.error(IssueCode.TRUNCATED, "ISA segment is incomplete: fewer than 16 elements", where)
+            return None
+    component, terminator = text[cursor + 1 : cursor + 2], text[cursor + 2 : cursor + 3]
+    usable = component and terminator and len({element, component, terminator}) == 3
+    if not usable or component.isalnum() or terminator.isalnum() or component.isspace():
+        detail = f"ISA16 {component!r} and terminator {terminator!r} are not usable separators"
+        log.error(
+            IssueCode.INVALID_SEPARATORS, detail, Location(segment_index=index, segment_tag="ISA", element=16)
+        )
+        return None
+    isa = text[start : cursor + 3]  # ISA_LENGTH counts the terminator
+    if _NBSP in isa:
+        log.warn(IssueCode.ENVELOPE_LAYOUT, "ISA padded with no-break spaces instead of spaces", where)
+    if len(isa) != ISA_LENGTH:
+        log.warn(
+            IssueCode.ENVELOPE_LAYOUT, f"ISA is {len(isa)} characters long, {ISA_LENGTH} expected", where
+        )
+    return X12Separators(element=element, component=component, terminator=terminator), cursor + 2
+
+
+def _split(
+    text: str, start: int, isa_end: int, separators: X12Separators, index: int, log: IssueLog
+) -> tuple[X12InterchangeTokens, int]:
+    """Segments from ISA up to and including IEA (or the end of the data)."""
+    element, terminator = separators.element, separators.terminator
+    isa = text[start:isa_end].split(element)
+    index += 1
+    segments = [X12Segment("ISA", tuple(isa[1:]), index)]
+    position = isa_end + 1
+    while position < len(text):
+        end = text.find(terminator, position)
+        raw = text[position:] if end < 0 else text[position:end]
+        position = len(text) if end < 0 else end + 1
+        raw = raw.lstrip(_LEADING_NOISE).rstrip("\r\n")
+        if not raw:
+            continue
+        index += 1
+        parts = raw.split(element)
+        segments.append(X12Segment(parts[0], tuple(parts[1:]), index))
+        if end < 0 and not raw.endswith(separators.component):
+            _unterminated(segments[-1], log)
+        if parts[0] == "IEA":
+            break
+    return X12InterchangeTokens(separators, _strip_component_terminators(segments, separators, log)), position
+
+
+def _unterminated(segment: X12Segment, log: IssueLog) -> None:
+    where = Location(segment_index=segment.index, segment_tag=segment.tag)
+    if segment.tag == "IEA":
+        log.warn(IssueCode.MISSING_TERMINATOR, "the final IEA has no segment terminator", where)
+    else:
+        log.error(IssueCode.TRUNCATED, "the data ends inside a segment: the file is truncated", where)
+
+
+def _strip_component_terminators(
+    segments: list[X12Segment], separators: X12Separators, log: IssueLog
+) -> list[X12Segment]:
+    """Read files whose segments end with ISA16 (``~``) although ISA declares another terminator.
+
+    Some software writes ``~`` in ISA16 and then ends every segment with ``~`` and a line break.
+    When most segments end that way, the trailing ``~`` is taken as a terminator and the
+    segments that lack it are reported.
+    """
+    component = separators.component
+    body = segments[1:]
+    ending = {s.index for s in body if s.elements and s.elements[-1].endswith(component)}
+    if not ending:
+        return segments
+    if len(ending) * 2 > len(body):
+        detail = f"segments end with ISA16 {component!r}: read as a terminator followed by a line break"
+        log.warn(
+            IssueCode.ENVELOPE_LAYOUT, detail, Location(segment_index=segments[0].index, segment_tag="ISA")
+        )
+        for segment in body:
+            if segment.index not in ending:
+                where = Location(segment_index=segment.index, segment_tag=segment.tag)
+                log.warn(IssueCode.MISSING_TERMINATOR, f"segment lacks its terminator {component!r}", where)
+    return [
+        s._replace(elements=(*s.elements[:-1], s.elements[-1][: -len(component)])) if s.index in ending else s
+        for s in segments
+    ]
+
+
+def format_x12_segment(tag: str, elements: Sequence[str], separators: X12Separators) -> str:
+    """One segment with its terminator; trailing empty elements are dropped."""
+    values = list(elements)
+    while values and not values[-1]:
+        values.pop()
+    return separators.element.join([tag, *values]) + separators.terminator
