@@ -34,6 +34,7 @@ from app.edi.documents import (
 from app.edi.edifact_orders import read_orders_message
 from app.edi.edifact_syntax import Segment, tokenize
 from app.edi.issues import InterchangeRejected, Issue, IssueCode, IssueLog, Location
+from app.edi.perf import gc_paused
 from app.edi.values import envelope_datetime
 
 _ENVELOPE_TAGS = frozenset(("UNB", "UNZ", "UNG", "UNE", "UNH"))
@@ -53,6 +54,7 @@ class _EnvelopeDraft:
     groups: list[FunctionalGroup] = field(default_factory=list)
     group: _GroupDraft | None = None
     all_complete: bool = True
+    references: set[str] = field(default_factory=set)
 
     @property
     def control_ref(self) -> str:
@@ -65,10 +67,11 @@ def parse_edifact(data: bytes) -> Interchange:
     Raises :class:`InterchangeRejected` with located issues and, when the envelopes were readable,
     the leniently read interchange.
     """
-    tokens = tokenize(data)
-    log = IssueLog(errors=list(tokens.errors), warnings=list(tokens.warnings))
-    reader = _InterchangeReader(tokens.segments, log)
-    reader.read()
+    with gc_paused():
+        tokens = tokenize(data)
+        log = IssueLog(errors=list(tokens.errors), warnings=list(tokens.warnings))
+        reader = _InterchangeReader(tokens.segments, log)
+        reader.read()
     log.errors = [reader.in_message_context(issue) for issue in log.errors]
     interchange = reader.build(tokens.syntax)
     if log.errors:
@@ -324,10 +327,10 @@ class _InterchangeReader:
             self.log.error(IssueCode.MISSING_VALUE, "UNH has no message reference", where(unh, 1))
         if not header.type:
             self.log.error(IssueCode.MISSING_VALUE, "UNH has no message type", where(unh, 2))
-        siblings = draft.group.messages if draft.group else draft.messages
-        if header.reference and any(m.reference == header.reference for m in siblings):
+        if header.reference in draft.references:
             detail = f"message reference {header.reference} used twice in interchange {draft.control_ref}"
             self.log.warn(IssueCode.DUPLICATE_CONTROL_REFERENCE, detail, where(unh, 1))
+        draft.references.add(header.reference)
         if not closed:
             draft.all_complete = False
             last = body[-1]

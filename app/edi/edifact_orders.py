@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from operator import le
 
 from app.edi.documents import (
     Address,
@@ -163,6 +164,8 @@ class _OrdersReader:
 
     def check_constituents(self, segment: Segment, position: int) -> None:
         limits = _CONSTITUENT_LIMITS[segment.tag]
+        if len(segment.elements) <= len(limits) and all(map(le, map(len, segment.elements), limits)):
+            return
         if len(segment.elements) > len(limits):
             where = self.where(segment, position, element=len(limits) + 1)
             detail = f"{segment.tag} has {len(segment.elements)} elements, at most {len(limits)} allowed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from stdnum import ean, isbn
 
@@ -97,11 +98,13 @@ def envelope_datetime(day: str, time: str) -> datetime | None:
     return None
 
 
+@lru_cache(maxsize=65_536)
 def item_identifier(value: str, qualifier: str | None) -> ItemIdentifier:
     """Classify an identifier by its qualifier; only unqualified numbers are judged by check digit.
 
     A GTIN-13 with the Bookland prefix 978/979 is reported as an ISBN: book-trade partners order
-    by ISBN and the catalogue stores it in the same GTIN column anyway.
+    by ISBN and the catalogue stores it in the same GTIN column anyway. Cached: a busy partner
+    orders the same few thousand items all day, and the ISBN check is the costliest step of a line.
     """
     code = (qualifier or "").upper()
     kind = _KIND_BY_QUALIFIER.get(code)

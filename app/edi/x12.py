@@ -29,6 +29,7 @@ from app.edi.documents import (
     PurchaseOrder,
 )
 from app.edi.issues import InterchangeRejected, IssueCode, IssueLog, Location
+from app.edi.perf import gc_paused
 from app.edi.values import envelope_datetime
 from app.edi.x12_orders import read_purchase_order
 from app.edi.x12_syntax import X12InterchangeTokens, X12Segment, tokenize_x12
@@ -41,6 +42,7 @@ _PADDING = " \xa0"
 class _GroupDraft:
     gs: X12Segment
     messages: list[MessageHeader] = field(default_factory=list)
+    references: set[str] = field(default_factory=set)
 
 
 def parse_x12(data: bytes) -> Interchange:
@@ -48,11 +50,12 @@ def parse_x12(data: bytes) -> Interchange:
 
     Raises :class:`InterchangeRejected` with located issues and the leniently read interchange.
     """
-    tokens = tokenize_x12(data)
-    log = IssueLog(errors=list(tokens.errors), warnings=list(tokens.warnings))
-    orders: list[PurchaseOrder] = []
-    skipped: list[MessageHeader] = []
-    envelopes = [_InterchangeReader(t, log, orders, skipped).read() for t in tokens.interchanges]
+    with gc_paused():
+        tokens = tokenize_x12(data)
+        log = IssueLog(errors=list(tokens.errors), warnings=list(tokens.warnings))
+        orders: list[PurchaseOrder] = []
+        skipped: list[MessageHeader] = []
+        envelopes = [_InterchangeReader(t, log, orders, skipped).read() for t in tokens.interchanges]
     _warn_duplicate_interchanges(envelopes, tokens.interchanges, log)
     first = envelopes[0]
     interchange = Interchange(
@@ -269,9 +272,10 @@ class _InterchangeReader:
             self.log.error(
                 IssueCode.MISSING_VALUE, "ST01 and ST02 are mandatory", where(st, 1 if not header.type else 2)
             )
-        if any(m.reference == header.reference for m in group.messages):
+        if header.reference in group.references:
             detail = f"set control number {header.reference} used twice in group {header.group_ref}"
             self.log.warn(IssueCode.DUPLICATE_CONTROL_REFERENCE, detail, where(st, 2))
+        group.references.add(header.reference)
         if not closed:
             self.all_complete = False
             detail = f"set {header.reference} has no SE trailer: the data is truncated or SE is missing"
