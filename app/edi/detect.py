@@ -60,7 +60,7 @@ def _text_head(data: bytes) -> str:
     head = data[:_SNIFF_BYTES]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return head.decode("utf-16", errors="replace")
-    return head.decode("latin-1")
+    return head.removeprefix(b"\xef\xbb\xbf").decode("latin-1")
 
 
 def _xml_format(head: str) -> DocumentFormat:
