@@ -58,7 +58,12 @@ def _summary(interchange: Interchange) -> list[dict[str, Any]]:
 
 def _expected(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
-        {**order, "lines": [{"item": li["item"], "quantity": Decimal(str(li["quantity"]))} for li in order["lines"]]}
+        {
+            **order,
+            "lines": [
+                {"item": li["item"], "quantity": Decimal(str(li["quantity"]))} for li in order["lines"]
+            ],
+        }
         for order in orders
     ]
 
