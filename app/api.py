@@ -30,7 +30,7 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-def get_actor(request: Request) -> Actor:
+async def get_actor(request: Request) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:

@@ -9,11 +9,11 @@ into a short, ordered wait (busy timeout).
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Dialect, Engine, MetaData, Numeric, String, create_engine, event
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Engine, MetaData, Numeric, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -39,7 +39,8 @@ class ExactDecimal(TypeDecorator[Decimal]):
     """A fixed-scale decimal stored exactly on every engine.
 
     PostgreSQL gets NUMERIC(precision, scale). SQLite has no decimal type and would go through float,
-    so there the value is stored as its canonical text (`12.50`).
+    so there the value is stored as a scaled integer (12.50 at scale 2 is 1250): exact, and SQL can
+    still add, compare and SUM values of one column. Never mix columns of different scales in SQL.
     """
 
     impl = Numeric
@@ -53,19 +54,21 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(String(self.precision + 2))
+            return dialect.type_descriptor(BigInteger())
         return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        quantized = Decimal(value).quantize(self._quantum)
-        return str(quantized) if dialect.name == "sqlite" else quantized
+        quantized = Decimal(value).quantize(self._quantum, rounding=ROUND_HALF_UP)
+        return int(quantized.scaleb(self.scale)) if dialect.name == "sqlite" else quantized
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(value) if not isinstance(value, Decimal) else value
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-self.scale)
+        return value if isinstance(value, Decimal) else Decimal(value)
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -7,7 +7,7 @@ Concurrent writers serialize on the counter row (row lock on PostgreSQL, the wri
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, insert, select, update
+from sqlalchemy import Integer, String, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -21,20 +21,24 @@ class DocumentCounter(Base):
     next_value: Mapped[int] = mapped_column(Integer, default=1)
 
 
+_counter = DocumentCounter.__table__
+_TAKE_NUMBER = (
+    update(_counter)
+    .where(_counter.c.name == bindparam("series"))
+    .values(next_value=_counter.c.next_value + 1)
+    .returning(_counter.c.next_value)
+)
+_CREATE_SERIES = insert(_counter).values(name=bindparam("series"), next_value=2)
+
+
 def next_number(session: Session, series: str) -> int:
     """Take the next number of `series` (created on first use), inside the caller's transaction."""
-    table = DocumentCounter.__table__
-    taken = session.execute(
-        update(table)
-        .where(table.c.name == series)
-        .values(next_value=table.c.next_value + 1)
-        .returning(table.c.next_value)
-    ).scalar_one_or_none()
+    taken = session.connection().execute(_TAKE_NUMBER, {"series": series}).scalar_one_or_none()
     if taken is not None:
         return taken - 1
     try:
         with session.begin_nested():
-            session.execute(insert(table).values(name=series, next_value=2))
+            session.connection().execute(_CREATE_SERIES, {"series": series})
         return 1
     except IntegrityError:
         # Another transaction created the series first: take a number from it the normal way.

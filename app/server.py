@@ -40,4 +40,4 @@ def serve(*, host: str, port: int, workers: int) -> None:
     if workers <= 1:
         server.run(sockets=[sock])
     else:
-        Multiprocess(config, target=server.run, sockets=[sock]).run()
+        Multiprocess(config, sockets=[sock]).run()

@@ -9,8 +9,9 @@ they need real commits seen by other connections.
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +23,7 @@ from app.api import get_session
 from app.db import get_engine, make_engine
 from app.main import create_app
 from app.migrate import upgrade
+from app.writer import get_writer
 
 POSTGRES_URL = os.environ.get("CARNET_TEST_POSTGRES_URL")
 ENGINES = ["sqlite", "postgresql"]
@@ -134,8 +136,19 @@ def client(session: Session, engine: Engine) -> Iterator[TestClient]:
             savepoint.rollback()
             raise
 
+    class SessionRunner:
+        """Runs the group-commit writer's units of work on the test's session, one savepoint each."""
+
+        async def read(self, work: Callable[[Session], Any]) -> Any:
+            return work(session)
+
+        async def write(self, work: Callable[[Session], Any]) -> Any:
+            with session.begin_nested():
+                return work(session)
+
     app = create_app()
     app.dependency_overrides[get_session] = request_session
+    app.dependency_overrides[get_writer] = SessionRunner
     app.dependency_overrides[get_engine] = lambda: engine
     with TestClient(app) as test_client:
         yield test_client

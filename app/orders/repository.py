@@ -4,96 +4,100 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, or_, select, update
+from sqlalchemy import Row, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.catalog.models import Customer, Product, ShippingAddress
-from app.orders.models import OrderStatus, SaleOrder
+from app.orders.models import IdempotencyRecord, OrderStatus, SaleOrder, SaleOrderLine
 
 customer_table = Customer.__table__
 product_table = Product.__table__
 order_table = SaleOrder.__table__
+line_table = SaleOrderLine.__table__
+key_table = IdempotencyRecord.__table__
+
+# The capture path runs these for every order: built once, executed on the session's connection.
+_c, _p, _o, _k = customer_table.c, product_table.c, order_table.c, key_table.c
+_CUSTOMER = select(_c.id, _c.code, _c.name, _c.blocked, _c.discount_percent).where(
+    _c.code == bindparam("code")
+)
+_PRODUCTS = select(
+    _p.id,
+    _p.code,
+    _p.gtin,
+    _p.name,
+    _p.unit_price,
+    _p.price_includes_vat,
+    _p.price_locked,
+    _p.vat_rate,
+    _p.allows_decimal_quantity,
+    _p.stock_on_hand,
+    _p.reserved_quantity,
+).where(or_(_p.code.in_(bindparam("codes", expanding=True)), _p.gtin.in_(bindparam("gtins", expanding=True))))
+_ADD_RESERVED = (
+    update(product_table)
+    .where(_p.id == bindparam("pid"))
+    .values(reserved_quantity=_p.reserved_quantity + bindparam("quantity", type_=_p.reserved_quantity.type))
+)
+_SAME_REFERENCE = (
+    select(_o.number)
+    .where(
+        _o.customer_id == bindparam("customer_id"),
+        _o.customer_reference == bindparam("reference"),
+        _o.status != OrderStatus.CANCELLED,
+    )
+    .order_by(_o.id)
+    .limit(5)
+)
+_INSERT_ORDER = insert(order_table).returning(_o.id)
+_INSERT_LINES = insert(line_table)
+_FIND_KEY = select(_k.request_hash, _k.response_status, _k.response_body).where(
+    _k.caller == bindparam("caller"), _k.key == bindparam("key")
+)
+_INSERT_KEY = insert(key_table)
 
 
 def customer_for_capture(session: Session, code: str) -> Row[Any] | None:
-    c = customer_table.c
-    return session.execute(
-        select(c.id, c.code, c.name, c.blocked, c.discount_percent).where(c.code == code)
-    ).one_or_none()
+    return session.connection().execute(_CUSTOMER, {"code": code}).one_or_none()
 
 
 def shipping_address_by_code(session: Session, customer_id: int, code: str) -> ShippingAddress | None:
-    return session.execute(
-        select(ShippingAddress).where(
-            ShippingAddress.customer_id == customer_id, ShippingAddress.code == code
-        )
-    ).scalar_one_or_none()
-
-
-def lock_products_for_capture(session: Session, *, codes: set[str], gtins: set[str]) -> Sequence[Row[Any]]:
-    """The products an order names, locked in id order (PostgreSQL) so that concurrent captures
-    update the reserved quantities one after the other without deadlocking."""
-    p = product_table.c
-    clauses = []
-    if codes:
-        clauses.append(p.code.in_(codes))
-    if gtins:
-        clauses.append(p.gtin.in_(gtins))
-    query = (
-        select(
-            p.id,
-            p.code,
-            p.gtin,
-            p.name,
-            p.unit_price,
-            p.price_includes_vat,
-            p.price_locked,
-            p.vat_rate,
-            p.allows_decimal_quantity,
-            p.stock_on_hand,
-            p.reserved_quantity,
-        )
-        .where(or_(*clauses))
-        .order_by(p.id)
-        .with_for_update()
+    query = select(ShippingAddress).where(
+        ShippingAddress.customer_id == customer_id, ShippingAddress.code == code
     )
-    return session.execute(query).all()
+    return session.execute(query).scalar_one_or_none()
 
 
-def lock_reserved_quantities(session: Session, product_ids: set[int]) -> dict[int, Decimal]:
-    p = product_table.c
-    rows = session.execute(
-        select(p.id, p.reserved_quantity).where(p.id.in_(product_ids)).order_by(p.id).with_for_update()
-    )
-    return {row.id: row.reserved_quantity for row in rows}
+def products_for_capture(session: Session, *, codes: set[str], gtins: set[str]) -> Sequence[Row[Any]]:
+    return session.connection().execute(_PRODUCTS, {"codes": list(codes), "gtins": list(gtins)}).all()
 
 
-def set_reserved_quantities(session: Session, reserved: dict[int, Decimal]) -> None:
-    """Write new reserved quantities of products the caller has locked (computed in Python: on SQLite
-    quantities are stored as exact text, so they are not added up in SQL)."""
-    p = product_table.c
-    session.execute(
-        update(product_table)
-        .where(p.id == bindparam("pid"))
-        .values(reserved_quantity=bindparam("reserved", type_=p.reserved_quantity.type)),
-        [{"pid": pid, "reserved": value} for pid, value in reserved.items()],
+def add_reserved_quantities(session: Session, quantities: dict[int, Decimal]) -> None:
+    """Add to (or, with negative quantities, take from) what open orders reserve. Rows are updated in
+    id order so that concurrent transactions on PostgreSQL lock them in the same order."""
+    session.connection().execute(
+        _ADD_RESERVED, [{"pid": pid, "quantity": quantities[pid]} for pid in sorted(quantities)]
     )
 
 
 def open_orders_with_reference(session: Session, customer_id: int, reference: str) -> list[str]:
-    o = order_table.c
-    return list(
-        session.execute(
-            select(o.number)
-            .where(
-                o.customer_id == customer_id,
-                o.customer_reference == reference,
-                o.status != OrderStatus.CANCELLED,
-            )
-            .order_by(o.id)
-            .limit(5)
-        ).scalars()
-    )
+    rows = session.connection().execute(_SAME_REFERENCE, {"customer_id": customer_id, "reference": reference})
+    return list(rows.scalars())
+
+
+def insert_order(session: Session, values: dict[str, Any], lines: list[dict[str, Any]]) -> int:
+    connection = session.connection()
+    order_id: int = connection.execute(_INSERT_ORDER, values).scalar_one()
+    connection.execute(_INSERT_LINES, [{**line, "order_id": order_id} for line in lines])
+    return order_id
+
+
+def find_idempotency_record(session: Session, caller: str, key: str) -> Row[Any] | None:
+    return session.connection().execute(_FIND_KEY, {"caller": caller, "key": key}).one_or_none()
+
+
+def insert_idempotency_record(session: Session, values: dict[str, Any]) -> None:
+    session.connection().execute(_INSERT_KEY, values)
 
 
 def get_order(session: Session, number: str, *, lock: bool = False) -> SaleOrder | None:

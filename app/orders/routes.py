@@ -1,24 +1,35 @@
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Depends, Header, Response
 
 from app.api import CurrentActor, DbSession
-from app.orders import service
+from app.orders import capture, service
 from app.orders.models import Channel, OrderStatus
 from app.orders.schemas import OrderCreate, OrderRead
 from app.pagination import Cursor, Limit, Page, decode_cursor
+from app.writer import UnitOfWorkRunner, get_writer
 
 router = APIRouter(tags=["orders"])
 
 
 @router.post("/orders", status_code=201, response_model=OrderRead, responses={409: {}, 422: {}})
-def capture_order(
+async def capture_order(
     body: OrderCreate,
-    session: DbSession,
     actor: CurrentActor,
+    writer: Annotated[UnitOfWorkRunner, Depends(get_writer)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
-    answer = service.capture_order(session, draft=body, actor=actor, idempotency_key=idempotency_key)
+    """Capture an order. The snapshot is read and the order priced on a read session; only the
+    numbering and the writes go through the group-commit writer (see app/writer.py)."""
+    planned = await writer.read(
+        partial(capture.plan_order, draft=body, actor=actor, idempotency_key=idempotency_key)
+    )
+    answer = (
+        planned
+        if isinstance(planned, capture.CaptureAnswer)
+        else await writer.write(partial(capture.record_order, plan=planned))
+    )
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return Response(
         answer.body, status_code=answer.status_code, media_type="application/json", headers=headers

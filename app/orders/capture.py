@@ -1,0 +1,352 @@
+"""Capturing an order, in two phases so that the write lock is held as briefly as possible.
+
+`plan_order` reads the snapshot (customer, products), validates and prices the order and decides
+its stock warnings: no write. `record_order` numbers and writes it, reserves the stock, checks for a
+possible duplicate and keeps the idempotency record, all in the caller's transaction. The HTTP route
+runs the first phase on a read session and the second through the group-commit writer;
+`capture_order` runs both on one session (EDI, e-mail, CLI, tests).
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role
+from app.auth.service import Actor
+from app.catalog.schemas import Address
+from app.clock import utcnow
+from app.config import get_settings
+from app.errors import BusinessRuleViolation, Conflict, FieldError, InvalidInput, NotPermitted
+from app.money import ZERO, rate_str
+from app.numbering import format_number, next_number, yearly_series
+from app.orders import repository
+from app.orders.models import OrderStatus
+from app.orders.schemas import OrderCreate, OrderLineRead, OrderRead, TotalsRead, VatLineRead, Warning
+from app.pricing import Totals, compute_totals, price_line
+
+CAPTURE_ROLES = (Role.REP,)
+
+
+@dataclass(frozen=True)
+class CaptureAnswer:
+    """What the caller gets: the order's JSON and the status, first time or replayed."""
+
+    status_code: int
+    body: bytes
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class OrderPlan:
+    """An order validated and priced against the snapshot, ready to be numbered and written."""
+
+    caller: str
+    customer_id: int
+    customer_code: str
+    customer_name: str
+    customer_discount_percent: Decimal
+    channel: str
+    customer_reference: str | None
+    requested_date: date | None
+    shipping_address: dict[str, Any] | None
+    notes: str | None
+    lines: tuple[dict[str, Any], ...]
+    totals: Totals
+    warnings: tuple[Warning, ...]
+    demand: dict[int, Decimal]
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+
+
+def capture_order(
+    session: Session, *, draft: OrderCreate, actor: Actor, idempotency_key: str | None = None
+) -> CaptureAnswer:
+    """Record an order against the master-data snapshot, in one transaction."""
+    planned = plan_order(session, draft=draft, actor=actor, idempotency_key=idempotency_key)
+    if isinstance(planned, CaptureAnswer):
+        return planned
+    return record_order(session, plan=planned)
+
+
+def plan_order(
+    session: Session, *, draft: OrderCreate, actor: Actor, idempotency_key: str | None = None
+) -> OrderPlan | CaptureAnswer:
+    """Validate and price an order; a retry of an already answered idempotency key gets that answer."""
+    if actor.kind == "user":
+        actor.require(*CAPTURE_ROLES)
+    request_hash = None
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= 200 or not idempotency_key.isprintable():
+            raise InvalidInput(
+                "Idempotency-Key must be 1 to 200 printable characters", loc=("header", "Idempotency-Key")
+            )
+        request_hash = _request_hash(draft)
+        earlier = _replay(session, caller=actor.caller_key, key=idempotency_key, request_hash=request_hash)
+        if earlier is not None:
+            return earlier
+
+    customer = repository.customer_for_capture(session, draft.customer_code)
+    if customer is None:
+        raise InvalidInput(f"unknown customer {draft.customer_code!r}", loc=("body", "customer_code"))
+    if not actor.may_see_customer(customer.id):
+        raise NotPermitted(f"customer {draft.customer_code!r} is not one of yours")
+    if customer.blocked:
+        raise BusinessRuleViolation(
+            f"customer {customer.code} is blocked: no order may be taken", slug="customer-blocked"
+        )
+    shipping_address = _resolve_shipping_address(session, customer.id, draft.shipping_address)
+    products = repository.products_for_capture(
+        session,
+        codes={line.product_code for line in draft.lines if line.product_code},
+        gtins={line.gtin for line in draft.lines if line.gtin},
+    )
+    by_code = {p.code: p for p in products}
+    by_gtin = {p.gtin: p for p in products if p.gtin}
+
+    errors: list[FieldError] = []
+    warnings: list[Warning] = []
+    lines: list[dict[str, Any]] = []
+    demand: dict[int, Decimal] = {}
+    stock: dict[int, Decimal] = {}
+    for index, line in enumerate(draft.lines):
+        loc = ("body", "lines", index)
+        product = by_code.get(line.product_code) if line.product_code else by_gtin.get(line.gtin or "")
+        if product is None:
+            field, value = ("product_code", line.product_code) if line.product_code else ("gtin", line.gtin)
+            errors.append(FieldError((*loc, field), f"unknown product {value!r}"))
+            continue
+        if line.product_code and line.gtin and product.gtin != line.gtin:
+            errors.append(FieldError((*loc, "gtin"), f"GTIN {line.gtin} is not product {product.code}'s"))
+            continue
+        if not product.allows_decimal_quantity and line.quantity != line.quantity.to_integral_value():
+            errors.append(FieldError((*loc, "quantity"), f"product {product.code} is sold in whole units"))
+            continue
+        line_no = len(lines) + 1
+        unit_price = product.unit_price
+        if line.unit_price is not None and line.unit_price != product.unit_price:
+            if product.price_locked:
+                errors.append(FieldError((*loc, "unit_price"), f"product {product.code} has a fixed price"))
+                continue
+            unit_price = line.unit_price
+            warnings.append(
+                Warning(
+                    code="price_override",
+                    line_no=line_no,
+                    detail=f"line {line_no}: price {line.unit_price} instead of {product.unit_price}",
+                )
+            )
+        discount = line.discount_percent if line.discount_percent is not None else ZERO
+        priced = price_line(
+            quantity=line.quantity,
+            unit_price=unit_price,
+            price_includes_vat=product.price_includes_vat,
+            vat_rate=product.vat_rate,
+            line_discount_percent=discount,
+            customer_discount_percent=customer.discount_percent,
+        )
+        lines.append(
+            {
+                "line_no": line_no,
+                "product_id": product.id,
+                "product_code": product.code,
+                "gtin": product.gtin,
+                "description": product.name,
+                "quantity": line.quantity,
+                "unit_price": unit_price,
+                "price_includes_vat": product.price_includes_vat,
+                "discount_percent": discount,
+                "vat_rate": product.vat_rate,
+                "line_amount": priced.line_amount,
+                "net_amount": priced.net_amount,
+                "shipped_quantity": ZERO,
+                "backordered_quantity": ZERO,
+                "_priced": priced,
+            }
+        )
+        demand[product.id] = demand.get(product.id, ZERO) + line.quantity
+        stock[product.id] = product.stock_on_hand - product.reserved_quantity
+    if errors:
+        raise InvalidInput("the order has invalid lines", errors=errors)
+
+    for line in lines:
+        available = stock[line["product_id"]]
+        if demand[line["product_id"]] > available:
+            warnings.append(
+                Warning(
+                    code="stock_shortfall",
+                    line_no=line["line_no"],
+                    detail=f"line {line['line_no']}: {line['product_code']} has {max(available, ZERO)} "
+                    f"available for {demand[line['product_id']]} ordered",
+                )
+            )
+    totals = compute_totals(line.pop("_priced") for line in lines)
+    return OrderPlan(
+        caller=actor.caller_key,
+        customer_id=customer.id,
+        customer_code=customer.code,
+        customer_name=customer.name,
+        customer_discount_percent=customer.discount_percent,
+        channel=draft.channel,
+        customer_reference=draft.customer_reference,
+        requested_date=draft.requested_date,
+        shipping_address=shipping_address,
+        notes=draft.notes,
+        lines=tuple(lines),
+        totals=totals,
+        warnings=tuple(warnings),
+        demand=demand,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+    )
+
+
+def record_order(session: Session, *, plan: OrderPlan) -> CaptureAnswer:
+    """Number and write a planned order. With an idempotency key, the key is recorded with the answer;
+    when a concurrent request with the same key committed first, ours is undone and theirs replayed."""
+    if plan.idempotency_key is None:
+        return _fresh_answer(_write(session, plan))
+    earlier = _replay(session, caller=plan.caller, key=plan.idempotency_key, request_hash=plan.request_hash)
+    if earlier is not None:
+        return earlier
+    try:
+        with session.begin_nested():
+            answer = _fresh_answer(_write(session, plan))
+            repository.insert_idempotency_record(
+                session,
+                {
+                    "caller": plan.caller,
+                    "key": plan.idempotency_key,
+                    "request_hash": plan.request_hash,
+                    "response_status": answer.status_code,
+                    "response_body": answer.body.decode(),
+                    "created_at": utcnow(),
+                },
+            )
+        return answer
+    except IntegrityError:
+        earlier = _replay(
+            session, caller=plan.caller, key=plan.idempotency_key, request_hash=plan.request_hash
+        )
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _write(session: Session, plan: OrderPlan) -> OrderRead:
+    warnings = list(plan.warnings)
+    if plan.customer_reference:
+        others = repository.open_orders_with_reference(session, plan.customer_id, plan.customer_reference)
+        if others:
+            warnings.append(
+                Warning(
+                    code="possible_duplicate",
+                    orders=others,
+                    detail=f"customer {plan.customer_code} already has {', '.join(others)} "
+                    f"with reference {plan.customer_reference!r}",
+                )
+            )
+    prefix = get_settings().order_number_prefix
+    now = utcnow()
+    number = format_number(prefix, now.year, next_number(session, yearly_series(prefix, now)))
+    repository.insert_order(
+        session,
+        {
+            "number": number,
+            "status": OrderStatus.CAPTURED,
+            "customer_id": plan.customer_id,
+            "channel": plan.channel,
+            "customer_reference": plan.customer_reference,
+            "requested_date": plan.requested_date,
+            "shipping_address": plan.shipping_address,
+            "notes": plan.notes,
+            "customer_discount_percent": plan.customer_discount_percent,
+            "net_total": plan.totals.net,
+            "vat_total": plan.totals.vat,
+            "gross_total": plan.totals.gross,
+            "vat_breakdown": [
+                {"rate": rate_str(v.rate), "base": str(v.base), "amount": str(v.amount)}
+                for v in plan.totals.vat_breakdown
+            ],
+            "warnings": [w.model_dump(exclude_none=True) for w in warnings],
+            "captured_by": plan.caller,
+            "created_at": now,
+        },
+        list(plan.lines),
+    )
+    repository.add_reserved_quantities(session, plan.demand)
+    return OrderRead(
+        number=number,
+        status=OrderStatus.CAPTURED,
+        customer_code=plan.customer_code,
+        customer_name=plan.customer_name,
+        channel=plan.channel,
+        customer_reference=plan.customer_reference,
+        requested_date=plan.requested_date,
+        shipping_address=plan.shipping_address,
+        notes=plan.notes,
+        customer_discount_percent=plan.customer_discount_percent,
+        created_at=now,
+        captured_by=plan.caller,
+        lines=[OrderLineRead(**line) for line in plan.lines],
+        totals=totals_read(plan.totals),
+        warnings=warnings,
+    )
+
+
+def _fresh_answer(order: OrderRead) -> CaptureAnswer:
+    return CaptureAnswer(status_code=201, body=orjson.dumps(order.model_dump(mode="json")), replayed=False)
+
+
+def _request_hash(draft: OrderCreate) -> str:
+    canonical = orjson.dumps(draft.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _replay(session: Session, *, caller: str, key: str, request_hash: str | None) -> CaptureAnswer | None:
+    record = repository.find_idempotency_record(session, caller, key)
+    if record is None:
+        return None
+    if record.request_hash != request_hash:
+        raise Conflict("this Idempotency-Key was already used with a different request body")
+    return CaptureAnswer(
+        status_code=record.response_status, body=record.response_body.encode(), replayed=True
+    )
+
+
+def _resolve_shipping_address(
+    session: Session, customer_id: int, requested: str | Address | None
+) -> dict[str, Any] | None:
+    if requested is None:
+        return None
+    if isinstance(requested, Address):
+        return requested.model_dump()
+    address = repository.shipping_address_by_code(session, customer_id, requested)
+    if address is None:
+        raise InvalidInput(
+            f"the customer has no shipping address {requested!r}", loc=("body", "shipping_address")
+        )
+    return {
+        "code": address.code,
+        "name": address.name,
+        "street": address.street,
+        "street2": address.street2,
+        "postal_code": address.postal_code,
+        "city": address.city,
+        "country": address.country,
+        "gln": address.gln,
+    }
+
+
+def totals_read(totals: Totals) -> TotalsRead:
+    return TotalsRead(
+        net=totals.net,
+        vat=totals.vat,
+        gross=totals.gross,
+        vat_breakdown=[VatLineRead(rate=v.rate, base=v.base, amount=v.amount) for v in totals.vat_breakdown],
+    )
