@@ -51,20 +51,25 @@ def _import_master_data(args: argparse.Namespace) -> int:
     try:
         as_of = parse_as_of(args.as_of) if args.as_of else None
     except ValueError:
-        print(f"error: --as-of {args.as_of!r}: expected 2026-11-20T06:00[+01:00] or 20/11/2026 06:00",
-              file=sys.stderr)
+        print(
+            f"error: --as-of {args.as_of!r}: expected 2026-11-20T06:00[+01:00] or 20/11/2026 06:00",
+            file=sys.stderr,
+        )
         return 2
     try:
         with session_scope() as session:
-            result = import_file(session, kind=args.kind, path=Path(args.file), as_of=as_of,
-                                 show_progress=sys.stderr.isatty())
+            result = import_file(
+                session, kind=args.kind, path=Path(args.file), as_of=as_of, show_progress=sys.stderr.isatty()
+            )
     except ImportRefused as exc:
         print(f"error: {exc.detail}\nnothing imported", file=sys.stderr)
         return 2
     for line in [*result.notes, *result.report_lines]:
         print(line)
-    print(f"{args.kind}: {result.rows_accepted} rows imported ({result.created} created, {result.updated} "
-          f"updated), {result.rows_rejected} rejected; snapshot as of {result.as_of:%Y-%m-%d %H:%M} UTC")
+    print(
+        f"{args.kind}: {result.rows_accepted} rows imported ({result.created} created, {result.updated} "
+        f"updated), {result.rows_rejected} rejected; snapshot as of {result.as_of:%Y-%m-%d %H:%M} UTC"
+    )
     return 1 if result.rows_rejected else 0
 
 
@@ -86,14 +91,35 @@ def _demo_data(args: argparse.Namespace) -> int:
             else:
                 sizes = {name: getattr(args, name) for name in ("customers", "products", "orders", "seed")}
                 summary = generate_demo_data(session, **{k: v for k, v in sizes.items() if v is not None})
-                print(f"demo data: {summary.customers} customers, {summary.products} products, "
-                      f"{summary.orders} orders")
+                print(
+                    f"demo data: {summary.customers} customers, {summary.products} products, "
+                    f"{summary.orders} orders"
+                )
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
     print("demo logins (username / password):")
     for username, password in DEMO_LOGINS.items():
         print(f"  {username:<10} {password}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from app.backup import export_json
+
+    with open(args.file, "wb") as target:
+        counts = export_json(get_engine(), target)
+    print(f"exported {sum(counts.values())} rows of {len(counts)} tables to {args.file}")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.backup import backup
+
+    backup(get_engine(), Path(args.file))
+    print(f"database backed up to {args.file}")
     return 0
 
 
@@ -121,15 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(handler=_users_create)
 
     imports = commands.add_parser(
-        "import", help="import a master-data snapshot (CSV or JSON, by extension)",
+        "import",
+        help="import a master-data snapshot (CSV or JSON, by extension)",
         description="Upsert customers, products or stock levels by code from the ERP's export. "
-                    "Exit status: 0 all rows imported, 1 some rows rejected (see the report), "
-                    "2 file refused, nothing imported.",
+        "Exit status: 0 all rows imported, 1 some rows rejected (see the report), "
+        "2 file refused, nothing imported.",
     )
     imports.add_argument("kind", choices=["customers", "products", "stock"])
     imports.add_argument("file")
-    imports.add_argument("--as-of", metavar="WHEN",
-                         help="when the ERP exported it: ISO 8601 or dd/mm/yyyy hh:mm (default: now)")
+    imports.add_argument(
+        "--as-of",
+        metavar="WHEN",
+        help="when the ERP exported it: ISO 8601 or dd/mm/yyyy hh:mm (default: now)",
+    )
     imports.set_defaults(handler=_import_master_data)
 
     demo = commands.add_parser("demo-data", help="load the demo data set and create the demo users")
@@ -139,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, help="another seed, another (still deterministic) data set")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when the database has customers")
     demo.set_defaults(handler=_demo_data)
+    export = commands.add_parser("export", help="write every table as JSON")
+    export.add_argument("file")
+    export.set_defaults(handler=_export)
+    backup = commands.add_parser("backup", help="a consistent copy of the database (SQLite file or pg_dump)")
+    backup.add_argument("file")
+    backup.set_defaults(handler=_backup)
     return parser
 
 

@@ -29,11 +29,17 @@ def write_products_csv(path: Path, rows: int, seed: int = 7) -> None:
     for n in range(rows):
         body = f"3{n:011d}"
         if n % 3 == 0:
-            lines.append(f"LIV-{n:06d};Livre n° {n};{body}{ean.calc_check_digit(body)};"
-                         f"{rng.randint(500, 4500) / 100:.2f}".replace(".", ",") + f";oui;5,5;{rng.randint(0, 400)}")
+            lines.append(
+                f"LIV-{n:06d};Livre n° {n};{body}{ean.calc_check_digit(body)};"
+                f"{rng.randint(500, 4500) / 100:.2f}".replace(".", ",")
+                + f";oui;5,5;{rng.randint(0, 400)}"
+            )
         else:
-            lines.append(f"ELE-{n:06d};Câble réseau {n} m;{body}{ean.calc_check_digit(body)};"
-                         f"{rng.randint(100, 90000) / 100:.2f}".replace(".", ",") + f";non;20;{rng.randint(0, 400)}")
+            lines.append(
+                f"ELE-{n:06d};Câble réseau {n} m;{body}{ean.calc_check_digit(body)};"
+                f"{rng.randint(100, 90000) / 100:.2f}".replace(".", ",")
+                + f";non;20;{rng.randint(0, 400)}"
+            )
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
 
 

@@ -80,55 +80,52 @@ PROGRESS_MIN_ROWS = 1_000
 
 Advance = Callable[[str, int], None]
 
-_PRODUCT_NAMES: dict[str, tuple[str, ...]] = {
-    "code": ("code", "code_article", "reference", "ref", "sku", "article"),
-    "name": ("name", "nom", "libelle", "designation", "titre", "title", "description"),
-    "unit_price": ("unit_price", "prix", "prix_unitaire", "price", "pu", "tarif"),
-    "vat_rate": ("vat_rate", "tva", "taux_tva", "vat", "tax_rate"),
-    "gtin": ("gtin", "ean", "ean13", "ean_13", "isbn", "isbn13", "gencod", "code_barre", "code_barres",
-             "barcode"),
-    "price_includes_vat": ("price_includes_vat", "ttc", "prix_ttc", "includes_vat"),
-    "price_locked": ("price_locked", "prix_fixe", "prix_impose", "prix_verrouille"),
-    "allows_decimal_quantity": ("allows_decimal_quantity", "quantite_decimale", "qte_decimale",
-                                "decimal_quantity"),
-    "stock_on_hand": ("stock_on_hand", "stock", "qte_stock", "quantite_stock"),
-    "stock_as_of": ("stock_as_of", "date_stock", "stock_date"),
+# Accepted column names, as `normalize_header` gives them; the first is the canonical one.
+_PRODUCT_NAMES: dict[str, str] = {
+    "code": "code code_article reference ref sku article",
+    "name": "name nom libelle designation titre title description",
+    "unit_price": "unit_price prix prix_unitaire price pu tarif",
+    "vat_rate": "vat_rate tva taux_tva vat tax_rate",
+    "gtin": "gtin ean ean13 ean_13 isbn isbn13 gencod code_barre code_barres barcode",
+    "price_includes_vat": "price_includes_vat ttc prix_ttc includes_vat",
+    "price_locked": "price_locked prix_fixe prix_impose prix_verrouille",
+    "allows_decimal_quantity": "allows_decimal_quantity quantite_decimale qte_decimale decimal_quantity",
+    "stock_on_hand": "stock_on_hand stock qte_stock quantite_stock",
+    "stock_as_of": "stock_as_of date_stock stock_date",
 }
-_CUSTOMER_NAMES: dict[str, tuple[str, ...]] = {
-    "code": ("code", "code_client", "client", "customer_code", "numero_client", "n_client"),
-    "name": ("name", "nom", "raison_sociale", "societe", "company", "nom_client"),
-    "vat_number": ("vat_number", "tva", "tva_intra", "tva_intracommunautaire", "numero_tva", "n_tva",
-                   "no_tva", "vat", "vat_id"),
-    "gln": ("gln", "code_gln"),
-    "email": ("email", "e_mail", "mail", "courriel"),
-    "phone": ("phone", "telephone", "tel"),
-    "billing_name": ("billing_name", "nom_facturation"),
-    "billing_street": ("billing_street", "adresse", "rue", "adresse_facturation", "adresse_1", "adresse1",
-                       "street", "address"),
-    "billing_street2": ("billing_street2", "adresse_2", "adresse2", "complement", "complement_adresse",
-                        "street2"),
-    "billing_postal_code": ("billing_postal_code", "code_postal", "cp", "postal_code", "zip"),
-    "billing_city": ("billing_city", "ville", "city", "commune"),
-    "billing_country": ("billing_country", "pays", "country"),
-    "discount_percent": ("discount_percent", "remise", "discount", "taux_remise", "remise_client"),
-    "blocked": ("blocked", "bloque", "blocage"),
-    "show_prices_on_delivery_note": ("show_prices_on_delivery_note", "prix_sur_bl", "afficher_prix"),
-    "shipping_code": ("shipping_code", "code_livraison", "code_adresse_livraison"),
-    "shipping_name": ("shipping_name", "nom_livraison"),
-    "shipping_street": ("shipping_street", "adresse_livraison", "rue_livraison"),
-    "shipping_street2": ("shipping_street2", "complement_livraison", "adresse_2_livraison",
-                         "adresse2_livraison"),
-    "shipping_postal_code": ("shipping_postal_code", "cp_livraison", "code_postal_livraison"),
-    "shipping_city": ("shipping_city", "ville_livraison"),
-    "shipping_country": ("shipping_country", "pays_livraison"),
-    "shipping_gln": ("shipping_gln", "gln_livraison"),
+_CUSTOMER_NAMES: dict[str, str] = {
+    "code": "code code_client client customer_code numero_client n_client",
+    "name": "name nom raison_sociale societe company nom_client",
+    "vat_number": "vat_number tva tva_intra tva_intracommunautaire numero_tva n_tva no_tva vat vat_id",
+    "gln": "gln code_gln",
+    "email": "email e_mail mail courriel",
+    "phone": "phone telephone tel",
+    "billing_name": "billing_name nom_facturation",
+    "billing_street": "billing_street adresse rue adresse_facturation adresse_1 adresse1 street address",
+    "billing_street2": "billing_street2 adresse_2 adresse2 complement complement_adresse street2",
+    "billing_postal_code": "billing_postal_code code_postal cp postal_code zip",
+    "billing_city": "billing_city ville city commune",
+    "billing_country": "billing_country pays country",
+    "discount_percent": "discount_percent remise discount taux_remise remise_client",
+    "blocked": "blocked bloque blocage",
+    "show_prices_on_delivery_note": "show_prices_on_delivery_note prix_sur_bl afficher_prix",
+    "shipping_code": "shipping_code code_livraison code_adresse_livraison",
+    "shipping_name": "shipping_name nom_livraison",
+    "shipping_street": "shipping_street adresse_livraison rue_livraison",
+    "shipping_street2": "shipping_street2 complement_livraison adresse_2_livraison adresse2_livraison",
+    "shipping_postal_code": "shipping_postal_code cp_livraison code_postal_livraison",
+    "shipping_city": "shipping_city ville_livraison",
+    "shipping_country": "shipping_country pays_livraison",
+    "shipping_gln": "shipping_gln gln_livraison",
 }
-_STOCK_NAMES: dict[str, tuple[str, ...]] = {
+_STOCK_NAMES: dict[str, str] = {
     "code": _PRODUCT_NAMES["code"],
-    "stock_on_hand": ("stock_on_hand", "stock", "quantite", "qte", "quantity"),
+    "stock_on_hand": "stock_on_hand stock quantite qte quantity",
 }
-COLUMN_NAMES: dict[ImportKind, dict[str, tuple[str, ...]]] = {
-    "products": _PRODUCT_NAMES, "customers": _CUSTOMER_NAMES, "stock": _STOCK_NAMES,
+COLUMN_NAMES: dict[ImportKind, dict[str, str]] = {
+    "products": _PRODUCT_NAMES,
+    "customers": _CUSTOMER_NAMES,
+    "stock": _STOCK_NAMES,
 }
 REQUIRED_COLUMNS: dict[ImportKind, tuple[str, ...]] = {
     "products": ("code", "name", "unit_price", "vat_rate"),
@@ -136,15 +133,30 @@ REQUIRED_COLUMNS: dict[ImportKind, tuple[str, ...]] = {
     "stock": ("code", "stock_on_hand"),
 }
 _ADDRESS_PARTS = ("name", "street", "street2", "postal_code", "city", "country")
-_CUSTOMER_OWN = ("code", "name", "vat_number", "gln", "email", "phone", "discount_percent", "blocked",
-                 "show_prices_on_delivery_note")
+_CUSTOMER_OWN = (
+    "code",
+    "name",
+    "vat_number",
+    "gln",
+    "email",
+    "phone",
+    "discount_percent",
+    "blocked",
+    "show_prices_on_delivery_note",
+)
 _DECIMALS = {"unit_price", "vat_rate", "stock_on_hand", "discount_percent"}
-_BOOLEANS = {"price_includes_vat", "price_locked", "allows_decimal_quantity", "blocked",
-             "show_prices_on_delivery_note"}
+_BOOLEANS = {
+    "price_includes_vat",
+    "price_locked",
+    "allows_decimal_quantity",
+    "blocked",
+    "show_prices_on_delivery_note",
+}
 _COUNTRIES = {"billing_country", "shipping_country"}
 _TRUE = {"oui", "o", "yes", "y", "true", "vrai", "1", "x", "on"}
 _FALSE = {"non", "n", "no", "false", "faux", "0", "off"}
 _SHIPPING = "shipping_addresses"  # JSON key, and the marker that a row states shipping addresses
+ROW = "-"  # the "column" of a problem with the row as a whole
 
 
 class ImportRefused(InvalidInput):
@@ -162,7 +174,9 @@ class Rejection:
 
     def render(self, source_name: str, unit: str) -> str:
         where = f"{source_name}:{self.line}" if unit == "line" else f"{source_name}:item {self.line}"
-        return f"{where}: " + "; ".join(f"{column}: {reason}" for column, reason in self.problems)
+        return f"{where}: " + "; ".join(
+            reason if column == ROW else f"{column}: {reason}" for column, reason in self.problems
+        )
 
 
 @dataclass
@@ -208,14 +222,17 @@ class SourceTable:
 
 # --- reading ---------------------------------------------------------------------------------------
 
+
 def normalize_header(text: str) -> str:
     """`Prix unitaire (€)` -> `prix_unitaire`, `Bloqué` -> `bloque`, `N° TVA` -> `n_tva`."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", "_", ascii_text).strip("_")
 
 
-_ALIASES = {kind: {alias: canonical for canonical, aliases in names.items() for alias in aliases}
-            for kind, names in COLUMN_NAMES.items()}
+_ALIASES = {
+    kind: {alias: canonical for canonical, aliases in names.items() for alias in aliases.split()}
+    for kind, names in COLUMN_NAMES.items()
+}
 
 
 def decode_text(data: bytes, name: str) -> tuple[str, list[str]]:
@@ -223,7 +240,7 @@ def decode_text(data: bytes, name: str) -> tuple[str, list[str]]:
     notes: list[str] = []
     try:
         if data.startswith(codecs.BOM_UTF8):
-            text = data[len(codecs.BOM_UTF8):].decode("utf-8")
+            text = data[len(codecs.BOM_UTF8) :].decode("utf-8")
         elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             text = data.decode("utf-16")
         else:
@@ -231,14 +248,20 @@ def decode_text(data: bytes, name: str) -> tuple[str, list[str]]:
                 text = data.decode("utf-8")
             except UnicodeDecodeError as exc:
                 text = data.decode("cp1252")
-                notes.append(f"{name}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}), "
-                             "read as Windows-1252 (Latin-1)")
+                notes.append(f"{name}: not valid UTF-8 ({_where(data, exc)}), read as Windows-1252 (Latin-1)")
     except UnicodeDecodeError as exc:
-        raise ImportRefused(f"{name}: unknown encoding (byte 0x{data[exc.start]:02x} at offset {exc.start}): "
-                            "save the file as UTF-8 or Windows-1252 (Latin-1)") from exc
+        raise ImportRefused(
+            f"{name}: unknown encoding ({_where(data, exc)}): "
+            "save the file as UTF-8 or Windows-1252 (Latin-1)"
+        ) from exc
     if "\x00" in text:
         raise ImportRefused(f"{name}: contains NUL characters: not a text file (save as CSV UTF-8)")
     return text, notes
+
+
+def _where(data: bytes, exc: UnicodeDecodeError) -> str:
+    line = data.count(b"\n", 0, exc.start) + 1
+    return f"byte 0x{data[exc.start]:02x} on line {line}"
 
 
 def read_table(data: bytes, *, name: str, fmt: Literal["csv", "json"], kind: ImportKind) -> SourceTable:
@@ -247,8 +270,10 @@ def read_table(data: bytes, *, name: str, fmt: Literal["csv", "json"], kind: Imp
     table.notes[:0] = notes
     missing = [column for column in REQUIRED_COLUMNS[kind] if column not in table.headers]
     if missing:
-        raise ImportRefused(f"{name}: missing required column(s) {', '.join(missing)} for {kind} "
-                            f"(expected: {describe_columns(kind)})")
+        raise ImportRefused(
+            f"{name}: missing required column(s) {', '.join(missing)} for {kind} "
+            f"(expected: {describe_columns(kind)})"
+        )
     if not table.rows and not table.rejections:
         raise ImportRefused(f"{name}: no data rows")
     return table
@@ -256,8 +281,10 @@ def read_table(data: bytes, *, name: str, fmt: Literal["csv", "json"], kind: Imp
 
 def describe_columns(kind: ImportKind) -> str:
     required = REQUIRED_COLUMNS[kind]
-    return ", ".join("|".join(aliases[:3]) + ("*" if column in required else "")
-                     for column, aliases in COLUMN_NAMES[kind].items())
+    return ", ".join(
+        "|".join(aliases.split()[:3]) + ("*" if column in required else "")
+        for column, aliases in COLUMN_NAMES[kind].items()
+    )
 
 
 def _map_columns(names: Iterable[str], name: str, kind: ImportKind) -> dict[str, str]:
@@ -275,8 +302,10 @@ def _map_columns(names: Iterable[str], name: str, kind: ImportKind) -> dict[str,
             given[canonical] = header
             mapping[header] = canonical
     if unknown:
-        raise ImportRefused(f"{name}: unknown column(s) {', '.join(repr(u) for u in unknown)} for {kind} "
-                            f"(accepted: {describe_columns(kind)})")
+        raise ImportRefused(
+            f"{name}: unknown column(s) {', '.join(repr(u) for u in unknown)} for {kind} "
+            f"(accepted: {describe_columns(kind)})"
+        )
     return mapping
 
 
@@ -305,8 +334,8 @@ def _read_csv(text: str, name: str, kind: ImportKind) -> SourceTable:
             start, line = line + 1, reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue
-            if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns):]):
-                table.reject(start, "-", f"{len(cells)} values for {len(columns)} columns")
+            if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns) :]):
+                table.reject(start, ROW, f"{len(cells)} values for {len(columns)} columns")
                 continue
             table.rows.append(SourceRow(start, dict(zip(columns, cells, strict=False)), present))
     except csv.Error as exc:
@@ -333,7 +362,7 @@ def _read_json(text: str, name: str, kind: ImportKind) -> SourceTable:
     table.headers = {v: k for k, v in mapping.items()}
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
-            table.reject(number, "-", "not an object")
+            table.reject(number, ROW, "not an object")
             continue
         values: dict[str, Any] = {}
         for key, value in item.items():
@@ -358,6 +387,7 @@ def _flat_keys(item: dict[str, Any], kind: ImportKind) -> Iterator[str]:
 
 
 # --- values ----------------------------------------------------------------------------------------
+
 
 def _decimal_text(raw: str) -> str:
     """`1 234,50 €` -> `1234.50`; what is no number is left for the schema to reject."""
@@ -429,9 +459,13 @@ def _reason(column: str, error: ErrorDetails, raw: Any) -> str:
     if kind == "missing":
         return "a value is required"
     if kind == "string_pattern_mismatch":
-        message = ("a two-letter country code (FR)" if column.endswith("country")
-                   else "not an e-mail address" if column == "email"
-                   else "only letters, digits and . _ / -, starting with a letter or digit")
+        message = (
+            "a two-letter country code (FR)"
+            if column.endswith("country")
+            else "not an e-mail address"
+            if column == "email"
+            else "only letters, digits and . _ / -, starting with a letter or digit"
+        )
     elif kind == "bool_parsing":
         message = "expected oui/non, 1/0 or true/false"
     elif kind == "decimal_parsing":
@@ -445,8 +479,15 @@ def _reason(column: str, error: ErrorDetails, raw: Any) -> str:
 
 # --- import ----------------------------------------------------------------------------------------
 
-def import_file(session: Session, *, kind: ImportKind, path: Path, as_of: datetime | None = None,
-                show_progress: bool = False) -> ImportResult:
+
+def import_file(
+    session: Session,
+    *,
+    kind: ImportKind,
+    path: Path,
+    as_of: datetime | None = None,
+    show_progress: bool = False,
+) -> ImportResult:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".txt", ".tsv", ".json"):
         raise ImportRefused(f"{path.name}: unknown file type {suffix or '(none)'!r}: export as CSV or JSON")
@@ -455,12 +496,21 @@ def import_file(session: Session, *, kind: ImportKind, path: Path, as_of: dateti
     except OSError as exc:
         raise ImportRefused(f"{path}: cannot read the file ({exc.strerror})") from exc
     fmt: Literal["csv", "json"] = "json" if suffix == ".json" else "csv"
-    return import_data(session, kind=kind, data=data, source=str(path), fmt=fmt, as_of=as_of,
-                       show_progress=show_progress)
+    return import_data(
+        session, kind=kind, data=data, source=str(path), fmt=fmt, as_of=as_of, show_progress=show_progress
+    )
 
 
-def import_data(session: Session, *, kind: ImportKind, data: bytes, source: str, fmt: Literal["csv", "json"],
-                as_of: datetime | None = None, show_progress: bool = False) -> ImportResult:
+def import_data(
+    session: Session,
+    *,
+    kind: ImportKind,
+    data: bytes,
+    source: str,
+    fmt: Literal["csv", "json"],
+    as_of: datetime | None = None,
+    show_progress: bool = False,
+) -> ImportResult:
     """Import one export into the caller's transaction and record it as a `SnapshotImport`."""
     if kind not in KINDS:
         raise ImportRefused(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -472,13 +522,28 @@ def import_data(session: Session, *, kind: ImportKind, data: bytes, source: str,
     rejections = sorted(table.rejections.values(), key=lambda r: r.line)
     report_lines = [r.render(name, table.unit) for r in rejections]
     snapshot = SnapshotImport(
-        kind=kind, source=source[-500:], as_of=moment, imported_at=utcnow(), rows_accepted=accepted,
-        rows_rejected=len(rejections), report="\n".join([*table.notes, *report_lines]),
+        kind=kind,
+        source=source[-500:],
+        as_of=moment,
+        imported_at=utcnow(),
+        rows_accepted=accepted,
+        rows_rejected=len(rejections),
+        report="\n".join([*table.notes, *report_lines]),
     )
     session.add(snapshot)
     session.flush()
-    return ImportResult(kind, source, moment, accepted, len(rejections), created, updated, report_lines,
-                        table.notes, snapshot.id)
+    return ImportResult(
+        kind=kind,
+        source=source,
+        as_of=moment,
+        rows_accepted=accepted,
+        rows_rejected=len(rejections),
+        created=created,
+        updated=updated,
+        report_lines=report_lines,
+        notes=table.notes,
+        snapshot_id=snapshot.id,
+    )
 
 
 @contextmanager
@@ -501,8 +566,12 @@ def _progress(show: bool, total: int) -> Iterator[Advance]:
         yield advance
 
 
-def _validate_rows(table: SourceTable, model: type[BaseModel], columns: Sequence[str], advance: Advance,
-                   ) -> list[tuple[SourceRow, Any]]:
+def _validate_rows(
+    table: SourceTable,
+    model: type[BaseModel],
+    columns: Sequence[str],
+    advance: Advance,
+) -> list[tuple[SourceRow, Any]]:
     """Rows valid on their own, codes found twice rejected on every line they are on."""
     lines_by_code: dict[str, list[int]] = defaultdict(list)
     for row in table.rows:
@@ -518,15 +587,19 @@ def _validate_rows(table: SourceTable, model: type[BaseModel], columns: Sequence
                 valid.append((row, model.model_validate(_model_input(row, columns))))
             except ValidationError as exc:
                 for error in exc.errors():
-                    column = str(error["loc"][0]) if error["loc"] else "-"
+                    column = str(error["loc"][0]) if error["loc"] else ROW
                     table.reject(row.line, column, _reason(column, error, row.values.get(column)))
         if index % 1000 == 0:
             advance("checking", 1000)
     return valid
 
 
-def _reject_shared_values(table: SourceTable, rows: Sequence[tuple[SourceRow, Any]], column: str,
-                          value_of: Callable[[Any], str | None]) -> list[tuple[SourceRow, Any]]:
+def _reject_shared_values(
+    table: SourceTable,
+    rows: Sequence[tuple[SourceRow, Any]],
+    column: str,
+    value_of: Callable[[Any], str | None],
+) -> list[tuple[SourceRow, Any]]:
     """Reject every row whose value of a unique column (GTIN, GLN) is on another row of the file."""
     lines: dict[str, list[int]] = defaultdict(list)
     for row, model in rows:
@@ -553,10 +626,16 @@ def unique_conflicts(proposed: dict[str, str | None], current: dict[str, str | N
     """
     rejected: dict[str, str] = {}
     while True:
-        owners = {value: code for code, value in current.items()
-                  if value and (code not in proposed or code in rejected)}
-        found = {code: owners[value] for code, value in proposed.items()
-                 if code not in rejected and value and owners.get(value, code) != code}
+        owners = {
+            value: code
+            for code, value in current.items()
+            if value and (code not in proposed or code in rejected)
+        }
+        found = {
+            code: owners[value]
+            for code, value in proposed.items()
+            if code not in rejected and value and owners.get(value, code) != code
+        }
         if not found:
             return rejected
         rejected.update(found)
@@ -564,7 +643,7 @@ def unique_conflicts(proposed: dict[str, str | None], current: dict[str, str | N
 
 def _chunks(items: Sequence[Any], size: int = CHUNK_SIZE) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _execute_many(session: Session, statement: Any, rows: Sequence[dict[str, Any]], advance: Advance) -> None:
@@ -584,14 +663,24 @@ _product_table = Product.__table__
 _PRODUCT_FIELDS = tuple(ProductCreate.model_fields)
 
 
-def _import_products(session: Session, table: SourceTable, as_of: datetime, advance: Advance,
-                     ) -> tuple[int, int, int]:
+def _import_products(
+    session: Session,
+    table: SourceTable,
+    as_of: datetime,
+    advance: Advance,
+) -> tuple[int, int, int]:
     valid = _validate_rows(table, ProductCreate, _PRODUCT_FIELDS, advance)
     valid = _reject_shared_values(table, valid, "gtin", lambda m: m.gtin)
-    current = {code: (pid, gtin) for code, pid, gtin in session.execute(
-        select(_product_table.c.code, _product_table.c.id, _product_table.c.gtin))}
-    conflicts = unique_conflicts({m.code: m.gtin for row, m in valid if "gtin" in row.present},
-                                 {code: gtin for code, (_, gtin) in current.items()})
+    current = {
+        code: (pid, gtin)
+        for code, pid, gtin in session.execute(
+            select(_product_table.c.code, _product_table.c.id, _product_table.c.gtin)
+        )
+    }
+    conflicts = unique_conflicts(
+        {m.code: m.gtin for row, m in valid if "gtin" in row.present},
+        {code: gtin for code, (_, gtin) in current.items()},
+    )
     accepted = []
     for row, model in valid:
         if model.code in conflicts:
@@ -603,8 +692,12 @@ def _import_products(session: Session, table: SourceTable, as_of: datetime, adva
 
 
 def write_products(
-    session: Session, products: Sequence[tuple[ProductCreate, frozenset[str]]], *,
-    current: dict[str, tuple[int, str | None]], as_of: datetime, advance: Advance | None = None,
+    session: Session,
+    products: Sequence[tuple[ProductCreate, frozenset[str]]],
+    *,
+    current: dict[str, tuple[int, str | None]],
+    as_of: datetime,
+    advance: Advance | None = None,
 ) -> tuple[int, int]:
     """Insert new products and update existing ones (only the fields each row states), with Core
     executemany. `current`: code -> (id, gtin) of the products in the database. The reserved quantity
@@ -619,12 +712,16 @@ def write_products(
         stock_as_of = aware(model.stock_as_of) if model.stock_as_of else as_of
         existing = current.get(model.code)
         if existing is None:
-            new_rows.append({**values, "stock_as_of": stock_as_of, "reserved_quantity": Decimal(0),
-                             "snapshot_at": as_of})
+            new_rows.append(
+                {**values, "stock_as_of": stock_as_of, "reserved_quantity": Decimal(0), "snapshot_at": as_of}
+            )
             continue
         pid, old_gtin = existing
-        change = {"b_id": pid, **{k: v for k, v in values.items() if k in present and k != "code"},
-                  "snapshot_at": as_of}
+        change = {
+            "b_id": pid,
+            **{k: v for k, v in values.items() if k in present and k != "code"},
+            "snapshot_at": as_of,
+        }
         if "stock_on_hand" in present or "stock_as_of" in present:
             change["stock_as_of"] = stock_as_of
         if "gtin" in present and old_gtin and model.gtin != old_gtin:
@@ -638,8 +735,12 @@ def write_products(
     return len(new_rows), len(changes)
 
 
-def upsert_products(session: Session, products: Sequence[ProductCreate], *, as_of: datetime | None = None,
-                    ) -> tuple[int, int]:
+def upsert_products(
+    session: Session,
+    products: Sequence[ProductCreate],
+    *,
+    as_of: datetime | None = None,
+) -> tuple[int, int]:
     """Every field of each product, as `save_product` does, in bulk; returns (created, updated)."""
     t = _product_table
     current = {code: (pid, gtin) for code, pid, gtin in session.execute(select(t.c.code, t.c.id, t.c.gtin))}
@@ -649,18 +750,24 @@ def upsert_products(session: Session, products: Sequence[ProductCreate], *, as_o
 
 # --- stock -----------------------------------------------------------------------------------------
 
-def _import_stock(session: Session, table: SourceTable, as_of: datetime, advance: Advance,
-                  ) -> tuple[int, int, int]:
+
+def _import_stock(
+    session: Session,
+    table: SourceTable,
+    as_of: datetime,
+    advance: Advance,
+) -> tuple[int, int, int]:
     valid = _validate_rows(table, StockLevel, ("code", "stock_on_hand"), advance)
     t = _product_table
-    ids = dict(session.execute(select(t.c.code, t.c.id)).tuples().all())
+    ids = {code: pid for code, pid in session.execute(select(t.c.code, t.c.id))}
     changes = []
     for row, level in valid:
         if level.code not in ids:
             table.reject(row.line, "code", f"no product {level.code}")
         else:
-            changes.append({"b_id": ids[level.code], "stock_on_hand": level.stock_on_hand,
-                            "stock_as_of": as_of})
+            changes.append(
+                {"b_id": ids[level.code], "stock_on_hand": level.stock_on_hand, "stock_as_of": as_of}
+            )
     _execute_many(session, update(t).where(t.c.id == bindparam("b_id")), changes, advance)
     return 0, len(changes), len(changes)
 
@@ -677,8 +784,12 @@ class _CustomerRows:
     addresses: list[tuple[int, dict[str, Any]]]  # (line, shipping address input)
 
 
-def _import_customers(session: Session, table: SourceTable, as_of: datetime, advance: Advance,
-                      ) -> tuple[int, int, int]:
+def _import_customers(
+    session: Session,
+    table: SourceTable,
+    as_of: datetime,
+    advance: Advance,
+) -> tuple[int, int, int]:
     groups = _group_customer_rows(table)
     valid: list[tuple[SourceRow, CustomerCreate]] = []
     for group in groups:
@@ -696,8 +807,10 @@ def _import_customers(session: Session, table: SourceTable, as_of: datetime, adv
     valid = _reject_shared_values(table, valid, "gln", lambda m: m.gln)
     t = _customer_table
     current = {code: (cid, gln) for code, cid, gln in session.execute(select(t.c.code, t.c.id, t.c.gln))}
-    conflicts = unique_conflicts({m.code: m.gln for row, m in valid if "gln" in row.present},
-                                 {code: gln for code, (_, gln) in current.items()})
+    conflicts = unique_conflicts(
+        {m.code: m.gln for row, m in valid if "gln" in row.present},
+        {code: gln for code, (_, gln) in current.items()},
+    )
     for first, model in valid:
         if model.code in conflicts:
             table.reject(first.line, "gln", f"GLN {model.gln} belongs to customer {conflicts[model.code]}")
@@ -718,7 +831,7 @@ def _import_customers(session: Session, table: SourceTable, as_of: datetime, adv
 def _group_customer_rows(table: SourceTable) -> list[_CustomerRows]:
     """Rows by customer code; a repeated code must bring a new shipping address and no other data."""
     groups: dict[str, _CustomerRows] = {}
-    shipping_columns = [f"shipping_{part}" for part in (*_ADDRESS_PARTS, "gln")]
+    shipping_columns = [f"shipping_{part}" for part in ("code", *_ADDRESS_PARTS, "gln")]
     for row in table.rows:
         code = str(row.values.get("code") or "").strip()
         group = groups.setdefault(code or f"\0{row.line}", _CustomerRows([], []))
@@ -728,8 +841,10 @@ def _group_customer_rows(table: SourceTable) -> list[_CustomerRows]:
             group.addresses += [(row.line, address) for address in listed]
         elif listed is not None:
             table.reject(row.line, _SHIPPING, "expected a list of addresses")
-        address = {column.removeprefix("shipping_"): value
-                   for column, value in _model_input(row, shipping_columns).items()}
+        address = {
+            column.removeprefix("shipping_"): value
+            for column, value in _model_input(row, shipping_columns).items()
+        }
         if address:
             group.addresses.append((row.line, address))
         if len(group.rows) == 1:
@@ -760,25 +875,39 @@ def _reject_customer_errors(table: SourceTable, group: _CustomerRows, exc: Valid
             if index is not None:
                 line, address = group.addresses[index]
                 raw = address.get(part) if isinstance(address, dict) else None
-            column = (f"shipping_{part}" if f"shipping_{part}" in table.headers
-                      else f"{_SHIPPING}[{index}].{part}" if index is not None else _SHIPPING)
+            column = (
+                f"shipping_{part}"
+                if f"shipping_{part}" in table.headers
+                else f"{_SHIPPING}[{index}].{part}"
+                if index is not None
+                else _SHIPPING
+            )
         table.reject(line, column, _reason(column, error, raw))
 
 
 def _customer_values(model: CustomerCreate) -> dict[str, Any]:
     billing = model.billing_address
     return {
-        "code": model.code, "name": model.name, "vat_number": model.vat_number, "gln": model.gln,
-        "email": model.email.lower() if model.email else None, "phone": model.phone,
+        "code": model.code,
+        "name": model.name,
+        "vat_number": model.vat_number,
+        "gln": model.gln,
+        "email": model.email.lower() if model.email else None,
+        "phone": model.phone,
         **{f"billing_{part}": getattr(billing, part) for part in _ADDRESS_PARTS},
-        "discount_percent": model.discount_percent, "blocked": model.blocked,
+        "discount_percent": model.discount_percent,
+        "blocked": model.blocked,
         "show_prices_on_delivery_note": model.show_prices_on_delivery_note,
     }
 
 
 def write_customers(
-    session: Session, customers: Sequence[tuple[CustomerCreate, frozenset[str]]], *,
-    current: dict[str, tuple[int, str | None]], as_of: datetime, advance: Advance | None = None,
+    session: Session,
+    customers: Sequence[tuple[CustomerCreate, frozenset[str]]],
+    *,
+    current: dict[str, tuple[int, str | None]],
+    as_of: datetime,
+    advance: Advance | None = None,
 ) -> tuple[int, int]:
     """Insert new customers and update existing ones (only the fields each row states). When a row
     states shipping addresses, the customer's addresses become exactly those."""
@@ -792,8 +921,13 @@ def write_customers(
             new_rows.append({**values, "snapshot_at": as_of})
             continue
         cid, old_gln = existing
-        changes.append({"b_id": cid, **{k: v for k, v in values.items() if k in present and k != "code"},
-                        "snapshot_at": as_of})
+        changes.append(
+            {
+                "b_id": cid,
+                **{k: v for k, v in values.items() if k in present and k != "code"},
+                "snapshot_at": as_of,
+            }
+        )
         if "gln" in present and old_gln and model.gln != old_gln:
             gln_moves.append({"b_id": cid, "gln": None})
     by_id = update(t).where(t.c.id == bindparam("b_id"))
@@ -803,10 +937,13 @@ def write_customers(
     for chunk in _chunks(new_rows):
         returning = insert(t).returning(t.c.code, t.c.id, sort_by_parameter_order=True)
         inserted = session.execute(returning, list(chunk))
-        ids.update(inserted.tuples().all())
+        ids.update({code: cid for code, cid in inserted})
         advance("writing", len(chunk))
-    shipping = {ids[model.code]: model.shipping_addresses for model, present in customers
-                if any(column.startswith("shipping_") for column in present)}
+    shipping = {
+        ids[model.code]: model.shipping_addresses
+        for model, present in customers
+        if any(column.startswith("shipping_") for column in present)
+    }
     _replace_addresses(session, shipping)
     return len(new_rows), len(changes)
 
@@ -833,8 +970,12 @@ def _replace_addresses(session: Session, addresses: dict[int, Sequence[Any]]) ->
     _execute_many(session, insert(a), new_rows, skip)
 
 
-def upsert_customers(session: Session, customers: Sequence[CustomerCreate], *, as_of: datetime | None = None,
-                     ) -> tuple[int, int]:
+def upsert_customers(
+    session: Session,
+    customers: Sequence[CustomerCreate],
+    *,
+    as_of: datetime | None = None,
+) -> tuple[int, int]:
     """Every field of each customer, shipping addresses included, as `save_customer` does, in bulk."""
     t = _customer_table
     current = {code: (cid, gln) for code, cid, gln in session.execute(select(t.c.code, t.c.id, t.c.gln))}
@@ -843,5 +984,7 @@ def upsert_customers(session: Session, customers: Sequence[CustomerCreate], *, a
 
 
 _IMPORTERS: dict[ImportKind, Callable[[Session, SourceTable, datetime, Advance], tuple[int, int, int]]] = {
-    "products": _import_products, "customers": _import_customers, "stock": _import_stock,
+    "products": _import_products,
+    "customers": _import_customers,
+    "stock": _import_stock,
 }
