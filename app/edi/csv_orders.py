@@ -171,7 +171,11 @@ def parse_csv_orders(data: bytes, profile: CsvProfile | None = None) -> Intercha
 
 
 def _recognise(data: bytes) -> CsvProfile:
-    first_line = data.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("latin-1")
+    raw_line = data.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    try:
+        first_line = raw_line.decode("utf-8")
+    except UnicodeDecodeError:
+        first_line = raw_line.decode("cp1252", errors="replace")
     for candidate in (FRENCH_HEADER_PROFILE,):
         names = {normalize_header(n) for n in first_line.split(candidate.delimiter)}
         if all(names & set(candidate.headers[f]) for f in _REQUIRED):
@@ -291,7 +295,7 @@ class _RowReader:
             message=None,
             document_type=_cell(first, self.columns, CsvField.DOCUMENT_TYPE) or None,
             document_date=self.date(first_line, first, CsvField.DOCUMENT_DATE),
-            requested_delivery_date=self.date(first_line, first, CsvField.DELIVERY_DATE),
+            requested_delivery_date=lines[0].requested_delivery_date if lines else None,
             currency=_cell(first, self.columns, CsvField.CURRENCY) or None,
             parties=tuple(parties),
             lines=tuple(lines),

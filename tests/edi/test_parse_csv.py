@@ -1,0 +1,135 @@
+"""CSV orders: built-in profiles, custom profiles, grouping and located errors."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from app.edi.csv_orders import (
+    FLAT_ORDERS_PROFILE,
+    FRENCH_HEADER_PROFILE,
+    CsvField,
+    CsvProfile,
+    normalize_header,
+    parse_csv_orders,
+)
+from app.edi.documents import DocumentFormat, ItemIdKind
+from app.edi.issues import InterchangeRejected, IssueCode
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "csv"
+FRENCH = (
+    "Commande;Client;Livrer à;Article;Quantité;Prix unitaire;Date livraison\r\n"
+    "PO-1;C001;D-1;4006381333931;2,5;10,50;03/02/2025\r\n"
+    "PO-2;C002;;5000112637922;4;;\r\n"
+    "PO-1;C001;D-1;W-42;1;;\r\n"
+)
+
+
+def rejection(data: bytes, profile: CsvProfile | None = None) -> InterchangeRejected:
+    with pytest.raises(InterchangeRejected) as caught:
+        parse_csv_orders(data, profile)
+    return caught.value
+
+
+def test_header_names_compare_without_case_accents_or_punctuation() -> None:
+    assert normalize_header(" Livrer à ") == "livrer_a"
+    assert normalize_header("QUANTITÉ") == "quantite"
+    assert normalize_header("N° commande") == "n_commande"
+
+
+class TestFlatProfile:
+    def test_flat_export_is_recognised_and_grouped(self) -> None:
+        parsed = parse_csv_orders((CORPUS / "bots_orders_flat.csv").read_bytes())
+        assert parsed.format is DocumentFormat.CSV and parsed.charset == "iso-8859-1"
+        assert (parsed.sender_id, parsed.receiver_id, parsed.test) == ("PARTNER1", "PARTNER2", True)
+        order = parsed.orders[0]
+        assert (order.po_number, order.buyer_id, order.delivery_party_id) == (
+            "BGMREF",
+            "PARTNER1",
+            "8712345002206",
+        )
+        assert order.document_date == date(2005, 8, 19) and order.requested_delivery_date is not None
+        assert [(line.line_number, line.quantity) for line in order.lines] == [
+            (str(n), Decimal(1)) for n in range(1, 5)
+        ]
+        assert order.lines[0].identifiers[0].kind is ItemIdKind.GTIN
+
+    def test_short_row_is_rejected_with_its_line(self) -> None:
+        data = (CORPUS / "bots_orders_flat.csv").read_bytes() + b'"ORDERS","PARTNER1"\r\n'
+        caught = rejection(data, FLAT_ORDERS_PROFILE)
+        assert [i.code for i in caught.issues] == [IssueCode.CSV_LAYOUT]
+        assert caught.issues[0].where.line == 9
+
+
+class TestFrenchHeaderProfile:
+    def test_header_row_is_recognised_and_rows_grouped_by_buyer_and_order(self) -> None:
+        parsed = parse_csv_orders(FRENCH.encode())
+        assert [(o.po_number, o.buyer_id, len(o.lines)) for o in parsed.orders] == [
+            ("PO-1", "C001", 2),
+            ("PO-2", "C002", 1),
+        ]
+        first = parsed.orders[0]
+        assert first.delivery_party_id == "D-1" and first.requested_delivery_date == date(2025, 2, 3)
+        assert [(line.position, line.item, line.quantity, line.unit_price) for line in first.lines] == [
+            (1, "4006381333931", Decimal("2.5"), Decimal("10.50")),
+            (2, "W-42", Decimal(1), None),
+        ]
+        assert [i.kind for line in first.lines for i in line.identifiers] == [
+            ItemIdKind.GTIN,
+            ItemIdKind.OTHER,
+        ]
+
+    def test_windows_1252_export_is_read_with_a_warning(self) -> None:
+        parsed = parse_csv_orders(FRENCH.encode("cp1252"))
+        assert parsed.charset == "cp1252"
+        assert [w.code for w in parsed.warnings] == [IssueCode.CHARSET_MISMATCH]
+
+    def test_thousands_like_number_is_refused_rather_than_guessed(self) -> None:
+        data = FRENCH.replace("2,5", "1.000").encode()
+        caught = rejection(data)
+        assert [i.code for i in caught.issues] == [IssueCode.INVALID_VALUE]
+        assert caught.issues[0].loc == "line 2 column 5 (Quantité)"
+
+    def test_empty_item_and_quantity_are_rejected_where_they_are(self) -> None:
+        data = FRENCH.replace("W-42;1", ";").encode()
+        caught = rejection(data)
+        assert [(i.code, i.where.line, i.where.column) for i in caught.issues] == [
+            (IssueCode.MISSING_VALUE, 4, 4),
+            (IssueCode.MISSING_VALUE, 4, 5),
+        ]
+
+    def test_header_without_required_column_is_rejected(self) -> None:
+        caught = rejection(b"commande;client;article\nPO-1;C1;X\n", FRENCH_HEADER_PROFILE)
+        assert "quantity" in caught.issues[0].detail
+
+    def test_unreadable_date_is_a_warning(self) -> None:
+        parsed = parse_csv_orders(FRENCH.replace("03/02/2025", "tomorrow").encode())
+        assert [w.code for w in parsed.warnings] == [IssueCode.INVALID_DATE]
+
+
+class TestCustomProfile:
+    def test_partner_specific_layout(self) -> None:
+        profile = CsvProfile(
+            name="acme",
+            delimiter="\t",
+            has_header=False,
+            columns={CsvField.PO_NUMBER: 0, CsvField.ITEM: 1, CsvField.QUANTITY: 2, CsvField.BUYER: 3},
+        )
+        parsed = parse_csv_orders(b"A-1\tSKU-1\t3\tACME\nA-1\tSKU-2\t1.5\tACME\n", profile)
+        assert [(line.item, line.quantity) for line in parsed.orders[0].lines] == [
+            ("SKU-1", Decimal(3)),
+            ("SKU-2", Decimal("1.5")),
+        ]
+
+    def test_malformed_quoting_is_rejected_with_its_line(self) -> None:
+        profile = CsvProfile(
+            name="q", columns={CsvField.PO_NUMBER: 0, CsvField.ITEM: 1, CsvField.QUANTITY: 2}
+        )
+        caught = rejection(b'A,B,1\n"A"x,B,1\n', profile)
+        assert caught.issues[0].code is IssueCode.CSV_LAYOUT and caught.issues[0].where.line == 2
+
+    def test_unknown_layout_without_profile_is_rejected(self) -> None:
+        assert [i.code for i in rejection(b"a,b,c\n1,2,3\n").issues] == [IssueCode.CSV_LAYOUT]
