@@ -73,6 +73,7 @@ def edifact_contrl(subject: Interchange | InterchangeRejected, *, control: AckCo
             [i for i in issues if _belongs_to(i, envelope)],
             message_type,
             _message_ref(control, number),
+            rejected=bool(issues),
         )
         for number, envelope in enumerate(interchange.envelopes)
     ]
@@ -143,15 +144,16 @@ def _belongs_to(issue: Issue, envelope: Envelope) -> bool:
 
 
 def _contrl_message(
-    envelope: Envelope, issues: list[Issue], message_type: tuple[str, ...], reference: str
+    envelope: Envelope, issues: list[Issue], message_type: tuple[str, ...], reference: str, *, rejected: bool
 ) -> list[str]:
-    envelope_issues = [i for i in issues if i.where.message_ref is None]
+    """One CONTRL; ``rejected`` holds for every interchange of a transmission refused as a whole."""
+    envelope_issues = [i for i in issues if i.where.message_ref is None and i.where.group_ref is None]
     first = envelope_issues[0] if envelope_issues else None
     uci: list[str | tuple[str, ...]] = [
         envelope.control_ref,
         (envelope.sender_id, envelope.sender_qualifier or ""),
         (envelope.receiver_id, envelope.receiver_qualifier or ""),
-        REJECTED if issues else ACKNOWLEDGED,
+        REJECTED if rejected else ACKNOWLEDGED,
     ]
     if first is not None:
         uci += _error_reference(first)
@@ -159,9 +161,16 @@ def _contrl_message(
     for group in envelope.groups:
         group_issues = [i for i in issues if i.where.group_ref == group.control_ref]
         if group_issues:
-            body.append(
-                ("UCF", [group.control_ref, group.sender_id or "", group.receiver_id or "", REJECTED])
-            )
+            ucf: list[str | tuple[str, ...]] = [
+                group.control_ref,
+                group.sender_id or "",
+                group.receiver_id or "",
+            ]
+            ucf.append(REJECTED)
+            trailer_issues = [i for i in group_issues if i.where.message_ref is None]
+            if trailer_issues:
+                ucf += _error_reference(trailer_issues[0])
+            body.append(("UCF", ucf))
         body += _message_reports(group.messages, group_issues)
     body += _message_reports(envelope.messages, issues)
     return _message(reference, message_type, body)

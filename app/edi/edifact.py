@@ -138,8 +138,10 @@ class _InterchangeReader:
         )
         return replace(issue, where=located)
 
-    def unexpected(self, segment: Segment, context: str) -> None:
-        where = Location(segment_index=segment.index, segment_tag=segment.tag)
+    def unexpected(self, segment: Segment, context: str, interchange_ref: str | None = None) -> None:
+        where = Location(
+            segment_index=segment.index, segment_tag=segment.tag, interchange_ref=interchange_ref
+        )
         self.log.error(IssueCode.UNEXPECTED_SEGMENT, f"{segment.tag} segment {context}", where)
 
     def read_interchange(self, position: int) -> int:
@@ -163,7 +165,7 @@ class _InterchangeReader:
             elif tag == "UNB":
                 break
             else:
-                self.unexpected(segment, "outside a message (UNH..UNT)")
+                self.unexpected(segment, "outside a message (UNH..UNT)", draft.control_ref)
             position += 1
         self.close_interchange(draft, None)
         return position
@@ -171,26 +173,33 @@ class _InterchangeReader:
     def check_unb(self, unb: Segment) -> None:
         for element, name in ((2, "sender"), (3, "recipient"), (5, "control reference")):
             if not unb.value(element):
-                where = Location(segment_index=unb.index, segment_tag="UNB", element=element)
+                where = Location(
+                    segment_index=unb.index,
+                    segment_tag="UNB",
+                    element=element,
+                    interchange_ref=unb.value(5) or None,
+                )
                 self.log.error(IssueCode.MISSING_VALUE, f"UNB has no interchange {name}", where)
 
     def open_group(self, draft: _EnvelopeDraft, ung: Segment) -> None:
         if draft.group is not None:
-            self.missing_trailer_error(ung, "UNE", f"group {draft.group.ung.value(5)}")
+            self.missing_trailer_error(draft, ung, "UNE", draft.group)
             self.finish_group(draft, draft.group)
         if draft.messages:
-            where = Location(segment_index=ung.index, segment_tag="UNG")
+            where = Location(segment_index=ung.index, segment_tag="UNG", interchange_ref=draft.control_ref)
             detail = "functional groups and messages outside groups are mixed in one interchange"
             self.log.error(IssueCode.GROUPS_AND_MESSAGES_MIXED, detail, where)
         if not ung.value(5):
-            where = Location(segment_index=ung.index, segment_tag="UNG", element=5)
+            where = Location(
+                segment_index=ung.index, segment_tag="UNG", element=5, interchange_ref=draft.control_ref
+            )
             self.log.error(IssueCode.MISSING_VALUE, "UNG has no group reference", where)
         draft.group = _GroupDraft(ung)
 
     def close_group(self, draft: _EnvelopeDraft, une: Segment) -> None:
         group = draft.group
         if group is None:
-            self.unexpected(une, "without a UNG")
+            self.unexpected(une, "without a UNG", draft.control_ref)
             return
         self.check_trailer(
             une,
@@ -199,6 +208,8 @@ class _InterchangeReader:
             reference=une.value(2),
             expected_reference=group.ung.value(5),
             strict_reference=True,
+            interchange_ref=draft.control_ref,
+            group_ref=group.ung.value(5),
         )
         self.finish_group(draft, group)
 
@@ -219,10 +230,10 @@ class _InterchangeReader:
     def close_interchange(self, draft: _EnvelopeDraft, unz: Segment | None) -> None:
         unb = draft.unb
         if draft.group is not None:
-            self.missing_trailer_error(unz or unb, "UNE", f"group {draft.group.ung.value(5)}")
+            self.missing_trailer_error(draft, unz or unb, "UNE", draft.group)
             self.finish_group(draft, draft.group)
         if not draft.messages and not draft.groups:
-            where = Location(segment_index=unb.index, segment_tag="UNB")
+            where = Location(segment_index=unb.index, segment_tag="UNB", interchange_ref=draft.control_ref)
             self.log.error(IssueCode.MISSING_SEGMENT, "interchange holds no message (UNH)", where)
         if unz is None:
             where = Location(segment_index=unb.index, segment_tag="UNB", interchange_ref=draft.control_ref)
@@ -240,6 +251,7 @@ class _InterchangeReader:
                 reference=unz.value(2),
                 expected_reference=draft.control_ref,
                 strict_reference=False,
+                interchange_ref=draft.control_ref,
             )
         self.envelopes.append(_envelope(draft))
 
@@ -252,14 +264,19 @@ class _InterchangeReader:
         reference: str,
         expected_reference: str,
         strict_reference: bool,
+        interchange_ref: str,
+        group_ref: str | None = None,
     ) -> None:
         tag = trailer.tag
+        at = Location(
+            segment_index=trailer.index, segment_tag=tag, interchange_ref=interchange_ref, group_ref=group_ref
+        )
         if not declared.isdigit() or int(declared) != actual:
-            where = Location(segment_index=trailer.index, segment_tag=tag, element=1)
+            where = replace(at, element=1)
             detail = f"{tag} declares {declared or 'no'} count, {actual} received"
             self.log.error(IssueCode.CONTROL_COUNT_MISMATCH, detail, where)
         if reference != expected_reference:
-            where = Location(segment_index=trailer.index, segment_tag=tag, element=2)
+            where = replace(at, element=2)
             detail = f"{tag} reference {reference!r} differs from the header's {expected_reference!r}"
             if strict_reference:
                 self.log.error(IssueCode.CONTROL_REFERENCE_MISMATCH, detail, where)
@@ -268,9 +285,19 @@ class _InterchangeReader:
                     IssueCode.CONTROL_REFERENCE_MISMATCH, detail + "; the count matches, accepted", where
                 )
 
-    def missing_trailer_error(self, segment: Segment, trailer: str, what: str) -> None:
-        where = Location(segment_index=segment.index, segment_tag=segment.tag)
-        self.log.error(IssueCode.MISSING_SEGMENT, f"{trailer} missing: {what} is not closed", where)
+    def missing_trailer_error(
+        self, draft: _EnvelopeDraft, segment: Segment, trailer: str, group: _GroupDraft
+    ) -> None:
+        reference = group.ung.value(5)
+        where = Location(
+            segment_index=segment.index,
+            segment_tag=segment.tag,
+            interchange_ref=draft.control_ref,
+            group_ref=reference,
+        )
+        self.log.error(
+            IssueCode.MISSING_SEGMENT, f"{trailer} missing: group {reference} is not closed", where
+        )
 
     def read_message(self, start: int, draft: _EnvelopeDraft) -> int:
         segments = self.segments

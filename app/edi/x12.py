@@ -126,7 +126,7 @@ class _InterchangeReader:
                 continue
             if tag == "GS":
                 if group is not None:
-                    self.missing(segment, f"GE missing: group {group.gs.value(6)} is not closed")
+                    self.missing(segment, group)
                     self.finish_group(group)
                 group = _GroupDraft(segment)
                 if not segment.value(6):
@@ -134,7 +134,13 @@ class _InterchangeReader:
                         IssueCode.MISSING_VALUE, "GS06 (group control number) is empty", self.at(segment, 6)
                     )
             elif tag == "GE" and group is not None:
-                self.check_trailer(segment, len(group.messages), group.gs.value(6), strict_reference=True)
+                self.check_trailer(
+                    segment,
+                    len(group.messages),
+                    group.gs.value(6),
+                    strict_reference=True,
+                    group_ref=group.gs.value(6),
+                )
                 self.finish_group(group)
                 group = None
             elif tag == "IEA":
@@ -145,22 +151,25 @@ class _InterchangeReader:
                 self.log.error(IssueCode.UNEXPECTED_SEGMENT, f"{tag} segment {context}", self.at(segment))
             position += 1
         if group is not None:
-            self.missing(iea or self.segments[-1], f"GE missing: group {group.gs.value(6)} is not closed")
+            self.missing(iea or self.segments[-1], group)
             self.finish_group(group)
         self.close(iea)
         return self.envelope()
 
-    def at(self, segment: X12Segment, element: int | None = None) -> Location:
+    def at(self, segment: X12Segment, element: int | None = None, group_ref: str | None = None) -> Location:
         return Location(
             segment_index=segment.index,
             segment_tag=segment.tag,
             element=element,
+            group_ref=group_ref,
             interchange_ref=self.control_ref,
         )
 
-    def missing(self, segment: X12Segment, detail: str) -> None:
+    def missing(self, segment: X12Segment, group: _GroupDraft) -> None:
         self.all_complete = False
-        self.log.error(IssueCode.MISSING_SEGMENT, detail, self.at(segment))
+        reference = group.gs.value(6)
+        detail = f"GE missing: group {reference} is not closed"
+        self.log.error(IssueCode.MISSING_SEGMENT, detail, self.at(segment, group_ref=reference))
 
     def check_isa(self) -> None:
         isa = self.isa
@@ -176,29 +185,35 @@ class _InterchangeReader:
             )
 
     def check_trailer(
-        self, trailer: X12Segment, actual: int, expected_ref: str, *, strict_reference: bool
+        self,
+        trailer: X12Segment,
+        actual: int,
+        expected_ref: str,
+        *,
+        strict_reference: bool,
+        group_ref: str | None = None,
     ) -> None:
         tag = trailer.tag
         declared = trailer.value(1).strip(_PADDING)
         if not declared.isdigit() or int(declared) != actual:
             detail = f"{tag}01 declares {declared or 'no'} count, {actual} received"
-            self.log.error(IssueCode.CONTROL_COUNT_MISMATCH, detail, self.at(trailer, 1))
+            self.log.error(IssueCode.CONTROL_COUNT_MISMATCH, detail, self.at(trailer, 1, group_ref))
         reference = trailer.value(2).strip(_PADDING)
         if reference != expected_ref:
             detail = f"{tag}02 {reference!r} differs from the header's control number {expected_ref!r}"
+            where = self.at(trailer, 2, group_ref)
             if strict_reference:
-                self.log.error(IssueCode.CONTROL_REFERENCE_MISMATCH, detail, self.at(trailer, 2))
+                self.log.error(IssueCode.CONTROL_REFERENCE_MISMATCH, detail, where)
             else:
                 self.log.warn(
-                    IssueCode.CONTROL_REFERENCE_MISMATCH,
-                    detail + "; the count matches, accepted",
-                    self.at(trailer, 2),
+                    IssueCode.CONTROL_REFERENCE_MISMATCH, detail + "; the count matches, accepted", where
                 )
 
     def finish_group(self, group: _GroupDraft) -> None:
         gs = group.gs
         if not group.messages:
-            self.log.error(IssueCode.MISSING_SEGMENT, f"group {gs.value(6)} holds no set (ST)", self.at(gs))
+            where = self.at(gs, group_ref=gs.value(6))
+            self.log.error(IssueCode.MISSING_SEGMENT, f"group {gs.value(6)} holds no set (ST)", where)
         self.groups.append(
             FunctionalGroup(
                 functional_id=gs.value(1),
