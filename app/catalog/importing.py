@@ -591,6 +591,7 @@ def _validate_rows(
                     table.reject(row.line, column, _reason(column, error, row.values.get(column)))
         if index % 1000 == 0:
             advance("checking", 1000)
+    advance("checking", len(table.rows) % 1000)
     return valid
 
 
