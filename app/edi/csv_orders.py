@@ -74,6 +74,16 @@ class CsvProfile:
     date_formats: tuple[str, ...] = ("%Y-%m-%d", "%Y%m%d")
     test_values: tuple[str, ...] = ("1",)
 
+    def __post_init__(self) -> None:
+        mapped = self.headers if self.has_header else self.columns
+        missing = [f.value for f in _REQUIRED if f not in mapped]
+        if missing:
+            raise ValueError(f"CSV profile {self.name!r} does not map {', '.join(missing)}")
+        if len(self.delimiter) != 1 or self.decimal_mark not in ".,":
+            raise ValueError(
+                f"CSV profile {self.name!r}: one-character delimiter and '.' or ',' decimal mark"
+            )
+
 
 FLAT_ORDERS_PROFILE = CsvProfile(
     name="flat-orders",

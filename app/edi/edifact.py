@@ -35,7 +35,7 @@ from app.edi.edifact_orders import read_orders_message
 from app.edi.edifact_syntax import Segment, tokenize
 from app.edi.issues import InterchangeRejected, Issue, IssueCode, IssueLog, Location
 from app.edi.perf import gc_paused
-from app.edi.values import envelope_datetime
+from app.edi.values import envelope_datetime, parse_count
 
 _ENVELOPE_TAGS = frozenset(("UNB", "UNZ", "UNG", "UNE", "UNH"))
 ORDER_MESSAGE_TYPE = "ORDERS"
@@ -271,7 +271,7 @@ class _InterchangeReader:
         at = Location(
             segment_index=trailer.index, segment_tag=tag, interchange_ref=interchange_ref, group_ref=group_ref
         )
-        if not declared.isdigit() or int(declared) != actual:
+        if parse_count(declared) != actual:
             where = replace(at, element=1)
             detail = f"{tag} declares {declared or 'no'} count, {actual} received"
             self.log.error(IssueCode.CONTROL_COUNT_MISMATCH, detail, where)
@@ -366,7 +366,7 @@ class _InterchangeReader:
             return
         unt = body[-1]
         declared = unt.value(1)
-        if not declared.isdigit() or int(declared) != len(body):
+        if parse_count(declared) != len(body):
             detail = f"UNT declares {declared or 'no'} segments but the message has {len(body)}"
             self.log.error(IssueCode.CONTROL_COUNT_MISMATCH, detail, where(unt, 1))
         if unt.value(2) != header.reference:

@@ -28,7 +28,7 @@ from app.edi.documents import (
 )
 from app.edi.edifact_syntax import Segment
 from app.edi.issues import IssueCode, IssueLog, Location
-from app.edi.values import item_identifier, parse_decimal, parse_edifact_date
+from app.edi.values import item_identifier, parse_count, parse_decimal, parse_edifact_date
 
 # Largest number of elements, then of components per element, in D96A and D01B for the segments
 # read here. More constituents mean an unreleased separator in the data (CONTRL error 16).
@@ -291,9 +291,9 @@ class _OrdersReader:
         )
 
     def read_line_count(self, segment: Segment) -> None:
-        declared = parse_decimal(segment.value(1, 2))
+        declared = parse_count(segment.value(1, 2))
         if declared is not None:
-            self.line_count_declared = (segment, int(declared))
+            self.line_count_declared = (segment, declared)
 
     def check_line_count(self) -> None:
         if self.line_count_declared is None:

@@ -11,7 +11,8 @@ from stdnum import ean, isbn
 
 from app.edi.documents import ItemIdentifier, ItemIdKind
 
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
+_MAX_COUNT_DIGITS = 18
 
 # Qualifier codes of EDIFACT 7143, X12 235 and CSV/XML pseudo-qualifiers, by what they mean.
 _KIND_BY_QUALIFIER: dict[str, ItemIdKind] = {
@@ -50,6 +51,17 @@ def parse_decimal(text: str) -> Decimal | None:
     return Decimal(text.replace(",", "."))
 
 
+def parse_count(text: str) -> int | None:
+    """A control count (UNT, SE, CNT...): ASCII digits only, and short enough to be a count."""
+    if text.isascii() and text.isdigit() and len(text) <= _MAX_COUNT_DIGITS:
+        return int(text)
+    return None
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 def parse_edifact_date(value: str, format_code: str) -> date | None:
     """A DTM C507 value in the common EDIFACT 2379 formats; ``None`` if it does not fit."""
     patterns = {
@@ -65,16 +77,16 @@ def parse_edifact_date(value: str, format_code: str) -> date | None:
         return None
     fmt, width = pattern
     text = value[:width] if format_code in ("718", "719") else value
-    if len(text) != width or not text.isdigit():
+    if len(text) != width or not _digits(text):
         return None
     return _strptime(text, fmt)
 
 
 def parse_compact_date(value: str) -> date | None:
     """CCYYMMDD or YYMMDD (X12 dates, GS/ISA dates, CSV flat files)."""
-    if value.isdigit() and len(value) == 8:
+    if _digits(value) and len(value) == 8:
         return _strptime(value, "%Y%m%d")
-    if value.isdigit() and len(value) == 6:
+    if _digits(value) and len(value) == 6:
         return _strptime(value, "%y%m%d")
     return None
 
@@ -90,7 +102,7 @@ def envelope_datetime(day: str, time: str) -> datetime | None:
     """UNB S004 / ISA09-10 / GS04-05 preparation date and time (YYMMDD or CCYYMMDD, HHMM[SS])."""
     digits = day + time[:4]
     for fmt, width in (("%y%m%d%H%M", 10), ("%Y%m%d%H%M", 12)):
-        if len(digits) == width and digits.isdigit():
+        if len(digits) == width and _digits(digits):
             try:
                 return datetime.strptime(digits, fmt)
             except ValueError:
@@ -116,4 +128,4 @@ def item_identifier(value: str, qualifier: str | None) -> ItemIdentifier:
 
 
 def _looks_like_gtin(value: str) -> bool:
-    return value.isdigit() and len(value) in (8, 12, 13, 14) and ean.is_valid(value)
+    return _digits(value) and len(value) in (8, 12, 13, 14) and ean.is_valid(value)

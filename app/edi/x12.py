@@ -30,7 +30,7 @@ from app.edi.documents import (
 )
 from app.edi.issues import InterchangeRejected, IssueCode, IssueLog, Location
 from app.edi.perf import gc_paused
-from app.edi.values import envelope_datetime
+from app.edi.values import envelope_datetime, parse_count
 from app.edi.x12_orders import read_purchase_order
 from app.edi.x12_syntax import X12InterchangeTokens, X12Segment, tokenize_x12
 
@@ -177,7 +177,7 @@ class _InterchangeReader:
             self.log.error(
                 IssueCode.ENVELOPE_LAYOUT, f"ISA has {len(isa.elements)} elements, 16 expected", self.at(isa)
             )
-        if not self.control_ref.isdigit():
+        if parse_count(self.control_ref) is None:
             self.log.error(
                 IssueCode.INVALID_VALUE,
                 f"ISA13 control number {self.control_ref!r} is not numeric",
@@ -195,7 +195,7 @@ class _InterchangeReader:
     ) -> None:
         tag = trailer.tag
         declared = trailer.value(1).strip(_PADDING)
-        if not declared.isdigit() or int(declared) != actual:
+        if parse_count(declared) != actual:
             detail = f"{tag}01 declares {declared or 'no'} count, {actual} received"
             self.log.error(IssueCode.CONTROL_COUNT_MISMATCH, detail, self.at(trailer, 1, group_ref))
         reference = trailer.value(2).strip(_PADDING)
@@ -298,7 +298,7 @@ class _InterchangeReader:
             return
         se = body[-1]
         declared = se.value(1)
-        if not declared.isdigit() or int(declared) != len(body):
+        if parse_count(declared) != len(body):
             detail = f"SE01 declares {declared or 'no'} segments but the set has {len(body)}"
             self.log.error(IssueCode.CONTROL_COUNT_MISMATCH, detail, where(se, 1))
         if se.value(2) != header.reference:

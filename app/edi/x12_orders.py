@@ -23,7 +23,7 @@ from app.edi.documents import (
     Reference,
 )
 from app.edi.issues import IssueCode, IssueLog, Location
-from app.edi.values import item_identifier, parse_compact_date, parse_decimal
+from app.edi.values import item_identifier, parse_compact_date, parse_count, parse_decimal
 from app.edi.x12_syntax import X12Segment
 
 _DELIVERY_REQUESTED = "002"
@@ -118,9 +118,9 @@ class _PurchaseOrderReader:
                 if text:
                     self.free_texts.append(FreeText(tag if tag == "MSG" else segment.value(1) or None, text))
             elif tag == "CTT":
-                count = parse_decimal(segment.value(1))
+                count = parse_count(segment.value(1))
                 if count is not None:
-                    self.declared_lines = (segment, int(count))
+                    self.declared_lines = (segment, count)
         self.close_line()
         if beg is None:
             where = self.where(self.body[0], 1)
