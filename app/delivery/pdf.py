@@ -8,9 +8,10 @@ Speed, measured with `scripts/bench_pdf.py` (see `app/pdf.py` for the rendering 
   shared, instead of paying the fixed cost of a document per note and merging hundreds of files.
   Each note is a CSS page group; its page counter restarts at 1 and its page total is the page of
   its end marker (`target-counter`), so "page 1/2" holds per note inside a batch.
-- `render_delivery_notes_parallel` cuts a large batch into one chunk per process, renders each chunk
-  as one document and concatenates the PDFs with pypdf. Workers are spawned, not forked: a fork
-  would inherit Pango and fontconfig state built by the parent.
+- `render_delivery_notes_parallel` cuts a large batch into chunks of `CHUNK_SIZE` notes, renders
+  each chunk as one document in a pool of worker processes and concatenates the PDFs with pypdf as
+  they arrive (~0.4 s for 1,000 pages). Workers are spawned, not forked: a fork would inherit the
+  Pango and fontconfig state built by the parent.
 - The QR code is inline SVG made by segno: vector, nothing fetched, no image to decode or compress.
 """
 
@@ -32,6 +33,9 @@ from app.templating import Lang, environment
 
 STYLESHEET: Final = "css/delivery_note.css"
 TEMPLATE: Final = "pdf/delivery_note.html"
+# Notes per document in a parallel batch: large enough to amortise a document's fixed cost, small
+# enough to bound a worker's memory (~5 MB per note while it renders) and balance the workers.
+CHUNK_SIZE: Final = 100
 
 LABELS: Final[dict[Lang, dict[str, str]]] = {
     "fr": {
@@ -201,17 +205,18 @@ def render_delivery_note(view: DeliveryNoteView) -> bytes:
     return render_delivery_notes((view,))
 
 
-def render_delivery_notes_parallel(views: Sequence[DeliveryNoteView], processes: int = 2) -> bytes:
-    """One PDF for a large batch, rendered in `processes` worker processes and concatenated in order."""
-    if processes <= 1 or len(views) < 2 * processes:
+def render_delivery_notes_parallel(
+    views: Sequence[DeliveryNoteView], processes: int = 2, *, chunk_size: int = CHUNK_SIZE
+) -> bytes:
+    """One PDF for a large batch: chunks rendered by `processes` worker processes, concatenated in order."""
+    if processes <= 1 or len(views) <= chunk_size:
         return render_delivery_notes(views)
-    size = -(-len(views) // processes)
+    size = min(chunk_size, -(-len(views) // processes))
     chunks = [tuple(views[start : start + size]) for start in range(0, len(views), size)]
-    with ProcessPoolExecutor(max_workers=len(chunks), mp_context=get_context("spawn")) as pool:
-        parts = list(pool.map(render_delivery_notes, chunks))
     writer = PdfWriter()
-    for part in parts:
-        writer.append(BytesIO(part))
+    with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn")) as pool:
+        for part in pool.map(render_delivery_notes, chunks):
+            writer.append(BytesIO(part))
     output = BytesIO()
     writer.write(output)
     return output.getvalue()
