@@ -48,6 +48,11 @@ def load_xml(data: bytes) -> etree._Element:
         raise InterchangeRejected(
             [Issue(IssueCode.XML_SYNTAX, detail, Location(line=line, column=column + 1))]
         ) from exc
+    except LookupError as exc:  # an encoding declaration Python does not know
+        where = Location(line=gate.parser.CurrentLineNumber, column=gate.parser.CurrentColumnNumber + 1)
+        raise InterchangeRejected(
+            [Issue(IssueCode.XML_SYNTAX, f"unsupported encoding: {exc}", where)]
+        ) from exc
     try:
         return etree.fromstring(data, parser=_LXML_PARSER)
     except etree.XMLSyntaxError as exc:
