@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple
 
 from app.edi.issues import InterchangeRejected, Issue, IssueCode, IssueLog, Location
@@ -305,7 +306,7 @@ def _released_segment(piece: str, chars: ServiceChars, index: int, log: IssueLog
 
 
 def _check_tags(segments: list[Segment], log: IssueLog) -> None:
-    invalid = {tag for tag in {s.tag for s in segments} if not _TAG.fullmatch(tag)}
+    invalid = {tag for tag in set(map(itemgetter(0), segments)) if not _TAG.fullmatch(tag)}
     for segment in segments:
         if segment.tag in invalid:
             detail = f"{segment.tag[:12]!r} is not a segment tag"
