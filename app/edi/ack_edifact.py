@@ -46,6 +46,8 @@ _SYNTAX_ERROR: dict[IssueCode, str] = {
     IssueCode.UNEXPECTED_SEGMENT: "33",
 }
 _UNSPECIFIED = "18"
+_Element = str | tuple[str, ...]
+_Body = list[tuple[str, list[_Element]]]
 _LINE_ACTION = {  # EDIFACT 1229 on ORDRSP lines
     LineStatus.ACCEPTED: "5",  # accepted without amendment
     LineStatus.CHANGED: "3",  # changed
@@ -97,7 +99,7 @@ def eancom_ordrsp(
         function = "27"  # not accepted
     else:
         function = "4"  # change
-    body = [
+    body: _Body = [
         ("BGM", ["231", response_number, function]),
         ("DTM", [("137", control.prepared_at.strftime("%Y%m%d%H%M"), "203")]),
         ("RFF", [("ON", order.po_number)]),
@@ -149,7 +151,7 @@ def _contrl_message(
     """One CONTRL; ``rejected`` holds for every interchange of a transmission refused as a whole."""
     envelope_issues = [i for i in issues if i.where.message_ref is None and i.where.group_ref is None]
     first = envelope_issues[0] if envelope_issues else None
-    uci: list[str | tuple[str, ...]] = [
+    uci: list[_Element] = [
         envelope.control_ref,
         (envelope.sender_id, envelope.sender_qualifier or ""),
         (envelope.receiver_id, envelope.receiver_qualifier or ""),
@@ -157,11 +159,11 @@ def _contrl_message(
     ]
     if first is not None:
         uci += _error_reference(first)
-    body: list[tuple[str, list[str | tuple[str, ...]]]] = [("UCI", uci)]
+    body: _Body = [("UCI", uci)]
     for group in envelope.groups:
         group_issues = [i for i in issues if i.where.group_ref == group.control_ref]
         if group_issues:
-            ucf: list[str | tuple[str, ...]] = [
+            ucf: list[_Element] = [
                 group.control_ref,
                 group.sender_id or "",
                 group.receiver_id or "",
@@ -176,10 +178,8 @@ def _contrl_message(
     return _message(reference, message_type, body)
 
 
-def _message_reports(
-    messages: Sequence[MessageHeader], issues: list[Issue]
-) -> list[tuple[str, list[str | tuple[str, ...]]]]:
-    reports: list[tuple[str, list[str | tuple[str, ...]]]] = []
+def _message_reports(messages: Sequence[MessageHeader], issues: list[Issue]) -> _Body:
+    reports: _Body = []
     for message in messages:
         mine = [i for i in issues if i.where.message_ref == message.reference]
         if not mine:
@@ -192,7 +192,7 @@ def _message_reports(
             message.association_code or "",
         )
         service = [i for i in mine if i.where.segment_tag in _SERVICE_SEGMENTS]
-        ucm: list[str | tuple[str, ...]] = [message.reference, identifier, REJECTED]
+        ucm: list[_Element] = [message.reference, identifier, REJECTED]
         if service:
             ucm += _error_reference(service[0])
         reports.append(("UCM", ucm))
@@ -208,7 +208,7 @@ def _message_reports(
     return reports
 
 
-def _error_reference(issue: Issue) -> list[str | tuple[str, ...]]:
+def _error_reference(issue: Issue) -> list[_Element]:
     """0085 syntax error, 0013 service segment tag, S011 element position of an envelope error."""
     where = issue.where
     tag = where.segment_tag if where.segment_tag in _SERVICE_SEGMENTS else ""
@@ -223,9 +223,7 @@ def _data_element_position(issue: Issue) -> tuple[str, ...]:
     return str(where.element + 1), str(where.component or "")
 
 
-def _message(
-    reference: str, message_type: tuple[str, ...], body: list[tuple[str, list[str | tuple[str, ...]]]]
-) -> list[str]:
+def _message(reference: str, message_type: tuple[str, ...], body: _Body) -> list[str]:
     segments = [format_segment("UNH", [reference, message_type], DEFAULT_CHARS)]
     segments += [format_segment(tag, elements, DEFAULT_CHARS) for tag, elements in body]
     segments.append(format_segment("UNT", [str(len(segments) + 1), reference], DEFAULT_CHARS))

@@ -140,7 +140,7 @@ class _InterchangeReader:
 
     def unexpected(self, segment: Segment, context: str, interchange_ref: str | None = None) -> None:
         where = Location(
-            segment_index=segment.index, segment_tag=segment.tag, interchange_ref=interchange_ref
+            segment_index=segment.number, segment_tag=segment.tag, interchange_ref=interchange_ref
         )
         self.log.error(IssueCode.UNEXPECTED_SEGMENT, f"{segment.tag} segment {context}", where)
 
@@ -174,7 +174,7 @@ class _InterchangeReader:
         for element, name in ((2, "sender"), (3, "recipient"), (5, "control reference")):
             if not unb.value(element):
                 where = Location(
-                    segment_index=unb.index,
+                    segment_index=unb.number,
                     segment_tag="UNB",
                     element=element,
                     interchange_ref=unb.value(5) or None,
@@ -186,12 +186,12 @@ class _InterchangeReader:
             self.missing_trailer_error(draft, ung, "UNE", draft.group)
             self.finish_group(draft, draft.group)
         if draft.messages:
-            where = Location(segment_index=ung.index, segment_tag="UNG", interchange_ref=draft.control_ref)
+            where = Location(segment_index=ung.number, segment_tag="UNG", interchange_ref=draft.control_ref)
             detail = "functional groups and messages outside groups are mixed in one interchange"
             self.log.error(IssueCode.GROUPS_AND_MESSAGES_MIXED, detail, where)
         if not ung.value(5):
             where = Location(
-                segment_index=ung.index, segment_tag="UNG", element=5, interchange_ref=draft.control_ref
+                segment_index=ung.number, segment_tag="UNG", element=5, interchange_ref=draft.control_ref
             )
             self.log.error(IssueCode.MISSING_VALUE, "UNG has no group reference", where)
         draft.group = _GroupDraft(ung)
@@ -233,10 +233,10 @@ class _InterchangeReader:
             self.missing_trailer_error(draft, unz or unb, "UNE", draft.group)
             self.finish_group(draft, draft.group)
         if not draft.messages and not draft.groups:
-            where = Location(segment_index=unb.index, segment_tag="UNB", interchange_ref=draft.control_ref)
+            where = Location(segment_index=unb.number, segment_tag="UNB", interchange_ref=draft.control_ref)
             self.log.error(IssueCode.MISSING_SEGMENT, "interchange holds no message (UNH)", where)
         if unz is None:
-            where = Location(segment_index=unb.index, segment_tag="UNB", interchange_ref=draft.control_ref)
+            where = Location(segment_index=unb.number, segment_tag="UNB", interchange_ref=draft.control_ref)
             detail = f"interchange {draft.control_ref} has no UNZ trailer"
             if draft.all_complete:
                 self.log.warn(IssueCode.MISSING_TRAILER, detail + " after complete messages; accepted", where)
@@ -269,7 +269,10 @@ class _InterchangeReader:
     ) -> None:
         tag = trailer.tag
         at = Location(
-            segment_index=trailer.index, segment_tag=tag, interchange_ref=interchange_ref, group_ref=group_ref
+            segment_index=trailer.number,
+            segment_tag=tag,
+            interchange_ref=interchange_ref,
+            group_ref=group_ref,
         )
         if parse_count(declared) != actual:
             where = replace(at, element=1)
@@ -290,7 +293,7 @@ class _InterchangeReader:
     ) -> None:
         reference = group.ung.value(5)
         where = Location(
-            segment_index=segment.index,
+            segment_index=segment.number,
             segment_tag=segment.tag,
             interchange_ref=draft.control_ref,
             group_ref=reference,
@@ -320,8 +323,8 @@ class _InterchangeReader:
             segment_count=len(body),
         )
         self.check_message_envelope(unh, body, closed, header, draft)
-        self.message_starts.append(unh.index)
-        self.message_spans.append((body[-1].index, header))
+        self.message_starts.append(unh.number)
+        self.message_spans.append((body[-1].number, header))
         (group.messages if group else draft.messages).append(header)
         if header.type == ORDER_MESSAGE_TYPE:
             order = read_orders_message(body, header, self.log)
@@ -341,7 +344,7 @@ class _InterchangeReader:
     ) -> None:
         def where(segment: Segment, element: int | None = None) -> Location:
             return Location(
-                segment_index=segment.index,
+                segment_index=segment.number,
                 segment_tag=segment.tag,
                 element=element,
                 segment_position=1 if segment is unh else len(body),

@@ -104,7 +104,7 @@ class _OrdersReader:
         self, segment: Segment, position: int, element: int | None = None, component: int | None = None
     ) -> Location:
         return Location(
-            segment_index=segment.index,
+            segment_index=segment.number,
             segment_tag=segment.tag,
             element=element,
             component=component,
@@ -301,7 +301,7 @@ class _OrdersReader:
         segment, declared = self.line_count_declared
         if declared != len(self.lines):
             where = Location(
-                segment_index=segment.index,
+                segment_index=segment.number,
                 segment_tag="CNT",
                 element=1,
                 component=2,

@@ -73,11 +73,11 @@ _C1_CONTROL = re.compile(rb"[\x80-\x9f]")
 
 
 class Segment(NamedTuple):
-    """One segment: its tag, its elements as tuples of unescaped components, its file index."""
+    """One segment: tag, elements as tuples of unescaped components, 1-based number in the file."""
 
     tag: str
     elements: tuple[tuple[str, ...], ...]
-    index: int
+    number: int
 
     def value(self, element: int, component: int = 1) -> str:
         """Component by 1-based positions (element 1 follows the tag); ``""`` when absent."""
@@ -151,7 +151,7 @@ def _service_chars(raw: bytes) -> tuple[ServiceChars, int]:
 def _read_advice(advice: str) -> ServiceChars | None:
     if len(advice) != 6 or not advice.isascii():
         return None
-    component, element, decimal, release, repetition, terminator = advice
+    component, element, decimal, release, repetition, terminator = tuple(advice)
     separators = (component, element, terminator)
     if len(set(separators)) != 3 or any(c.isalnum() or c == " " for c in separators):
         return None
@@ -291,7 +291,7 @@ def _split_segments(text: str, chars: ServiceChars, index: int, out: list[Segmen
     out.extend(segments)
     if tail.strip(" \x00\x1a"):
         where = Location(
-            segment_index=out[-1].index if out else index, segment_tag=out[-1].tag if out else None
+            segment_index=out[-1].number if out else index, segment_tag=out[-1].tag if out else None
         )
         log.error(IssueCode.TRUNCATED, "the last segment has no terminator: the file is truncated", where)
 
@@ -313,7 +313,7 @@ def _check_tags(segments: list[Segment], log: IssueLog) -> None:
             log.error(
                 IssueCode.INVALID_SEGMENT_TAG,
                 detail,
-                Location(segment_index=segment.index, segment_tag=segment.tag[:3]),
+                Location(segment_index=segment.number, segment_tag=segment.tag[:3]),
             )
 
 

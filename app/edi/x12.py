@@ -84,7 +84,7 @@ def _warn_duplicate_interchanges(
         key = (envelope.sender_id, envelope.control_ref)
         if key in seen:
             isa = interchange.segments[0]
-            where = Location(segment_index=isa.index, segment_tag="ISA", element=13)
+            where = Location(segment_index=isa.number, segment_tag="ISA", element=13)
             detail = f"interchange control number {envelope.control_ref} repeated in the same file"
             log.warn(IssueCode.DUPLICATE_CONTROL_REFERENCE, detail, where)
         seen.add(key)
@@ -122,7 +122,7 @@ class _InterchangeReader:
                         "ST segment outside a functional group (GS..GE)",
                         self.at(segment),
                     )
-                position = self.read_set(position, group or _GroupDraft(X12Segment("GS", (), segment.index)))
+                position = self.read_set(position, group or _GroupDraft(X12Segment("GS", (), segment.number)))
                 continue
             if tag == "GS":
                 if group is not None:
@@ -158,7 +158,7 @@ class _InterchangeReader:
 
     def at(self, segment: X12Segment, element: int | None = None, group_ref: str | None = None) -> Location:
         return Location(
-            segment_index=segment.index,
+            segment_index=segment.number,
             segment_tag=segment.tag,
             element=element,
             group_ref=group_ref,
@@ -273,7 +273,7 @@ class _InterchangeReader:
     ) -> None:
         def where(segment: X12Segment, element: int | None = None) -> Location:
             return Location(
-                segment_index=segment.index,
+                segment_index=segment.number,
                 segment_tag=segment.tag,
                 element=element,
                 segment_position=1 if segment.tag == "ST" else len(body),

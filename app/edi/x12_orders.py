@@ -74,7 +74,7 @@ class _PurchaseOrderReader:
 
     def where(self, segment: X12Segment, position: int, element: int | None = None) -> Location:
         return Location(
-            segment_index=segment.index,
+            segment_index=segment.number,
             segment_tag=segment.tag,
             element=element,
             segment_position=position,

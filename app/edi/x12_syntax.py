@@ -30,11 +30,11 @@ class X12Separators:
 
 
 class X12Segment(NamedTuple):
-    """One segment: tag, element values (components not split), 1-based index in the file."""
+    """One segment: tag, element values (components not split), 1-based number in the file."""
 
     tag: str
     elements: tuple[str, ...]
-    index: int
+    number: int
 
     def value(self, element: int) -> str:
         """Element by 1-based position (ISA01 is 1); ``""`` when absent."""
@@ -162,7 +162,7 @@ def _split(
 
 
 def _unterminated(segment: X12Segment, log: IssueLog) -> None:
-    where = Location(segment_index=segment.index, segment_tag=segment.tag)
+    where = Location(segment_index=segment.number, segment_tag=segment.tag)
     if segment.tag == "IEA":
         log.warn(IssueCode.MISSING_TERMINATOR, "the final IEA has no segment terminator", where)
     else:
@@ -180,20 +180,22 @@ def _strip_component_terminators(
     """
     component = separators.component
     body = segments[1:]
-    ending = {s.index for s in body if s.elements and s.elements[-1].endswith(component)}
+    ending = {s.number for s in body if s.elements and s.elements[-1].endswith(component)}
     if not ending:
         return segments
     if len(ending) * 2 > len(body):
         detail = f"segments end with ISA16 {component!r}: read as a terminator followed by a line break"
         log.warn(
-            IssueCode.ENVELOPE_LAYOUT, detail, Location(segment_index=segments[0].index, segment_tag="ISA")
+            IssueCode.ENVELOPE_LAYOUT, detail, Location(segment_index=segments[0].number, segment_tag="ISA")
         )
         for segment in body:
-            if segment.index not in ending:
-                where = Location(segment_index=segment.index, segment_tag=segment.tag)
+            if segment.number not in ending:
+                where = Location(segment_index=segment.number, segment_tag=segment.tag)
                 log.warn(IssueCode.MISSING_TERMINATOR, f"segment lacks its terminator {component!r}", where)
     return [
-        s._replace(elements=(*s.elements[:-1], s.elements[-1][: -len(component)])) if s.index in ending else s
+        s._replace(elements=(*s.elements[:-1], s.elements[-1][: -len(component)]))
+        if s.number in ending
+        else s
         for s in segments
     ]
 

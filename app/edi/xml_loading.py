@@ -64,11 +64,12 @@ def load_xml(data: bytes) -> etree._Element:
 
 
 def local_name(element: etree._Element) -> str:
-    return etree.QName(element).localname
+    return str(etree.QName(element).localname)
 
 
 def namespace(element: etree._Element) -> str | None:
-    return etree.QName(element).namespace
+    uri = etree.QName(element).namespace
+    return str(uri) if uri is not None else None
 
 
 def text_of(element: etree._Element | None) -> str | None:
@@ -84,4 +85,5 @@ def where(element: etree._Element) -> Location:
 
 
 def declared_encoding(root: etree._Element) -> str | None:
-    return root.getroottree().docinfo.encoding
+    encoding = root.getroottree().docinfo.encoding
+    return str(encoding) if encoding else None

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from app.edi.acknowledgments import AckControl, LineOutcome, LineStatus, eancom_ordrsp, edifact_contrl
-from app.edi.documents import Interchange
+from app.edi.documents import Interchange, OrderLine
 from app.edi.edifact import parse_edifact
 from app.edi.edifact_syntax import Segment, tokenize
 from app.edi.issues import InterchangeRejected
@@ -180,10 +182,10 @@ class TestOrdrsp:
     def test_message_function_follows_the_lines(self, status: LineStatus, function: str) -> None:
         subject = accepted("edifact/oca_orders_d96a_isbn.edi")
         order = subject.orders[0]
-        make = {
+        make: Callable[[OrderLine], LineOutcome] = {
             LineStatus.ACCEPTED: LineOutcome.accept,
             LineStatus.REJECTED: LineOutcome.reject,
-            LineStatus.CHANGED: lambda line: LineOutcome.change(line, 1),
+            LineStatus.CHANGED: partial(LineOutcome.change, confirmed=1),
         }[status]
         data = eancom_ordrsp(
             subject, order, [make(line) for line in order.lines], control=CONTROL, response_number="CN-8"

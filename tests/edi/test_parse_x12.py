@@ -222,7 +222,10 @@ class TestPurchaseOrder:
     def test_built_order_with_parties_and_lines(self) -> None:
         order = parse_x12(interchange()).orders[0]
         assert order.buyer_id == "B-7" and order.delivery_party_id == "5412345000020"
-        assert [(line.item, line.quantity) for line in order.lines] == [("012345678905", 5), ("W-9", 1)]
+        assert [(line.item, line.quantity) for line in order.lines] == [
+            ("012345678905", Decimal(5)),
+            ("W-9", Decimal(1)),
+        ]
         assert order.lines[0].identifiers[0].kind is ItemIdKind.UPC
 
     def test_missing_beg_is_rejected(self) -> None:
