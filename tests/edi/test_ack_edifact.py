@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -149,6 +148,17 @@ class TestContrl:
             edifact_contrl(accepted("ubl/oasis_ubl_order_2.1_example.xml"), control=CONTROL)
 
 
+def _change_to_one(line: OrderLine) -> LineOutcome:
+    return LineOutcome.change(line, 1)
+
+
+OUTCOME_MAKERS: dict[LineStatus, Callable[[OrderLine], LineOutcome]] = {
+    LineStatus.ACCEPTED: LineOutcome.accept,
+    LineStatus.REJECTED: LineOutcome.reject,
+    LineStatus.CHANGED: _change_to_one,
+}
+
+
 class TestOrdrsp:
     def test_line_statuses_and_quantities(self) -> None:
         subject = accepted("edifact/oca_orders_d96a_isbn.edi")
@@ -182,11 +192,7 @@ class TestOrdrsp:
     def test_message_function_follows_the_lines(self, status: LineStatus, function: str) -> None:
         subject = accepted("edifact/oca_orders_d96a_isbn.edi")
         order = subject.orders[0]
-        make: Callable[[OrderLine], LineOutcome] = {
-            LineStatus.ACCEPTED: LineOutcome.accept,
-            LineStatus.REJECTED: LineOutcome.reject,
-            LineStatus.CHANGED: partial(LineOutcome.change, confirmed=1),
-        }[status]
+        make = OUTCOME_MAKERS[status]
         data = eancom_ordrsp(
             subject, order, [make(line) for line in order.lines], control=CONTROL, response_number="CN-8"
         )
