@@ -119,7 +119,8 @@ class Envelope:
     """One UNB..UNZ or ISA..IEA: what a CONTRL or 997 answers to.
 
     EDIFACT messages outside any UNG group are in ``messages``; messages inside groups are only
-    listed in their group. X12 always uses groups.
+    listed in their group. X12 always uses groups. ``acknowledgment_requested`` is UNB 0031 / ISA14:
+    the partner expects a CONTRL or a TA1/997 back.
     """
 
     control_ref: str
@@ -133,6 +134,7 @@ class Envelope:
     prepared_at: datetime | None
     messages: tuple[MessageHeader, ...]
     groups: tuple[FunctionalGroup, ...]
+    acknowledgment_requested: bool = False
 
 
 @dataclass(frozen=True, slots=True)

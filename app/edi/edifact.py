@@ -391,4 +391,5 @@ def _envelope(draft: _EnvelopeDraft) -> Envelope:
         prepared_at=envelope_datetime(unb.value(4, 1), unb.value(4, 2)),
         messages=tuple(draft.messages),
         groups=tuple(draft.groups),
+        acknowledgment_requested=unb.value(9) == "1",
     )

@@ -319,6 +319,7 @@ class _InterchangeReader:
             prepared_at=envelope_datetime(_isa_value(isa, 9), _isa_value(isa, 10)),
             messages=(),
             groups=tuple(self.groups),
+            acknowledgment_requested=_isa_value(isa, 14) == "1",
         )
 
 

@@ -259,6 +259,7 @@ class TestOrdersMessage:
         )
         assert parsed.test is False and parsed.charset == "UNOA"  # UNB 0031 is set, 0035 is not
         assert parsed.prepared_at == datetime(2022, 11, 17, 1, 34)
+        assert parsed.envelopes[0].acknowledgment_requested is True
         order = parsed.orders[0]
         header = order.message
         assert header is not None

@@ -189,6 +189,7 @@ class TestPurchaseOrder:
             False,
         )
         assert parsed.prepared_at == datetime(2010, 11, 27, 17, 19)
+        assert parsed.envelopes[0].acknowledgment_requested is False
         order = parsed.orders[0]
         assert (order.po_number, order.document_type, order.document_date) == (
             "08292233294",
