@@ -14,6 +14,7 @@ Numbers are refused when the other decimal mark appears in them: with a decimal-
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -79,6 +80,8 @@ class CsvProfile:
         missing = [f.value for f in _REQUIRED if f not in mapped]
         if missing:
             raise ValueError(f"CSV profile {self.name!r} does not map {', '.join(missing)}")
+        for encoding in (self.encoding, self.fallback_encoding or self.encoding):
+            codecs.lookup(encoding)  # LookupError now rather than on the first partner file
         if len(self.delimiter) != 1 or self.decimal_mark not in ".,":
             raise ValueError(
                 f"CSV profile {self.name!r}: one-character delimiter and '.' or ',' decimal mark"
@@ -145,7 +148,7 @@ def parse_csv_orders(data: bytes, profile: CsvProfile | None = None) -> Intercha
     log = IssueLog()
     if profile is None:
         profile = _recognise(data)
-    text, encoding = _decode(data, profile, log)
+    text = _decode(data, profile, log)
     rows = _rows(text, profile)
     columns, names = _columns(rows, profile)
     groups: dict[tuple[str, str], list[tuple[int, list[str]]]] = {}
@@ -170,7 +173,7 @@ def parse_csv_orders(data: bytes, profile: CsvProfile | None = None) -> Intercha
         receiver_id=_cell(first, columns, CsvField.RECEIVER) or (orders[0].supplier_id if orders else None),
         control_ref=None,
         test=_cell(first, columns, CsvField.TEST) in profile.test_values if first else False,
-        charset=encoding,
+        charset=profile.encoding,
         prepared_at=None,
         orders=orders,
         warnings=tuple(log.warnings),
@@ -202,12 +205,12 @@ def _recognise(data: bytes) -> CsvProfile:
     )
 
 
-def _decode(data: bytes, profile: CsvProfile, log: IssueLog) -> tuple[str, str]:
+def _decode(data: bytes, profile: CsvProfile, log: IssueLog) -> str:
     encoding = (
         "utf-8-sig" if profile.encoding.replace("_", "-").lower() in ("utf-8", "utf8") else profile.encoding
     )
     try:
-        return data.decode(encoding), profile.encoding
+        return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         where = Location(line=line, offset=exc.start)
@@ -218,7 +221,7 @@ def _decode(data: bytes, profile: CsvProfile, log: IssueLog) -> tuple[str, str]:
             ) from exc
         detail = f"data is not {profile.encoding}; read as {profile.fallback_encoding}"
         log.warn(IssueCode.CHARSET_MISMATCH, detail, where)
-        return data.decode(profile.fallback_encoding, errors="replace"), profile.fallback_encoding
+        return data.decode(profile.fallback_encoding, errors="replace")
 
 
 def _rows(text: str, profile: CsvProfile) -> list[tuple[int, list[str]]]:

