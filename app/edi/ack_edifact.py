@@ -46,6 +46,7 @@ _SYNTAX_ERROR: dict[IssueCode, str] = {
     IssueCode.UNEXPECTED_SEGMENT: "33",
 }
 _UNSPECIFIED = "18"
+_CODEC_BY_SYNTAX = {"UNOA": "ascii", "UNOB": "ascii", "UNOC": "latin-1", "UNOY": "utf-8"}
 _Element = str | tuple[str, ...]
 _Body = list[tuple[str, list[_Element]]]
 _LINE_ACTION = {  # EDIFACT 1229 on ORDRSP lines
@@ -233,10 +234,24 @@ def _message(reference: str, message_type: tuple[str, ...], body: _Body) -> list
 def _interchange(
     received: Envelope, messages: list[list[str]], control: AckControl, *, application_ref: str
 ) -> bytes:
-    """UNA/UNB/UNZ around ``messages``, addressed back to the sender of ``received``."""
-    syntax = received.syntax if received.syntax in ("UNOA", "UNOB", "UNOC", "UNOY") else "UNOC"
-    version = received.syntax_version or "3"
-    header = [
+    """UNA/UNB/UNZ around ``messages``, addressed back to the sender of ``received``.
+
+    Written in the received character set when it can hold every value, otherwise in UNOY
+    (UTF-8, syntax 4): a replacement ``?`` would read as a release character.
+    """
+    body = "".join(segment for message in messages for segment in message)
+    trailer = format_segment("UNZ", [str(len(messages)), control.interchange_ref], DEFAULT_CHARS)
+    syntax = received.syntax if received.syntax in _CODEC_BY_SYNTAX else "UNOC"
+    try:
+        unb = _unb(received, control, application_ref, syntax, received.syntax_version or "3")
+        return (DEFAULT_CHARS.una() + unb + body + trailer).encode(_CODEC_BY_SYNTAX[syntax])
+    except UnicodeEncodeError:
+        unb = _unb(received, control, application_ref, "UNOY", "4")
+        return (DEFAULT_CHARS.una() + unb + body + trailer).encode("utf-8")
+
+
+def _unb(received: Envelope, control: AckControl, application_ref: str, syntax: str, version: str) -> str:
+    header: list[_Element] = [
         (syntax, version),
         (received.receiver_id, received.receiver_qualifier or ""),
         (received.sender_id, received.sender_qualifier or ""),
@@ -249,11 +264,7 @@ def _interchange(
         "",
         "1" if received.test else "",
     ]
-    segments = [DEFAULT_CHARS.una(), format_segment("UNB", header, DEFAULT_CHARS)]
-    for message in messages:
-        segments += message
-    segments.append(format_segment("UNZ", [str(len(messages)), control.interchange_ref], DEFAULT_CHARS))
-    return "".join(segments).encode("utf-8" if syntax == "UNOY" else "latin-1", errors="replace")
+    return format_segment("UNB", header, DEFAULT_CHARS)
 
 
 def _unb_time(moment: datetime, version: str) -> tuple[str, str]:

@@ -126,6 +126,16 @@ class TestContrl:
         (ucf,) = find(edifact_contrl(subject, control=CONTROL), "UCF")
         assert ucf.elements[3:] == (("4",), ("29",), ("UNE",), ("2",))
 
+    def test_values_outside_the_received_character_set_switch_the_reply_to_utf8(self) -> None:
+        data = (
+            (CORPUS / "edifact/pydifact_order2_no_unz.edi")
+            .read_bytes()
+            .replace(b"RECEIVERID", "ŁÓDŹ".encode())
+        )
+        ack = edifact_contrl(received_bytes(data), control=CONTROL)
+        parsed = read_back(ack)
+        assert (parsed.charset, parsed.sender_id) == ("UNOY", "ŁÓDŹ")
+
     def test_test_indicator_is_echoed(self) -> None:
         data = edifact_contrl(accepted("edifact/bots_orders_ali_tax_tod.edi"), control=CONTROL)
         assert find(data, "UNB")[0].value(11) == "1"
