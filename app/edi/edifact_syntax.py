@@ -65,7 +65,7 @@ _CODECS = {
     "UNOW": "utf-8",
     "UNOY": "utf-8",
 }
-_SYNTAX_ID = re.compile(rb"UNB(.)([A-Z]{4})(?:(.)(\d))?", re.DOTALL)
+_SYNTAX_ID = re.compile(rb"UNB(.)([A-Z]{4})", re.DOTALL)
 _TAG = re.compile(r"[A-Z][A-Z0-9]{2}")
 _TRAILING_NOISE = b" \t\r\n\x00\x1a"
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
@@ -94,7 +94,6 @@ class Segment(NamedTuple):
 class EdifactTokens:
     chars: ServiceChars
     syntax: str | None
-    syntax_version: str | None
     encoding: str
     segments: list[Segment]
     errors: tuple[Issue, ...]
@@ -116,7 +115,7 @@ def tokenize(data: bytes) -> EdifactTokens:
     chars, body_start = _service_chars(raw)
     raw = raw.rstrip(bytes(b for b in _TRAILING_NOISE if chr(b) != chars.terminator))
     newline_free = raw[:body_start] + _strip_line_breaks(raw[body_start:], chars)
-    syntax, version = _syntax_identifier(newline_free, body_start)
+    syntax = _syntax_identifier(newline_free, body_start)
     if syntax == "UNOB" and body_start == 0 and newline_free.startswith(b"UNB\x1d"):
         chars = LEVEL_B_CHARS
     text, encoding = _decode(newline_free, syntax, chars, body_start, log)
@@ -124,7 +123,6 @@ def tokenize(data: bytes) -> EdifactTokens:
     return EdifactTokens(
         chars=chars,
         syntax=syntax,
-        syntax_version=version,
         encoding=encoding,
         segments=segments,
         errors=tuple(log.errors),
@@ -171,12 +169,12 @@ def _strip_line_breaks(raw: bytes, chars: ServiceChars) -> bytes:
     return raw
 
 
-def _syntax_identifier(raw: bytes, body_start: int) -> tuple[str | None, str | None]:
+def _syntax_identifier(raw: bytes, body_start: int) -> str | None:
+    """UNB S001 0001 (UNOA, UNOC...), read from the bytes since it decides how to decode them."""
     match = _SYNTAX_ID.match(raw, body_start)
     if match is None:
-        return None, None
-    version = match.group(4).decode() if match.group(4) else None
-    return match.group(2).decode(), version
+        return None
+    return match.group(2).decode()
 
 
 def _decode(

@@ -155,6 +155,7 @@ class TestCharacterSets:
         assert parsed.orders[0].party("SU").name == "Suppliér1"  # type: ignore[union-attr]
         assert codes(parsed.warnings) == {IssueCode.CHARSET_MISMATCH}
         assert parsed.charset == "UNOC"
+        assert tokenize((CORPUS / "oca_orders_unoc_utf8_dtm203.edi").read_bytes()).encoding == "utf-8"
 
     def test_invalid_utf8_under_unoy_is_rejected(self) -> None:
         data = interchange(syntax="UNOY:4").replace(b"PO-1", b"PO-\xff")
