@@ -219,6 +219,7 @@ class TestPurchaseOrder:
             (ItemIdKind.OTHER, "RO"),
             (ItemIdKind.SELLER, "AB3542"),
         ]
+        assert (line.identifier(ItemIdKind.SELLER), line.identifier(ItemIdKind.GTIN)) == ("AB3542", None)
 
     def test_built_order_with_parties_and_lines(self) -> None:
         order = parse_x12(interchange()).orders[0]
