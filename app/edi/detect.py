@@ -16,7 +16,7 @@ from app.edi.orderx import ROOT_NAME as ORDERX_ROOT
 from app.edi.orderx import RSM_NAMESPACE
 from app.edi.ubl import ORDER_NAMESPACE as UBL_ORDER_NAMESPACE
 
-_SNIFF_BYTES = 8192
+_SNIFF_BYTES = 65536
 _CONTENT_TYPES = {
     "application/edifact": DocumentFormat.EDIFACT,
     "application/edi-edifact": DocumentFormat.EDIFACT,
