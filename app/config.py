@@ -25,6 +25,20 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     max_edi_body_bytes: int = 20 * 1_048_576
     order_number_prefix: str = "CMD"
+    delivery_note_prefix: str = "BL"
+    return_prefix: str = "RET"
+    deferred_invoice_prefix: str = "DI"
+    deferred_credit_note_prefix: str = "DC"
+    # Document dates (a delivery note's date, the year of its number) are the seller's calendar days.
+    business_timezone: str = "Europe/Paris"
+    # The seller block printed on delivery notes; the defaults are the demo company's.
+    seller_name: str = "Carnet Diffusion SAS"
+    seller_street: str = "12 rue des Imprimeurs"
+    seller_street2: str | None = None
+    seller_postal_code: str = "69002"
+    seller_city: str = "Lyon"
+    seller_country: str = "FR"
+    seller_vat_number: str | None = "FR96552100554"
     erp_url: str | None = None
     erp_secret: str | None = None
     imap_url: str | None = None

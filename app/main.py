@@ -6,6 +6,8 @@ from app import health, problems, system
 from app.auth.routes import router as auth_router
 from app.catalog.routes import router as catalog_router
 from app.config import get_settings
+from app.delivery.routes import router as delivery_router
+from app.invoicing.routes import router as invoicing_router
 from app.limits import BodySizeLimit
 from app.orders.routes import router as orders_router
 
@@ -22,7 +24,14 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
-    for router in (auth_router, catalog_router, orders_router, system.router):
+    for router in (
+        auth_router,
+        catalog_router,
+        orders_router,
+        delivery_router,
+        invoicing_router,
+        system.router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.add_middleware(

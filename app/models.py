@@ -3,18 +3,35 @@
 from app.auth.models import User
 from app.catalog.models import Customer, Product, ShippingAddress, SnapshotImport
 from app.db import Base
+from app.delivery.models import (
+    DeliveryNote,
+    DeliveryNoteLine,
+    GoodsReturn,
+    GoodsReturnLine,
+    StockReceipt,
+    StockReceiptLine,
+)
+from app.invoicing.models import DeferredDocument, DeferredDocumentLine
 from app.numbering import DocumentCounter
 from app.orders.models import IdempotencyRecord, SaleOrder, SaleOrderLine
 
 __all__ = [
     "Base",
     "Customer",
+    "DeferredDocument",
+    "DeferredDocumentLine",
+    "DeliveryNote",
+    "DeliveryNoteLine",
     "DocumentCounter",
+    "GoodsReturn",
+    "GoodsReturnLine",
     "IdempotencyRecord",
     "Product",
     "SaleOrder",
     "SaleOrderLine",
     "ShippingAddress",
     "SnapshotImport",
+    "StockReceipt",
+    "StockReceiptLine",
     "User",
 ]

@@ -1,5 +1,7 @@
-"""Order use cases after capture: read, list, cancel (capture itself is in `capture.py`)."""
+"""Order use cases after capture: read, list, cancel (capture itself is in `capture.py`), and the
+bookkeeping of shipments on an order (shipped and backordered quantities, status)."""
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -11,7 +13,7 @@ from app.errors import Conflict, NotFound
 from app.money import ZERO
 from app.orders import repository
 from app.orders.capture import totals_read
-from app.orders.models import OrderStatus, SaleOrder
+from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
 from app.orders.schemas import OrderLineRead, OrderRead, Warning
 from app.pagination import Page, encode_cursor
 from app.pricing import Totals, VatLine
@@ -68,6 +70,37 @@ def cancel_order(session: Session, *, number: str, actor: Actor) -> SaleOrder:
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = utcnow()
     return order
+
+
+SHIPPABLE_STATUSES = (OrderStatus.CAPTURED, OrderStatus.PARTIALLY_SHIPPED)
+
+
+def shipping_status(lines: list[SaleOrderLine]) -> OrderStatus:
+    """The status an open order has once shipping has moved its lines: nothing shipped (again, after a
+    delivery note was voided), some of it, or all of it."""
+    if all(line.shipped_quantity >= line.quantity for line in lines):
+        return OrderStatus.SHIPPED
+    if any(line.shipped_quantity > 0 for line in lines):
+        return OrderStatus.PARTIALLY_SHIPPED
+    return OrderStatus.CAPTURED
+
+
+def record_shipment(order: SaleOrder, *, quantities: Mapping[int, Decimal]) -> None:
+    """Add shipped quantities (by order line number; negative when a delivery note is voided) to an
+    order locked by the caller, then set its status and backorders.
+
+    Once something has shipped, what is left of every line is a backorder (ordered - shipped); an
+    order that has shipped nothing, or everything, has none. The stock and the reservations of the
+    products are the caller's: it holds the product rows locked.
+    """
+    if order.status not in SHIPPABLE_STATUSES and order.status != OrderStatus.SHIPPED:
+        raise Conflict(f"order {order.number} is {order.status}: its shipments cannot change")
+    for line in order.lines:
+        line.shipped_quantity += quantities.get(line.line_no, ZERO)
+    order.status = shipping_status(order.lines)
+    for line in order.lines:
+        remaining = max(line.quantity - line.shipped_quantity, ZERO)
+        line.backordered_quantity = remaining if order.status == OrderStatus.PARTIALLY_SHIPPED else ZERO
 
 
 def order_read(order: SaleOrder) -> OrderRead:

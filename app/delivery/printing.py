@@ -1,0 +1,204 @@
+"""Printing delivery notes: which notes, original or duplicate, and the view the PDF module renders.
+
+A print is recorded before it is rendered, in a short transaction of its own (the routes run it
+through the group-commit writer): rendering takes about half a second per page, far too long to hold
+SQLite's write lock. The first print of a note is the original, every later one a duplicate. Should
+a rendering fail after its print was recorded, the next copy says duplicate: two papers both claiming
+to be the original would be the worse error.
+"""
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy.orm import Session
+
+from app.auth.service import Actor
+from app.catalog.models import Customer
+from app.clock import utcnow
+from app.config import get_settings
+from app.delivery import repository
+from app.delivery.models import DeliveryNote, DeliveryNoteLine, DeliveryNoteStatus
+from app.delivery.pdf import (
+    AddressView,
+    CustomerView,
+    DeliveryNoteLineView,
+    DeliveryNoteView,
+    SellerView,
+    TotalsView,
+    VatAmountView,
+    render_delivery_notes,
+    render_delivery_notes_parallel,
+)
+from app.delivery.schemas import MAX_PRINT_BATCH
+from app.delivery.service import READING_ROLES
+from app.errors import FieldError, InvalidInput, NotFound
+from app.money import percent, round_money
+from app.templating import Lang
+
+# Below this many notes, starting worker processes (about a second) costs more than it saves.
+PARALLEL_FROM: Final = 24
+RENDER_PROCESSES: Final = 2
+
+
+def print_delivery_note(
+    session: Session, *, number: str, lang: Lang = "fr", actor: Actor
+) -> DeliveryNoteView:
+    """Record a print of one note and return its view."""
+    try:
+        (view,) = print_delivery_notes(session, numbers=[number], lang=lang, actor=actor)
+    except NotFound as exc:
+        raise NotFound(exc.detail, errors=[FieldError(("path", "number"), "unknown delivery note")]) from exc
+    return view
+
+
+def print_delivery_notes(
+    session: Session,
+    *,
+    numbers: Sequence[str] | None = None,
+    on_date: date | None = None,
+    lang: Lang = "fr",
+    actor: Actor,
+) -> list[DeliveryNoteView]:
+    """Record a print of each note (by number, or every note of a day that is not void) and return the
+    views to render, in the order asked. Unknown numbers: nothing is recorded, all of them are named."""
+    actor.require(*READING_ROLES)
+    if numbers is not None:
+        notes = repository.notes_by_numbers(session, set(numbers), lock=True)
+        visible = {note.number: note for note in notes if actor.may_see_customer(note.customer_id)}
+        unknown = [
+            FieldError(("body", "numbers", index), f"no delivery note {number!r}")
+            for index, number in enumerate(numbers)
+            if number not in visible
+        ]
+        if unknown:
+            names = ", ".join(sorted({number for number in numbers if number not in visible}))
+            raise NotFound(f"unknown delivery notes: {names}; nothing printed", errors=unknown)
+        ordered = [visible[number] for number in dict.fromkeys(numbers)]
+    elif on_date is not None:
+        ordered = [
+            note
+            for note in repository.notes_issued_on(session, on_date, lock=True)
+            if actor.may_see_customer(note.customer_id)
+        ]
+        if not ordered:
+            raise NotFound(
+                f"no delivery note issued on {on_date.isoformat()}",
+                errors=[FieldError(("body", "date"), "no delivery note that day")],
+            )
+    else:
+        raise InvalidInput("give the numbers of the notes or a date", loc=("body",))
+    if len(ordered) > MAX_PRINT_BATCH:
+        raise InvalidInput(
+            f"{len(ordered)} notes: print at most {MAX_PRINT_BATCH} at once (by numbers)",
+            loc=("body", "date"),
+        )
+    now = utcnow()
+    views = []
+    for note in ordered:
+        views.append(delivery_note_view(note, lang=lang, is_duplicate=note.print_count > 0))
+        note.print_count += 1
+        note.first_printed_at = note.first_printed_at or now
+        note.last_printed_at = now
+    session.flush()
+    return views
+
+
+def render(views: Sequence[DeliveryNoteView]) -> bytes:
+    """One PDF for these notes; large batches are shared between processes."""
+    if len(views) >= PARALLEL_FROM:
+        return render_delivery_notes_parallel(views, processes=RENDER_PROCESSES)
+    return render_delivery_notes(views)
+
+
+def delivery_note_view(note: DeliveryNote, *, lang: Lang, is_duplicate: bool) -> DeliveryNoteView:
+    """What the note prints. Quantities and prices are the note's frozen figures; the customer block
+    is the customer's current master data."""
+    settings = get_settings()
+    home = settings.seller_country
+    seller = SellerView(
+        name=settings.seller_name,
+        address=AddressView(
+            lines=tuple(line for line in (settings.seller_street, settings.seller_street2) if line),
+            postal_code=settings.seller_postal_code,
+            city=settings.seller_city,
+            country="",
+        ),
+        vat_number=settings.seller_vat_number,
+    )
+    show = note.show_prices
+    totals = TotalsView(
+        net=note.net_total,
+        vat=note.vat_total,
+        gross=note.gross_total,
+        vat_breakdown=tuple(
+            VatAmountView(rate=Decimal(v["rate"]), base=Decimal(v["base"]), amount=Decimal(v["amount"]))
+            for v in note.vat_breakdown
+        ),
+    )
+    return DeliveryNoteView(
+        number=note.number,
+        issue_date=note.issue_date,
+        order_number=note.order.number,
+        customer_reference=note.order.customer_reference,
+        seller=seller,
+        customer=_customer_view(note.customer, home),
+        shipping_address=_address_view(note.shipping_address, home),
+        lines=tuple(_line_view(line, show) for line in note.lines),
+        show_prices=show,
+        totals=totals if show else None,
+        is_duplicate=is_duplicate,
+        is_void=note.status == DeliveryNoteStatus.VOID,
+        lang=lang,
+    )
+
+
+def _line_view(line: DeliveryNoteLine, show_prices: bool) -> DeliveryNoteLineView:
+    # The printed columns are without VAT: a VAT-inclusive price (a book's public price) is shown net.
+    unit_price = (
+        round_money(line.unit_price / (1 + percent(line.vat_rate)))
+        if line.price_includes_vat
+        else line.unit_price
+    )
+    return DeliveryNoteLineView(
+        line_no=line.order_line_no,
+        product_code=line.product_code,
+        gtin=line.gtin,
+        name=line.description,
+        ordered_quantity=line.ordered_quantity,
+        shipped_quantity=line.quantity,
+        backordered_quantity=line.backordered_quantity,
+        unit_price=unit_price if show_prices else None,
+        net_amount=line.net_amount if show_prices else None,
+    )
+
+
+def _customer_view(customer: Customer, home: str) -> CustomerView:
+    billing = AddressView(
+        lines=tuple(
+            line
+            for line in (
+                customer.billing_name if customer.billing_name != customer.name else None,
+                customer.billing_street,
+                customer.billing_street2,
+            )
+            if line
+        ),
+        postal_code=customer.billing_postal_code,
+        city=customer.billing_city,
+        country="" if customer.billing_country == home else customer.billing_country,
+    )
+    return CustomerView(
+        code=customer.code, name=customer.name, billing_address=billing, vat_number=customer.vat_number
+    )
+
+
+def _address_view(address: dict[str, Any], home: str) -> AddressView:
+    country = address.get("country") or home
+    return AddressView(
+        lines=tuple(address[key] for key in ("name", "street", "street2") if address.get(key)),
+        postal_code=address["postal_code"],
+        city=address["city"],
+        country="" if country == home else country,
+    )

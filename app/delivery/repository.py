@@ -1,0 +1,200 @@
+"""Queries on delivery notes, backorders, stock receipts and returns.
+
+Locks are always taken in the same order, order → delivery note → product (products by id), so that
+concurrent deliveries, voids and returns on PostgreSQL never wait on each other in a cycle.
+"""
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql import Select
+
+from app.catalog.models import Customer, Product
+from app.delivery.models import (
+    DeliveryNote,
+    DeliveryNoteLine,
+    DeliveryNoteStatus,
+    GoodsReturn,
+    GoodsReturnLine,
+)
+from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
+
+
+def _notes() -> Select[tuple[DeliveryNote]]:
+    return select(DeliveryNote).options(
+        selectinload(DeliveryNote.lines),
+        selectinload(DeliveryNote.customer),
+        selectinload(DeliveryNote.order).selectinload(SaleOrder.lines),
+    )
+
+
+def get_note(session: Session, number: str, *, lock: bool = False) -> DeliveryNote | None:
+    query = _notes().where(DeliveryNote.number == number)
+    if lock:
+        query = query.with_for_update(of=DeliveryNote).execution_options(populate_existing=True)
+    return session.execute(query).scalar_one_or_none()
+
+
+def notes_by_numbers(session: Session, numbers: Collection[str], *, lock: bool = False) -> list[DeliveryNote]:
+    query = _notes().where(DeliveryNote.number.in_(numbers)).order_by(DeliveryNote.id)
+    if lock:
+        query = query.with_for_update(of=DeliveryNote).execution_options(populate_existing=True)
+    return list(session.execute(query).scalars())
+
+
+def notes_issued_on(session: Session, day: date, *, lock: bool = False) -> list[DeliveryNote]:
+    query = (
+        _notes()
+        .where(DeliveryNote.issue_date == day, DeliveryNote.status == DeliveryNoteStatus.ISSUED)
+        .order_by(DeliveryNote.id)
+    )
+    if lock:
+        query = query.with_for_update(of=DeliveryNote).execution_options(populate_existing=True)
+    return list(session.execute(query).scalars())
+
+
+def lock_notes(session: Session, ids: Iterable[int]) -> list[DeliveryNote]:
+    """Lock delivery notes (in id order) and read their status afresh."""
+    query = (
+        select(DeliveryNote)
+        .where(DeliveryNote.id.in_(sorted(set(ids))))
+        .order_by(DeliveryNote.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(session.execute(query).scalars())
+
+
+def lock_order(session: Session, order_id: int) -> SaleOrder:
+    query = (
+        select(SaleOrder)
+        .where(SaleOrder.id == order_id)
+        .options(selectinload(SaleOrder.lines), selectinload(SaleOrder.customer))
+        .with_for_update(of=SaleOrder)
+        .execution_options(populate_existing=True)
+    )
+    return session.execute(query).scalar_one()
+
+
+def lock_products(session: Session, ids: Iterable[int]) -> dict[int, Product]:
+    """Lock the products whose stock is about to change, in id order, and read them afresh."""
+    query = (
+        select(Product)
+        .where(Product.id.in_(sorted(set(ids))))
+        .order_by(Product.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {product.id: product for product in session.execute(query).scalars()}
+
+
+def has_returns(session: Session, note_id: int) -> bool:
+    query = (
+        select(GoodsReturnLine.id)
+        .join(DeliveryNoteLine, GoodsReturnLine.delivery_note_line_id == DeliveryNoteLine.id)
+        .where(DeliveryNoteLine.delivery_note_id == note_id)
+        .limit(1)
+    )
+    return session.execute(query).first() is not None
+
+
+def returned_by_note_line(session: Session, note_line_ids: Collection[int]) -> dict[int, Decimal]:
+    """How much has already come back against each delivery note line."""
+    if not note_line_ids:
+        return {}
+    query = (
+        select(GoodsReturnLine.delivery_note_line_id, func.sum(GoodsReturnLine.quantity))
+        .where(GoodsReturnLine.delivery_note_line_id.in_(note_line_ids))
+        .group_by(GoodsReturnLine.delivery_note_line_id)
+    )
+    return {line_id: total for line_id, total in session.execute(query) if line_id is not None}
+
+
+def notes_delivering(session: Session, *, customer_id: int, product_ids: Collection[int]) -> list[int]:
+    """Ids of the customer's delivery notes (not void) that shipped any of these products."""
+    query = (
+        select(DeliveryNote.id)
+        .join(DeliveryNoteLine, DeliveryNoteLine.delivery_note_id == DeliveryNote.id)
+        .where(
+            DeliveryNote.customer_id == customer_id,
+            DeliveryNote.status == DeliveryNoteStatus.ISSUED,
+            DeliveryNoteLine.product_id.in_(product_ids),
+        )
+        .distinct()
+    )
+    return list(session.execute(query).scalars())
+
+
+def delivered_lines(
+    session: Session, *, note_ids: Collection[int], product_ids: Collection[int]
+) -> Sequence[DeliveryNoteLine]:
+    """Lines of these notes for these products, newest delivery first."""
+    if not note_ids:
+        return []
+    query = (
+        select(DeliveryNoteLine)
+        .where(
+            DeliveryNoteLine.delivery_note_id.in_(note_ids),
+            DeliveryNoteLine.product_id.in_(product_ids),
+        )
+        .options(selectinload(DeliveryNoteLine.note))
+        .order_by(DeliveryNoteLine.delivery_note_id.desc(), DeliveryNoteLine.line_no)
+    )
+    return session.execute(query).scalars().all()
+
+
+def get_return(session: Session, number: str) -> GoodsReturn | None:
+    query = (
+        select(GoodsReturn)
+        .where(GoodsReturn.number == number)
+        .options(
+            selectinload(GoodsReturn.customer),
+            selectinload(GoodsReturn.delivery_note),
+            selectinload(GoodsReturn.lines)
+            .selectinload(GoodsReturnLine.delivery_note_line)
+            .selectinload(DeliveryNoteLine.note),
+        )
+    )
+    return session.execute(query).scalar_one_or_none()
+
+
+def list_backorders(
+    session: Session,
+    *,
+    customer_code: str | None = None,
+    product_code: str | None = None,
+    product_ids: Collection[int] | None = None,
+    created_before: datetime | None = None,
+    after_id: int | None = None,
+    limit: int = 50,
+    customer_ids: frozenset[int] | None = None,
+) -> Sequence[Row[tuple[SaleOrderLine, SaleOrder, Customer, Decimal]]]:
+    """Order lines waiting for stock, oldest first (line ids grow with capture order)."""
+    query = (
+        select(SaleOrderLine, SaleOrder, Customer, Product.stock_on_hand)
+        .join(SaleOrder, SaleOrderLine.order_id == SaleOrder.id)
+        .join(Customer, SaleOrder.customer_id == Customer.id)
+        .join(Product, SaleOrderLine.product_id == Product.id)
+        .where(
+            SaleOrder.status == OrderStatus.PARTIALLY_SHIPPED,
+            SaleOrderLine.backordered_quantity > 0,
+        )
+        .order_by(SaleOrderLine.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        query = query.where(SaleOrderLine.id > after_id)
+    if customer_code:
+        query = query.where(Customer.code == customer_code)
+    if product_code:
+        query = query.where(SaleOrderLine.product_code == product_code)
+    if product_ids is not None:
+        query = query.where(SaleOrderLine.product_id.in_(product_ids))
+    if created_before is not None:
+        query = query.where(SaleOrder.created_at <= created_before)
+    if customer_ids is not None:
+        query = query.where(SaleOrder.customer_id.in_(customer_ids))
+    return session.execute(query).all()

@@ -1,0 +1,208 @@
+"""Goods returns: what a customer sends back (a bookseller's unsold books), recorded by a rep.
+
+A return goes back against what Carnet delivered: against the delivery note it names, or, without a
+note, against the customer's delivery notes of that product, newest first. Either way no more may
+come back than was delivered less what already came back, and each returned quantity is tied to the
+delivery note line it goes back against, whose frozen prices make the credit note.
+
+Goods that Carnet never delivered to the customer (shipped before the outage) are accepted with the
+warning `not_delivered_by_carnet`; their credit note is priced from the current snapshot.
+
+Returned goods go straight back to the stock on hand: there is no quarantine or inspection step in
+degraded mode. The deferred credit note is issued by `app.invoicing.service.record_return`.
+"""
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role
+from app.auth.service import Actor
+from app.catalog import repository as catalog_repository
+from app.catalog.models import Product
+from app.config import get_settings
+from app.delivery import repository
+from app.delivery.models import (
+    DeliveryNote,
+    DeliveryNoteLine,
+    DeliveryNoteStatus,
+    GoodsReturn,
+    GoodsReturnLine,
+)
+from app.delivery.schemas import ReturnCreate, ReturnLineIn, ReturnLineRead, ReturnRead
+from app.delivery.service import (
+    READING_ROLES,
+    check_whole_units,
+    document_moment,
+    qty,
+    resolve_products,
+    take_number,
+)
+from app.errors import BusinessRuleViolation, FieldError, InvalidInput, NotFound, NotPermitted
+from app.money import ZERO
+from app.orders.schemas import Warning
+
+RETURN_ROLES = (Role.REP,)
+
+
+def receive_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> GoodsReturn:
+    """Record returned goods and put them back in stock; the caller issues the credit note."""
+    actor.require(*RETURN_ROLES)
+    customer = catalog_repository.get_customer_by_code(session, draft.customer_code)
+    if customer is None:
+        raise InvalidInput(f"unknown customer {draft.customer_code!r}", loc=("body", "customer_code"))
+    if not actor.may_see_customer(customer.id):
+        raise NotPermitted(f"customer {draft.customer_code!r} is not one of yours")
+    products = resolve_products(session, draft.lines)
+    check_whole_units(draft.lines, products)
+    product_ids = {product.id for product in products}
+
+    note: DeliveryNote | None = None
+    if draft.delivery_note_number is not None:
+        note = _locked_note_of(session, draft.delivery_note_number, customer.id)
+        note_ids = [note.id]
+    else:
+        note_ids = [
+            n.id
+            for n in repository.lock_notes(
+                session,
+                repository.notes_delivering(session, customer_id=customer.id, product_ids=product_ids),
+            )
+            if n.status == DeliveryNoteStatus.ISSUED
+        ]
+    delivered = repository.delivered_lines(session, note_ids=note_ids, product_ids=product_ids)
+    returned = repository.returned_by_note_line(session, [line.id for line in delivered])
+    room = {line.id: line.quantity - returned.get(line.id, ZERO) for line in delivered}
+
+    return_lines: list[GoodsReturnLine] = []
+    warnings: list[Warning] = []
+    errors: list[FieldError] = []
+    for index, (line, product) in enumerate(zip(draft.lines, products, strict=True)):
+        candidates = [d for d in delivered if d.product_id == product.id]
+        if not candidates and note is None:
+            return_lines.append(_return_line(len(return_lines) + 1, line, product, None, line.quantity))
+            warnings.append(
+                Warning(
+                    code="not_delivered_by_carnet",
+                    line_no=len(return_lines),
+                    detail=f"{product.code} was not delivered to {customer.code} by Carnet: "
+                    "credited at the current snapshot price",
+                )
+            )
+            continue
+        available = sum((room[d.id] for d in candidates), ZERO)
+        if line.quantity > available:
+            errors.append(
+                FieldError(
+                    ("body", "lines", index, "quantity"),
+                    _too_many(line, product, candidates, available, note),
+                )
+            )
+            continue
+        wanted = line.quantity
+        for delivered_line in candidates:
+            taken = min(wanted, room[delivered_line.id])
+            if taken <= 0:
+                continue
+            room[delivered_line.id] -= taken
+            wanted -= taken
+            return_lines.append(_return_line(len(return_lines) + 1, line, product, delivered_line, taken))
+            if wanted == 0:
+                break
+    if errors:
+        raise BusinessRuleViolation(
+            "more would come back than was delivered", errors=errors, slug="return-exceeds-delivery"
+        )
+
+    locked = repository.lock_products(session, product_ids)
+    for return_line in return_lines:
+        locked[return_line.product_id].stock_on_hand += return_line.quantity
+    moment = document_moment()
+    goods_return = GoodsReturn(
+        number=take_number(session, get_settings().return_prefix, moment),
+        customer=customer,
+        delivery_note=note,
+        recorded_at=moment.at,
+        recorded_by=actor.caller_key,
+        warnings=[w.model_dump(exclude_none=True) for w in warnings],
+        lines=return_lines,
+    )
+    session.add(goods_return)
+    session.flush()
+    return goods_return
+
+
+def _locked_note_of(session: Session, number: str, customer_id: int) -> DeliveryNote:
+    where = ("body", "delivery_note_number")
+    found = repository.get_note(session, number)
+    if found is None or found.customer_id != customer_id:
+        raise InvalidInput(f"the customer has no delivery note {number!r}", loc=where)
+    repository.lock_notes(session, [found.id])
+    if found.status != DeliveryNoteStatus.ISSUED:
+        raise InvalidInput(f"delivery note {number} is void: nothing can come back against it", loc=where)
+    return found
+
+
+def _too_many(
+    line: ReturnLineIn,
+    product: Product,
+    candidates: Sequence[DeliveryNoteLine],
+    available: Decimal,
+    note: DeliveryNote | None,
+) -> str:
+    delivered = sum((d.quantity for d in candidates), ZERO)
+    where = f"delivery note {note.number}" if note is not None else "Carnet's delivery notes"
+    if not candidates:
+        return f"{product.code} is not on {where}"
+    return (
+        f"{qty(line.quantity)} of {product.code} returned but {where} delivered {qty(delivered)} "
+        f"and {qty(delivered - available)} already came back: at most {qty(available)}"
+    )
+
+
+def _return_line(
+    line_no: int, line: ReturnLineIn, product: Product, delivered: DeliveryNoteLine | None, quantity: Decimal
+) -> GoodsReturnLine:
+    return GoodsReturnLine(
+        line_no=line_no,
+        product_id=product.id,
+        product_code=product.code,
+        gtin=product.gtin,
+        description=product.name,
+        quantity=quantity,
+        reason=line.reason,
+        delivery_note_line=delivered,
+    )
+
+
+def get_return(session: Session, *, number: str, actor: Actor) -> GoodsReturn:
+    actor.require(*RETURN_ROLES, *READING_ROLES)
+    goods_return = repository.get_return(session, number)
+    if goods_return is None or not actor.may_see_customer(goods_return.customer_id):
+        raise NotFound(f"no return {number!r}")
+    return goods_return
+
+
+def return_read(goods_return: GoodsReturn) -> ReturnRead:
+    return ReturnRead(
+        number=goods_return.number,
+        customer_code=goods_return.customer.code,
+        customer_name=goods_return.customer.name,
+        delivery_note_number=goods_return.delivery_note.number if goods_return.delivery_note else None,
+        recorded_at=goods_return.recorded_at,
+        recorded_by=goods_return.recorded_by,
+        lines=[
+            ReturnLineRead(
+                line_no=line.line_no,
+                product_code=line.product_code,
+                gtin=line.gtin,
+                description=line.description,
+                quantity=line.quantity,
+                reason=line.reason,
+                delivery_note_number=line.delivery_note_line.note.number if line.delivery_note_line else None,
+            )
+            for line in goods_return.lines
+        ],
+        warnings=[Warning(**w) for w in goods_return.warnings],
+    )

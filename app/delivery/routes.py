@@ -1,0 +1,92 @@
+"""Warehouse endpoints: delivery notes and their PDF, backorders, stock receipts.
+
+Shipping, voiding and returns issue deferred documents too, so their endpoints are in
+app/invoicing/routes.py, next to the use cases they call.
+"""
+
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.api import CurrentActor, DbSession
+from app.delivery import printing, service
+from app.delivery.schemas import (
+    BackorderRead,
+    DeliveryNoteRead,
+    PrintRequest,
+    StockReceiptCreate,
+    StockReceiptRead,
+)
+from app.pagination import Cursor, Limit, Page, decode_cursor
+from app.templating import Lang
+from app.writer import UnitOfWorkRunner, get_writer
+
+router = APIRouter(tags=["delivery"])
+
+Writer = Annotated[UnitOfWorkRunner, Depends(get_writer)]
+PDF_RESPONSE = {200: {"content": {"application/pdf": {}}, "description": "the PDF"}, 404: {}}
+
+
+def _pdf(content: bytes, filename: str) -> Response:
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@router.get("/delivery-notes/{number}")
+def get_delivery_note(number: str, session: DbSession, actor: CurrentActor) -> DeliveryNoteRead:
+    return service.delivery_note_read(service.get_delivery_note(session, number=number, actor=actor))
+
+
+@router.get("/delivery-notes/{number}/pdf", response_class=Response, responses=PDF_RESPONSE)
+async def delivery_note_pdf(number: str, actor: CurrentActor, writer: Writer, lang: Lang = "fr") -> Response:
+    """The note as a PDF: the first print is the original, later ones are marked duplicate. The print
+    is recorded (and committed) first, then rendered off the event loop."""
+    view = await writer.write(partial(printing.print_delivery_note, number=number, lang=lang, actor=actor))
+    return _pdf(await run_in_threadpool(printing.render, [view]), f"{number}.pdf")
+
+
+@router.post("/delivery-notes/print", response_class=Response, responses=PDF_RESPONSE)
+async def print_delivery_notes(body: PrintRequest, actor: CurrentActor, writer: Writer) -> Response:
+    """Several notes (by number, or every note of a day) in one PDF, in the order given."""
+    views = await writer.write(
+        partial(
+            printing.print_delivery_notes,
+            numbers=body.numbers,
+            on_date=body.date,
+            lang=body.lang,
+            actor=actor,
+        )
+    )
+    name = views[0].number if len(views) == 1 else f"{views[0].number}_{views[-1].number}"
+    return _pdf(await run_in_threadpool(printing.render, views), f"{name}.pdf")
+
+
+@router.get("/backorders")
+def list_backorders(
+    session: DbSession,
+    actor: CurrentActor,
+    customer_code: str | None = None,
+    product_code: str | None = None,
+    older_than_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[BackorderRead]:
+    return service.list_backorders(
+        session,
+        actor=actor,
+        customer_code=customer_code,
+        product_code=product_code,
+        older_than_days=older_than_days,
+        after_id=decode_cursor(cursor),
+        limit=limit,
+    )
+
+
+@router.post("/stock-receipts", status_code=201, responses={422: {}})
+def receive_stock(body: StockReceiptCreate, session: DbSession, actor: CurrentActor) -> StockReceiptRead:
+    return service.stock_receipt_read(session, service.receive_stock(session, draft=body, actor=actor))

@@ -1,0 +1,90 @@
+"""Deferred invoices and credit notes: amounts frozen at issue, waiting to be replayed into the ERP.
+
+They carry an internal reference from a gapless series of their own (`DI-2026-000001`,
+`DC-2026-000001`), not a final invoice number: the replay decides who numbers the real invoice.
+`idempotency_key` is generated once at issue and never changes, so that a replay sent twice is
+recognised by the ERP.
+"""
+
+import enum
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.catalog.models import Customer
+from app.db import Base, Money, Quantity, Rate, UnitPrice, UtcDateTime
+from app.delivery.models import DeliveryNote, GoodsReturn
+from app.orders.models import SaleOrder
+
+
+class DocumentKind(enum.StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class DocumentStatus(enum.StrEnum):
+    """`pending` until replayed; the replay adds its own statuses (the column is a plain string)."""
+
+    PENDING = "pending"
+    VOID = "void"
+
+
+class DeferredDocument(Base):
+    __tablename__ = "deferred_document"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    idempotency_key: Mapped[uuid.UUID] = mapped_column(Uuid(), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("sale_order.id"), index=True)
+    delivery_note_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_note.id"), index=True)
+    goods_return_id: Mapped[int | None] = mapped_column(ForeignKey("goods_return.id"), unique=True)
+    # A credit note against a delivery note points at that note's deferred invoice.
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("deferred_document.id"), index=True)
+    issue_date: Mapped[date] = mapped_column(Date)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    net_total: Mapped[Decimal] = mapped_column(Money())
+    vat_total: Mapped[Decimal] = mapped_column(Money())
+    gross_total: Mapped[Decimal] = mapped_column(Money())
+    vat_breakdown: Mapped[list[Any]] = mapped_column(JSON)
+
+    customer: Mapped[Customer] = relationship(lazy="raise")
+    order: Mapped[SaleOrder | None] = relationship(lazy="raise")
+    delivery_note: Mapped[DeliveryNote | None] = relationship(lazy="raise")
+    goods_return: Mapped[GoodsReturn | None] = relationship(lazy="raise")
+    invoice: Mapped["DeferredDocument | None"] = relationship(lazy="raise", remote_side=[id])
+    lines: Mapped[list["DeferredDocumentLine"]] = relationship(
+        back_populates="document", lazy="raise", order_by="DeferredDocumentLine.line_no"
+    )
+
+
+class DeferredDocumentLine(Base):
+    __tablename__ = "deferred_document_line"
+    __table_args__ = (UniqueConstraint("document_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("deferred_document.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    product_code: Mapped[str] = mapped_column(String(32))
+    gtin: Mapped[str | None] = mapped_column(String(14))
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    unit_price: Mapped[Decimal] = mapped_column(UnitPrice())
+    price_includes_vat: Mapped[bool] = mapped_column(Boolean)
+    discount_percent: Mapped[Decimal] = mapped_column(Rate())
+    customer_discount_percent: Mapped[Decimal] = mapped_column(Rate())
+    vat_rate: Mapped[Decimal] = mapped_column(Rate())
+    line_amount: Mapped[Decimal] = mapped_column(Money())
+    net_amount: Mapped[Decimal] = mapped_column(Money())
+    delivery_note_line_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_note_line.id"), index=True)
+    goods_return_line_id: Mapped[int | None] = mapped_column(ForeignKey("goods_return_line.id"), index=True)
+
+    document: Mapped[DeferredDocument] = relationship(back_populates="lines", lazy="raise")

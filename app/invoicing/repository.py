@@ -1,0 +1,109 @@
+"""Queries on deferred invoices and credit notes."""
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql import Select
+
+from app.catalog.models import Customer
+from app.invoicing.models import DeferredDocument, DocumentKind
+
+
+def _documents() -> Select[tuple[DeferredDocument]]:
+    return select(DeferredDocument).options(
+        selectinload(DeferredDocument.lines),
+        selectinload(DeferredDocument.customer),
+        selectinload(DeferredDocument.order),
+        selectinload(DeferredDocument.delivery_note),
+        selectinload(DeferredDocument.goods_return),
+        selectinload(DeferredDocument.invoice),
+    )
+
+
+def get_document(
+    session: Session, *, id: int | None = None, reference: str | None = None
+) -> DeferredDocument | None:
+    query = _documents()
+    query = query.where(DeferredDocument.id == id) if id is not None else query
+    query = query.where(DeferredDocument.reference == reference) if reference is not None else query
+    return session.execute(query).scalar_one_or_none()
+
+
+def invoice_of_note(session: Session, note_id: int, *, lock: bool = False) -> DeferredDocument | None:
+    query = select(DeferredDocument).where(
+        DeferredDocument.delivery_note_id == note_id, DeferredDocument.kind == DocumentKind.INVOICE
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.execute(query).scalar_one_or_none()
+
+
+def _filters(
+    *,
+    kind: str | None,
+    status: str | None,
+    customer_code: str | None,
+    customer_ids: frozenset[int] | None,
+) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if kind:
+        clauses.append(DeferredDocument.kind == kind)
+    if status:
+        clauses.append(DeferredDocument.status == status)
+    if customer_code:
+        clauses.append(
+            DeferredDocument.customer_id.in_(select(Customer.id).where(Customer.code == customer_code))
+        )
+    if customer_ids is not None:
+        clauses.append(DeferredDocument.customer_id.in_(customer_ids))
+    return clauses
+
+
+def list_documents(
+    session: Session,
+    *,
+    kind: str | None,
+    status: str | None,
+    customer_code: str | None,
+    before_id: int | None,
+    limit: int,
+    customer_ids: frozenset[int] | None,
+) -> Sequence[DeferredDocument]:
+    clauses = _filters(kind=kind, status=status, customer_code=customer_code, customer_ids=customer_ids)
+    if before_id is not None:
+        clauses.append(DeferredDocument.id < before_id)
+    query = _documents().where(*clauses).order_by(DeferredDocument.id.desc()).limit(limit)
+    return session.execute(query).scalars().all()
+
+
+def totals_by_kind(
+    session: Session,
+    *,
+    kind: str | None,
+    status: str | None,
+    customer_code: str | None,
+    customer_ids: frozenset[int] | None,
+) -> list[tuple[str, int, Decimal, Decimal, Decimal]]:
+    """Count and sums of every matching document, per kind, computed by the database."""
+    clauses = _filters(kind=kind, status=status, customer_code=customer_code, customer_ids=customer_ids)
+    query = (
+        select(
+            DeferredDocument.kind,
+            func.count(),
+            func.sum(DeferredDocument.net_total),
+            func.sum(DeferredDocument.vat_total),
+            func.sum(DeferredDocument.gross_total),
+        )
+        .where(*clauses)
+        .group_by(DeferredDocument.kind)
+        .order_by(DeferredDocument.kind.desc())
+    )
+    return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+
+
+def credit_note_of_return(session: Session, return_id: int) -> DeferredDocument | None:
+    return session.execute(
+        _documents().where(DeferredDocument.goods_return_id == return_id)
+    ).scalar_one_or_none()

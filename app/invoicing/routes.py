@@ -1,0 +1,73 @@
+"""Endpoints of deferred documents, and of the goods movements that issue them: shipping an order
+(a delivery note and its deferred invoice), voiding a delivery note, recording a return (and its
+deferred credit note)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+
+from app.api import CurrentActor, DbSession
+from app.delivery import service as delivery_service
+from app.delivery.schemas import DeliveryCreate, DeliveryNoteRead, ReturnCreate
+from app.invoicing import service
+from app.invoicing.models import DocumentKind
+from app.invoicing.schemas import DeferredDocumentPage, DeferredDocumentRead, ReturnWithCreditNoteRead
+from app.pagination import Cursor, Limit, decode_cursor
+
+router = APIRouter(tags=["fulfilment and deferred documents"])
+
+
+@router.post("/orders/{number}/deliveries", status_code=201, responses={404: {}, 409: {}, 422: {}})
+def ship_order(
+    number: str,
+    session: DbSession,
+    actor: CurrentActor,
+    body: Annotated[DeliveryCreate | None, Body()] = None,
+) -> DeliveryNoteRead:
+    lines = body.lines if body is not None else None
+    note = service.ship_order(session, number=number, lines=lines, actor=actor)
+    return delivery_service.delivery_note_read(note)
+
+
+@router.post("/delivery-notes/{number}/void", responses={404: {}, 409: {}})
+def void_delivery_note(number: str, session: DbSession, actor: CurrentActor) -> DeliveryNoteRead:
+    return delivery_service.delivery_note_read(service.void_delivery(session, number=number, actor=actor))
+
+
+@router.post("/returns", status_code=201, responses={422: {}})
+def record_return(body: ReturnCreate, session: DbSession, actor: CurrentActor) -> ReturnWithCreditNoteRead:
+    goods_return, credit_note = service.record_return(session, draft=body, actor=actor)
+    return service.return_with_credit_note_read(goods_return, credit_note)
+
+
+@router.get("/returns/{number}")
+def get_return(number: str, session: DbSession, actor: CurrentActor) -> ReturnWithCreditNoteRead:
+    goods_return, credit_note = service.get_return(session, number=number, actor=actor)
+    return service.return_with_credit_note_read(goods_return, credit_note)
+
+
+@router.get("/deferred-documents")
+def list_deferred_documents(
+    session: DbSession,
+    actor: CurrentActor,
+    kind: DocumentKind | None = None,
+    status: str | None = None,
+    customer_code: str | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> DeferredDocumentPage:
+    return service.list_deferred_documents(
+        session,
+        actor=actor,
+        kind=kind,
+        status=status,
+        customer_code=customer_code,
+        before_id=decode_cursor(cursor),
+        limit=limit,
+    )
+
+
+@router.get("/deferred-documents/{key}")
+def get_deferred_document(key: str, session: DbSession, actor: CurrentActor) -> DeferredDocumentRead:
+    """A deferred invoice or credit note by its id or its reference (`DI-2026-000001`)."""
+    return service.deferred_document_read(service.get_deferred_document(session, key=key, actor=actor))

@@ -1,0 +1,73 @@
+"""Shapes of deferred invoices and credit notes, as finance reads them, and of a recorded return."""
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from app.catalog.schemas import MoneyOut, PriceOut, QuantityOut, RateOut
+from app.delivery.schemas import ReturnRead
+from app.orders.schemas import TotalsRead
+
+
+class DeferredDocumentLineRead(BaseModel):
+    line_no: int
+    product_code: str
+    gtin: str | None
+    description: str
+    quantity: QuantityOut
+    unit_price: PriceOut
+    price_includes_vat: bool
+    discount_percent: RateOut
+    customer_discount_percent: RateOut
+    vat_rate: RateOut
+    line_amount: MoneyOut
+    net_amount: MoneyOut
+
+
+class DeferredDocumentRead(BaseModel):
+    id: int
+    kind: str
+    reference: str
+    status: str
+    idempotency_key: uuid.UUID
+    customer_code: str
+    customer_name: str
+    order_number: str | None
+    delivery_note_number: str | None
+    return_number: str | None
+    invoice_reference: str | None = Field(description="for a credit note: the deferred invoice it credits")
+    issue_date: date
+    issued_at: datetime
+    voided_at: datetime | None
+    lines: list[DeferredDocumentLineRead]
+    totals: TotalsRead
+
+
+class KindTotals(BaseModel):
+    kind: str
+    count: int
+    net: MoneyOut
+    vat: MoneyOut
+    gross: MoneyOut
+
+
+class DocumentTotals(BaseModel):
+    """Totals of every document matching the filters, not only of the page. `net`, `vat` and `gross`
+    are the balance: invoices less credit notes; `by_kind` gives each kind's own sums."""
+
+    count: int
+    net: MoneyOut
+    vat: MoneyOut
+    gross: MoneyOut
+    by_kind: list[KindTotals]
+
+
+class DeferredDocumentPage(BaseModel):
+    items: list[DeferredDocumentRead]
+    next_cursor: str | None
+    totals: DocumentTotals
+
+
+class ReturnWithCreditNoteRead(ReturnRead):
+    credit_note: DeferredDocumentRead

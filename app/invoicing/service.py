@@ -1,0 +1,353 @@
+"""Deferred invoices and credit notes, and the fulfilment use cases that issue them.
+
+Every delivery note gets one deferred invoice, every return one deferred credit note, in the same
+transaction as the goods movement: `ship_order`, `void_delivery` and `record_return` are what the API
+calls. Amounts come from app/pricing.py and are frozen at issue: a deferred invoice copies its delivery
+note's priced lines (the order line's unit price, discounts and VAT, applied to the shipped quantity);
+a credit note against delivered goods reuses the delivery note line's prices, so the same goods are
+credited exactly as they were invoiced.
+"""
+
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role
+from app.auth.service import Actor
+from app.catalog.models import Customer, Product
+from app.config import get_settings
+from app.delivery import returns as delivery_returns
+from app.delivery import service as delivery_service
+from app.delivery.models import DeliveryNote, GoodsReturn
+from app.delivery.schemas import DeliveryLineIn, ReturnCreate
+from app.errors import Conflict, FieldError, NotFound
+from app.invoicing import repository
+from app.invoicing.models import DeferredDocument, DeferredDocumentLine, DocumentKind, DocumentStatus
+from app.invoicing.schemas import (
+    DeferredDocumentLineRead,
+    DeferredDocumentPage,
+    DeferredDocumentRead,
+    DocumentTotals,
+    KindTotals,
+    ReturnWithCreditNoteRead,
+)
+from app.money import ZERO
+from app.orders.capture import totals_read
+from app.orders.models import SaleOrder
+from app.pagination import encode_cursor
+from app.pricing import PricedLine, compute_totals, price_line
+
+FINANCE_ROLES = (Role.FINANCE,)
+
+
+def ship_order(
+    session: Session, *, number: str, lines: Sequence[DeliveryLineIn] | None, actor: Actor
+) -> DeliveryNote:
+    """Ship (part of) an order: its delivery note and the note's deferred invoice."""
+    note = delivery_service.issue_delivery_note(session, number=number, lines=lines, actor=actor)
+    issue_deferred_invoice(session, note=note)
+    return note
+
+
+def void_delivery(session: Session, *, number: str, actor: Actor) -> DeliveryNote:
+    """Void a delivery note and its deferred invoice, which must not have been replayed yet."""
+    actor.require(*delivery_service.SHIPPING_ROLES)
+    note = delivery_service.lock_delivery_note(session, number=number, actor=actor)
+    delivery_service.check_voidable(session, note)
+    invoice = repository.invoice_of_note(session, note.id, lock=True)
+    if invoice is not None and invoice.status != DocumentStatus.PENDING:
+        raise Conflict(
+            f"the deferred invoice {invoice.reference} of delivery note {number} is {invoice.status}, "
+            "not pending: the note can no longer be voided in Carnet",
+            errors=[FieldError(("path", "number"), f"deferred invoice {invoice.status}")],
+            slug="invoice-not-pending",
+        )
+    delivery_service.void_delivery_note(session, note=note, actor=actor)
+    if invoice is not None:
+        invoice.status = DocumentStatus.VOID
+        invoice.voided_at = note.voided_at
+    return note
+
+
+def record_return(
+    session: Session, *, draft: ReturnCreate, actor: Actor
+) -> tuple[GoodsReturn, DeferredDocument]:
+    """Record returned goods and issue their deferred credit note."""
+    goods_return = delivery_returns.receive_return(session, draft=draft, actor=actor)
+    return goods_return, issue_deferred_credit_note(session, goods_return=goods_return)
+
+
+def get_return(session: Session, *, number: str, actor: Actor) -> tuple[GoodsReturn, DeferredDocument]:
+    goods_return = delivery_returns.get_return(session, number=number, actor=actor)
+    credit_note = repository.credit_note_of_return(session, goods_return.id)
+    assert credit_note is not None, "every return has its credit note"
+    return goods_return, credit_note
+
+
+def issue_deferred_invoice(session: Session, *, note: DeliveryNote) -> DeferredDocument:
+    lines = [
+        _document_line(
+            line_no=line.line_no,
+            priced=PricedLine(
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                price_includes_vat=line.price_includes_vat,
+                vat_rate=line.vat_rate,
+                line_amount=line.line_amount,
+            ),
+            product_id=line.product_id,
+            product_code=line.product_code,
+            gtin=line.gtin,
+            description=line.description,
+            discount_percent=line.discount_percent,
+            customer_discount_percent=note.customer_discount_percent,
+            delivery_note_line_id=line.id,
+        )
+        for line in note.lines
+    ]
+    return _new_document(
+        session,
+        kind=DocumentKind.INVOICE,
+        prefix=get_settings().deferred_invoice_prefix,
+        lines=lines,
+        customer=note.customer,
+        order=note.order,
+        delivery_note=note,
+    )
+
+
+def issue_deferred_credit_note(session: Session, *, goods_return: GoodsReturn) -> DeferredDocument:
+    """Credit returned goods: at the prices of the delivery note line they go back against, or, for
+    goods Carnet never delivered, at the current snapshot price with the customer's current discount."""
+    lines = []
+    for line in goods_return.lines:
+        delivered = line.delivery_note_line
+        if delivered is not None:
+            priced = price_line(
+                quantity=line.quantity,
+                unit_price=delivered.unit_price,
+                price_includes_vat=delivered.price_includes_vat,
+                vat_rate=delivered.vat_rate,
+                line_discount_percent=delivered.discount_percent,
+                customer_discount_percent=delivered.note.customer_discount_percent,
+            )
+            discount, customer_discount = delivered.discount_percent, delivered.note.customer_discount_percent
+        else:
+            product = session.get(Product, line.product_id)
+            assert product is not None
+            customer_discount = goods_return.customer.discount_percent
+            discount = ZERO
+            priced = price_line(
+                quantity=line.quantity,
+                unit_price=product.unit_price,
+                price_includes_vat=product.price_includes_vat,
+                vat_rate=product.vat_rate,
+                customer_discount_percent=customer_discount,
+            )
+        lines.append(
+            _document_line(
+                line_no=line.line_no,
+                priced=priced,
+                product_id=line.product_id,
+                product_code=line.product_code,
+                gtin=line.gtin,
+                description=line.description,
+                discount_percent=discount,
+                customer_discount_percent=customer_discount,
+                delivery_note_line_id=delivered.id if delivered is not None else None,
+                goods_return_line_id=line.id,
+            )
+        )
+    note = goods_return.delivery_note
+    return _new_document(
+        session,
+        kind=DocumentKind.CREDIT_NOTE,
+        prefix=get_settings().deferred_credit_note_prefix,
+        lines=lines,
+        customer=goods_return.customer,
+        order=note.order if note is not None else None,
+        delivery_note=note,
+        goods_return=goods_return,
+        invoice=repository.invoice_of_note(session, note.id) if note is not None else None,
+    )
+
+
+def _document_line(
+    *,
+    line_no: int,
+    priced: PricedLine,
+    product_id: int,
+    product_code: str,
+    gtin: str | None,
+    description: str,
+    discount_percent: Decimal,
+    customer_discount_percent: Decimal,
+    delivery_note_line_id: int | None = None,
+    goods_return_line_id: int | None = None,
+) -> tuple[DeferredDocumentLine, PricedLine]:
+    line = DeferredDocumentLine(
+        line_no=line_no,
+        product_id=product_id,
+        product_code=product_code,
+        gtin=gtin,
+        description=description,
+        quantity=priced.quantity,
+        unit_price=priced.unit_price,
+        price_includes_vat=priced.price_includes_vat,
+        discount_percent=discount_percent,
+        customer_discount_percent=customer_discount_percent,
+        vat_rate=priced.vat_rate,
+        line_amount=priced.line_amount,
+        net_amount=priced.net_amount,
+        delivery_note_line_id=delivery_note_line_id,
+        goods_return_line_id=goods_return_line_id,
+    )
+    return line, priced
+
+
+def _new_document(
+    session: Session,
+    *,
+    kind: DocumentKind,
+    prefix: str,
+    lines: list[tuple[DeferredDocumentLine, PricedLine]],
+    customer: Customer,
+    order: SaleOrder | None = None,
+    delivery_note: DeliveryNote | None = None,
+    goods_return: GoodsReturn | None = None,
+    invoice: DeferredDocument | None = None,
+) -> DeferredDocument:
+    totals = compute_totals(priced for _, priced in lines)
+    moment = delivery_service.document_moment()
+    document = DeferredDocument(
+        kind=kind,
+        reference=delivery_service.take_number(session, prefix, moment),
+        status=DocumentStatus.PENDING,
+        idempotency_key=uuid.uuid4(),
+        customer=customer,
+        order=order,
+        delivery_note=delivery_note,
+        goods_return=goods_return,
+        invoice=invoice,
+        issue_date=moment.day,
+        issued_at=moment.at,
+        net_total=totals.net,
+        vat_total=totals.vat,
+        gross_total=totals.gross,
+        vat_breakdown=delivery_service.breakdown_json(totals),
+        lines=[line for line, _ in lines],
+    )
+    session.add(document)
+    session.flush()
+    return document
+
+
+def get_deferred_document(session: Session, *, key: str, actor: Actor) -> DeferredDocument:
+    """A document by its id or its reference (`DI-2026-000001`)."""
+    actor.require(*FINANCE_ROLES)
+    document = (
+        repository.get_document(session, id=int(key))
+        if key.isdigit()
+        else repository.get_document(session, reference=key)
+    )
+    if document is None or not actor.may_see_customer(document.customer_id):
+        raise NotFound(f"no deferred document {key!r}")
+    return document
+
+
+def list_deferred_documents(
+    session: Session,
+    *,
+    actor: Actor,
+    kind: str | None = None,
+    status: str | None = None,
+    customer_code: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> DeferredDocumentPage:
+    actor.require(*FINANCE_ROLES)
+    customer_ids = actor.customer_ids
+    rows = repository.list_documents(
+        session,
+        kind=kind,
+        status=status,
+        customer_code=customer_code,
+        customer_ids=customer_ids,
+        before_id=before_id,
+        limit=limit,
+    )
+    sums = repository.totals_by_kind(
+        session, kind=kind, status=status, customer_code=customer_code, customer_ids=customer_ids
+    )
+    by_kind = [
+        KindTotals(kind=k, count=count, net=net or ZERO, vat=vat or ZERO, gross=gross or ZERO)
+        for k, count, net, vat, gross in sums
+    ]
+
+    def balance(field: str) -> Decimal:
+        return sum(
+            (getattr(t, field) * (-1 if t.kind == DocumentKind.CREDIT_NOTE else 1) for t in by_kind), ZERO
+        )
+
+    return DeferredDocumentPage(
+        items=[deferred_document_read(document) for document in rows],
+        next_cursor=encode_cursor(rows[-1].id) if len(rows) == limit else None,
+        totals=DocumentTotals(
+            count=sum(t.count for t in by_kind),
+            net=balance("net"),
+            vat=balance("vat"),
+            gross=balance("gross"),
+            by_kind=by_kind,
+        ),
+    )
+
+
+def deferred_document_read(document: DeferredDocument) -> DeferredDocumentRead:
+    totals = delivery_service.stored_totals(
+        document.net_total, document.vat_total, document.gross_total, document.vat_breakdown
+    )
+    return DeferredDocumentRead(
+        id=document.id,
+        kind=document.kind,
+        reference=document.reference,
+        status=document.status,
+        idempotency_key=document.idempotency_key,
+        customer_code=document.customer.code,
+        customer_name=document.customer.name,
+        order_number=document.order.number if document.order else None,
+        delivery_note_number=document.delivery_note.number if document.delivery_note else None,
+        return_number=document.goods_return.number if document.goods_return else None,
+        invoice_reference=document.invoice.reference if document.invoice else None,
+        issue_date=document.issue_date,
+        issued_at=document.issued_at,
+        voided_at=document.voided_at,
+        lines=[
+            DeferredDocumentLineRead(
+                line_no=line.line_no,
+                product_code=line.product_code,
+                gtin=line.gtin,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                price_includes_vat=line.price_includes_vat,
+                discount_percent=line.discount_percent,
+                customer_discount_percent=line.customer_discount_percent,
+                vat_rate=line.vat_rate,
+                line_amount=line.line_amount,
+                net_amount=line.net_amount,
+            )
+            for line in document.lines
+        ],
+        totals=totals_read(totals),
+    )
+
+
+def return_with_credit_note_read(
+    goods_return: GoodsReturn, credit_note: DeferredDocument
+) -> ReturnWithCreditNoteRead:
+    return ReturnWithCreditNoteRead(
+        **dict(delivery_returns.return_read(goods_return)),
+        credit_note=deferred_document_read(credit_note),
+    )
