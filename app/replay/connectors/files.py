@@ -183,7 +183,13 @@ class FilesConnector:
 
     def _commit(self, key: str, stem: str) -> None:
         sizes = _RunSizes(self._jsonl_path.stat().st_size, self._csv_path.stat().st_size)
-        entry = {"key": key, "reference": stem, "run": self._run_id, "jsonl_size": sizes.jsonl, "csv_size": sizes.csv}
+        entry = {
+            "key": key,
+            "reference": stem,
+            "run": self._run_id,
+            "jsonl_size": sizes.jsonl,
+            "csv_size": sizes.csv,
+        }
         with self._index_path.open("ab") as index:
             index.write(orjson.dumps(entry) + b"\n")
             self._sync(index)
