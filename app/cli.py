@@ -104,6 +104,21 @@ def _demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _partners_create(args: argparse.Namespace) -> int:
+    from app.auth.service import create_partner
+    from app.errors import DomainError
+
+    try:
+        with session_scope() as session:
+            partner, api_key = create_partner(session, name=args.name, customer_codes=args.customer)
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    print(f"partner {partner.name} created for {len(args.customer)} customer(s)")
+    print(f"API key (shown once, send it as X-API-Key): {api_key}")
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     from app.backup import export_json
 
@@ -169,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, help="another seed, another (still deterministic) data set")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when the database has customers")
     demo.set_defaults(handler=_demo_data)
+    partners = commands.add_parser("partners", help="EDI partners and API clients").add_subparsers(
+        dest="partners_command", required=True
+    )
+    partner = partners.add_parser("create", help="create a partner and print its API key once")
+    partner.add_argument("name")
+    partner.add_argument("--customer", action="extend", nargs="+", required=True, metavar="CODE")
+    partner.set_defaults(handler=_partners_create)
+
     export = commands.add_parser("export", help="write every table as JSON")
     export.add_argument("file")
     export.set_defaults(handler=_export)

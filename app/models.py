@@ -1,6 +1,6 @@
 """Every mapped class, imported once so that Alembic and the tests see the whole schema."""
 
-from app.auth.models import User
+from app.auth.models import Partner, PartnerCustomer, User
 from app.catalog.models import Customer, Product, ShippingAddress, SnapshotImport
 from app.db import Base
 from app.delivery.models import (
@@ -26,6 +26,8 @@ __all__ = [
     "GoodsReturn",
     "GoodsReturnLine",
     "IdempotencyRecord",
+    "Partner",
+    "PartnerCustomer",
     "Product",
     "SaleOrder",
     "SaleOrderLine",

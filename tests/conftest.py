@@ -19,7 +19,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from app.api import get_session
+from app.api import get_partner_lookup, get_session
+from app.auth.service import actor_from_api_key
 from app.db import get_engine, make_engine
 from app.main import create_app
 from app.migrate import upgrade
@@ -149,6 +150,7 @@ def client(session: Session, engine: Engine) -> Iterator[TestClient]:
     app = create_app()
     app.dependency_overrides[get_session] = request_session
     app.dependency_overrides[get_writer] = SessionRunner
+    app.dependency_overrides[get_partner_lookup] = lambda: lambda key: actor_from_api_key(session, key)
     app.dependency_overrides[get_engine] = lambda: engine
     with TestClient(app) as test_client:
         yield test_client

@@ -1,5 +1,7 @@
 from fastapi.testclient import TestClient
 
+from app.health import head_revision
+
 
 def test_liveness_answers_ok(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
@@ -8,4 +10,4 @@ def test_liveness_answers_ok(client: TestClient) -> None:
 def test_readiness_reports_the_migration_at_head(client: TestClient) -> None:
     answer = client.get("/readyz")
     assert answer.status_code == 200
-    assert answer.json()["migration"] == "0001"
+    assert answer.json()["migration"] == head_revision()

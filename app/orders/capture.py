@@ -9,7 +9,7 @@ runs the first phase on a read session and the second through the group-commit w
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +31,7 @@ from app.orders.schemas import OrderCreate, OrderLineRead, OrderRead, TotalsRead
 from app.pricing import Totals, compute_totals, price_line
 
 CAPTURE_ROLES = (Role.REP,)
+DUPLICATE_WINDOW = timedelta(days=5)
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,12 @@ class OrderPlan:
     totals: Totals
     warnings: tuple[Warning, ...]
     demand: dict[int, Decimal]
+    content_fingerprint: str
     idempotency_key: str | None = None
     request_hash: str | None = None
+    status: OrderStatus = OrderStatus.CAPTURED
+    problems: tuple[dict[str, Any], ...] = ()
+    external_references: dict[str, Any] | None = None
 
 
 def capture_order(
@@ -166,6 +171,7 @@ def plan_order(
                 "net_amount": priced.net_amount,
                 "shipped_quantity": ZERO,
                 "backordered_quantity": ZERO,
+                "external_line_no": None,
                 "_priced": priced,
             }
         )
@@ -201,6 +207,7 @@ def plan_order(
         totals=totals,
         warnings=tuple(warnings),
         demand=demand,
+        content_fingerprint=content_fingerprint(demand),
         idempotency_key=idempotency_key,
         request_hash=request_hash,
     )
@@ -239,26 +246,18 @@ def record_order(session: Session, *, plan: OrderPlan) -> CaptureAnswer:
 
 
 def _write(session: Session, plan: OrderPlan) -> OrderRead:
-    warnings = list(plan.warnings)
-    if plan.customer_reference:
-        others = repository.open_orders_with_reference(session, plan.customer_id, plan.customer_reference)
-        if others:
-            warnings.append(
-                Warning(
-                    code="possible_duplicate",
-                    orders=others,
-                    detail=f"customer {plan.customer_code} already has {', '.join(others)} "
-                    f"with reference {plan.customer_reference!r}",
-                )
-            )
-    prefix = get_settings().order_number_prefix
     now = utcnow()
+    warnings = list(plan.warnings)
+    duplicate = _possible_duplicate(session, plan, now)
+    if duplicate is not None:
+        warnings.append(duplicate)
+    prefix = get_settings().order_number_prefix
     number = format_number(prefix, now.year, next_number(session, yearly_series(prefix, now)))
     repository.insert_order(
         session,
         {
             "number": number,
-            "status": OrderStatus.CAPTURED,
+            "status": plan.status,
             "customer_id": plan.customer_id,
             "channel": plan.channel,
             "customer_reference": plan.customer_reference,
@@ -274,6 +273,9 @@ def _write(session: Session, plan: OrderPlan) -> OrderRead:
                 for v in plan.totals.vat_breakdown
             ],
             "warnings": [w.model_dump(exclude_none=True) for w in warnings],
+            "problems": list(plan.problems),
+            "external_references": plan.external_references,
+            "content_fingerprint": plan.content_fingerprint,
             "captured_by": plan.caller,
             "created_at": now,
         },
@@ -282,7 +284,7 @@ def _write(session: Session, plan: OrderPlan) -> OrderRead:
     repository.add_reserved_quantities(session, plan.demand)
     return OrderRead(
         number=number,
-        status=OrderStatus.CAPTURED,
+        status=plan.status,
         customer_code=plan.customer_code,
         customer_name=plan.customer_name,
         channel=plan.channel,
@@ -296,6 +298,42 @@ def _write(session: Session, plan: OrderPlan) -> OrderRead:
         lines=[OrderLineRead(**line) for line in plan.lines],
         totals=totals_read(plan.totals),
         warnings=warnings,
+        problems=list(plan.problems),
+        external_references=plan.external_references,
+    )
+
+
+def content_fingerprint(demand: dict[int, Decimal]) -> str:
+    """The same products in the same quantities give the same fingerprint, in whatever line order."""
+    canonical = ";".join(
+        f"{product_id}:{quantity.normalize()}" for product_id, quantity in sorted(demand.items())
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _possible_duplicate(session: Session, plan: OrderPlan, now: datetime) -> Warning | None:
+    """Customers in a crisis send the same order twice (by phone, then by EDI): name the look-alikes."""
+    alikes = repository.look_alike_orders(
+        session,
+        customer_id=plan.customer_id,
+        reference=plan.customer_reference,
+        fingerprint=plan.content_fingerprint,
+        since=now - DUPLICATE_WINDOW,
+    )
+    if not alikes:
+        return None
+    reasons = []
+    for order in alikes:
+        why = (
+            "the same reference"
+            if plan.customer_reference and order.customer_reference == plan.customer_reference
+            else "the same items and quantities"
+        )
+        reasons.append(f"{order.number} ({order.channel}, {why})")
+    return Warning(
+        code="possible_duplicate",
+        orders=[order.number for order in alikes],
+        detail=f"customer {plan.customer_code} already has {'; '.join(reasons)}",
     )
 
 

@@ -43,7 +43,10 @@ OPEN_STATUSES = (OrderStatus.CAPTURED, OrderStatus.NEEDS_REVIEW, OrderStatus.PAR
 
 class SaleOrder(Base):
     __tablename__ = "sale_order"
-    __table_args__ = (Index("ix_sale_order_customer_reference", "customer_id", "customer_reference"),)
+    __table_args__ = (
+        Index("ix_sale_order_customer_reference", "customer_id", "customer_reference"),
+        Index("ix_sale_order_customer_content", "customer_id", "content_fingerprint"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -60,6 +63,12 @@ class SaleOrder(Base):
     gross_total: Mapped[Decimal] = mapped_column(Money())
     vat_breakdown: Mapped[list[Any]] = mapped_column(JSON)
     warnings: Mapped[list[Any]] = mapped_column(JSON)
+    # What a rep must resolve before the order may ship (status needs_review): unknown items, prices...
+    problems: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The partner's own references (document number and date, parties, interchange, message).
+    external_references: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Same customer, same products and quantities: how a phone order and its EDI twin are recognised.
+    content_fingerprint: Mapped[str] = mapped_column(String(64))
     captured_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -81,6 +90,7 @@ class SaleOrderLine(Base):
     product_code: Mapped[str] = mapped_column(String(32))
     gtin: Mapped[str | None] = mapped_column(String(14))
     description: Mapped[str] = mapped_column(String(300))
+    external_line_no: Mapped[str | None] = mapped_column(String(35))
     quantity: Mapped[Decimal] = mapped_column(Quantity())
     unit_price: Mapped[Decimal] = mapped_column(UnitPrice())
     price_includes_vat: Mapped[bool] = mapped_column(Boolean)

@@ -1,6 +1,7 @@
 """Queries on orders. The capture path uses Core statements: it is the hot path of the product."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,12 +40,15 @@ _ADD_RESERVED = (
     .where(_p.id == bindparam("pid"))
     .values(reserved_quantity=_p.reserved_quantity + bindparam("quantity", type_=_p.reserved_quantity.type))
 )
-_SAME_REFERENCE = (
-    select(_o.number)
+_LOOK_ALIKES = (
+    select(_o.number, _o.channel, _o.customer_reference, _o.content_fingerprint)
     .where(
         _o.customer_id == bindparam("customer_id"),
-        _o.customer_reference == bindparam("reference"),
         _o.status != OrderStatus.CANCELLED,
+        or_(
+            _o.customer_reference == bindparam("reference"),
+            (_o.content_fingerprint == bindparam("fingerprint")) & (_o.created_at >= bindparam("since")),
+        ),
     )
     .order_by(_o.id)
     .limit(5)
@@ -80,9 +84,18 @@ def add_reserved_quantities(session: Session, quantities: dict[int, Decimal]) ->
     )
 
 
-def open_orders_with_reference(session: Session, customer_id: int, reference: str) -> list[str]:
-    rows = session.connection().execute(_SAME_REFERENCE, {"customer_id": customer_id, "reference": reference})
-    return list(rows.scalars())
+def look_alike_orders(
+    session: Session, *, customer_id: int, reference: str | None, fingerprint: str, since: datetime
+) -> Sequence[Row[Any]]:
+    """Orders of the customer, not cancelled, with the same reference, or with the same products and
+    quantities captured since `since` (a phone order and its EDI twin)."""
+    parameters = {
+        "customer_id": customer_id,
+        "reference": reference,
+        "fingerprint": fingerprint,
+        "since": since,
+    }
+    return session.connection().execute(_LOOK_ALIKES, parameters).all()
 
 
 def insert_order(session: Session, values: dict[str, Any], lines: list[dict[str, Any]]) -> int:

@@ -46,6 +46,7 @@ class OrderCreate(BaseModel):
 
 class OrderLineRead(BaseModel):
     line_no: int
+    external_line_no: str | None = None
     product_code: str
     gtin: str | None
     description: str
@@ -96,3 +97,5 @@ class OrderRead(BaseModel):
     lines: list[OrderLineRead]
     totals: TotalsRead
     warnings: list[Warning]
+    problems: list[dict[str, Any]] = []
+    external_references: dict[str, Any] | None = None

@@ -129,6 +129,7 @@ def order_read(order: SaleOrder) -> OrderRead:
         lines=[
             OrderLineRead(
                 line_no=line.line_no,
+                external_line_no=line.external_line_no,
                 product_code=line.product_code,
                 gtin=line.gtin,
                 description=line.description,
@@ -146,4 +147,6 @@ def order_read(order: SaleOrder) -> OrderRead:
         ],
         totals=totals_read(totals),
         warnings=[Warning(**w) for w in order.warnings],
+        problems=order.problems,
+        external_references=order.external_references,
     )

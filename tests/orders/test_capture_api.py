@@ -156,6 +156,27 @@ class TestWarnings:
         assert warning["code"] == "possible_duplicate"
         assert warning["orders"] == [first["number"]]
 
+    def test_same_items_by_another_channel_is_a_possible_duplicate(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, book, radio = make_customer(session), make_product(session), make_product(session)
+        headers = auth_headers(session)
+        phone = client.post(
+            "/api/v1/orders", json=order_body(customer, (book, 3), (radio, 1)), headers=headers
+        ).json()
+        later = order_body(customer, (radio, 1), (book, 3), channel="edi")
+        edi = client.post("/api/v1/orders", json=later, headers=headers).json()
+        assert edi["warnings"][0]["code"] == "possible_duplicate"
+        assert edi["warnings"][0]["orders"] == [phone["number"]]
+        assert "phone" in edi["warnings"][0]["detail"]
+
+    def test_other_quantities_are_not_a_duplicate(self, client: TestClient, session: Session) -> None:
+        customer, book = make_customer(session), make_product(session)
+        headers = auth_headers(session)
+        client.post("/api/v1/orders", json=order_body(customer, (book, 3)), headers=headers)
+        other = client.post("/api/v1/orders", json=order_body(customer, (book, 4)), headers=headers).json()
+        assert other["warnings"] == []
+
     def test_no_duplicate_warning_for_another_customer(self, client: TestClient, session: Session) -> None:
         product = make_product(session)
         headers = auth_headers(session)

@@ -53,8 +53,9 @@ def capture_committed(engine: Engine, draft: OrderCreate, key: str | None) -> Ca
 def seed(engine: Engine) -> OrderCreate:
     with session_scope(engine) as session:
         customer, product = make_customer(session), make_product(session, stock="1000")
-        return OrderCreate(customer_code=customer.code, channel="api",
-                           lines=[{"product_code": product.code, "quantity": 1}])
+        return OrderCreate(
+            customer_code=customer.code, channel="api", lines=[{"product_code": product.code, "quantity": 1}]
+        )
 
 
 class TestConcurrentCapture:
