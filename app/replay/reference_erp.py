@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS document (
     idempotency_key TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
     reference TEXT NOT NULL,
-    erp_number TEXT NOT NULL,
+    erp_number TEXT NOT NULL UNIQUE,
     body_sha256 TEXT NOT NULL,
     body BLOB NOT NULL,
     received_count INTEGER NOT NULL DEFAULT 1,
@@ -118,10 +118,15 @@ class ErpStore:
             return Receipt(422, detail=f"{kind} {reference} was received under another idempotency key")
         dependency_kind = "invoice" if kind == "credit_note" else "order"
         for needed in depends_on:
-            found = db.execute(
-                "SELECT 1 FROM document WHERE kind = ? AND (reference = ? OR erp_number = ?)",
-                (dependency_kind, needed, needed),
-            ).fetchone()
+            # Two indexed lookups: an OR of both columns would scan the whole table on every invoice.
+            found = (
+                db.execute(
+                    "SELECT 1 FROM document WHERE kind = ? AND reference = ?", (dependency_kind, needed)
+                ).fetchone()
+                or db.execute(
+                    "SELECT 1 FROM document WHERE kind = ? AND erp_number = ?", (dependency_kind, needed)
+                ).fetchone()
+            )
             if found is None:
                 return Receipt(422, detail=f"unknown {dependency_kind} {needed}")
         db.execute("INSERT INTO counter (kind, next) VALUES (?, 1) ON CONFLICT (kind) DO NOTHING", (kind,))

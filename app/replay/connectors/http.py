@@ -7,6 +7,7 @@ connections open, which is what makes more than a thousand documents a second po
 TLS handshake per document).
 """
 
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -69,8 +70,13 @@ class HttpConnector:
             max_keepalive_connections=config.max_connections,
             keepalive_expiry=30.0,
         )
+        # httpx writes the headers and the body separately: with Nagle on, the body may wait for the
+        # ERP's delayed ACK of the headers (up to 40 ms). Loopback acknowledges at once, a network may not.
+        no_delay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
         self._client = httpx.Client(
-            base_url=config.base_url.rstrip("/"), timeout=timeout, limits=limits, transport=transport
+            base_url=config.base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport or httpx.HTTPTransport(limits=limits, socket_options=no_delay),
         )
 
     def send(self, document: ErpDocument) -> SendOutcome:
