@@ -308,8 +308,8 @@ class ReferenceErp:
         try:
             while await self._exchange(reader, writer):
                 pass
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            pass  # the client went away, or sent something that is not HTTP/1.1: close
         except asyncio.CancelledError:
             # Cancelled by stop(): end quietly (on 3.11 a connection task ending cancelled is logged as
             # an error by asyncio's stream callback).

@@ -182,6 +182,12 @@ class TestAgainstTheReferenceErp:
         connector.close()
         assert isinstance(outcome, Retryable)
 
+    def test_a_url_that_is_not_http_needs_a_human(self) -> None:
+        connector = HttpConnector(HttpConnectorConfig(base_url="ftp://erp.test", secret=SECRET))
+        outcome = connector.send(sample_order(1))
+        connector.close()
+        assert isinstance(outcome, Failed) and "not http" in outcome.reason
+
     def test_threads_sharing_one_connector_each_get_their_document_stored_once(
         self, erp: ReferenceErp
     ) -> None:

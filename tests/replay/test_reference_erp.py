@@ -2,6 +2,7 @@
 able to fail in each of the ways replay must survive."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -229,6 +230,15 @@ class TestFailureModes:
         first = failures()
         assert 40 <= len(first) <= 80
         assert failures() == first
+
+    def test_a_request_that_is_not_http_closes_only_its_connection(
+        self, erp: ReferenceErp, client: httpx.Client
+    ) -> None:
+        host, port = erp.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            raw.sendall(b"HELLO\r\n\r\n")
+            assert raw.recv(100) == b""
+        assert client.get("/_health").status_code == 200
 
 
 class TestCommandLine:

@@ -92,6 +92,8 @@ class HttpConnector:
             response = self._client.post(self._config.paths[document.kind], content=body, headers=headers)
         except httpx.TimeoutException as exc:
             return Retryable(f"no answer from the ERP in time ({type(exc).__name__})")
+        except httpx.UnsupportedProtocol as exc:
+            return Failed(f"the ERP URL is not http(s): {exc}")
         except httpx.TransportError as exc:
             # Includes a connection dropped after the ERP stored the document: the re-send gets a 409.
             return Retryable(f"connection to the ERP failed ({type(exc).__name__}: {exc})")
