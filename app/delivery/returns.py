@@ -135,13 +135,12 @@ def receive_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> Go
 
 def _locked_note_of(session: Session, number: str, customer_id: int) -> DeliveryNote:
     where = ("body", "delivery_note_number")
-    found = repository.get_note(session, number)
-    if found is None or found.customer_id != customer_id:
+    note = repository.get_note(session, number, lock=True)
+    if note is None or note.customer_id != customer_id:
         raise InvalidInput(f"the customer has no delivery note {number!r}", loc=where)
-    repository.lock_notes(session, [found.id])
-    if found.status != DeliveryNoteStatus.ISSUED:
+    if note.status != DeliveryNoteStatus.ISSUED:
         raise InvalidInput(f"delivery note {number} is void: nothing can come back against it", loc=where)
-    return found
+    return note
 
 
 def _too_many(

@@ -1,0 +1,229 @@
+"""Recording returns through the API: what may come back, stock, and the deferred credit note."""
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from app.catalog.models import Customer, Product
+from tests.builders import auth_headers, make_customer, make_product
+from tests.delivery.fulfilment import assert_problem, fulfilment_state, order_of, ship, stock_of
+
+
+def record(client: TestClient, headers: dict[str, str], customer: Customer, *lines: Any, **extra: Any) -> Any:
+    body = {"customer_code": customer.code, "lines": list(lines), **extra}
+    return client.post("/api/v1/returns", json=body, headers=headers)
+
+
+def line(product: Product, quantity: Any, **extra: Any) -> dict[str, Any]:
+    return {"product_code": product.code, "quantity": quantity, **extra}
+
+
+class TestReturnAgainstADeliveryNote:
+    def test_credits_what_came_back_at_the_delivered_prices(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer = make_customer(session, discount_percent="10")
+        book = make_product(session, price="20.00", vat_rate="5.5", includes_vat=True, stock="50")
+        number = order_of(session, customer, (book, 5))
+        note = ship(client, auth_headers(session, role="warehouse"), number)
+        # A later price import changes nothing to what was invoiced, hence to what is credited.
+        session.execute(update(Product).where(Product.id == book.id).values(unit_price=Decimal("25.00")))
+        session.execute(update(Customer).where(Customer.id == customer.id).values(discount_percent=0))
+
+        answer = record(
+            client,
+            auth_headers(session, role="rep"),
+            customer,
+            line(book, 2, reason="unsold"),
+            delivery_note_number=note["number"],
+        )
+
+        assert answer.status_code == 201, answer.text
+        goods_return = answer.json()
+        assert re.fullmatch(r"RET-\d{4}-\d{6}", goods_return["number"])
+        assert goods_return["customer_code"] == customer.code
+        assert goods_return["delivery_note_number"] == note["number"]
+        assert goods_return["warnings"] == []
+        assert [
+            (r["product_code"], r["quantity"], r["reason"], r["delivery_note_number"])
+            for r in goods_return["lines"]
+        ] == [(book.code, 2, "unsold", note["number"])]
+        credit = goods_return["credit_note"]
+        assert re.fullmatch(r"DC-\d{4}-\d{6}", credit["reference"])
+        assert credit["kind"] == "credit_note" and credit["status"] == "pending"
+        assert credit["delivery_note_number"] == note["number"] and credit["order_number"] == number
+        assert (
+            credit["invoice_reference"].startswith("DI-")
+            and credit["return_number"] == goods_return["number"]
+        )
+        (credited,) = credit["lines"]
+        assert (credited["unit_price"], credited["customer_discount_percent"], credited["vat_rate"]) == (
+            "20.00",
+            "10",
+            "5.5",
+        )
+        assert credited["line_amount"] == "36.00"  # 2 x 20.00 less 10 %
+        assert credit["totals"] == {
+            "net": "34.12",
+            "vat": "1.88",
+            "gross": "36.00",
+            "vat_breakdown": [{"rate": "5.5", "base": "34.12", "amount": "1.88"}],
+        }
+
+    def test_returned_goods_go_back_to_stock(self, client: TestClient, session: Session) -> None:
+        customer, product = make_customer(session), make_product(session, stock="10")
+        note = ship(
+            client, auth_headers(session, role="warehouse"), order_of(session, customer, (product, 4))
+        )
+        answer = record(
+            client, auth_headers(session), customer, line(product, 3), delivery_note_number=note["number"]
+        )
+        assert answer.status_code == 201, answer.text
+        assert stock_of(session, product) == (Decimal(9), Decimal(0))
+
+    def test_no_more_than_delivered_less_already_returned(self, client: TestClient, session: Session) -> None:
+        customer, product = make_customer(session), make_product(session)
+        note = ship(
+            client, auth_headers(session, role="warehouse"), order_of(session, customer, (product, 4))
+        )
+        headers = auth_headers(session)
+        first = record(client, headers, customer, line(product, 3), delivery_note_number=note["number"])
+        assert first.status_code == 201
+        before = fulfilment_state(session)
+
+        answer = record(client, headers, customer, line(product, 2), delivery_note_number=note["number"])
+
+        problem = assert_problem(answer, 422, ["body", "lines", 0, "quantity"])
+        assert "at most 1" in problem["errors"][0]["msg"]
+        assert fulfilment_state(session) == before
+
+    def test_lines_of_one_product_add_up(self, client: TestClient, session: Session) -> None:
+        customer, product = make_customer(session), make_product(session)
+        note = ship(
+            client, auth_headers(session, role="warehouse"), order_of(session, customer, (product, 4))
+        )
+        answer = record(
+            client,
+            auth_headers(session),
+            customer,
+            line(product, 3),
+            line(product, 2),
+            delivery_note_number=note["number"],
+        )
+        assert_problem(answer, 422, ["body", "lines", 1, "quantity"])
+
+    def test_a_product_not_on_the_note_is_refused(self, client: TestClient, session: Session) -> None:
+        customer, shipped, other = make_customer(session), make_product(session), make_product(session)
+        note = ship(
+            client, auth_headers(session, role="warehouse"), order_of(session, customer, (shipped, 1))
+        )
+        answer = record(
+            client, auth_headers(session), customer, line(other, 1), delivery_note_number=note["number"]
+        )
+        problem = assert_problem(answer, 422, ["body", "lines", 0, "quantity"])
+        assert "not on delivery note" in problem["errors"][0]["msg"]
+
+    def test_another_customers_note_is_refused(self, client: TestClient, session: Session) -> None:
+        ours, theirs, product = make_customer(session), make_customer(session), make_product(session)
+        note = ship(client, auth_headers(session, role="warehouse"), order_of(session, theirs, (product, 1)))
+        answer = record(
+            client, auth_headers(session), ours, line(product, 1), delivery_note_number=note["number"]
+        )
+        assert_problem(answer, 422, ["body", "delivery_note_number"])
+
+    def test_a_void_note_takes_no_returns(self, client: TestClient, session: Session) -> None:
+        customer, product = make_customer(session), make_product(session)
+        headers = auth_headers(session, role="warehouse")
+        note = ship(client, headers, order_of(session, customer, (product, 1)))
+        client.post(f"/api/v1/delivery-notes/{note['number']}/void", headers=headers)
+        answer = record(
+            client, auth_headers(session), customer, line(product, 1), delivery_note_number=note["number"]
+        )
+        assert_problem(answer, 422, ["body", "delivery_note_number"])
+
+
+class TestReturnWithoutANote:
+    def test_goes_back_against_the_customers_deliveries_newest_first(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, product = make_customer(session), make_product(session, price="10.00")
+        headers = auth_headers(session, role="warehouse")
+        older = ship(client, headers, order_of(session, customer, (product, 2)))
+        session.execute(update(Product).where(Product.id == product.id).values(unit_price=Decimal("12.00")))
+        newer = ship(client, headers, order_of(session, customer, (product, 2)))
+
+        answer = record(client, auth_headers(session), customer, line(product, 3))
+
+        assert answer.status_code == 201, answer.text
+        goods_return = answer.json()
+        assert [(r["quantity"], r["delivery_note_number"]) for r in goods_return["lines"]] == [
+            (2, newer["number"]),
+            (1, older["number"]),
+        ]
+        assert goods_return["delivery_note_number"] is None
+        assert goods_return["credit_note"]["delivery_note_number"] is None
+        assert goods_return["credit_note"]["totals"]["net"] == "34.00"  # 2 x 12.00 + 1 x 10.00
+
+    def test_no_more_than_delivered_overall(self, client: TestClient, session: Session) -> None:
+        customer, product = make_customer(session), make_product(session)
+        ship(client, auth_headers(session, role="warehouse"), order_of(session, customer, (product, 2)))
+        before = fulfilment_state(session)
+        answer = record(client, auth_headers(session), customer, line(product, 3))
+        problem = assert_problem(answer, 422, ["body", "lines", 0, "quantity"])
+        assert problem["type"] == "/problems/return-exceeds-delivery"
+        assert fulfilment_state(session) == before
+
+    def test_goods_carnet_never_delivered_are_accepted_with_a_warning(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer = make_customer(session, discount_percent="5")
+        product = make_product(session, price="8.00", vat_rate="20", stock="0")
+
+        answer = record(client, auth_headers(session), customer, {"gtin": product.gtin, "quantity": 2})
+
+        assert answer.status_code == 201, answer.text
+        goods_return = answer.json()
+        assert [w["code"] for w in goods_return["warnings"]] == ["not_delivered_by_carnet"]
+        assert goods_return["lines"][0]["delivery_note_number"] is None
+        credit = goods_return["credit_note"]
+        assert credit["lines"][0]["unit_price"] == "8.00"
+        assert credit["totals"]["net"] == "15.20"  # 2 x 8.00 less the customer's 5 %
+        assert stock_of(session, product)[0] == Decimal(2)
+
+
+class TestReturnRefusals:
+    def test_unknown_customer_and_products_are_located(self, client: TestClient, session: Session) -> None:
+        answer = client.post(
+            "/api/v1/returns",
+            json={"customer_code": "NOPE", "lines": [{"product_code": "NOPE", "quantity": 1}]},
+            headers=auth_headers(session),
+        )
+        assert_problem(answer, 422, ["body", "customer_code"])
+        customer = make_customer(session)
+        answer = record(client, auth_headers(session), customer, {"product_code": "NOPE", "quantity": 1})
+        assert_problem(answer, 422, ["body", "lines", 0, "product_code"])
+
+    def test_a_line_must_name_a_product_and_a_positive_quantity(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, product = make_customer(session), make_product(session)
+        answer = record(client, auth_headers(session), customer, {"quantity": 1}, line(product, -1))
+        assert_problem(answer, 422, ["body", "lines", 0], ["body", "lines", 1, "quantity"])
+
+    def test_the_warehouse_does_not_record_returns(self, client: TestClient, session: Session) -> None:
+        customer, product = make_customer(session), make_product(session)
+        answer = record(client, auth_headers(session, role="warehouse"), customer, line(product, 1))
+        assert_problem(answer, 403)
+
+    def test_a_return_can_be_read_back_with_its_credit_note(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, product = make_customer(session), make_product(session)
+        created = record(client, auth_headers(session), customer, line(product, 1)).json()
+        read = client.get(f"/api/v1/returns/{created['number']}", headers=auth_headers(session))
+        assert read.status_code == 200
+        assert read.json() == created
