@@ -253,12 +253,11 @@ class TestCommandLine:
             "--state",
             str(tmp_path / "e.db"),
         ]
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-        try:
-            assert process.stdout is not None
-            url = process.stdout.readline().split()[-1]
-            with httpx.Client(base_url=url, timeout=5.0) as client:
-                assert post(client, sample_order(1)).status_code == 201
-        finally:
-            process.terminate()
-            process.wait(10)
+        with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) as process:
+            try:
+                assert process.stdout is not None
+                url = process.stdout.readline().split()[-1]
+                with httpx.Client(base_url=url, timeout=5.0) as client:
+                    assert post(client, sample_order(1)).status_code == 201
+            finally:
+                process.terminate()
