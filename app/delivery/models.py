@@ -35,6 +35,7 @@ class DeliveryNote(Base):
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     issued_by: Mapped[str] = mapped_column(String(64))
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Whether the customer wanted prices on its delivery notes when this one was issued.
     show_prices: Mapped[bool] = mapped_column(Boolean)
     customer_discount_percent: Mapped[Decimal] = mapped_column(Rate())
     net_total: Mapped[Decimal] = mapped_column(Money())

@@ -68,15 +68,22 @@ def lock_notes(session: Session, ids: Iterable[int]) -> list[DeliveryNote]:
     return list(session.execute(query).scalars())
 
 
-def lock_order(session: Session, order_id: int) -> SaleOrder:
-    query = (
+def _locked_order() -> Select[tuple[SaleOrder]]:
+    return (
         select(SaleOrder)
-        .where(SaleOrder.id == order_id)
         .options(selectinload(SaleOrder.lines), selectinload(SaleOrder.customer))
         .with_for_update(of=SaleOrder)
         .execution_options(populate_existing=True)
     )
-    return session.execute(query).scalar_one()
+
+
+def lock_order(session: Session, order_id: int) -> SaleOrder:
+    """The order with its lines and customer, locked and read afresh."""
+    return session.execute(_locked_order().where(SaleOrder.id == order_id)).scalar_one()
+
+
+def lock_order_by_number(session: Session, number: str) -> SaleOrder | None:
+    return session.execute(_locked_order().where(SaleOrder.number == number)).scalar_one_or_none()
 
 
 def lock_products(session: Session, ids: Iterable[int]) -> dict[int, Product]:

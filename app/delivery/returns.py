@@ -176,7 +176,7 @@ def _return_line(
 
 
 def get_return(session: Session, *, number: str, actor: Actor) -> GoodsReturn:
-    actor.require(*RETURN_ROLES, *READING_ROLES)
+    actor.require(*RETURN_ROLES, *READING_ROLES, Role.FINANCE)
     goods_return = repository.get_return(session, number)
     if goods_return is None or not actor.may_see_customer(goods_return.customer_id):
         raise NotFound(f"no return {number!r}")

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.catalog.schemas import Code, Gtin, MoneyOut, PriceOut, QuantityOut, RateOut
 from app.orders.schemas import MAX_ORDER_LINES, OrderQuantity, TotalsRead, Warning
+from app.templating import Lang
 
 MAX_PRINT_BATCH = 500
 
@@ -80,7 +81,7 @@ class PrintRequest(BaseModel):
 
     numbers: list[str] | None = Field(default=None, min_length=1, max_length=MAX_PRINT_BATCH)
     date: dt.date | None = None
-    lang: str = Field(default="fr", pattern="^(fr|en)$")
+    lang: Lang = "fr"
 
     @model_validator(mode="after")
     def _numbers_or_date(self) -> "PrintRequest":

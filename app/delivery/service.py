@@ -45,7 +45,6 @@ from app.delivery.schemas import (
 from app.errors import BusinessRuleViolation, Conflict, FieldError, InvalidInput, NotFound
 from app.money import ZERO, quantity_out, rate_str
 from app.numbering import format_number, next_number, yearly_series
-from app.orders import repository as orders_repository
 from app.orders import service as orders_service
 from app.orders.capture import totals_read
 from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
@@ -69,9 +68,10 @@ class DocumentMoment:
         return self.local.date()
 
 
-def document_moment() -> DocumentMoment:
-    now = utcnow()
-    return DocumentMoment(at=now, local=now.astimezone(ZoneInfo(get_settings().business_timezone)))
+def document_moment(at: datetime | None = None) -> DocumentMoment:
+    """Now, or the given UTC instant (a document issued with another takes that one's date)."""
+    moment = at or utcnow()
+    return DocumentMoment(at=moment, local=moment.astimezone(ZoneInfo(get_settings().business_timezone)))
 
 
 def take_number(session: Session, prefix: str, moment: DocumentMoment) -> str:
@@ -104,7 +104,7 @@ def issue_delivery_note(
 ) -> DeliveryNote:
     """Ship (part of) an order: a numbered delivery note with its lines priced and frozen."""
     actor.require(*SHIPPING_ROLES)
-    order = orders_repository.get_order(session, number, lock=True)
+    order = repository.lock_order_by_number(session, number)
     if order is None or not actor.may_see_customer(order.customer_id):
         raise NotFound(f"no order {number!r}", errors=[FieldError(("path", "number"), "unknown order")])
     _check_shippable(order)

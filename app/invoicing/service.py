@@ -10,6 +10,7 @@ credited exactly as they were invoiced.
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -115,6 +116,8 @@ def issue_deferred_invoice(session: Session, *, note: DeliveryNote) -> DeferredD
         customer=note.customer,
         order=note.order,
         delivery_note=note,
+        # Dated like its note, even a note issued a tick before midnight on New Year's Eve.
+        issued_at=note.issued_at,
     )
 
 
@@ -218,9 +221,10 @@ def _new_document(
     delivery_note: DeliveryNote | None = None,
     goods_return: GoodsReturn | None = None,
     invoice: DeferredDocument | None = None,
+    issued_at: datetime | None = None,
 ) -> DeferredDocument:
     totals = compute_totals(priced for _, priced in lines)
-    moment = delivery_service.document_moment()
+    moment = delivery_service.document_moment(issued_at)
     document = DeferredDocument(
         kind=kind,
         reference=delivery_service.take_number(session, prefix, moment),
