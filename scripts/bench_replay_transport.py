@@ -3,9 +3,13 @@
 The reference ERP runs in its own process (as a real ERP would, and so that it does not share the
 client's interpreter lock), on loopback, no faults, a fresh state file per measurement. Documents are
 a whole replay (orders, then recap invoices, then credit notes), built before the clock starts and
-sent kind by kind, as the engine does to respect dependencies. Prints `name value unit` lines.
+sent kind by kind, as the engine does to respect dependencies. Then, when wrk is installed, the
+reference ERP's own capacity: wrk (one thread, 8 kept-alive connections) posts pre-signed orders, all
+new, so every request is verified, stored and committed. Prints `name value unit` lines.
 """
 
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,12 +25,15 @@ sys.path.insert(0, str(ROOT))
 
 from app.replay.connectors import Acknowledged  # noqa: E402
 from app.replay.connectors.http import HttpConnector, HttpConnectorConfig  # noqa: E402
+from app.replay.connectors.signing import signature  # noqa: E402
 from app.replay.documents import ErpDocument  # noqa: E402
-from app.replay.formats.samples import sample_replay  # noqa: E402
+from app.replay.formats.samples import sample_order, sample_replay  # noqa: E402
 
 SECRET = "bench-secret"
 ORDERS = 2_000  # with their invoices and credit notes: 3,500 documents
 THREADS = 8
+WRK_ORDERS = 12_000  # more than wrk sends in WRK_SECONDS, so that none is a repeat
+WRK_SECONDS = 2
 
 
 @contextmanager
@@ -68,6 +75,38 @@ def replay(url: str, documents: list[ErpDocument], threads: int) -> float:
     return elapsed
 
 
+def wrk_script(path: Path) -> None:
+    """A wrk Lua script cycling through signed requests (signatures stay valid for 5 minutes)."""
+    timestamp = str(int(time.time()))
+    lines = ["requests = {}"]
+    for n in range(1, WRK_ORDERS + 1):
+        order = sample_order(n, lines=3)
+        body = order.to_json()
+        signed = signature(SECRET, timestamp, body)
+        headers = (
+            f'["Content-Type"]="application/json", ["Idempotency-Key"]="{order.idempotency_key}", '
+            f'["X-Carnet-Timestamp"]="{timestamp}", ["X-Carnet-Signature"]="{signed}"'
+        )
+        lines.append(f'requests[{n}] = wrk.format("POST", "/orders", {{{headers}}}, [==[{body.decode()}]==])')
+    lines.append("counter = 0")
+    lines.append(
+        "request = function() counter = counter + 1; return requests[(counter - 1) % #requests + 1] end"
+    )
+    path.write_text("\n".join(lines))
+
+
+def erp_capacity(workdir: Path) -> float:
+    script = workdir / "replay.lua"
+    wrk_script(script)
+    with reference_erp(workdir, "capacity") as url:
+        command = ["wrk", "-t1", "-c8", f"-d{WRK_SECONDS}s", "-s", str(script), url]
+        report = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    assert "Non-2xx" not in report, report
+    match = re.search(r"Requests/sec:\s+([\d.]+)", report)
+    assert match, report
+    return float(match.group(1))
+
+
 def main() -> None:
     documents = sample_replay(ORDERS)
     with tempfile.TemporaryDirectory() as workdir:
@@ -75,7 +114,8 @@ def main() -> None:
             with reference_erp(Path(workdir), name) as url:
                 elapsed = replay(url, documents, threads)
             print(f"replay_http_{name}_rate {len(documents) / elapsed:.0f} documents/s")
-            print(f"replay_http_{name}_latency {elapsed / len(documents) * 1e6 * threads:.0f} us/document")
+        if shutil.which("wrk"):
+            print(f"reference_erp_capacity {erp_capacity(Path(workdir)):.0f} requests/s")
 
 
 if __name__ == "__main__":
