@@ -16,7 +16,7 @@ import pytest
 from app.replay.connectors import Acknowledged, Failed, Retryable, backoff_delay
 from app.replay.connectors.http import HttpConnector, HttpConnectorConfig, interpret_answer
 from app.replay.documents import ErpDocument
-from app.replay.formats.samples import sample_invoice, sample_order
+from app.replay.formats.samples import sample_invoice, sample_order, sample_replay
 from app.replay.reference_erp import ReferenceErp, running_reference_erp
 
 SECRET = "test-erp-secret"
@@ -202,6 +202,39 @@ class TestAgainstTheReferenceErp:
         held = erp.store.documents()
         assert sorted(d["reference"] for d in held) == sorted(o.reference for o in orders)
         assert {d["received_count"] for d in held} == {1}
+
+
+class TestReplayThroughFaults:
+    def test_retrying_until_acknowledged_stores_each_document_once_and_in_order(
+        self, erp: ReferenceErp
+    ) -> None:
+        """What the engine will do, reduced to a loop: send; on a retryable outcome, wait and send again."""
+        documents = sample_replay(16)
+        erp.faults.update(
+            {
+                "fail_rate": 0.3,
+                "modes": ["error", "unavailable", "drop", "timeout"],
+                "hang_seconds": 0.2,
+                "seed": 5,
+            }
+        )
+        connector = connector_for(erp, read_timeout=0.1)
+        rng = random.Random(5)
+        acknowledged = []
+        for document in documents:
+            attempt = 0
+            while not isinstance(outcome := connector.send(document), Acknowledged):
+                assert isinstance(outcome, Retryable), outcome
+                attempt += 1
+                time.sleep(backoff_delay(attempt, base=0.005, cap=0.05, rng=rng))
+            acknowledged.append(outcome.erp_reference)
+        connector.close()
+        time.sleep(0.3)  # let the last hung request land: it must not add anything
+
+        held = erp.store.documents()
+        assert [d["idempotency_key"] for d in held] == [d.idempotency_key for d in documents]
+        assert [d["erp_number"] for d in held] == acknowledged
+        assert max(d["received_count"] for d in held) > 1  # the faults did make some re-sends
 
 
 class TestBackoff:
