@@ -2,7 +2,7 @@
 
 import datetime as dt
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -79,7 +79,9 @@ class PrintRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    numbers: list[str] | None = Field(default=None, min_length=1, max_length=MAX_PRINT_BATCH)
+    numbers: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_PRINT_BATCH
+    )
     date: dt.date | None = None
     lang: Lang = "fr"
 

@@ -24,6 +24,9 @@ def ship_order(
     actor: CurrentActor,
     body: Annotated[DeliveryCreate | None, Body()] = None,
 ) -> DeliveryNoteRead:
+    """Ship all or part of an order: a delivery note, numbered and priced, and its deferred invoice.
+    Without `lines`, every open line ships as much as the stock on hand allows; what is left of the
+    order becomes its backorder."""
     lines = body.lines if body is not None else None
     note = service.ship_order(session, number=number, lines=lines, actor=actor)
     return delivery_service.delivery_note_read(note)
@@ -31,11 +34,15 @@ def ship_order(
 
 @router.post("/delivery-notes/{number}/void", responses={404: {}, 409: {}})
 def void_delivery_note(number: str, session: DbSession, actor: CurrentActor) -> DeliveryNoteRead:
+    """Take a shipment back: the note keeps its number, the goods return to stock and to the order,
+    its deferred invoice is voided. Refused once the invoice was replayed or goods came back."""
     return delivery_service.delivery_note_read(service.void_delivery(session, number=number, actor=actor))
 
 
 @router.post("/returns", status_code=201, responses={422: {}})
 def record_return(body: ReturnCreate, session: DbSession, actor: CurrentActor) -> ReturnWithCreditNoteRead:
+    """Record returned goods and issue their deferred credit note. Returned quantities go back to the
+    stock on hand."""
     goods_return, credit_note = service.record_return(session, draft=body, actor=actor)
     return service.return_with_credit_note_read(goods_return, credit_note)
 
