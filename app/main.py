@@ -7,6 +7,7 @@ from app.auth.routes import router as auth_router
 from app.catalog.routes import router as catalog_router
 from app.config import get_settings
 from app.delivery.routes import router as delivery_router
+from app.edi.routes import router as edi_router
 from app.invoicing.routes import router as invoicing_router
 from app.limits import BodySizeLimit
 from app.orders.routes import router as orders_router
@@ -30,6 +31,7 @@ def create_app() -> FastAPI:
         orders_router,
         delivery_router,
         invoicing_router,
+        edi_router,
         system.router,
     ):
         app.include_router(router, prefix=API_PREFIX)

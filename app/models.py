@@ -11,6 +11,7 @@ from app.delivery.models import (
     StockReceipt,
     StockReceiptLine,
 )
+from app.edi.models import EdiAcknowledgment, EdiInterchange, PartnerItem, PartnerParty
 from app.invoicing.models import DeferredDocument, DeferredDocumentLine
 from app.numbering import DocumentCounter
 from app.orders.models import IdempotencyRecord, SaleOrder, SaleOrderLine
@@ -23,11 +24,15 @@ __all__ = [
     "DeliveryNote",
     "DeliveryNoteLine",
     "DocumentCounter",
+    "EdiAcknowledgment",
+    "EdiInterchange",
     "GoodsReturn",
     "GoodsReturnLine",
     "IdempotencyRecord",
     "Partner",
     "PartnerCustomer",
+    "PartnerItem",
+    "PartnerParty",
     "Product",
     "SaleOrder",
     "SaleOrderLine",

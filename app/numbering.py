@@ -29,6 +29,13 @@ _TAKE_NUMBER = (
     .returning(_counter.c.next_value)
 )
 _CREATE_SERIES = insert(_counter).values(name=bindparam("series"), next_value=2)
+_TAKE_RANGE = (
+    update(_counter)
+    .where(_counter.c.name == bindparam("series"))
+    .values(next_value=_counter.c.next_value + bindparam("count"))
+    .returning(_counter.c.next_value)
+)
+_CREATE_SERIES_WITH = insert(_counter).values(name=bindparam("series"), next_value=bindparam("next_value"))
 
 
 def next_number(session: Session, series: str) -> int:
@@ -43,6 +50,22 @@ def next_number(session: Session, series: str) -> int:
     except IntegrityError:
         # Another transaction created the series first: take a number from it the normal way.
         return next_number(session, series)
+
+
+def next_numbers(session: Session, series: str, count: int) -> range:
+    """Take `count` consecutive numbers of `series` in one statement (a whole EDI interchange's orders
+    or acknowledgments), inside the caller's transaction: still gapless, since they roll back together."""
+    if count < 1:
+        return range(0)
+    taken = session.connection().execute(_TAKE_RANGE, {"series": series, "count": count}).scalar_one_or_none()
+    if taken is not None:
+        return range(taken - count, taken)
+    try:
+        with session.begin_nested():
+            session.connection().execute(_CREATE_SERIES_WITH, {"series": series, "next_value": count + 1})
+        return range(1, count + 1)
+    except IntegrityError:
+        return next_numbers(session, series, count)
 
 
 def current_value(session: Session, series: str) -> int:

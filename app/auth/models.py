@@ -2,8 +2,9 @@
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UtcDateTime
@@ -42,6 +43,8 @@ class Partner(Base):
     api_key_prefix: Mapped[str] = mapped_column(String(12))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The partner's CSV column layout (app.edi.csv_orders.CsvProfile as JSON); None: built-in layouts.
+    csv_profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class PartnerCustomer(Base):

@@ -8,10 +8,11 @@ runs the first phase on a read session and the second through the group-commit w
 """
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,7 @@ from app.clock import utcnow
 from app.config import get_settings
 from app.errors import BusinessRuleViolation, Conflict, FieldError, InvalidInput, NotPermitted
 from app.money import ZERO, rate_str
-from app.numbering import format_number, next_number, yearly_series
+from app.numbering import format_number, next_number, next_numbers, yearly_series
 from app.orders import repository
 from app.orders.models import OrderStatus
 from app.orders.schemas import OrderCreate, OrderLineRead, OrderRead, TotalsRead, VatLineRead, Warning
@@ -32,6 +33,7 @@ from app.pricing import Totals, compute_totals, price_line
 
 CAPTURE_ROLES = (Role.REP,)
 DUPLICATE_WINDOW = timedelta(days=5)
+MAX_LOOK_ALIKES = 5
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,34 @@ def plan_order(
         codes={line.product_code for line in draft.lines if line.product_code},
         gtins={line.gtin for line in draft.lines if line.gtin},
     )
+    return price_order(
+        draft=draft,
+        caller=actor.caller_key,
+        customer=customer,
+        products=products,
+        shipping_address=shipping_address,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+    )
+
+
+def price_order(
+    *,
+    draft: OrderCreate,
+    caller: str,
+    customer: Any,
+    products: Sequence[Any],
+    shipping_address: dict[str, Any] | None,
+    already_demanded: Mapping[int, Decimal] | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+) -> OrderPlan:
+    """The pure part of planning: lines checked and priced against rows already read (`customer` and
+    `products` as `repository.customer_for_capture` / `products_for_capture` return them).
+
+    `already_demanded` is what earlier orders of the same batch (an EDI interchange) will reserve
+    but have not recorded yet, so that their stock warnings see each other.
+    """
     by_code = {p.code: p for p in products}
     by_gtin = {p.gtin: p for p in products if p.gtin}
 
@@ -179,6 +209,9 @@ def plan_order(
         stock[product.id] = product.stock_on_hand - product.reserved_quantity
     if errors:
         raise InvalidInput("the order has invalid lines", errors=errors)
+    if already_demanded:
+        for product_id in stock:
+            stock[product_id] -= already_demanded.get(product_id, ZERO)
 
     for line in lines:
         available = stock[line["product_id"]]
@@ -193,7 +226,7 @@ def plan_order(
             )
     totals = compute_totals(line.pop("_priced") for line in lines)
     return OrderPlan(
-        caller=actor.caller_key,
+        caller=caller,
         customer_id=customer.id,
         customer_code=customer.code,
         customer_name=customer.name,
@@ -253,34 +286,7 @@ def _write(session: Session, plan: OrderPlan) -> OrderRead:
         warnings.append(duplicate)
     prefix = get_settings().order_number_prefix
     number = format_number(prefix, now.year, next_number(session, yearly_series(prefix, now)))
-    repository.insert_order(
-        session,
-        {
-            "number": number,
-            "status": plan.status,
-            "customer_id": plan.customer_id,
-            "channel": plan.channel,
-            "customer_reference": plan.customer_reference,
-            "requested_date": plan.requested_date,
-            "shipping_address": plan.shipping_address,
-            "notes": plan.notes,
-            "customer_discount_percent": plan.customer_discount_percent,
-            "net_total": plan.totals.net,
-            "vat_total": plan.totals.vat,
-            "gross_total": plan.totals.gross,
-            "vat_breakdown": [
-                {"rate": rate_str(v.rate), "base": str(v.base), "amount": str(v.amount)}
-                for v in plan.totals.vat_breakdown
-            ],
-            "warnings": [w.model_dump(exclude_none=True) for w in warnings],
-            "problems": list(plan.problems),
-            "external_references": plan.external_references,
-            "content_fingerprint": plan.content_fingerprint,
-            "captured_by": plan.caller,
-            "created_at": now,
-        },
-        list(plan.lines),
-    )
+    repository.insert_order(session, _order_row(plan, number, now, warnings), list(plan.lines))
     repository.add_reserved_quantities(session, plan.demand)
     return OrderRead(
         number=number,
@@ -303,6 +309,82 @@ def _write(session: Session, plan: OrderPlan) -> OrderRead:
     )
 
 
+@dataclass(frozen=True)
+class RecordedOrder:
+    number: str
+    warnings: tuple[Warning, ...]
+
+
+class _BatchOrder(NamedTuple):
+    number: str
+    channel: str
+    customer_reference: str | None
+
+
+def record_orders(session: Session, *, plans: Sequence[OrderPlan]) -> list[RecordedOrder]:
+    """Number and write the orders of one batch (an EDI interchange) together: one range of numbers,
+    multi-row inserts, one stock reservation per product. Each order still gets its duplicate check,
+    against earlier orders and against the batch's own. No idempotency keys: the caller dedups."""
+    if not plans:
+        return []
+    now = utcnow()
+    prefix = get_settings().order_number_prefix
+    numbers = next_numbers(session, yearly_series(prefix, now), len(plans))
+    same_reference: dict[tuple[int, str], list[_BatchOrder]] = {}
+    same_content: dict[tuple[int, str], list[_BatchOrder]] = {}
+    rows: list[dict[str, Any]] = []
+    recorded: list[RecordedOrder] = []
+    demand: dict[int, Decimal] = {}
+    for plan, value in zip(plans, numbers, strict=True):
+        number = format_number(prefix, now.year, value)
+        content = (plan.customer_id, plan.content_fingerprint)
+        reference = (plan.customer_id, plan.customer_reference) if plan.customer_reference else None
+        in_batch = {o.number: o for o in same_content.get(content, ())}
+        in_batch.update((o.number, o) for o in same_reference.get(reference, ()) if reference)
+        warnings = list(plan.warnings)
+        duplicate = _possible_duplicate(session, plan, now, sorted(in_batch.values()))
+        if duplicate is not None:
+            warnings.append(duplicate)
+        rows.append(_order_row(plan, number, now, warnings))
+        recorded.append(RecordedOrder(number, tuple(warnings)))
+        this = _BatchOrder(number, plan.channel, plan.customer_reference)
+        same_content.setdefault(content, []).append(this)
+        if reference is not None:
+            same_reference.setdefault(reference, []).append(this)
+        for product_id, quantity in plan.demand.items():
+            demand[product_id] = demand.get(product_id, ZERO) + quantity
+    repository.insert_orders(session, rows, [list(plan.lines) for plan in plans])
+    repository.add_reserved_quantities(session, demand)
+    return recorded
+
+
+def _order_row(plan: OrderPlan, number: str, now: datetime, warnings: list[Warning]) -> dict[str, Any]:
+    return {
+        "number": number,
+        "status": plan.status,
+        "customer_id": plan.customer_id,
+        "channel": plan.channel,
+        "customer_reference": plan.customer_reference,
+        "requested_date": plan.requested_date,
+        "shipping_address": plan.shipping_address,
+        "notes": plan.notes,
+        "customer_discount_percent": plan.customer_discount_percent,
+        "net_total": plan.totals.net,
+        "vat_total": plan.totals.vat,
+        "gross_total": plan.totals.gross,
+        "vat_breakdown": [
+            {"rate": rate_str(v.rate), "base": str(v.base), "amount": str(v.amount)}
+            for v in plan.totals.vat_breakdown
+        ],
+        "warnings": [w.model_dump(exclude_none=True) for w in warnings],
+        "problems": list(plan.problems),
+        "external_references": plan.external_references,
+        "content_fingerprint": plan.content_fingerprint,
+        "captured_by": plan.caller,
+        "created_at": now,
+    }
+
+
 def content_fingerprint(demand: dict[int, Decimal]) -> str:
     """The same products in the same quantities give the same fingerprint, in whatever line order."""
     canonical = ";".join(
@@ -311,15 +393,20 @@ def content_fingerprint(demand: dict[int, Decimal]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _possible_duplicate(session: Session, plan: OrderPlan, now: datetime) -> Warning | None:
+def _possible_duplicate(
+    session: Session, plan: OrderPlan, now: datetime, in_batch: Sequence[Any] = ()
+) -> Warning | None:
     """Customers in a crisis send the same order twice (by phone, then by EDI): name the look-alikes."""
-    alikes = repository.look_alike_orders(
-        session,
-        customer_id=plan.customer_id,
-        reference=plan.customer_reference,
-        fingerprint=plan.content_fingerprint,
-        since=now - DUPLICATE_WINDOW,
-    )
+    alikes = [
+        *repository.look_alike_orders(
+            session,
+            customer_id=plan.customer_id,
+            reference=plan.customer_reference,
+            fingerprint=plan.content_fingerprint,
+            since=now - DUPLICATE_WINDOW,
+        ),
+        *in_batch,
+    ][:MAX_LOOK_ALIKES]
     if not alikes:
         return None
     reasons = []

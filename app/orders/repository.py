@@ -55,6 +55,7 @@ _LOOK_ALIKES = (
 )
 _INSERT_ORDER = insert(order_table).returning(_o.id)
 _INSERT_LINES = insert(line_table)
+_INSERT_ORDERS = insert(order_table).returning(_o.id, sort_by_parameter_order=True)
 _FIND_KEY = select(_k.request_hash, _k.response_status, _k.response_body).where(
     _k.caller == bindparam("caller"), _k.key == bindparam("key")
 )
@@ -103,6 +104,19 @@ def insert_order(session: Session, values: dict[str, Any], lines: list[dict[str,
     order_id: int = connection.execute(_INSERT_ORDER, values).scalar_one()
     connection.execute(_INSERT_LINES, [{**line, "order_id": order_id} for line in lines])
     return order_id
+
+
+def insert_orders(session: Session, orders: list[dict[str, Any]], lines: list[list[dict[str, Any]]]) -> None:
+    """Many orders in two statements (multi-row inserts); `lines[i]` are the lines of `orders[i]`."""
+    connection = session.connection()
+    ids = connection.execute(_INSERT_ORDERS, orders).scalars().all()
+    rows = [
+        {**line, "order_id": order_id}
+        for order_id, order_lines in zip(ids, lines, strict=True)
+        for line in order_lines
+    ]
+    if rows:
+        connection.execute(_INSERT_LINES, rows)
 
 
 def find_idempotency_record(session: Session, caller: str, key: str) -> Row[Any] | None:

@@ -1,0 +1,346 @@
+"""Ingesting an interchange, in two units of work.
+
+1. `store_interchange` writes the bytes as received (with their SHA-256, partner, time and content
+   type) and the caller commits at once: whatever happens next, nothing a partner sent is lost.
+2. `process_interchange` reads it, refuses it as a whole (syntax) or maps its messages to orders,
+   records them all in the caller's transaction, stores the acknowledgments and the answer. When
+   it fails, its transaction rolls back and the stored row stays `received`: an admin reprocesses
+   it (`POST /edi/interchanges/{id}/reprocess`, `carnet edi reprocess`). It is not done at startup:
+   several server processes would race for the same rows, and a file that crashes the processing
+   would crash every start.
+
+Resends: an interchange that created orders registers its content hash and its envelope key
+(format, sender and control references); a later interchange of the same partner with either is
+a duplicate — stored too, pointing to the first, answered with the first answer and 200, nothing
+created. A unique constraint on each key settles concurrent resends. A rejected interchange
+registers nothing: resending it (fixed, or after a mapping was added on our side) is processed
+afresh, which can create no double since the first created nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.auth.models import Partner, Role
+from app.auth.service import Actor
+from app.clock import utcnow
+from app.edi import acknowledging, mapping, repository
+from app.edi.documents import Interchange
+from app.edi.issues import InterchangeRejected, Issue
+from app.edi.models import EdiInterchange, InterchangeStatus
+from app.edi.parse import parse_interchange
+from app.edi.schemas import csv_profile_from_json
+from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from app.numbering import next_numbers
+from app.orders.capture import record_orders
+
+API_BASE = "/api/v1/edi/interchanges"
+Reading = Interchange | InterchangeRejected
+
+
+@dataclass(frozen=True)
+class StoredInterchange:
+    id: int
+    csv_profile: dict[str, Any] | None
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class IngestionAnswer:
+    status_code: int  # 201 first processing, 200 a resend (or an interchange processed before)
+    body: dict[str, Any]
+    replayed: bool
+
+
+def posting_partner(session: Session, *, actor: Actor, partner_name: str | None) -> Partner:
+    """A partner posts its own interchanges; an admin may post on behalf of a named partner."""
+    if actor.kind == "partner":
+        if partner_name is not None and partner_name != actor.name:
+            raise NotPermitted("a partner posts only its own interchanges")
+        partner = repository.get_partner(session, actor.id)
+    else:
+        if actor.role != Role.ADMIN:
+            raise NotPermitted("interchanges are posted by partners (X-API-Key), or by an admin for one")
+        if not partner_name:
+            raise InvalidInput("name the partner the interchange comes from", loc=("query", "partner"))
+        partner = repository.get_partner_by_name(session, partner_name)
+    if partner is None or not partner.active:
+        raise NotFound(f"no active partner {partner_name or actor.name!r}")
+    return partner
+
+
+def store_interchange(
+    session: Session, *, actor: Actor, data: bytes, content_type: str | None, partner_name: str | None = None
+) -> StoredInterchange:
+    """Keep the bytes as received. The caller commits this unit of work on its own, first."""
+    partner = posting_partner(session, actor=actor, partner_name=partner_name)
+    content_type = content_type[:200] if content_type else None
+    interchange_id = repository.insert_interchange(
+        session,
+        {
+            "partner_id": partner.id,
+            "received_at": utcnow(),
+            "received_by": actor.caller_key,
+            "content_type": content_type,
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "raw": data,
+            "status": InterchangeStatus.RECEIVED,
+            "test": False,
+            "order_numbers": [],
+            "errors": [],
+            "warnings": [],
+            "messages": [],
+        },
+    )
+    return StoredInterchange(interchange_id, partner.csv_profile, content_type)
+
+
+def read_interchange(data: bytes, *, content_type: str | None, csv_profile: dict[str, Any] | None) -> Reading:
+    """Parse (pure, no database): callers run it off the write path."""
+    try:
+        return parse_interchange(
+            data, content_type=content_type, csv_profile=csv_profile_from_json(csv_profile)
+        )
+    except InterchangeRejected as rejection:
+        return rejection
+
+
+def process_interchange(
+    session: Session, *, interchange_id: int, reading: Reading | None = None
+) -> IngestionAnswer:
+    """Turn a stored interchange into orders and acknowledgments, all or nothing, in the caller's
+    transaction. An interchange already processed is answered as it was, with 200."""
+    row = repository.get_interchange(session, interchange_id, lock=True)
+    if row is None:
+        raise NotFound(f"no interchange {interchange_id}")
+    if row.status != InterchangeStatus.RECEIVED:
+        return IngestionAnswer(200, answer_body(session, _first(session, row)), replayed=True)
+    partner = repository.get_partner(session, row.partner_id)
+    assert partner is not None
+    original = repository.find_original(
+        session, partner_id=row.partner_id, content_key=row.sha256, control_key=None
+    )
+    if original is not None:
+        return _duplicate(session, row, original)
+    if reading is None:
+        reading = read_interchange(row.raw, content_type=row.content_type, csv_profile=partner.csv_profile)
+    if isinstance(reading, InterchangeRejected):
+        return _rejected(session, row, reading)
+    _describe(row, reading)
+    control_key = _control_key(reading)
+    if control_key is not None:
+        original = repository.find_original(
+            session, partner_id=row.partner_id, content_key=row.sha256, control_key=control_key
+        )
+        if original is not None:
+            return _duplicate(session, row, original)
+    references = {"partner": partner.name, "format": reading.format.value, "interchange_id": row.id}
+    plans = mapping.plan_messages(
+        session,
+        partner_id=partner.id,
+        interchange=reading,
+        caller=f"partner:{partner.id}",
+        references=references,
+    )
+    if any(p.plan is not None for p in plans):
+        original = _register(session, row, control_key)
+        if original is not None:
+            return _duplicate(session, row, original)
+    recorded = iter(record_orders(session, plans=[p.plan for p in plans if p.plan is not None]))
+    numbers = [next(recorded).number if p.plan is not None else None for p in plans]
+    row.order_numbers = [n for n in numbers if n is not None]
+    row.messages = [_message(p, n) for p, n in zip(plans, numbers, strict=True)]
+    row.errors = [_refusal(p, r) for p in plans for r in p.refusals]
+    if not reading.orders:
+        row.errors = [
+            {"loc": "interchange", "msg": "the interchange holds no purchase order", "code": "no_order"}
+        ]
+    row.warnings = [_issue(w) for w in reading.warnings] + [
+        _review(p, n) for p, n in zip(plans, numbers, strict=True) if p.plan is not None and p.plan.problems
+    ]
+    row.status = (
+        InterchangeStatus.REJECTED
+        if not row.order_numbers
+        else InterchangeStatus.PARTIALLY_ACCEPTED
+        if row.errors
+        else InterchangeStatus.ACCEPTED
+    )
+    now = utcnow()
+    count = acknowledging.needed_for(reading)
+    ack_numbers = iter(next_numbers(session, acknowledging.series(partner.id), count))
+    drafts = acknowledging.for_interchange(
+        reading, plans, numbers, numbers=ack_numbers, now=now, summary=_summary(row)
+    )
+    return _finish(session, row, drafts, now)
+
+
+def reprocess_interchange(session: Session, *, interchange_id: int, actor: Actor) -> IngestionAnswer:
+    """Process again an interchange left `received` by a crash (admins)."""
+    if actor.role != Role.ADMIN:
+        raise NotPermitted("only an admin reprocesses interchanges")
+    row = repository.get_interchange(session, interchange_id)
+    if row is None:
+        raise NotFound(f"no interchange {interchange_id}")
+    if row.status != InterchangeStatus.RECEIVED:
+        raise Conflict(f"interchange {interchange_id} is already processed ({row.status})")
+    return process_interchange(session, interchange_id=interchange_id)
+
+
+def pending_interchanges(session: Session) -> list[int]:
+    return list(repository.pending_interchange_ids(session))
+
+
+def _describe(row: EdiInterchange, interchange: Interchange) -> None:
+    row.format = interchange.format.value
+    refs = [e.control_ref for e in interchange.envelopes] or [interchange.control_ref or ""]
+    row.control_ref = ",".join(r for r in refs if r)[:200] or None
+    row.sender_id = (interchange.sender_id or "")[:100] or None
+    row.test = interchange.test
+
+
+def _control_key(interchange: Interchange) -> str | None:
+    if not interchange.envelopes:
+        return None
+    envelopes = ";".join(f"{e.sender_id}/{e.receiver_id}/{e.control_ref}" for e in interchange.envelopes)
+    return hashlib.sha256(f"{interchange.format.value}|{envelopes}".encode()).hexdigest()
+
+
+def _register(session: Session, row: EdiInterchange, control_key: str | None) -> EdiInterchange | None:
+    """Claim this content and envelope for this interchange; a concurrent resend that claimed them
+    first is returned instead (its transaction committed: ours waited on the unique index)."""
+    try:
+        with session.begin_nested():
+            row.content_key = row.sha256
+            row.control_key = control_key
+            session.flush()
+    except IntegrityError:
+        original = repository.find_original(
+            session, partner_id=row.partner_id, content_key=row.sha256, control_key=control_key
+        )
+        if original is None:
+            raise
+        return original
+    return None
+
+
+def _duplicate(session: Session, row: EdiInterchange, original: EdiInterchange) -> IngestionAnswer:
+    row.status = InterchangeStatus.DUPLICATE
+    row.duplicate_of_id = original.id
+    row.format = original.format
+    row.control_ref = original.control_ref
+    row.sender_id = original.sender_id
+    row.processed_at = utcnow()
+    session.flush()
+    return IngestionAnswer(200, answer_body(session, original), replayed=True)
+
+
+def _rejected(session: Session, row: EdiInterchange, rejection: InterchangeRejected) -> IngestionAnswer:
+    interchange = rejection.interchange
+    if interchange is not None:
+        _describe(row, interchange)
+    row.format = rejection.format.value if rejection.format is not None else row.format
+    row.status = InterchangeStatus.REJECTED
+    row.errors = [_issue(i) for i in rejection.issues]
+    row.warnings = [_issue(w) for w in interchange.warnings] if interchange is not None else []
+    now = utcnow()
+    numbers = iter(next_numbers(session, acknowledging.series(row.partner_id), 1))
+    drafts = acknowledging.for_rejection(rejection, numbers=numbers, now=now, summary=_summary(row))
+    return _finish(session, row, drafts, now)
+
+
+def _finish(
+    session: Session, row: EdiInterchange, drafts: list[acknowledging.AcknowledgmentDraft], now: Any
+) -> IngestionAnswer:
+    row.processed_at = now
+    session.flush()
+    repository.insert_acknowledgments(
+        session,
+        [
+            {
+                "interchange_id": row.id,
+                "kind": d.kind,
+                "control_ref": d.control_ref,
+                "po_number": d.po_number,
+                "order_number": d.order_number,
+                "content_type": d.content_type,
+                "body": d.body,
+                "created_at": now,
+            }
+            for d in drafts
+        ],
+    )
+    return IngestionAnswer(201, answer_body(session, row), replayed=False)
+
+
+def _first(session: Session, row: EdiInterchange) -> EdiInterchange:
+    if row.duplicate_of_id is None:
+        return row
+    original = repository.get_interchange(session, row.duplicate_of_id)
+    return original if original is not None else row
+
+
+def answer_body(session: Session, row: EdiInterchange) -> dict[str, Any]:
+    acknowledgments = repository.acknowledgment_summaries(session, row.id)
+    base = f"{API_BASE}/{row.id}"
+    return {
+        "id": row.id,
+        "format": row.format,
+        "status": row.status,
+        "orders": list(row.order_numbers),
+        "acknowledgment_url": f"{base}/acknowledgments/{acknowledgments[0].id}" if acknowledgments else None,
+        "acknowledgments_url": f"{base}/acknowledgments",
+        "errors": list(row.errors),
+        "warnings": list(row.warnings),
+        "messages": list(row.messages),
+    }
+
+
+def _summary(row: EdiInterchange) -> dict[str, Any]:
+    return {
+        "interchange_id": row.id,
+        "format": row.format,
+        "status": row.status,
+        "errors": row.errors,
+        "warnings": row.warnings,
+    }
+
+
+def _issue(issue: Issue) -> dict[str, Any]:
+    return {"loc": issue.loc, "msg": issue.msg, "code": issue.code.value}
+
+
+def _message_loc(plan: mapping.MessagePlan) -> str:
+    message = plan.order.message
+    where = f"message {message.reference} " if message is not None else ""
+    return f"{where}(order {plan.order.po_number})"
+
+
+def _refusal(plan: mapping.MessagePlan, refusal: mapping.Refusal) -> dict[str, Any]:
+    return {"loc": _message_loc(plan), "msg": f"not captured: {refusal.detail}", "code": refusal.code}
+
+
+def _review(plan: mapping.MessagePlan, number: str | None) -> dict[str, Any]:
+    assert plan.plan is not None
+    codes = sorted({p["code"] for p in plan.plan.problems})
+    detail = f"order {number} needs review: {len(plan.plan.problems)} problem(s) ({', '.join(codes)})"
+    return {"loc": _message_loc(plan), "msg": detail, "code": "needs_review"}
+
+
+def _message(plan: mapping.MessagePlan, number: str | None) -> dict[str, Any]:
+    message = plan.order.message
+    return {
+        "po_number": plan.order.po_number,
+        "message_ref": message.reference if message is not None else None,
+        "interchange_ref": message.interchange_ref if message is not None else None,
+        "status": plan.plan.status if plan.plan is not None else "refused",
+        "order": number,
+        "customer_code": plan.customer_code,
+        "errors": [_refusal(plan, r) for r in plan.refusals],
+        "problems": sorted({p["code"] for p in plan.plan.problems}) if plan.plan is not None else [],
+    }

@@ -1,0 +1,489 @@
+"""From a partner's purchase orders to order plans: whose order it is, where it goes, which products.
+
+Parties: the partner's own mapping (`partner_party`) first, then our master data (customer.gln,
+shipping_address.gln), always restricted to the partner's customers. Items: GTIN/ISBN/UPC first
+(normalised to the GTIN our catalogue stores), then the partner's article numbers (`partner_item`),
+then a seller-assigned id (EDIFACT SA, X12 VN...) read as our own product code.
+
+What a message can become:
+* an order, `captured` — or `needs_review` when a rep must look at it: an unknown item (the line is
+  left out and listed in the order's `problems`), an unknown delivery party, a price that differs
+  from ours, a fractional quantity of a product sold in units (rounded up), a buyer id we do not
+  know while the customer is still certain (the only customer of the partner, its delivery point,
+  the envelope's sender), a test interchange;
+* nothing, with a refusal, when no customer can be determined, when the buyer is another partner's
+  customer or blocked, or when not one of its lines names a product we know.
+
+The snapshot is read in a few set-based queries for the whole interchange; planning is then pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_CEILING, Decimal
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.orm import Session
+
+from app.catalog.schemas import normalize_gtin
+from app.edi import repository
+from app.edi.ack_common import LineOutcome, LineStatus
+from app.edi.documents import Envelope, Interchange, ItemIdKind, OrderLine, PurchaseOrder
+from app.errors import DomainError
+from app.orders.capture import OrderPlan, price_order
+from app.orders.models import Channel, OrderStatus
+from app.orders.schemas import OrderCreate, OrderLineCreate
+
+GTIN_KINDS = frozenset((ItemIdKind.GTIN, ItemIdKind.ISBN, ItemIdKind.UPC))
+MAX_QUANTITY = Decimal(1_000_000)
+_ZERO = Decimal(0)
+_MILLI = Decimal("0.001")
+
+
+@lru_cache(maxsize=65_536)
+def gtin_forms(value: str) -> tuple[str, ...]:
+    """The forms under which our catalogue may store this GTIN/ISBN/UPC/EAN-8 (13 digits, or the
+    14-digit GTIN as sent); empty when it is not a valid one."""
+    try:
+        gtin = normalize_gtin(value)
+    except ValueError:
+        return ()
+    if len(gtin) == 14 and gtin.startswith("0"):
+        return gtin[1:], gtin
+    return (gtin, "0" + gtin) if len(gtin) == 13 else (gtin,)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class MessagePlan:
+    """What one business document becomes: an order plan, or refusals; and the answer per line."""
+
+    order: PurchaseOrder
+    envelope: Envelope | None
+    plan: OrderPlan | None
+    refusals: tuple[Refusal, ...]
+    outcomes: tuple[LineOutcome, ...]
+    customer_code: str | None = None
+
+
+@dataclass
+class Snapshot:
+    """Everything an interchange's messages may refer to, read once."""
+
+    customers: dict[int, Row[Any]]
+    customer_by_gln: dict[str, Row[Any]]
+    foreign_glns: set[str]
+    parties: dict[str, Row[Any]]
+    addresses: dict[int, Row[Any]]
+    addresses_by_gln: dict[str, list[Row[Any]]]
+    products_by_code: dict[str, Row[Any]]
+    products_by_gtin: dict[str, Row[Any]]
+    items: dict[str, str]
+    sole_customer: Row[Any] | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        only = list(self.customers.values())
+        self.sole_customer = only[0] if len(only) == 1 else None
+
+
+def envelope_of(interchange: Interchange, order: PurchaseOrder) -> Envelope | None:
+    if not interchange.envelopes:
+        return None
+    reference = order.message.interchange_ref if order.message else None
+    return next((e for e in interchange.envelopes if e.control_ref == reference), interchange.envelopes[0])
+
+
+def _senders(interchange: Interchange, order: PurchaseOrder, envelope: Envelope | None) -> list[str]:
+    """Who sent the message, as the envelope says: the buyer when the message does not (X12 ISA06/GS02)."""
+    senders: list[str] = []
+    if envelope is not None:
+        group_ref = order.message.group_ref if order.message else None
+        senders += [g.sender_id for g in envelope.groups if g.control_ref == group_ref and g.sender_id]
+        senders.append(envelope.sender_id)
+    elif interchange.sender_id:
+        senders.append(interchange.sender_id)
+    return [s.strip() for s in senders if s and s.strip()]
+
+
+def load_snapshot(session: Session, *, partner_id: int, interchange: Interchange) -> Snapshot:
+    party_ids: set[str] = set()
+    item_values: set[str] = set()
+    gtins: set[str] = set()
+    seller_codes: set[str] = set()
+    for order in interchange.orders:
+        party_ids.update(p.id.strip() for p in order.parties if p.id and p.id.strip())
+        party_ids.update(_senders(interchange, order, envelope_of(interchange, order)))
+        for line in order.lines:
+            for identifier in line.identifiers:
+                item_values.add(identifier.value)
+                if identifier.kind in GTIN_KINDS:
+                    gtins.update(gtin_forms(identifier.value))
+                elif identifier.kind is ItemIdKind.SELLER:
+                    seller_codes.add(identifier.value)
+    customers = {row.id: row for row in repository.partner_customers(session, partner_id)}
+    by_gln = {row.gln: row for row in customers.values() if row.gln}
+    unknown_glns = party_ids - by_gln.keys()
+    foreign = {
+        row.gln for row in repository.customers_by_gln(session, unknown_glns) if row.id not in customers
+    }
+    parties = {
+        row.party_id: row
+        for row in repository.party_mappings(session, partner_id, party_ids)
+        if row.customer_id in customers
+    }
+    address_rows = repository.shipping_addresses(
+        session,
+        customer_ids=customers.keys(),
+        glns=party_ids,
+        ids={row.shipping_address_id for row in parties.values() if row.shipping_address_id},
+    )
+    addresses_by_gln: dict[str, list[Row[Any]]] = {}
+    for address in address_rows:
+        if address.gln:
+            addresses_by_gln.setdefault(address.gln, []).append(address)
+    items = repository.item_mappings(session, partner_id, item_values)
+    products = repository.products_for_capture(session, codes=seller_codes | set(items.values()), gtins=gtins)
+    return Snapshot(
+        customers=customers,
+        customer_by_gln=by_gln,
+        foreign_glns=foreign,
+        parties=parties,
+        addresses={a.id: a for a in address_rows},
+        addresses_by_gln=addresses_by_gln,
+        products_by_code={p.code: p for p in products},
+        products_by_gtin={p.gtin: p for p in products if p.gtin},
+        items=items,
+    )
+
+
+class Planner:
+    """Plans the messages of one interchange in order, so that stock seen by each accounts for the
+    quantities the previous ones will reserve."""
+
+    def __init__(self, snapshot: Snapshot, *, caller: str, references: dict[str, Any]) -> None:
+        self.snapshot = snapshot
+        self.caller = caller
+        self.references = references
+        self.demanded: dict[int, Decimal] = {}
+
+    def plan_all(self, interchange: Interchange) -> list[MessagePlan]:
+        return [self.plan(interchange, order) for order in interchange.orders]
+
+    def plan(self, interchange: Interchange, order: PurchaseOrder) -> MessagePlan:
+        envelope = envelope_of(interchange, order)
+        problems: list[dict[str, Any]] = []
+        customer, refusal = self.customer_for(order, _senders(interchange, order, envelope), problems)
+        rejected_all = tuple(LineOutcome.reject(line) for line in order.lines)
+        if refusal is not None:
+            return MessagePlan(order, envelope, None, (refusal,), rejected_all)
+        assert customer is not None
+        if customer.blocked:
+            refusal = Refusal(
+                "customer_blocked", f"customer {customer.code} is blocked: no order may be taken"
+            )
+            return MessagePlan(order, envelope, None, (refusal,), rejected_all, customer.code)
+        shipping_address = self.delivery_for(order, customer, problems)
+        kept: list[tuple[OrderLine, Row[Any], Decimal]] = []
+        for line in order.lines:
+            taken = self.line_for(line, problems)
+            if taken is not None:
+                kept.append((line, *taken))
+        if not kept:
+            detail = (
+                "the order has no lines"
+                if not order.lines
+                else "not one line names a product we know (see the line problems)"
+            )
+            refusal = Refusal("no_known_item", detail)
+            return MessagePlan(order, envelope, None, (refusal,), rejected_all, customer.code)
+        test = envelope.test if envelope is not None else interchange.test
+        if test:
+            problems.append(
+                {"code": "test_interchange", "detail": "the partner marked the interchange as a test"}
+            )
+        try:
+            plan = self.price(order, customer, kept, shipping_address)
+        except DomainError as exc:  # a rule of capture we did not foresee: refuse, never crash
+            details = "; ".join(e.msg for e in exc.errors) or exc.detail
+            refusal = Refusal("refused_by_capture", details)
+            return MessagePlan(order, envelope, None, (refusal,), rejected_all, customer.code)
+        plan = replace(
+            plan,
+            status=OrderStatus.NEEDS_REVIEW if problems else OrderStatus.CAPTURED,
+            problems=tuple(problems),
+            external_references=self.external_references(interchange, order, envelope),
+            lines=tuple(
+                {**planned, "external_line_no": _line_label(line)[:35]}
+                for planned, (line, _, _) in zip(plan.lines, kept, strict=True)
+            ),
+        )
+        outcomes = self.outcomes(order, kept)
+        for product_id, quantity in plan.demand.items():
+            self.demanded[product_id] = self.demanded.get(product_id, _ZERO) + quantity
+        return MessagePlan(order, envelope, plan, (), outcomes, customer.code)
+
+    def customer_for(
+        self, order: PurchaseOrder, senders: list[str], problems: list[dict[str, Any]]
+    ) -> tuple[Row[Any] | None, Refusal | None]:
+        snapshot = self.snapshot
+        buyer = (order.buyer_id or "").strip()
+        if buyer:
+            customer = self.party_customer(buyer)
+            if customer is not None:
+                return customer, None
+            if buyer in snapshot.foreign_glns:
+                return None, Refusal("buyer_not_yours", f"buyer {buyer} is not one of your customers")
+        delivery = (order.delivery_party_id or "").strip()
+        candidates = [self.party_customer(delivery), self.address_customer(delivery)] if delivery else []
+        candidates += [self.party_customer(sender) for sender in senders]
+        candidates.append(snapshot.sole_customer)
+        customer = next((c for c in candidates if c is not None), None)
+        if customer is None:
+            detail = (
+                f"buyer {buyer} is unknown: no mapping and no customer with that GLN"
+                if buyer
+                else "the order names no buyer, and neither its delivery party nor the sender is known"
+            )
+            return None, Refusal("unknown_buyer", detail)
+        if buyer:
+            problems.append(
+                {
+                    "code": "unknown_buyer",
+                    "party_id": buyer,
+                    "customer_code": customer.code,
+                    "detail": f"buyer {buyer} is unknown; taken as customer {customer.code}",
+                }
+            )
+        return customer, None
+
+    def party_customer(self, party_id: str) -> Row[Any] | None:
+        mapping = self.snapshot.parties.get(party_id)
+        if mapping is not None:
+            return self.snapshot.customers[mapping.customer_id]
+        return self.snapshot.customer_by_gln.get(party_id)
+
+    def address_customer(self, party_id: str) -> Row[Any] | None:
+        """The customer whose shipping address has this GLN, when only one has it."""
+        owners = {a.customer_id for a in self.snapshot.addresses_by_gln.get(party_id, ())}
+        return self.snapshot.customers[owners.pop()] if len(owners) == 1 else None
+
+    def delivery_for(
+        self, order: PurchaseOrder, customer: Row[Any], problems: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        party = (order.delivery_party_id or "").strip()
+        if not party or party == customer.gln:
+            return None
+        mapping = self.snapshot.parties.get(party)
+        if mapping is not None and mapping.customer_id == customer.id:
+            address = self.snapshot.addresses.get(mapping.shipping_address_id or 0)
+            return _address(address) if address is not None else None
+        found = [a for a in self.snapshot.addresses_by_gln.get(party, ()) if a.customer_id == customer.id]
+        if len(found) == 1:
+            return _address(found[0])
+        problems.append(
+            {
+                "code": "unknown_delivery_party",
+                "party_id": party,
+                "detail": f"delivery party {party} is not an address of customer {customer.code}",
+            }
+        )
+        return None
+
+    def product_for(self, line: OrderLine) -> Row[Any] | None:
+        snapshot = self.snapshot
+        for identifier in line.identifiers:
+            if identifier.kind in GTIN_KINDS:
+                for form in gtin_forms(identifier.value):
+                    product = snapshot.products_by_gtin.get(form)
+                    if product is not None:
+                        return product
+        for identifier in line.identifiers:
+            code = snapshot.items.get(identifier.value)
+            if code is not None:
+                return snapshot.products_by_code.get(code)
+        for identifier in line.identifiers:
+            if identifier.kind is ItemIdKind.SELLER:
+                product = snapshot.products_by_code.get(identifier.value)
+                if product is not None:
+                    return product
+        return None
+
+    def line_for(self, line: OrderLine, problems: list[dict[str, Any]]) -> tuple[Row[Any], Decimal] | None:
+        """The product and the quantity to capture, or None when the line cannot be an order line."""
+        label = _line_label(line)
+        quantity = line.quantity
+        product = self.product_for(line)
+        if product is None or not _capturable(quantity):
+            code, why = (
+                ("unknown_item", "item unknown")
+                if product is None
+                else ("invalid_quantity", f"quantity {quantity} out of range")
+            )
+            problems.append(
+                {
+                    "code": code,
+                    "line": label,
+                    "items": [
+                        {"id": i.value, "kind": i.kind.value, "qualifier": i.qualifier}
+                        for i in line.identifiers
+                    ],
+                    "quantity": _text(quantity),
+                    "description": line.description,
+                    "detail": f"line {label} ({line.item or 'no item id'} x {_text(quantity)}): {why}; "
+                    "not captured",
+                }
+            )
+            return None
+        if not product.allows_decimal_quantity and quantity != quantity.to_integral_value():
+            rounded = quantity.to_integral_value(rounding=ROUND_CEILING)
+            problems.append(
+                {
+                    "code": "quantity_rounded",
+                    "line": label,
+                    "quantity": _text(quantity),
+                    "captured": _text(rounded),
+                    "detail": f"line {label}: {product.code} is sold in whole units; "
+                    f"{_text(quantity)} rounded up to {_text(rounded)}",
+                }
+            )
+            quantity = rounded
+        if line.unit_price is not None and line.unit_price != product.unit_price:
+            problems.append(
+                {
+                    "code": "price_difference",
+                    "line": label,
+                    "partner_price": _text(line.unit_price),
+                    "our_price": _text(product.unit_price),
+                    "detail": f"line {label}: the partner's price {_text(line.unit_price)} differs from "
+                    f"ours, {_text(product.unit_price)} (ours is kept)",
+                }
+            )
+        return product, quantity
+
+    def price(
+        self,
+        order: PurchaseOrder,
+        customer: Row[Any],
+        kept: list[tuple[OrderLine, Row[Any], Decimal]],
+        shipping_address: dict[str, Any] | None,
+    ) -> OrderPlan:
+        draft = OrderCreate.model_construct(
+            customer_code=customer.code,
+            channel=Channel.EDI,
+            customer_reference=order.po_number[:100] or None,
+            requested_date=order.requested_delivery_date,
+            shipping_address=None,
+            notes=None,
+            lines=[
+                OrderLineCreate.model_construct(
+                    product_code=product.code,
+                    gtin=None,
+                    quantity=quantity,
+                    unit_price=None,
+                    discount_percent=None,
+                )
+                for _, product, quantity in kept
+            ],
+        )
+        products = list({product.id: product for _, product, _ in kept}.values())
+        return price_order(
+            draft=draft,
+            caller=self.caller,
+            customer=customer,
+            products=products,
+            shipping_address=shipping_address,
+            already_demanded=self.demanded,
+        )
+
+    def outcomes(
+        self, order: PurchaseOrder, kept: list[tuple[OrderLine, Row[Any], Decimal]]
+    ) -> tuple[LineOutcome, ...]:
+        """Accepted, changed (rounded), backordered (what stock does not cover now) or rejected."""
+        captured = {line.position: (product, quantity) for line, product, quantity in kept}
+        available: dict[int, Decimal] = {}
+        answered: list[LineOutcome] = []
+        for line in order.lines:
+            if line.position not in captured:
+                answered.append(LineOutcome.reject(line))
+                continue
+            product, quantity = captured[line.position]
+            if product.id not in available:
+                available[product.id] = (
+                    product.stock_on_hand - product.reserved_quantity - self.demanded.get(product.id, _ZERO)
+                )
+            now = min(quantity, max(available[product.id], _ZERO))
+            available[product.id] -= quantity
+            if now < quantity:
+                answered.append(
+                    LineOutcome(line.position, LineStatus.BACKORDERED, line.quantity, now, quantity - now)
+                )
+            elif quantity != line.quantity:
+                answered.append(LineOutcome.change(line, quantity))
+            else:
+                answered.append(LineOutcome.accept(line))
+        return tuple(answered)
+
+    def external_references(
+        self, interchange: Interchange, order: PurchaseOrder, envelope: Envelope | None
+    ) -> dict[str, Any]:
+        message = order.message
+        values = {
+            **self.references,
+            "interchange_ref": envelope.control_ref if envelope is not None else interchange.control_ref,
+            "group_ref": message.group_ref if message else None,
+            "message_ref": message.reference if message else None,
+            "message_type": message.type if message else None,
+            "sender_id": envelope.sender_id if envelope is not None else interchange.sender_id,
+            "receiver_id": envelope.receiver_id if envelope is not None else interchange.receiver_id,
+            "po_number": order.po_number,
+            "document_type": order.document_type,
+            "document_date": order.document_date.isoformat() if order.document_date else None,
+            "requested_delivery_date": (
+                order.requested_delivery_date.isoformat() if order.requested_delivery_date else None
+            ),
+            "buyer_id": order.buyer_id,
+            "delivery_party_id": order.delivery_party_id,
+            "currency": order.currency,
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
+
+def _capturable(quantity: Decimal) -> bool:
+    """What an order line can hold: more than zero, at most a million, at most three decimals."""
+    return _ZERO < quantity <= MAX_QUANTITY and quantity == quantity.quantize(_MILLI)
+
+
+def _line_label(line: OrderLine) -> str:
+    return line.line_number or str(line.position)
+
+
+def _text(value: Decimal) -> str:
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "") else text
+
+
+def _address(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "code": row.code,
+        "name": row.name,
+        "street": row.street,
+        "street2": row.street2,
+        "postal_code": row.postal_code,
+        "city": row.city,
+        "country": row.country,
+        "gln": row.gln,
+    }
+
+
+def plan_messages(
+    session: Session, *, partner_id: int, interchange: Interchange, caller: str, references: dict[str, Any]
+) -> list[MessagePlan]:
+    snapshot = load_snapshot(session, partner_id=partner_id, interchange=interchange)
+    return Planner(snapshot, caller=caller, references=references).plan_all(interchange)

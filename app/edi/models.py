@@ -1,0 +1,106 @@
+"""EDI partners' interchanges as received, the acknowledgments sent back, and partner mappings."""
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UtcDateTime
+
+
+class InterchangeStatus(enum.StrEnum):
+    RECEIVED = "received"  # stored, not processed yet (or processing crashed: reprocess it)
+    ACCEPTED = "accepted"  # every order message became an order
+    PARTIALLY_ACCEPTED = "partially_accepted"  # some messages were refused, the others are orders
+    REJECTED = "rejected"  # refused as a whole (syntax), or no message could become an order
+    DUPLICATE = "duplicate"  # a resend of an accepted interchange: nothing created
+
+
+class EdiInterchange(Base):
+    """One transmission, stored byte for byte before anything else is done with it.
+
+    `content_key` and `control_key` are set only on interchanges that created orders; their unique
+    constraints are what makes a concurrent resend lose the race instead of creating a double.
+    """
+
+    __tablename__ = "edi_interchange"
+    __table_args__ = (
+        UniqueConstraint("content_key", "partner_id"),
+        UniqueConstraint("control_key", "partner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    received_by: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    format: Mapped[str | None] = mapped_column(String(10))
+    control_ref: Mapped[str | None] = mapped_column(String(200))
+    sender_id: Mapped[str | None] = mapped_column(String(100))
+    test: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_key: Mapped[str | None] = mapped_column(String(64))
+    control_key: Mapped[str | None] = mapped_column(String(64))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("edi_interchange.id"))
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    order_numbers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    errors: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # One entry per business document: its references, outcome, order number or refusal reasons.
+    messages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+    acknowledgments: Mapped[list["EdiAcknowledgment"]] = relationship(
+        back_populates="interchange", lazy="raise", order_by="EdiAcknowledgment.id"
+    )
+
+
+class EdiAcknowledgment(Base):
+    """A CONTRL, ORDRSP, 997, 855 or JSON answer, kept as the exact bytes the partner downloads."""
+
+    __tablename__ = "edi_acknowledgment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interchange_id: Mapped[int] = mapped_column(
+        ForeignKey("edi_interchange.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    control_ref: Mapped[str] = mapped_column(String(35))
+    po_number: Mapped[str | None] = mapped_column(String(100))
+    order_number: Mapped[str | None] = mapped_column(String(32))
+    content_type: Mapped[str] = mapped_column(String(100))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    interchange: Mapped[EdiInterchange] = relationship(back_populates="acknowledgments", lazy="raise")
+
+
+class PartnerParty(Base):
+    """A partner's own id for a party (buyer, delivery point) mapped to our customer and address."""
+
+    __tablename__ = "partner_party"
+    __table_args__ = (UniqueConstraint("partner_id", "party_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    party_id: Mapped[str] = mapped_column(String(35))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    shipping_address_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shipping_address.id", ondelete="SET NULL")
+    )
+
+
+class PartnerItem(Base):
+    """A partner's own article number mapped to our product."""
+
+    __tablename__ = "partner_item"
+    __table_args__ = (UniqueConstraint("partner_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(35))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)

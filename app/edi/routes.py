@@ -1,0 +1,182 @@
+"""EDI over HTTP: partners post interchanges and download acknowledgments; admins map partners."""
+
+from functools import partial
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.api import CurrentActor, DbSession
+from app.edi import ingestion, service
+from app.edi.models import InterchangeStatus
+from app.edi.schemas import (
+    AcknowledgmentRead,
+    CsvProfileIn,
+    InterchangeAnswer,
+    InterchangeRead,
+    InterchangeSummary,
+    ItemMappingIn,
+    ItemMappingRead,
+    PartyMappingIn,
+    PartyMappingRead,
+)
+from app.pagination import Cursor, Limit, Page, decode_cursor
+from app.writer import UnitOfWorkRunner, get_writer
+
+router = APIRouter(prefix="/edi", tags=["edi"])
+Writer = Annotated[UnitOfWorkRunner, Depends(get_writer)]
+PartnerName = Annotated[str | None, Query(alias="partner", max_length=100)]
+_RAW_BODY = {
+    "required": True,
+    "content": {
+        media: {"schema": {"type": "string", "format": "binary"}}
+        for media in ("application/EDIFACT", "application/EDI-X12", "application/xml", "text/csv")
+    },
+}
+
+
+def _answer(answer: ingestion.IngestionAnswer) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return Response(
+        orjson.dumps(answer.body),
+        status_code=answer.status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def _download(download: service.Download) -> Response:
+    disposition = f'attachment; filename="{download.filename}"'
+    return Response(
+        download.body, media_type=download.content_type, headers={"Content-Disposition": disposition}
+    )
+
+
+@router.post(
+    "/interchanges",
+    status_code=201,
+    response_model=InterchangeAnswer,
+    responses={200: {"model": InterchangeAnswer, "description": "a resend"}, 401: {}, 403: {}, 413: {}},
+    openapi_extra={"requestBody": _RAW_BODY},
+)
+async def post_interchange(
+    request: Request, actor: CurrentActor, writer: Writer, partner: PartnerName = None
+) -> Response:
+    """Receive an interchange. The bytes are stored and committed first, in a unit of work of their
+    own; the file is parsed off the writer; then orders and acknowledgments are written together.
+    A rejected interchange is stored and answered 201 with status `rejected` and located errors."""
+    data = await request.body()
+    content_type = request.headers.get("content-type")
+    stored = await writer.write(
+        partial(
+            ingestion.store_interchange,
+            actor=actor,
+            data=data,
+            content_type=content_type,
+            partner_name=partner,
+        )
+    )
+    reading = await run_in_threadpool(
+        ingestion.read_interchange, data, content_type=stored.content_type, csv_profile=stored.csv_profile
+    )
+    answer = await writer.write(
+        partial(ingestion.process_interchange, interchange_id=stored.id, reading=reading)
+    )
+    return _answer(answer)
+
+
+@router.post("/interchanges/{interchange_id}/reprocess", response_model=InterchangeAnswer, status_code=201)
+async def reprocess_interchange(interchange_id: int, actor: CurrentActor, writer: Writer) -> Response:
+    answer = await writer.write(
+        partial(ingestion.reprocess_interchange, interchange_id=interchange_id, actor=actor)
+    )
+    return _answer(answer)
+
+
+@router.get("/interchanges")
+def list_interchanges(
+    session: DbSession,
+    actor: CurrentActor,
+    partner: PartnerName = None,
+    status: InterchangeStatus | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[InterchangeSummary]:
+    return service.list_interchanges(
+        session,
+        actor=actor,
+        partner_name=partner,
+        status=status,
+        before_id=decode_cursor(cursor),
+        limit=limit,
+    )
+
+
+@router.get("/interchanges/{interchange_id}")
+def get_interchange(interchange_id: int, session: DbSession, actor: CurrentActor) -> InterchangeRead:
+    return service.get_interchange(session, interchange_id=interchange_id, actor=actor)
+
+
+@router.get("/interchanges/{interchange_id}/raw", response_class=Response)
+def get_raw(interchange_id: int, session: DbSession, actor: CurrentActor) -> Response:
+    return _download(service.get_raw(session, interchange_id=interchange_id, actor=actor))
+
+
+@router.get("/interchanges/{interchange_id}/acknowledgments")
+def list_acknowledgments(
+    interchange_id: int, session: DbSession, actor: CurrentActor
+) -> list[AcknowledgmentRead]:
+    return service.list_acknowledgments(session, interchange_id=interchange_id, actor=actor)
+
+
+@router.get("/interchanges/{interchange_id}/acknowledgments/{acknowledgment_id}", response_class=Response)
+def get_acknowledgment(
+    interchange_id: int, acknowledgment_id: int, session: DbSession, actor: CurrentActor
+) -> Response:
+    download = service.get_acknowledgment(
+        session, interchange_id=interchange_id, acknowledgment_id=acknowledgment_id, actor=actor
+    )
+    return _download(download)
+
+
+@router.post("/partners/{name}/parties", response_model=PartyMappingRead, status_code=201)
+def map_party(
+    name: str, body: PartyMappingIn, session: DbSession, actor: CurrentActor, response: Response
+) -> PartyMappingRead:
+    """Create (201) or change (200) the mapping of one of the partner's party ids."""
+    mapping, created = service.map_party(session, partner_name=name, mapping=body, actor=actor)
+    response.status_code = 201 if created else 200
+    return mapping
+
+
+@router.get("/partners/{name}/parties")
+def list_parties(name: str, session: DbSession, actor: CurrentActor) -> list[PartyMappingRead]:
+    return service.list_party_mappings(session, partner_name=name, actor=actor)
+
+
+@router.post("/partners/{name}/items", response_model=ItemMappingRead, status_code=201)
+def map_item(
+    name: str, body: ItemMappingIn, session: DbSession, actor: CurrentActor, response: Response
+) -> ItemMappingRead:
+    """Create (201) or change (200) the mapping of one of the partner's article numbers."""
+    mapping, created = service.map_item(session, partner_name=name, mapping=body, actor=actor)
+    response.status_code = 201 if created else 200
+    return mapping
+
+
+@router.get("/partners/{name}/items")
+def list_items(name: str, session: DbSession, actor: CurrentActor) -> list[ItemMappingRead]:
+    return service.list_item_mappings(session, partner_name=name, actor=actor)
+
+
+@router.put("/partners/{name}/csv-profile")
+def set_csv_profile(
+    name: str, body: CsvProfileIn | None, session: DbSession, actor: CurrentActor
+) -> CsvProfileIn | None:
+    return service.set_csv_profile(session, partner_name=name, profile=body, actor=actor)
+
+
+@router.get("/partners/{name}/csv-profile")
+def get_csv_profile(name: str, session: DbSession, actor: CurrentActor) -> CsvProfileIn | None:
+    return service.get_csv_profile(session, partner_name=name, actor=actor)

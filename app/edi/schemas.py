@@ -1,0 +1,168 @@
+"""API shapes of EDI: the ingestion answer, interchanges and acknowledgments, partner mappings."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.catalog.schemas import Code
+from app.edi.csv_orders import (
+    FLAT_ORDERS_PROFILE,
+    FRENCH_HEADER_PROFILE,
+    CsvField,
+    CsvProfile,
+    normalize_header,
+)
+
+BUILT_IN_PROFILES = {p.name: p for p in (FLAT_ORDERS_PROFILE, FRENCH_HEADER_PROFILE)}
+
+
+class LocatedIssue(BaseModel):
+    """An error or warning of an interchange: where (segment, element, line...) and why."""
+
+    loc: str
+    msg: str
+    code: str
+
+
+class MessageOutcome(BaseModel):
+    po_number: str
+    message_ref: str | None = None
+    interchange_ref: str | None = None
+    status: str  # captured | needs_review | refused
+    order: str | None = None
+    customer_code: str | None = None
+    errors: list[LocatedIssue] = []
+    problems: list[str] = []
+
+
+class AcknowledgmentRead(BaseModel):
+    id: int
+    kind: str  # CONTRL | ORDRSP | 997 | 855 | JSON
+    control_ref: str
+    po_number: str | None
+    order_number: str | None
+    content_type: str
+    created_at: datetime
+    url: str
+
+
+class InterchangeAnswer(BaseModel):
+    """What `POST /edi/interchanges` answers (and answers again, with 200, to a resend)."""
+
+    id: int
+    format: str | None
+    status: str
+    orders: list[str]
+    acknowledgment_url: str | None
+    acknowledgments_url: str
+    errors: list[LocatedIssue]
+    warnings: list[LocatedIssue]
+    messages: list[MessageOutcome]
+
+
+class InterchangeRead(InterchangeAnswer):
+    partner: str
+    received_at: datetime
+    received_by: str
+    content_type: str | None
+    size: int
+    sha256: str
+    control_ref: str | None
+    sender_id: str | None
+    test: bool
+    duplicate_of: int | None
+    processed_at: datetime | None
+    acknowledgments: list[AcknowledgmentRead]
+
+
+class InterchangeSummary(BaseModel):
+    id: int
+    partner: str
+    received_at: datetime
+    status: str
+    format: str | None
+    control_ref: str | None
+    size: int
+    orders: list[str]
+    duplicate_of: int | None
+    url: str
+
+
+class PartyMappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    party_id: str = Field(min_length=1, max_length=35, description="the partner's id: GLN, N104...")
+    customer_code: Code
+    shipping_address_code: Code | None = None
+
+
+class PartyMappingRead(BaseModel):
+    party_id: str
+    customer_code: str
+    shipping_address_code: str | None
+
+
+class ItemMappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str = Field(min_length=1, max_length=35, description="the partner's article number, as sent")
+    product_code: Code
+
+
+class ItemMappingRead(BaseModel):
+    item_id: str
+    product_code: str
+
+
+class CsvProfileIn(BaseModel):
+    """A partner's CSV layout. `name` alone, naming a built-in layout, selects it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=50)
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    quotechar: str = Field(default='"', min_length=1, max_length=1)
+    decimal_mark: Literal[".", ","] = "."
+    encoding: str = "utf-8"
+    fallback_encoding: str | None = None
+    has_header: bool = False
+    columns: dict[CsvField, int] = Field(default_factory=dict, description="0-based, headerless layouts")
+    headers: dict[CsvField, list[str]] = Field(default_factory=dict, description="accepted header names")
+    date_formats: list[str] = Field(default_factory=lambda: ["%Y-%m-%d", "%Y%m%d"], max_length=10)
+    test_values: list[str] = Field(default_factory=lambda: ["1"], max_length=10)
+
+    @field_validator("columns")
+    @classmethod
+    def _positions(cls, value: dict[CsvField, int]) -> dict[CsvField, int]:
+        if any(not 0 <= index < 500 for index in value.values()):
+            raise ValueError("column positions are 0 to 499")
+        return value
+
+    def is_built_in(self) -> bool:
+        return self.name in BUILT_IN_PROFILES and not self.columns and not self.headers
+
+    def to_profile(self) -> CsvProfile:
+        """The parser's profile; raises ValueError or LookupError when the layout is unusable."""
+        if self.is_built_in():
+            return BUILT_IN_PROFILES[self.name]
+        return CsvProfile(
+            name=self.name,
+            delimiter=self.delimiter,
+            quotechar=self.quotechar,
+            decimal_mark=self.decimal_mark,
+            encoding=self.encoding,
+            fallback_encoding=self.fallback_encoding,
+            has_header=self.has_header,
+            columns=dict(self.columns),
+            headers={key: tuple(normalize_header(n) for n in names) for key, names in self.headers.items()},
+            date_formats=tuple(self.date_formats),
+            test_values=tuple(self.test_values),
+        )
+
+
+def csv_profile_from_json(stored: dict[str, Any] | None) -> CsvProfile | None:
+    """The profile stored on a partner (None: recognise a built-in layout from the data)."""
+    if not stored:
+        return None
+    return CsvProfileIn.model_validate(stored).to_profile()

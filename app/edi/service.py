@@ -1,0 +1,263 @@
+"""EDI use cases besides ingestion: reading interchanges and acknowledgments, partner mappings.
+
+Who sees what: a partner its own interchanges only (another partner's is "not found"); reps and
+admins every interchange; only admins the raw files and the mappings.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.auth.models import Partner, Role
+from app.auth.service import Actor
+from app.edi import repository
+from app.edi.ingestion import API_BASE, answer_body
+from app.edi.models import EdiInterchange, PartnerItem, PartnerParty
+from app.edi.schemas import (
+    AcknowledgmentRead,
+    CsvProfileIn,
+    InterchangeRead,
+    InterchangeSummary,
+    ItemMappingIn,
+    ItemMappingRead,
+    PartyMappingIn,
+    PartyMappingRead,
+)
+from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from app.pagination import Page, encode_cursor
+
+READER_ROLES = (Role.REP,)
+
+
+@dataclass(frozen=True)
+class Download:
+    body: bytes
+    content_type: str
+    filename: str
+
+
+def _readable(session: Session, interchange_id: int, actor: Actor) -> EdiInterchange:
+    if actor.kind == "user":
+        actor.require(*READER_ROLES)
+    row = repository.get_interchange(session, interchange_id)
+    if row is None or (actor.kind == "partner" and row.partner_id != actor.id):
+        raise NotFound(f"no interchange {interchange_id}")
+    return row
+
+
+def get_interchange(session: Session, *, interchange_id: int, actor: Actor) -> InterchangeRead:
+    row = _readable(session, interchange_id, actor)
+    partner = repository.get_partner(session, row.partner_id)
+    acknowledgments = list_acknowledgments(session, interchange_id=interchange_id, actor=actor)
+    return InterchangeRead.model_validate(
+        {
+            **answer_body(session, row),
+            "partner": partner.name if partner is not None else "",
+            "received_at": row.received_at,
+            "received_by": row.received_by,
+            "content_type": row.content_type,
+            "size": row.size,
+            "sha256": row.sha256,
+            "control_ref": row.control_ref,
+            "sender_id": row.sender_id,
+            "test": row.test,
+            "duplicate_of": row.duplicate_of_id,
+            "processed_at": row.processed_at,
+            "acknowledgments": acknowledgments,
+        }
+    )
+
+
+def list_interchanges(
+    session: Session,
+    *,
+    actor: Actor,
+    partner_name: str | None,
+    status: str | None,
+    before_id: int | None,
+    limit: int,
+) -> Page[InterchangeSummary]:
+    partner_id: int | None = None
+    if actor.kind == "partner":
+        if partner_name is not None and partner_name != actor.name:
+            raise NotPermitted("a partner lists only its own interchanges")
+        partner_id = actor.id
+    else:
+        actor.require(*READER_ROLES)
+        if partner_name is not None:
+            partner_id = _partner(session, partner_name).id
+    rows = repository.list_interchanges(
+        session, partner_id=partner_id, status=status, before_id=before_id, limit=limit + 1
+    )
+    items = [
+        InterchangeSummary(
+            id=row.id,
+            partner=row.partner_name,
+            received_at=row.received_at,
+            status=row.status,
+            format=row.format,
+            control_ref=row.control_ref,
+            size=row.size,
+            orders=row.order_numbers,
+            duplicate_of=row.duplicate_of_id,
+            url=f"{API_BASE}/{row.id}",
+        )
+        for row in rows[:limit]
+    ]
+    return Page(items=items, next_cursor=encode_cursor(rows[limit - 1].id) if len(rows) > limit else None)
+
+
+def list_acknowledgments(session: Session, *, interchange_id: int, actor: Actor) -> list[AcknowledgmentRead]:
+    row = _readable(session, interchange_id, actor)
+    return [
+        AcknowledgmentRead(
+            id=a.id,
+            kind=a.kind,
+            control_ref=a.control_ref,
+            po_number=a.po_number,
+            order_number=a.order_number,
+            content_type=a.content_type,
+            created_at=a.created_at,
+            url=f"{API_BASE}/{row.id}/acknowledgments/{a.id}",
+        )
+        for a in repository.acknowledgment_summaries(session, row.id)
+    ]
+
+
+def get_acknowledgment(
+    session: Session, *, interchange_id: int, acknowledgment_id: int, actor: Actor
+) -> Download:
+    _readable(session, interchange_id, actor)
+    acknowledgment = repository.get_acknowledgment(session, interchange_id, acknowledgment_id)
+    if acknowledgment is None:
+        raise NotFound(f"no acknowledgment {acknowledgment_id} of interchange {interchange_id}")
+    extension = {"JSON": "json", "997": "x12", "855": "x12"}.get(acknowledgment.kind, "edi")
+    return Download(
+        acknowledgment.body,
+        acknowledgment.content_type,
+        f"{acknowledgment.kind.lower()}-{acknowledgment.control_ref}.{extension}",
+    )
+
+
+def get_raw(session: Session, *, interchange_id: int, actor: Actor) -> Download:
+    if actor.role != Role.ADMIN:
+        raise NotPermitted("only an admin downloads received files")
+    row = repository.get_interchange(session, interchange_id)
+    if row is None:
+        raise NotFound(f"no interchange {interchange_id}")
+    return Download(row.raw, row.content_type or "application/octet-stream", f"interchange-{row.id}.raw")
+
+
+# Mappings (admins)
+
+
+def _partner(session: Session, name: str) -> Partner:
+    partner = repository.get_partner_by_name(session, name)
+    if partner is None:
+        raise NotFound(f"no partner {name!r}")
+    return partner
+
+
+def _admin_partner(session: Session, actor: Actor, name: str) -> Partner:
+    if actor.role != Role.ADMIN:
+        raise NotPermitted("only an admin manages partner mappings")
+    return _partner(session, name)
+
+
+def map_party(
+    session: Session, *, partner_name: str, mapping: PartyMappingIn, actor: Actor
+) -> tuple[PartyMappingRead, bool]:
+    """Map a partner's party id to one of the partner's customers (and one of its addresses);
+    returns the mapping and whether it was created (rather than changed)."""
+    partner = _admin_partner(session, actor, partner_name)
+    customer = repository.get_customer_by_code(session, mapping.customer_code)
+    if customer is None:
+        raise InvalidInput(f"unknown customer {mapping.customer_code!r}", loc=("body", "customer_code"))
+    if not repository.is_partner_customer(session, partner.id, customer.id):
+        raise InvalidInput(
+            f"customer {customer.code} is not one of partner {partner.name}'s", loc=("body", "customer_code")
+        )
+    address_id = None
+    if mapping.shipping_address_code is not None:
+        address = next(
+            (a for a in customer.shipping_addresses if a.code == mapping.shipping_address_code), None
+        )
+        if address is None:
+            raise InvalidInput(
+                f"customer {customer.code} has no shipping address {mapping.shipping_address_code!r}",
+                loc=("body", "shipping_address_code"),
+            )
+        address_id = address.id
+    row = repository.get_party_mapping(session, partner.id, mapping.party_id)
+    created = row is None
+    if row is None:
+        row = PartnerParty(partner_id=partner.id, party_id=mapping.party_id, customer_id=customer.id)
+    row.customer_id, row.shipping_address_id = customer.id, address_id
+    _save(session, row, f"party {mapping.party_id!r} is being mapped concurrently")
+    return PartyMappingRead(
+        party_id=mapping.party_id,
+        customer_code=customer.code,
+        shipping_address_code=mapping.shipping_address_code,
+    ), created
+
+
+def map_item(
+    session: Session, *, partner_name: str, mapping: ItemMappingIn, actor: Actor
+) -> tuple[ItemMappingRead, bool]:
+    partner = _admin_partner(session, actor, partner_name)
+    product = repository.get_product_by_code(session, mapping.product_code)
+    if product is None:
+        raise InvalidInput(f"unknown product {mapping.product_code!r}", loc=("body", "product_code"))
+    row = repository.get_item_mapping(session, partner.id, mapping.item_id)
+    created = row is None
+    if row is None:
+        row = PartnerItem(partner_id=partner.id, item_id=mapping.item_id, product_id=product.id)
+    row.product_id = product.id
+    _save(session, row, f"item {mapping.item_id!r} is being mapped concurrently")
+    return ItemMappingRead(item_id=mapping.item_id, product_code=product.code), created
+
+
+def _save(session: Session, row: PartnerParty | PartnerItem, conflict: str) -> None:
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(conflict) from exc
+
+
+def list_party_mappings(session: Session, *, partner_name: str, actor: Actor) -> list[PartyMappingRead]:
+    partner = _admin_partner(session, actor, partner_name)
+    return [
+        PartyMappingRead(party_id=party_id, customer_code=customer, shipping_address_code=address)
+        for party_id, customer, address in repository.list_party_mappings(session, partner.id)
+    ]
+
+
+def list_item_mappings(session: Session, *, partner_name: str, actor: Actor) -> list[ItemMappingRead]:
+    partner = _admin_partner(session, actor, partner_name)
+    return [
+        ItemMappingRead(item_id=item_id, product_code=code)
+        for item_id, code in repository.list_item_mappings(session, partner.id)
+    ]
+
+
+def set_csv_profile(
+    session: Session, *, partner_name: str, profile: CsvProfileIn | None, actor: Actor
+) -> CsvProfileIn | None:
+    """Store the partner's CSV layout (None: back to recognising the built-in layouts)."""
+    partner = _admin_partner(session, actor, partner_name)
+    if profile is not None:
+        try:
+            profile.to_profile()
+        except (ValueError, LookupError) as exc:
+            raise InvalidInput(f"unusable CSV profile: {exc}", loc=("body",)) from exc
+    partner.csv_profile = profile.model_dump(mode="json") if profile is not None else None
+    session.flush()
+    return profile
+
+
+def get_csv_profile(session: Session, *, partner_name: str, actor: Actor) -> CsvProfileIn | None:
+    partner = _admin_partner(session, actor, partner_name)
+    return CsvProfileIn.model_validate(partner.csv_profile) if partner.csv_profile else None
