@@ -3,9 +3,13 @@
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from app.config import get_settings
 from app.db import get_engine, session_scope
+
+if TYPE_CHECKING:
+    from app.auth.service import Actor
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
@@ -119,6 +123,79 @@ def _partners_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cli_admin() -> "Actor":
+    from app.auth.models import Role
+    from app.auth.service import Actor
+
+    return Actor(kind="user", id=0, name="cli", role=Role.ADMIN)
+
+
+def _partners_map_party(args: argparse.Namespace) -> int:
+    from app.edi.schemas import PartyMappingIn
+    from app.edi.service import map_party
+    from app.errors import DomainError
+
+    try:
+        mapping = PartyMappingIn(
+            party_id=args.party_id, customer_code=args.customer, shipping_address_code=args.address
+        )
+        with session_scope() as session:
+            _, created = map_party(session, partner_name=args.partner, mapping=mapping, actor=_cli_admin())
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    target = args.customer + (f" (address {args.address})" if args.address else "")
+    print(f"party {args.party_id} of {args.partner} {'mapped' if created else 'remapped'} to {target}")
+    return 0
+
+
+def _partners_map_item(args: argparse.Namespace) -> int:
+    from app.edi.schemas import ItemMappingIn
+    from app.edi.service import map_item
+    from app.errors import DomainError
+
+    try:
+        mapping = ItemMappingIn(item_id=args.item_id, product_code=args.product)
+        with session_scope() as session:
+            _, created = map_item(session, partner_name=args.partner, mapping=mapping, actor=_cli_admin())
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"item {args.item_id} of {args.partner} {'mapped' if created else 'remapped'} to {args.product}")
+    return 0
+
+
+def _edi_reprocess(args: argparse.Namespace) -> int:
+    """Process interchanges left `received` by a crash, each in its own unit of work."""
+    from app.edi.ingestion import pending_interchanges, reprocess_interchange
+    from app.errors import DomainError
+
+    if args.ids:
+        ids = args.ids
+    else:
+        with session_scope(write=False) as session:
+            ids = pending_interchanges(session)
+    failed = 0
+    for interchange_id in ids:
+        try:
+            with session_scope() as session:
+                answer = reprocess_interchange(session, interchange_id=interchange_id, actor=_cli_admin())
+        except DomainError as exc:
+            print(f"interchange {interchange_id}: {exc.detail}", file=sys.stderr)
+            failed += 1
+            continue
+        body = answer.body
+        print(f"interchange {interchange_id}: {body['status']}, {len(body['orders'])} order(s)")
+    print(f"{len(ids) - failed} interchange(s) processed, {failed} refused")
+    return 1 if failed else 0
+
+
 def _export(args: argparse.Namespace) -> int:
     from app.backup import export_json
 
@@ -191,6 +268,26 @@ def build_parser() -> argparse.ArgumentParser:
     partner.add_argument("name")
     partner.add_argument("--customer", action="extend", nargs="+", required=True, metavar="CODE")
     partner.set_defaults(handler=_partners_create)
+    map_party = partners.add_parser("map-party", help="map a partner's party id (GLN...) to a customer")
+    map_party.add_argument("partner")
+    map_party.add_argument("party_id")
+    map_party.add_argument("--customer", required=True, metavar="CODE")
+    map_party.add_argument("--address", metavar="CODE", help="one of the customer's shipping addresses")
+    map_party.set_defaults(handler=_partners_map_party)
+    map_item = partners.add_parser("map-item", help="map a partner's article number to a product")
+    map_item.add_argument("partner")
+    map_item.add_argument("item_id")
+    map_item.add_argument("--product", required=True, metavar="CODE")
+    map_item.set_defaults(handler=_partners_map_item)
+
+    edi = commands.add_parser("edi", help="EDI interchanges").add_subparsers(
+        dest="edi_command", required=True
+    )
+    reprocess = edi.add_parser(
+        "reprocess", help="process interchanges a crash left stored but unprocessed (default: all of them)"
+    )
+    reprocess.add_argument("ids", nargs="*", type=int, metavar="ID")
+    reprocess.set_defaults(handler=_edi_reprocess)
 
     export = commands.add_parser("export", help="write every table as JSON")
     export.add_argument("file")
