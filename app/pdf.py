@@ -12,10 +12,10 @@ Speed (measured with cProfile on WeasyPrint 70; a plain 20-line note took ~470 m
 - One font family loaded through `@font-face` keeps Pango from falling back across system fonts.
 - The `FontConfiguration` and the parsed stylesheets are built once per process and reused, so the
   cascade, the `@font-face` files and Pango's layout caches survive between documents.
-- The cyclic garbage collector is paused while a document renders. WeasyPrint allocates millions of
-  small objects that live until the end of the rendering, so each full collection walks a growing
-  heap: a 100-note batch spent ~30 % of its time there (per-note time grew with the batch size).
-  Nothing a rendering allocates is garbage before it ends, and collection resumes right after.
+- The cyclic garbage collector is paused while a document renders. WeasyPrint allocates ~20,000
+  long-lived objects per page, so every automatic collection walked a growing heap: a 100-note batch
+  spent ~30 % of its time there and the time per note grew with the batch. Collection resumes when
+  the document is written, and one pass frees its cyclic garbage.
 - WeasyPrint and Pango are not thread-safe; renders in one process are serialised by a lock. They are
   CPU-bound anyway, so throughput comes from processes, not threads.
 """

@@ -7,6 +7,7 @@ prices are measured too). Run from the repository root: `.venv/bin/python script
 
 import argparse
 import gc
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -85,12 +86,22 @@ def make_view(number: int, *, lines: int = 20, show_prices: bool = True) -> Deli
     )
 
 
-def timed(work: Callable[[], bytes]) -> tuple[float, bytes]:
-    """Seconds taken by `work`, after a full collection so that earlier garbage is not billed to it."""
+def timed(work: Callable[[], bytes]) -> tuple[float, float, bytes]:
+    """Wall and CPU seconds (this process and its finished workers) taken by `work`.
+
+    A full collection first, so that earlier garbage is not billed to it. CPU time shows what the
+    work needs when the machine is shared: wall time on two busy cores says little on its own.
+    """
     gc.collect()
+    cpu_start = _cpu_seconds()
     start = time.perf_counter()
     result = work()
-    return time.perf_counter() - start, result
+    return time.perf_counter() - start, _cpu_seconds() - cpu_start, result
+
+
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def median_ms(work: Callable[[], bytes], repeat: int) -> float:
@@ -110,16 +121,19 @@ def main() -> None:
         print(f"pdf_note_1page_{name} {milliseconds:.1f} ms")
 
     long_note = make_view(2, lines=200)
-    seconds, pdf = timed(lambda: render_delivery_note(long_note))
+    seconds, _, pdf = timed(lambda: render_delivery_note(long_note))
     print(f"pdf_note_200lines {seconds * 1000:.0f} ms")
     print(f"pdf_note_200lines_pages {len(PdfReader(BytesIO(pdf)).pages)} pages")
 
     views = [make_view(number) for number in range(1, args.notes + 1)]
     runs = [("parallel", 2)] if args.skip_single_process_batch else [("1proc", 1), ("parallel", 2)]
     for label, processes in runs:
-        seconds, pdf = timed(lambda processes=processes: render_delivery_notes_parallel(views, processes))
+        seconds, cpu, pdf = timed(
+            lambda processes=processes: render_delivery_notes_parallel(views, processes)
+        )
         print(f"pdf_batch_{args.notes}_{label} {seconds:.1f} s")
         print(f"pdf_batch_{args.notes}_{label}_rate {args.notes / seconds:.1f} notes/s")
+        print(f"pdf_batch_{args.notes}_{label}_cpu {cpu:.1f} s")
     print(f"pdf_batch_{args.notes}_size {len(pdf) / 1e6:.1f} MB")
 
 

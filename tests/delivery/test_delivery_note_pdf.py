@@ -218,9 +218,10 @@ class TestRenderDeliveryNotes:
             assert f"page {index}/{len(long_note_pages)}" in text
         assert "BL-2026-000003" in texts[-1] and "page 1/1" in texts[-1] and "Delivery note" in texts[-1]
 
-    def test_parallel_rendering_keeps_every_note_in_order(self) -> None:
+    @pytest.mark.parametrize("processes", [1, 2])
+    def test_chunked_rendering_keeps_every_note_in_order(self, processes: int) -> None:
         views = [make_note_view(number=f"BL-2026-{n:06d}", lines=2) for n in range(1, 6)]
-        texts = page_texts(render_delivery_notes_parallel(views, processes=2, chunk_size=2))
+        texts = page_texts(render_delivery_notes_parallel(views, processes=processes, chunk_size=2))
         assert len(texts) == 5
         for view, text in zip(views, texts, strict=True):
             assert view.number in text and "page 1/1" in text
