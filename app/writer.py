@@ -26,7 +26,6 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.db import get_engine, open_session
 
@@ -60,9 +59,8 @@ class BatchWriter:
         self._thread.start()
 
     async def read(self, work: Work[T]) -> T:
-        return await run_in_threadpool(self._read, work)
-
-    def _read(self, work: Work[T]) -> T:
+        """Run on the event loop itself: capture reads are a few indexed lookups, and a process that
+        is busy with requests gains nothing from a thread hop but its cost (the GIL allows one)."""
         session = open_session(self.engine, write=False)
         try:
             return work(session)

@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -155,9 +156,19 @@ def actor_from_api_key(session: Session, api_key: str) -> Actor:
 
 
 def actor_from_token(token: str) -> Actor:
-    """Verify a bearer token. The role is in the signed claims, so no query is needed per request."""
+    """Verify a bearer token. The role is in the signed claims, so no query is needed per request;
+    a verified token is remembered until it expires (a client sends the same token many times)."""
+    actor, expires = _verified_token(token)
+    if expires <= time.time():
+        raise NotAuthenticated("invalid or expired token")
+    return actor
+
+
+@lru_cache(maxsize=4096)
+def _verified_token(token: str) -> tuple[Actor, float]:
     try:
         claims = jwt.decode(token, get_settings().secret_key, algorithms=[TOKEN_ALGORITHM])
-        return Actor(kind="user", id=int(claims["sub"]), name=str(claims["name"]), role=str(claims["role"]))
+        actor = Actor(kind="user", id=int(claims["sub"]), name=str(claims["name"]), role=str(claims["role"]))
+        return actor, float(claims["exp"])
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise NotAuthenticated("invalid or expired token") from exc

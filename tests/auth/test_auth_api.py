@@ -1,10 +1,14 @@
 """Signing in and role checks."""
 
+from datetime import UTC, datetime, timedelta
+
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.auth.service import create_user
+from app.config import get_settings
 from app.errors import Conflict, InvalidInput
 from tests.builders import PASSWORD, auth_headers, make_customer, make_product, make_user
 
@@ -45,6 +49,16 @@ class TestRoles:
         answer = client.post("/api/v1/orders", json={})
         assert answer.status_code == 401
         assert answer.headers["www-authenticate"] == "Bearer"
+
+    def test_expired_token_is_401(self, client: TestClient) -> None:
+        past = datetime.now(UTC) - timedelta(hours=1)
+        token = jwt.encode(
+            {"sub": "1", "name": "rep", "role": "rep", "iat": past, "exp": past},
+            get_settings().secret_key,
+            algorithm="HS256",
+        )
+        answer = client.get("/api/v1/orders", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 401
 
     def test_forged_token_is_401(self, client: TestClient) -> None:
         answer = client.get("/api/v1/orders", headers={"Authorization": "Bearer abc.def.ghi"})
