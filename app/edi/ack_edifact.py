@@ -96,8 +96,8 @@ def eancom_ordrsp(
     statuses = {o.status for o in answered}
     if statuses == {LineStatus.ACCEPTED}:
         function = "29"  # accepted without amendment
-    elif statuses == {LineStatus.REJECTED}:
-        function = "27"  # not accepted
+    elif statuses <= {LineStatus.REJECTED}:
+        function = "27"  # not accepted (every line rejected, or an order without lines)
     else:
         function = "4"  # change
     body: _Body = [

@@ -89,8 +89,8 @@ def x12_855(
     statuses = {o.status for o in answered}
     if statuses == {LineStatus.ACCEPTED}:
         acknowledgment_type = "AD"  # with detail, no change
-    elif statuses == {LineStatus.REJECTED}:
-        acknowledgment_type = "RD"  # rejected with detail
+    elif statuses <= {LineStatus.REJECTED}:
+        acknowledgment_type = "RD"  # rejected with detail (every line, or an order without lines)
     else:
         acknowledgment_type = "AC"  # with detail and change
     today = control.prepared_at.strftime("%Y%m%d")
