@@ -39,8 +39,39 @@ class Settings(BaseSettings):
     seller_city: str = "Lyon"
     seller_country: str = "FR"
     seller_vat_number: str | None = "FR96552100554"
+    seller_code: str = "CARNET"
+    # SIREN (or SIRET) of the seller, and its GS1 location number, for invoices sent to the ERP.
+    seller_legal_id: str | None = None
+    seller_gln: str | None = None
+    # Printed on replayed invoices: French law wants the due date and the late-payment terms stated.
+    payment_terms_days: int = 30
+    payment_terms: str = (
+        "Paiement à 30 jours date de facture ; pénalités de retard : 3 fois le taux d'intérêt légal ; "
+        "indemnité forfaitaire pour frais de recouvrement : 40 €"
+    )
     erp_url: str | None = None
     erp_secret: str | None = None
+    erp_connect_timeout_seconds: float = 3.0
+    erp_read_timeout_seconds: float = 15.0
+    # Who gives replayed invoices their final number: the ERP at replay (`erp`), or Carnet from a series
+    # reserved for the outage (`carnet`: FAD-2026-000001...), assigned in send order.
+    invoice_numbering: Literal["erp", "carnet"] = "erp"
+    outage_invoice_prefix: str = "FAD"
+    outage_credit_note_prefix: str = "AAD"
+    # One invoice per delivery note, or one recap invoice per customer and month over its notes.
+    invoice_grouping: Literal["per_delivery_note", "monthly_recap"] = "per_delivery_note"
+    replay_connector: Literal["http", "files"] = "http"
+    replay_folder: Path = Path("var/replay")
+    replay_batch_size: int = 200
+    replay_send_threads: int = 8
+    replay_max_attempts: int = 10
+    replay_backoff_base_seconds: float = 0.5
+    replay_backoff_cap_seconds: float = 60.0
+    # A run writes a heartbeat; past `replay_lock_ttl_seconds` without one it is taken for crashed and
+    # another run may start. Items claimed but unanswered for `replay_lease_seconds` are sent again.
+    replay_heartbeat_seconds: float = 2.0
+    replay_lock_ttl_seconds: float = 30.0
+    replay_lease_seconds: float = 300.0
     imap_url: str | None = None
 
     @model_validator(mode="after")

@@ -12,9 +12,11 @@ from app.delivery.models import (
     StockReceiptLine,
 )
 from app.edi.models import EdiAcknowledgment, EdiInterchange, PartnerItem, PartnerParty
+from app.incidents.models import Incident
 from app.invoicing.models import DeferredDocument, DeferredDocumentLine
 from app.numbering import DocumentCounter
 from app.orders.models import IdempotencyRecord, SaleOrder, SaleOrderLine
+from app.replay.models import ReplayDependency, ReplayItem, ReplayRecapMember, ReplayRun
 
 __all__ = [
     "Base",
@@ -29,11 +31,16 @@ __all__ = [
     "GoodsReturn",
     "GoodsReturnLine",
     "IdempotencyRecord",
+    "Incident",
     "Partner",
     "PartnerCustomer",
     "PartnerItem",
     "PartnerParty",
     "Product",
+    "ReplayDependency",
+    "ReplayItem",
+    "ReplayRecapMember",
+    "ReplayRun",
     "SaleOrder",
     "SaleOrderLine",
     "ShippingAddress",

@@ -27,10 +27,13 @@ class DocumentKind(enum.StrEnum):
 
 
 class DocumentStatus(enum.StrEnum):
-    """`pending` until replayed; the replay adds its own statuses (the column is a plain string)."""
+    """`pending` until the replay freezes it for sending (`in_replay`: no longer voidable), then
+    `replayed` once the ERP acknowledged it."""
 
     PENDING = "pending"
     VOID = "void"
+    IN_REPLAY = "in_replay"
+    REPLAYED = "replayed"
 
 
 class DeferredDocument(Base):
@@ -54,6 +57,9 @@ class DeferredDocument(Base):
     vat_total: Mapped[Decimal] = mapped_column(Money())
     gross_total: Mapped[Decimal] = mapped_column(Money())
     vat_breakdown: Mapped[list[Any]] = mapped_column(JSON)
+    # The number the customer's invoice finally bears (Carnet's outage series or the ERP's), set by
+    # the replay; a recap invoice's number on every deferred invoice it covers.
+    final_number: Mapped[str | None] = mapped_column(String(64), index=True)
 
     customer: Mapped[Customer] = relationship(lazy="raise")
     order: Mapped[SaleOrder | None] = relationship(lazy="raise")

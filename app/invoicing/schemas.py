@@ -30,6 +30,7 @@ class DeferredDocumentRead(BaseModel):
     kind: str
     reference: str
     status: str
+    final_number: str | None = Field(default=None, description="the invoice's number once replayed")
     idempotency_key: uuid.UUID
     customer_code: str
     customer_name: str

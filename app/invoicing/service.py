@@ -317,6 +317,7 @@ def deferred_document_read(document: DeferredDocument) -> DeferredDocumentRead:
         kind=document.kind,
         reference=document.reference,
         status=document.status,
+        final_number=document.final_number,
         idempotency_key=document.idempotency_key,
         customer_code=document.customer.code,
         customer_name=document.customer.name,
