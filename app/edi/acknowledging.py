@@ -23,7 +23,7 @@ from app.edi.ack_common import decimal_text
 from app.edi.acknowledgments import AckControl, LineOutcome, eancom_ordrsp, edifact_contrl, x12_855, x12_997
 from app.edi.documents import DocumentFormat, Interchange, PurchaseOrder
 from app.edi.issues import InterchangeRejected
-from app.edi.mapping import MessagePlan
+from app.edi.mapping import MessagePlan, storable
 
 EDIFACT_TYPE = "application/EDIFACT"
 X12_TYPE = "application/EDI-X12"
@@ -105,7 +105,7 @@ def for_interchange(
                 number,
                 EDIFACT_TYPE if edifact else X12_TYPE,
                 body,
-                po_number=plan.order.po_number[:100],
+                po_number=storable(plan.order.po_number, 100),
                 order_number=order_number,
             )
         )

@@ -199,8 +199,8 @@ def pending_interchanges(session: Session) -> list[int]:
 def _describe(row: EdiInterchange, interchange: Interchange) -> None:
     row.format = interchange.format.value
     refs = [e.control_ref for e in interchange.envelopes] or [interchange.control_ref or ""]
-    row.control_ref = ",".join(r for r in refs if r)[:200] or None
-    row.sender_id = (interchange.sender_id or "")[:100] or None
+    row.control_ref = mapping.storable(",".join(r for r in refs if r), 200) or None
+    row.sender_id = mapping.storable(interchange.sender_id or "", 100) or None
     row.test = interchange.test
 
 

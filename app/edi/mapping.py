@@ -38,8 +38,14 @@ from app.orders.schemas import OrderCreate, OrderLineCreate
 
 GTIN_KINDS = frozenset((ItemIdKind.GTIN, ItemIdKind.ISBN, ItemIdKind.UPC))
 MAX_QUANTITY = Decimal(1_000_000)
+MAX_AMOUNT = Decimal("9999999999.99")  # Money() is NUMERIC(12, 2)
 _ZERO = Decimal(0)
 _MILLI = Decimal("0.001")
+
+
+def storable(text: str, length: int) -> str:
+    """A partner's value fit for a text column: PostgreSQL refuses NUL characters in text."""
+    return text.replace("\x00", "\ufffd")[:length]
 
 
 @lru_cache(maxsize=65_536)
@@ -127,6 +133,11 @@ def load_snapshot(session: Session, *, partner_id: int, interchange: Interchange
                     gtins.update(gtin_forms(identifier.value))
                 elif identifier.kind is ItemIdKind.SELLER:
                     seller_codes.add(identifier.value)
+    # A NUL can match nothing we store, and PostgreSQL refuses it even as a query parameter.
+    party_ids, item_values, seller_codes = (
+        {value for value in values if "\x00" not in value}
+        for values in (party_ids, item_values, seller_codes)
+    )
     customers = {row.id: row for row in repository.partner_customers(session, partner_id)}
     by_gln = {row.gln: row for row in customers.values() if row.gln}
     unknown_glns = party_ids - by_gln.keys()
@@ -214,13 +225,18 @@ class Planner:
             details = "; ".join(e.msg for e in exc.errors) or exc.detail
             refusal = Refusal("refused_by_capture", details)
             return MessagePlan(order, envelope, None, (refusal,), rejected_all, customer.code)
+        if max((line["line_amount"] for line in plan.lines), default=_ZERO) > MAX_AMOUNT or (
+            plan.totals.gross > MAX_AMOUNT
+        ):
+            refusal = Refusal("amount_out_of_range", "the order's amounts exceed what an order can hold")
+            return MessagePlan(order, envelope, None, (refusal,), rejected_all, customer.code)
         plan = replace(
             plan,
             status=OrderStatus.NEEDS_REVIEW if problems else OrderStatus.CAPTURED,
             problems=tuple(problems),
             external_references=self.external_references(interchange, order, envelope),
             lines=tuple(
-                {**planned, "external_line_no": _line_label(line)[:35]}
+                {**planned, "external_line_no": storable(_line_label(line), 35)}
                 for planned, (line, _, _) in zip(plan.lines, kept, strict=True)
             ),
         )
@@ -377,7 +393,7 @@ class Planner:
         draft = OrderCreate.model_construct(
             customer_code=customer.code,
             channel=Channel.EDI,
-            customer_reference=order.po_number[:100] or None,
+            customer_reference=storable(order.po_number, 100) or None,
             requested_date=order.requested_delivery_date,
             shipping_address=None,
             notes=None,

@@ -39,6 +39,8 @@ def get_partner(session: Session, partner_id: int) -> Partner | None:
 
 
 def get_partner_by_name(session: Session, name: str) -> Partner | None:
+    if "\x00" in name:  # no partner has one, and PostgreSQL refuses it as a parameter
+        return None
     return session.execute(select(Partner).where(Partner.name == name)).scalar_one_or_none()
 
 

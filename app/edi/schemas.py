@@ -14,6 +14,7 @@ from app.edi.csv_orders import (
     normalize_header,
 )
 
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]+$"
 BUILT_IN_PROFILES = {p.name: p for p in (FLAT_ORDERS_PROFILE, FRENCH_HEADER_PROFILE)}
 
 
@@ -92,7 +93,12 @@ class InterchangeSummary(BaseModel):
 class PartyMappingIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    party_id: str = Field(min_length=1, max_length=35, description="the partner's id: GLN, N104...")
+    party_id: str = Field(
+        min_length=1,
+        max_length=35,
+        pattern=NO_CONTROL_CHARACTERS,
+        description="the partner's id: GLN, N104...",
+    )
     customer_code: Code
     shipping_address_code: Code | None = None
 
@@ -106,7 +112,9 @@ class PartyMappingRead(BaseModel):
 class ItemMappingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    item_id: str = Field(min_length=1, max_length=35, description="the partner's article number, as sent")
+    item_id: str = Field(
+        min_length=1, max_length=35, pattern=NO_CONTROL_CHARACTERS, description="the partner's article number"
+    )
     product_code: Code
 
 

@@ -235,3 +235,14 @@ class TestAdministration:
         url = f"{URL}/{created['id']}/reprocess"
         assert client.post(url, headers=key(hub)).status_code == 403
         assert client.post(url, headers=auth_headers(session, role="admin")).status_code == 409
+
+
+def test_control_characters_in_names_and_ids_are_client_errors(client: TestClient, session: Session) -> None:
+    hub = make_hub(session)
+    admin = auth_headers(session, role="admin")
+    assert post(client, b"x", admin, "?partner=a%00b").status_code == 404
+    assert client.get(f"{URL}?partner=a%00b", headers=admin).status_code == 404
+    assert client.get("/api/v1/edi/partners/a%00b/items", headers=admin).status_code == 404
+    party = {"party_id": "A\u0000B", "customer_code": hub.customer.code}
+    answer = client.post(f"/api/v1/edi/partners/{hub.partner.name}/parties", json=party, headers=admin)
+    assert answer.status_code == 422

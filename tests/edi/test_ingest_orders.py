@@ -19,6 +19,7 @@ from tests.edi.edi_builders import (
     order_count,
     order_edifact,
     orders_message,
+    x12_850,
 )
 
 
@@ -256,3 +257,24 @@ def test_orders_of_a_rejected_interchange_never_reach_the_database(session: Sess
     answer = ingest(session, hub, edifact(good, broken))
     assert answer.body["status"] == "rejected"
     assert session.execute(select(SaleOrder).where(SaleOrder.customer_reference == "OK")).first() is None
+
+
+class TestValuesDatabasesRefuse:
+    def test_nul_characters_in_partner_values_are_stored_replaced(self, session: Session) -> None:
+        hub = make_hub(session, gln=None)
+        product = make_product(session)
+        assert product.gtin
+        data = x12_850([Line(product.gtin, 1, qualifier="EN", number="1\x00")], po_number="PO\x00X")
+        data = data.replace(b"BUYERX12       ", b"BUYER\x00X12      ")
+        answer = ingest(session, hub, data)
+        assert answer.body["status"] == "accepted"
+        order = get_order(session, number=answer.body["orders"][0], actor=hub.actor)
+        assert order.customer_reference == "PO\ufffdX" and order.lines[0].external_line_no == "1\ufffd"
+        assert stored(session, answer.body["id"]).sender_id == "BUYER\ufffdX12"
+
+    def test_an_order_whose_amounts_no_order_can_hold_is_refused(self, session: Session) -> None:
+        hub = make_hub(session)
+        product = make_product(session, price="99999.00", stock="2000000")
+        assert product.gtin
+        answer = ingest(session, hub, order_edifact([Line(product.gtin, 1_000_000)]))
+        assert [e["code"] for e in answer.body["errors"]] == ["amount_out_of_range"]
