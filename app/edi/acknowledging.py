@@ -23,7 +23,8 @@ from app.edi.ack_common import decimal_text
 from app.edi.acknowledgments import AckControl, LineOutcome, eancom_ordrsp, edifact_contrl, x12_855, x12_997
 from app.edi.documents import DocumentFormat, Interchange, PurchaseOrder
 from app.edi.issues import InterchangeRejected
-from app.edi.mapping import MessagePlan, storable
+from app.edi.mapping import MessagePlan
+from app.edi.snapshot import storable
 
 EDIFACT_TYPE = "application/EDIFACT"
 X12_TYPE = "application/EDI-X12"

@@ -35,6 +35,7 @@ from app.edi.issues import InterchangeRejected, Issue
 from app.edi.models import EdiInterchange, InterchangeStatus
 from app.edi.parse import parse_interchange
 from app.edi.schemas import csv_profile_from_json
+from app.edi.snapshot import storable
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.numbering import next_numbers
 from app.orders.capture import record_orders
@@ -199,8 +200,8 @@ def pending_interchanges(session: Session) -> list[int]:
 def _describe(row: EdiInterchange, interchange: Interchange) -> None:
     row.format = interchange.format.value
     refs = [e.control_ref for e in interchange.envelopes] or [interchange.control_ref or ""]
-    row.control_ref = mapping.storable(",".join(r for r in refs if r), 200) or None
-    row.sender_id = mapping.storable(interchange.sender_id or "", 100) or None
+    row.control_ref = storable(",".join(r for r in refs if r), 200) or None
+    row.sender_id = storable(interchange.sender_id or "", 100) or None
     row.test = interchange.test
 
 

@@ -4,7 +4,7 @@ in a handful of set-based queries, whatever the number of messages in it."""
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import Partner, PartnerCustomer
@@ -185,17 +185,6 @@ def find_original(
         .limit(1)
     )
     return session.execute(query).scalar_one_or_none()
-
-
-def set_dedup_keys(
-    session: Session, interchange_id: int, *, content_key: str, control_key: str | None
-) -> None:
-    statement = (
-        update(_interchange)
-        .where(_interchange.c.id == interchange_id)
-        .values(content_key=content_key, control_key=control_key)
-    )
-    session.connection().execute(statement)
 
 
 def list_interchanges(

@@ -49,7 +49,7 @@ def _readable(session: Session, interchange_id: int, actor: Actor) -> EdiInterch
 def get_interchange(session: Session, *, interchange_id: int, actor: Actor) -> InterchangeRead:
     row = _readable(session, interchange_id, actor)
     partner = repository.get_partner(session, row.partner_id)
-    acknowledgments = list_acknowledgments(session, interchange_id=interchange_id, actor=actor)
+    acknowledgments = _acknowledgment_reads(session, row)
     return InterchangeRead.model_validate(
         {
             **answer_body(session, row),
@@ -109,7 +109,10 @@ def list_interchanges(
 
 
 def list_acknowledgments(session: Session, *, interchange_id: int, actor: Actor) -> list[AcknowledgmentRead]:
-    row = _readable(session, interchange_id, actor)
+    return _acknowledgment_reads(session, _readable(session, interchange_id, actor))
+
+
+def _acknowledgment_reads(session: Session, row: EdiInterchange) -> list[AcknowledgmentRead]:
     return [
         AcknowledgmentRead(
             id=a.id,

@@ -1,4 +1,4 @@
-"""edi
+"""EDI: interchanges as received, acknowledgments, partner party and item mappings, CSV profiles
 
 Revision ID: 0004
 Revises: 0003

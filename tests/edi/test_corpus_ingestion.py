@@ -31,9 +31,9 @@ from app.catalog.models import Customer
 from app.catalog.schemas import normalize_gln
 from app.edi.documents import Interchange, ItemIdKind
 from app.edi.issues import InterchangeRejected
-from app.edi.mapping import GTIN_KINDS, gtin_forms
 from app.edi.models import EdiInterchange, PartnerItem, PartnerParty
 from app.edi.parse import parse_interchange
+from app.edi.snapshot import GTIN_KINDS, gtin_forms
 from app.orders.models import SaleOrder, SaleOrderLine
 from tests.builders import make_customer, make_product
 from tests.edi.test_corpus_parsing import CORPUS_FILES, REJECT_OR_WARN_DECISIONS

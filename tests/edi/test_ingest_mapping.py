@@ -7,10 +7,10 @@ from sqlalchemy.orm import Session
 
 from app.auth.service import Actor, actor_from_token, issue_token
 from app.catalog.models import Product, ShippingAddress
-from app.edi.mapping import gtin_forms
 from app.edi.schemas import CsvProfileIn, PartyMappingIn
 from app.edi.service import map_party as map_party_service
 from app.edi.service import set_csv_profile
+from app.edi.snapshot import gtin_forms
 from app.errors import InvalidInput
 from app.orders.service import get_order
 from tests.builders import make_customer, make_product, make_user

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.edi.mapping import gtin_forms
 from app.edi.models import EdiInterchange, PartnerItem
 from app.edi.samples import eancom_orders_interchange
+from app.edi.snapshot import gtin_forms
 from app.orders.models import SaleOrder, SaleOrderLine
 from tests.builders import make_product
 from tests.edi.edi_builders import Hub, make_hub
