@@ -36,6 +36,7 @@ from app.orders.schemas import OrderCreate, OrderLineCreate
 
 MAX_QUANTITY = Decimal(1_000_000)
 MAX_AMOUNT = Decimal("9999999999.99")  # Money() is NUMERIC(12, 2)
+MAX_LISTED = 5  # lines named in a refusal
 _ZERO = Decimal(0)
 _MILLI = Decimal("0.001")
 
@@ -91,10 +92,17 @@ class Planner:
             if taken is not None:
                 kept.append((line, *taken))
         if not kept:
+            lines = [
+                f"line {p['line']} ({p['items'][0]['id'] if p['items'] else 'no item id'} x {p['quantity']})"
+                for p in problems
+                if p["code"] in ("unknown_item", "invalid_quantity")
+            ]
+            listed = ", ".join(lines[:MAX_LISTED])
+            more = f", and {len(lines) - MAX_LISTED} more" if len(lines) > MAX_LISTED else ""
             detail = (
-                "the order has no lines"
-                if not order.lines
-                else "not one line names a product we know (see the line problems)"
+                f"no line names a product we know in a possible quantity: {listed}{more}"
+                if order.lines
+                else "the order has no lines"
             )
             refusal = Refusal("no_known_item", detail)
             return MessagePlan(order, envelope, None, (refusal,), rejected_all, customer.code)
