@@ -295,6 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     backup = commands.add_parser("backup", help="a consistent copy of the database (SQLite file or pg_dump)")
     backup.add_argument("file")
     backup.set_defaults(handler=_backup)
+
+    from app.replay.commands import add_commands as add_replay_commands
+
+    add_replay_commands(commands)
     return parser
 
 

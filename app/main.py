@@ -8,9 +8,11 @@ from app.catalog.routes import router as catalog_router
 from app.config import get_settings
 from app.delivery.routes import router as delivery_router
 from app.edi.routes import router as edi_router
+from app.incidents.routes import router as incidents_router
 from app.invoicing.routes import router as invoicing_router
 from app.limits import BodySizeLimit
 from app.orders.routes import router as orders_router
+from app.replay.routes import router as replay_router
 
 API_PREFIX = "/api/v1"
 
@@ -32,6 +34,8 @@ def create_app() -> FastAPI:
         delivery_router,
         invoicing_router,
         edi_router,
+        incidents_router,
+        replay_router,
         system.router,
     ):
         app.include_router(router, prefix=API_PREFIX)

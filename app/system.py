@@ -1,9 +1,15 @@
-"""What mode the system is in and how old the master-data snapshot is; Prometheus metrics."""
+"""What mode the system is in and how old the master-data snapshot is; Prometheus metrics.
 
-from datetime import datetime
+Mode comes from incidents (app/incidents): `degraded` while one is open, `recovering` once ended
+until its replay completed, `normal` otherwise. Warnings are what finance must act on; `banner` is
+the one line the web pages show above everything else.
+"""
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -11,15 +17,32 @@ from app.api import DbSession
 from app.catalog.models import Product
 from app.catalog.repository import latest_snapshot
 from app.clock import utcnow
+from app.config import get_settings
+from app.incidents.schemas import IncidentRead
+from app.incidents.service import Mode, current_mode, incident_read
 from app.orders.models import SaleOrder
+from app.replay.repository import uninvoiced_past_months
 
 router = APIRouter(tags=["system"])
+BANNERS = {
+    Mode.DEGRADED: "ERP indisponible : les commandes sont saisies dans Carnet et reprises à son retour.",
+    Mode.RECOVERING: "ERP de retour : reprise des documents saisis pendant l'incident en cours.",
+}
+
+
+class SystemWarning(BaseModel):
+    code: str
+    detail: str
+    count: int
 
 
 class SystemRead(BaseModel):
-    mode: str
+    mode: str = Field(description="degraded | recovering | normal")
+    incident: IncidentRead | None = Field(description="the open incident, or the one being recovered from")
     snapshot_as_of: datetime | None
     snapshot_age_seconds: int | None
+    warnings: list[SystemWarning]
+    banner: str | None = Field(description="what the web pages show at the top, when anything")
 
 
 def snapshot_as_of(session: Session) -> datetime | None:
@@ -29,11 +52,36 @@ def snapshot_as_of(session: Session) -> datetime | None:
     return session.execute(select(func.min(Product.stock_as_of))).scalar()
 
 
+def system_warnings(session: Session, *, now: datetime) -> list[SystemWarning]:
+    count, oldest = uninvoiced_past_months(session, before=_month_start(now))
+    if not count:
+        return []
+    return [
+        SystemWarning(
+            code="uninvoiced_past_month",
+            count=count,
+            detail=f"{count} delivery note(s) of past months not yet invoiced in the ERP "
+            f"(oldest {oldest:%d/%m/%Y}): replay them before the month's invoicing closes",
+        )
+    ]
+
+
 @router.get("/system")
 def get_system(session: DbSession) -> SystemRead:
+    now = utcnow()
     as_of = snapshot_as_of(session)
-    age = int((utcnow() - _aware(as_of)).total_seconds()) if as_of else None
-    return SystemRead(mode="degraded", snapshot_as_of=as_of, snapshot_age_seconds=age)
+    age = int((now - _aware(as_of)).total_seconds()) if as_of else None
+    mode, incident = current_mode(session)
+    warnings = system_warnings(session, now=now)
+    banner = BANNERS.get(mode) or (warnings[0].detail if warnings else None)
+    return SystemRead(
+        mode=mode,
+        incident=incident_read(incident) if incident is not None else None,
+        snapshot_as_of=as_of,
+        snapshot_age_seconds=age,
+        warnings=warnings,
+        banner=banner,
+    )
 
 
 @router.get("/metrics")
@@ -48,11 +96,23 @@ def metrics(session: DbSession) -> Response:
             "# TYPE carnet_snapshot_age_seconds gauge",
             f"carnet_snapshot_age_seconds {int((utcnow() - _aware(as_of)).total_seconds())}",
         ]
+    mode, _ = current_mode(session)
+    uninvoiced, _ = uninvoiced_past_months(session, before=_month_start(utcnow()))
+    lines += ["# TYPE carnet_mode gauge"]
+    lines += [f'carnet_mode{{mode="{m}"}} {int(m == mode)}' for m in Mode]
+    lines += [
+        "# HELP carnet_uninvoiced_past_month_delivery_notes delivery notes of past months not in the ERP",
+        "# TYPE carnet_uninvoiced_past_month_delivery_notes gauge",
+        f"carnet_uninvoiced_past_month_delivery_notes {uninvoiced}",
+    ]
     return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+
+def _month_start(now: datetime) -> date:
+    """The first day of the current month on the seller's calendar."""
+    return now.astimezone(ZoneInfo(get_settings().business_timezone)).date().replace(day=1)
 
 
 def _aware(moment: datetime) -> datetime:
     """SQLite gives back naive datetimes; every timestamp Carnet stores is UTC."""
-    from datetime import UTC
-
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -21,7 +21,9 @@ def open_incident(session: Session) -> Incident | None:
 
 
 def latest(session: Session) -> Incident | None:
-    return session.execute(select(Incident).order_by(Incident.started_at.desc()).limit(1)).scalar_one_or_none()
+    return session.execute(
+        select(Incident).order_by(Incident.started_at.desc()).limit(1)
+    ).scalar_one_or_none()
 
 
 def latest_ended(session: Session) -> Incident | None:
@@ -41,7 +43,7 @@ def oldest_not_replayed(session: Session) -> Incident | None:
 
 
 def ended_not_replayed(session: Session, *, ended_by: datetime | None) -> Sequence[Incident]:
-    """Ended incidents still waiting for their replay, those ended no later than `ended_by` (all when None)."""
+    """Ended incidents still waiting for their replay, ended no later than `ended_by` (all if None)."""
     query = select(Incident).where(Incident.ended_at.is_not(None), Incident.replayed_at.is_(None))
     if ended_by is not None:
         query = query.where(Incident.ended_at <= ended_by)

@@ -43,7 +43,7 @@ def declare_incident(
     previous = repository.latest_ended(session)
     if previous is not None and previous.ended_at is not None and started_at < previous.ended_at:
         raise InvalidInput(
-            f"incident {previous.id} ended at {previous.ended_at:%Y-%m-%d %H:%M} UTC: windows may not overlap",
+            f"incident {previous.id} ended at {previous.ended_at:%Y-%m-%d %H:%M} UTC: windows never overlap",
             loc=("body", "started_at"),
         )
     incident = Incident(
@@ -62,7 +62,12 @@ def declare_incident(
 
 
 def end_incident(
-    session: Session, *, incident_id: int, ended_at: datetime | None, actor: Actor, now: datetime | None = None
+    session: Session,
+    *,
+    incident_id: int,
+    ended_at: datetime | None,
+    actor: Actor,
+    now: datetime | None = None,
 ) -> Incident:
     actor.require(Role.ADMIN)
     now = now or utcnow()
@@ -73,7 +78,9 @@ def end_incident(
         raise Conflict(f"incident {incident_id} has already ended", slug="incident-ended")
     ended_at = ended_at or now
     if not incident.started_at <= ended_at <= now:
-        raise InvalidInput("an incident ends after it started and not in the future", loc=("body", "ended_at"))
+        raise InvalidInput(
+            "an incident ends after it started and not in the future", loc=("body", "ended_at")
+        )
     incident.ended_at = ended_at
     incident.ended_by = actor.name
     incident.is_open = False

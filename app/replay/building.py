@@ -1,0 +1,265 @@
+"""Carnet's rows as the ERP documents replay sends: orders, deferred invoices (one per delivery note or
+one recap per customer and month) and credit notes.
+
+Figures are the frozen ones: an order's and a deferred document's stored totals, lines as priced at
+capture or issue. A recap invoice's lines are its deferred invoices' lines; its totals are computed
+again over those lines by app/pricing.py (per VAT rate on the sum of the lines), never by adding the
+invoices' rounded totals. The seller is the company of the settings, as on delivery notes.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.catalog.models import Customer
+from app.config import Settings
+from app.invoicing.models import DeferredDocument, DeferredDocumentLine
+from app.money import HUNDRED
+from app.orders.models import SaleOrder, SaleOrderLine
+from app.pricing import PricedLine, compute_totals
+from app.replay.documents import (
+    CorrectedInvoice,
+    DocumentKind,
+    DocumentReferences,
+    DocumentTotals,
+    ErpDocument,
+    ErpLine,
+    ErpParty,
+    PostalAddress,
+    VatBreakdown,
+)
+
+CREDIT_NOTE_TERMS = "Avoir à déduire du prochain règlement"
+
+
+def seller_party(settings: Settings) -> ErpParty:
+    return ErpParty(
+        code=settings.seller_code,
+        name=settings.seller_name,
+        address=PostalAddress(
+            lines=tuple(line for line in (settings.seller_street, settings.seller_street2) if line),
+            postal_code=settings.seller_postal_code,
+            city=settings.seller_city,
+            country_code=settings.seller_country,
+        ),
+        vat_number=settings.seller_vat_number,
+        gln=settings.seller_gln,
+        legal_id=settings.seller_legal_id,
+    )
+
+
+def buyer_party(customer: Customer) -> ErpParty:
+    street = (customer.billing_street, customer.billing_street2)
+    named = (
+        customer.billing_name if customer.billing_name and customer.billing_name != customer.name else None
+    )
+    return ErpParty(
+        code=customer.code,
+        name=customer.name,
+        address=PostalAddress(
+            lines=tuple(line for line in (named, *street) if line),
+            postal_code=customer.billing_postal_code,
+            city=customer.billing_city,
+            country_code=customer.billing_country,
+        ),
+        vat_number=customer.vat_number,
+        gln=customer.gln,
+    )
+
+
+def order_document(order: SaleOrder, *, seller: ErpParty, settings: Settings) -> ErpDocument:
+    return ErpDocument(
+        kind=DocumentKind.ORDER,
+        idempotency_key=f"order:{order.number}",
+        reference=order.number,
+        issue_date=order.created_at.astimezone(ZoneInfo(settings.business_timezone)).date(),
+        seller=seller,
+        buyer=buyer_party(order.customer),
+        lines=tuple(_order_line(line, order.customer_discount_percent) for line in order.lines),
+        totals=stored_totals(order.net_total, order.vat_total, order.gross_total, order.vat_breakdown),
+        delivery_address=_address(order.shipping_address),
+        references=DocumentReferences(customer_reference=order.customer_reference),
+    )
+
+
+def invoice_document(
+    document: DeferredDocument, *, invoice_number: str | None, seller: ErpParty, settings: Settings
+) -> ErpDocument:
+    """One deferred invoice, for one delivery note."""
+    order, note = document.order, document.delivery_note
+    return ErpDocument(
+        kind=DocumentKind.INVOICE,
+        idempotency_key=str(document.idempotency_key),
+        reference=document.reference,
+        invoice_number=invoice_number,
+        issue_date=document.issue_date,
+        due_date=document.issue_date + timedelta(days=settings.payment_terms_days),
+        payment_terms=settings.payment_terms,
+        seller=seller,
+        buyer=buyer_party(document.customer),
+        lines=tuple(_document_line(line) for line in document.lines),
+        totals=stored_totals(
+            document.net_total, document.vat_total, document.gross_total, document.vat_breakdown
+        ),
+        delivery_address=_address(note.shipping_address) if note is not None else None,
+        references=DocumentReferences(
+            order_numbers=(order.number,) if order is not None else (),
+            customer_reference=order.customer_reference if order is not None else None,
+            delivery_note_numbers=(note.number,) if note is not None else (),
+        ),
+    )
+
+
+def recap_document(
+    *,
+    key: str,
+    reference: str,
+    members: Sequence[DeferredDocument],
+    invoice_number: str | None,
+    seller: ErpParty,
+    settings: Settings,
+) -> ErpDocument:
+    """One invoice over several delivery notes of a customer's month, dated like its latest note."""
+    members = sorted(members, key=lambda d: (d.issued_at, d.id))
+    source_lines = [line for member in members for line in member.lines]
+    lines = tuple(_document_line(line, line_no=number) for number, line in enumerate(source_lines, start=1))
+    issue_date = max(member.issue_date for member in members)
+    orders = _unique(m.order.number for m in members if m.order is not None)
+    customer_references = _unique(
+        m.order.customer_reference for m in members if m.order is not None and m.order.customer_reference
+    )
+    addresses = _unique(_address(m.delivery_note.shipping_address) for m in members if m.delivery_note)
+    return ErpDocument(
+        kind=DocumentKind.INVOICE,
+        idempotency_key=key,
+        reference=reference,
+        invoice_number=invoice_number,
+        issue_date=issue_date,
+        due_date=issue_date + timedelta(days=settings.payment_terms_days),
+        payment_terms=settings.payment_terms,
+        seller=seller,
+        buyer=buyer_party(members[0].customer),
+        lines=lines,
+        totals=computed_totals(source_lines),
+        delivery_address=addresses[0] if len(addresses) == 1 else None,
+        references=DocumentReferences(
+            order_numbers=orders,
+            customer_reference=customer_references[0] if len(customer_references) == 1 else None,
+            delivery_note_numbers=_unique(m.delivery_note.number for m in members if m.delivery_note),
+        ),
+    )
+
+
+def credit_note_document(
+    document: DeferredDocument,
+    *,
+    corrected: CorrectedInvoice,
+    credit_note_number: str | None,
+    seller: ErpParty,
+) -> ErpDocument:
+    order, note = document.order, document.delivery_note
+    return ErpDocument(
+        kind=DocumentKind.CREDIT_NOTE,
+        idempotency_key=str(document.idempotency_key),
+        reference=document.reference,
+        invoice_number=credit_note_number,
+        issue_date=document.issue_date,
+        payment_terms=CREDIT_NOTE_TERMS,
+        seller=seller,
+        buyer=buyer_party(document.customer),
+        lines=tuple(_document_line(line) for line in document.lines),
+        totals=stored_totals(
+            document.net_total, document.vat_total, document.gross_total, document.vat_breakdown
+        ),
+        references=DocumentReferences(
+            order_numbers=(order.number,) if order is not None else (),
+            delivery_note_numbers=(note.number,) if note is not None else (),
+            corrected_invoice=corrected,
+        ),
+    )
+
+
+def stored_totals(net: Decimal, vat: Decimal, gross: Decimal, breakdown: list[Any]) -> DocumentTotals:
+    return DocumentTotals(
+        net=net,
+        vat=vat,
+        gross=gross,
+        vat_breakdown=tuple(
+            VatBreakdown(rate=Decimal(v["rate"]), base=Decimal(v["base"]), amount=Decimal(v["amount"]))
+            for v in breakdown
+        ),
+    )
+
+
+def computed_totals(lines: Iterable[DeferredDocumentLine]) -> DocumentTotals:
+    totals = compute_totals(
+        PricedLine(
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            price_includes_vat=line.price_includes_vat,
+            vat_rate=line.vat_rate,
+            line_amount=line.line_amount,
+        )
+        for line in lines
+    )
+    return DocumentTotals(
+        net=totals.net,
+        vat=totals.vat,
+        gross=totals.gross,
+        vat_breakdown=tuple(VatBreakdown(v.rate, v.base, v.amount) for v in totals.vat_breakdown),
+    )
+
+
+def effective_discount(line_percent: Decimal, customer_percent: Decimal) -> Decimal:
+    """The line's and the customer's discounts applied in cascade, as one percentage."""
+    if not customer_percent:
+        return line_percent
+    remaining = (HUNDRED - line_percent) * (HUNDRED - customer_percent) / HUNDRED
+    return HUNDRED - remaining
+
+
+def _order_line(line: SaleOrderLine, customer_discount: Decimal) -> ErpLine:
+    return ErpLine(
+        line_no=line.line_no,
+        product_code=line.product_code,
+        gtin=line.gtin,
+        description=line.description,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        price_includes_vat=line.price_includes_vat,
+        discount_percent=effective_discount(line.discount_percent, customer_discount),
+        vat_rate=line.vat_rate,
+        net_amount=line.net_amount,
+    )
+
+
+def _document_line(line: DeferredDocumentLine, *, line_no: int | None = None) -> ErpLine:
+    return ErpLine(
+        line_no=line_no or line.line_no,
+        product_code=line.product_code,
+        gtin=line.gtin,
+        description=line.description,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        price_includes_vat=line.price_includes_vat,
+        discount_percent=effective_discount(line.discount_percent, line.customer_discount_percent),
+        vat_rate=line.vat_rate,
+        net_amount=line.net_amount,
+    )
+
+
+def _address(address: dict[str, Any] | None) -> PostalAddress | None:
+    if not address:
+        return None
+    return PostalAddress(
+        lines=tuple(address[key] for key in ("name", "street", "street2") if address.get(key)),
+        postal_code=address["postal_code"],
+        city=address["city"],
+        country_code=address.get("country") or "FR",
+    )
+
+
+def _unique(values: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(dict.fromkeys(values))

@@ -1,0 +1,126 @@
+"""Replay endpoints (finance and admins): start a run, follow it, retry what failed, read the
+reconciliation report as JSON, CSV or PDF."""
+
+import threading
+from collections.abc import Callable
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
+from sqlalchemy import Engine
+
+from app.api import CurrentActor, DbSession
+from app.db import get_engine
+from app.pagination import Cursor, Limit, Page, decode_cursor
+from app.replay import report_formats, runs, service
+from app.replay.schemas import ItemRead, ReconciliationReport, RunCreate, RunPage, RunRead, RunStarted
+
+router = APIRouter(tags=["replay"])
+ReportFormat = Annotated[Literal["json", "csv", "pdf"], Query(alias="format")]
+Launcher = Callable[[int, Engine], None]
+
+
+def launch_in_thread(run_id: int, engine: Engine) -> None:
+    """Execute the run in a thread of this process; a process that dies leaves the run to expire
+    (its heartbeat stops) and the next run resumes it."""
+    threading.Thread(
+        target=runs.execute_run,
+        args=(run_id,),
+        kwargs={"engine": engine},
+        name=f"replay{run_id}",
+        daemon=True,
+    ).start()
+
+
+def get_launcher() -> Launcher:
+    return launch_in_thread
+
+
+@router.post("/replay-runs", status_code=202, responses={403: {}, 409: {}, 422: {}})
+def start_replay_run(
+    body: RunCreate,
+    session: DbSession,
+    actor: CurrentActor,
+    background: BackgroundTasks,
+    engine: Annotated[Engine, Depends(get_engine)],
+    launcher: Annotated[Launcher, Depends(get_launcher)],
+) -> RunStarted:
+    """Start a replay into the ERP, run in the background: follow it with `GET /replay-runs/{id}`.
+    One run at a time (409 otherwise). A dry run sends nothing and reports what would be sent."""
+    run = runs.start_run(
+        session,
+        actor=actor,
+        dry_run=body.dry_run,
+        kinds=body.kinds,
+        incident_id=body.incident_id,
+        all_incidents=body.all_incidents,
+    )
+    # Background tasks run once the answer is sent, hence after the request's transaction committed.
+    background.add_task(launcher, run.id, engine)
+    return RunStarted(id=run.id, status=run.status)
+
+
+@router.get("/replay-runs", responses={403: {}})
+def list_replay_runs(
+    session: DbSession, actor: CurrentActor, limit: Limit = 20, cursor: Cursor = None
+) -> RunPage:
+    return service.list_runs(session, actor=actor, before_id=decode_cursor(cursor), limit=limit)
+
+
+@router.get("/replay-runs/{run_id}", responses={403: {}, 404: {}})
+def get_replay_run(run_id: int, session: DbSession, actor: CurrentActor) -> RunRead:
+    """Progress: the run's own counters, its scope's items per kind and status, the latest errors."""
+    return service.get_run(session, run_id=run_id, actor=actor)
+
+
+@router.get("/replay-runs/{run_id}/report", responses={403: {}, 404: {}})
+def get_run_report(
+    run_id: int, session: DbSession, actor: CurrentActor, output: ReportFormat = "json"
+) -> ReconciliationReport:
+    """The reconciliation of the run's incident: `?format=csv` for a spreadsheet, `pdf` for the auditor."""
+    report = service.run_report(session, run_id=run_id, actor=actor)
+    return _report_answer(report, output, f"replay-run-{run_id}")  # type: ignore[return-value]
+
+
+@router.get("/incidents/{incident_id}/report", responses={403: {}, 404: {}})
+def get_incident_report(
+    incident_id: int, session: DbSession, actor: CurrentActor, output: ReportFormat = "json"
+) -> ReconciliationReport:
+    report = service.incident_report(session, incident_id=incident_id, actor=actor)
+    return _report_answer(report, output, f"incident-{incident_id}")  # type: ignore[return-value]
+
+
+@router.get("/replay-items", responses={403: {}})
+def list_replay_items(
+    session: DbSession,
+    actor: CurrentActor,
+    status: str | None = None,
+    kind: str | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ItemRead]:
+    items, next_cursor = service.list_items(
+        session, actor=actor, status=status, kind=kind, before_id=decode_cursor(cursor), limit=limit
+    )
+    return Page[ItemRead](items=items, next_cursor=next_cursor)
+
+
+@router.post("/replay-items/{item_id}/retry", responses={403: {}, 404: {}, 409: {}})
+def retry_replay_item(item_id: int, session: DbSession, actor: CurrentActor) -> ItemRead:
+    """Send a failed or dead item again at the next run."""
+    return service.retry_item(session, item_id=item_id, actor=actor)
+
+
+def _report_answer(report: ReconciliationReport, output: str, name: str) -> ReconciliationReport | Response:
+    if output == "csv":
+        return Response(
+            report_formats.report_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if output == "pdf":
+        return Response(
+            report_formats.report_pdf(report),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
+        )
+    return report
