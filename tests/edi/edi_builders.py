@@ -17,11 +17,10 @@ from app.edi import ingestion
 from app.edi.edifact_syntax import format_segment
 from app.edi.models import PartnerItem, PartnerParty
 from app.orders.models import SaleOrder
-from tests.builders import make_customer, make_product
+from tests.builders import make_customer
 
 BUYER_GLN = "5412345000013"
 DELIVERY_GLN = "5412345000020"
-OTHER_GLN = "5412345000037"
 SUPPLIER_GLN = "5499999000009"
 
 
@@ -167,7 +166,3 @@ def ingest(
 
 def order_count(session: Session) -> int:
     return session.execute(select(func.count()).select_from(SaleOrder)).scalar_one()
-
-
-def products(session: Session, count: int, **kwargs: Any) -> list[Product]:
-    return [make_product(session, **kwargs) for _ in range(count)]
