@@ -18,6 +18,7 @@ so a worker that lost its lease cannot overwrite a newer outcome.
 import logging
 import random
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -91,11 +92,22 @@ class Tally:
     failed: int = 0
     dead: int = 0
     errors: list[str] = field(default_factory=list)
+    # Where a worker's time goes: claiming (and freezing), waiting for answers, recording outcomes.
+    claim_seconds: float = 0.0
+    wait_seconds: float = 0.0
+    record_seconds: float = 0.0
 
     def add(self, other: "Tally") -> None:
-        for name in ("sent", "acknowledged", "already_received", "retried", "failed", "dead"):
+        for name in COUNTERS + TIMERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
+
+    def timings(self) -> dict[str, float]:
+        return {name: round(getattr(self, name), 3) for name in TIMERS}
+
+
+COUNTERS = ("sent", "acknowledged", "already_received", "retried", "failed", "dead")
+TIMERS = ("claim_seconds", "wait_seconds", "record_seconds")
 
 
 Progress = Callable[[Tally], None]
@@ -156,6 +168,13 @@ class Worker:
             return Retryable(f"connector error: {type(exc).__name__}: {exc}")
 
     def _claim(self) -> list[ClaimedItem]:
+        started = time.perf_counter()
+        try:
+            return self._claim_batch()
+        finally:
+            self.tally.claim_seconds += time.perf_counter() - started
+
+    def _claim_batch(self) -> list[ClaimedItem]:
         config = self._config
         now = utcnow()
         with session_scope(self._engine) as session:
@@ -185,7 +204,9 @@ class Worker:
             return freeze_claimed(session, rows, settings=config.settings) if rows else []
 
     def _record(self, batch: list[ClaimedItem], futures: list[Future[SendOutcome]]) -> None:
+        started = time.perf_counter()
         outcomes = [future.result() for future in futures]
+        waited = time.perf_counter()
         now = utcnow()
         rows = repository.Outcomes(acknowledged=[], replayed_documents=[], setbacks=[], counters={})
         tally = Tally(sent=len(batch))
@@ -208,12 +229,11 @@ class Worker:
                     self._setback(item, ItemStatus.PENDING, outcome.reason, now + self._delay(item, outcome))
                 )
                 tally.retried += 1
-        rows.counters = {
-            name: getattr(tally, name)
-            for name in ("sent", "acknowledged", "already_received", "retried", "failed", "dead")
-        }
+        rows.counters = {name: getattr(tally, name) for name in COUNTERS}
         with session_scope(self._engine) as session:
             repository.record_outcomes(session, run_id=self._config.run_id, outcomes=rows, now=now)
+        tally.wait_seconds = waited - started
+        tally.record_seconds = time.perf_counter() - waited
         self.tally.add(tally)
         if self._progress is not None:
             self._progress(tally)

@@ -15,9 +15,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Row, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from app.config import Settings
+from app.delivery.models import DeliveryNote
 from app.invoicing.models import DeferredDocument
 from app.numbering import format_number, next_numbers, yearly_series
 from app.orders.models import OrderStatus, SaleOrder
@@ -25,6 +26,20 @@ from app.replay import building, repository
 from app.replay.documents import CorrectedInvoice, DocumentKind, ErpDocument, ErpParty
 
 CARNET_NUMBERING = "carnet"
+# What an order's ERP document needs; its warnings, problems and partner references stay unread.
+_ORDER_COLUMNS = (
+    SaleOrder.number,
+    SaleOrder.status,
+    SaleOrder.customer_id,
+    SaleOrder.customer_reference,
+    SaleOrder.shipping_address,
+    SaleOrder.customer_discount_percent,
+    SaleOrder.net_total,
+    SaleOrder.vat_total,
+    SaleOrder.gross_total,
+    SaleOrder.vat_breakdown,
+    SaleOrder.created_at,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +179,9 @@ def _load(session: Session, rows: Sequence[Row[Any]], document_ids: set[int]) ->
         query = (
             select(SaleOrder)
             .where(SaleOrder.id.in_(order_ids))
-            .options(selectinload(SaleOrder.lines), selectinload(SaleOrder.customer))
+            .options(
+                load_only(*_ORDER_COLUMNS), selectinload(SaleOrder.lines), selectinload(SaleOrder.customer)
+            )
         )
         sources.orders = {order.id: order for order in session.execute(query).scalars()}
     if document_ids:
@@ -174,8 +191,12 @@ def _load(session: Session, rows: Sequence[Row[Any]], document_ids: set[int]) ->
             .options(
                 selectinload(DeferredDocument.lines),
                 selectinload(DeferredDocument.customer),
-                selectinload(DeferredDocument.order),
-                selectinload(DeferredDocument.delivery_note),
+                selectinload(DeferredDocument.order).load_only(
+                    SaleOrder.number, SaleOrder.customer_reference
+                ),
+                selectinload(DeferredDocument.delivery_note).load_only(
+                    DeliveryNote.number, DeliveryNote.shipping_address
+                ),
             )
         )
         sources.documents = {document.id: document for document in session.execute(query).scalars()}

@@ -72,6 +72,7 @@ class SyncResult:
 
 def sync_outbox(session: Session, *, now: datetime, grouping: str) -> SyncResult:
     """Give every replayable document its outbox item; drop unsent items of cancelled or void ones."""
+    session.flush()  # the statements below read the tables, not the session's pending changes
     result = SyncResult()
     result.removed = _remove_withdrawn(session)
     result.added[ORDER_KIND] = _add_orders(session, now)
@@ -302,7 +303,8 @@ def _remove_withdrawn(session: Session) -> int:
 
 
 def _insert(session: Session, rows: Any) -> int:
-    return int(session.execute(insert(ITEM).from_select(list(_ITEM_COLUMNS), rows)).rowcount or 0)
+    inserted = session.execute(insert(ITEM).from_select(list(_ITEM_COLUMNS), rows).returning(ITEM.c.id))
+    return len(inserted.all())
 
 
 def _dialect(session: Session) -> str:

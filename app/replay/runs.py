@@ -14,6 +14,7 @@ for an incident still open, everything. Workers: on PostgreSQL `workers` claim l
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -117,22 +118,31 @@ def execute_run(
     engine = engine or get_engine()
     settings = settings or get_settings()
     stop = stop or threading.Event()
+    started = time.perf_counter()
     try:
         with session_scope(engine) as session:
             run, until = _run_and_scope(session, run_id)
-            sync_outbox(session, now=utcnow(), grouping=settings.invoice_grouping)
+            synced = sync_outbox(session, now=utcnow(), grouping=settings.invoice_grouping)
             repository.release_unsent(session, run_id=run_id)
             if run.dry_run:
                 plan = dry_run_plan(session, until=until, kinds=run.kinds)
+                plan["added_to_outbox"] = synced.added
                 _finish(session, run_id, RunStatus.COMPLETED, summary=plan)
                 return RunStatus.COMPLETED
             to_send = len(repository.open_items(session, until=until, kinds=run.kinds))
+        sync_seconds = time.perf_counter() - started
         if on_start is not None:
             on_start(to_send)
         tally = _work(engine, run, until, settings, connector_factory, stop, progress, workers=run.workers)
+        summary = {
+            "added_to_outbox": synced.added,
+            "removed_from_outbox": synced.removed,
+            "timings": {"sync_seconds": round(sync_seconds, 3), **tally.timings()},
+            "errors": tally.errors[:50],
+        }
         with session_scope(engine) as session:
             status = _final_status(session, run, until)
-            _finish(session, run_id, status, summary={"errors": tally.errors[:50]} if tally.errors else None)
+            _finish(session, run_id, status, summary=summary)
             if status == RunStatus.COMPLETED:
                 _settle_incidents(session, until)
         return status

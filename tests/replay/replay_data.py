@@ -40,9 +40,7 @@ def catalogue(session: Session, *, customers: int = 4, products: int = 4) -> Cap
     """Customers (one with a discount) and products at several VAT rates, books at VAT-inclusive prices."""
     prices = [("22.00", "5.5", True), ("35.00", "20", False), ("12.35", "10", False), ("3.20", "2.1", True)]
     return Captured(
-        customers=[
-            make_customer(session, discount_percent="5" if n == 0 else "0") for n in range(customers)
-        ],
+        customers=[make_customer(session, discount_percent="5" if n == 0 else "0") for n in range(customers)],
         products=[
             make_product(session, price=price, vat_rate=rate, includes_vat=incl, stock="1000000")
             for price, rate, incl in itertools.islice(itertools.cycle(prices), products)
@@ -50,7 +48,9 @@ def catalogue(session: Session, *, customers: int = 4, products: int = 4) -> Cap
     )
 
 
-def capture(session: Session, data: Captured, *, orders: int, credit_every: int = 2, ship: bool = True) -> Captured:
+def capture(
+    session: Session, data: Captured, *, orders: int, credit_every: int = 2, ship: bool = True
+) -> Captured:
     """`orders` orders of two lines, each shipped whole; every `credit_every`-th note sees one unit back."""
     for n in range(orders):
         customer = data.customers[n % len(data.customers)]

@@ -1,0 +1,163 @@
+"""The outbox holds every replayable document once, with a stable key and its dependencies, and is
+filled by an idempotent sync at run start rather than at capture."""
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.clock import utcnow
+from app.delivery.schemas import ReturnCreate
+from app.incidents.models import Incident
+from app.invoicing.models import DeferredDocument
+from app.invoicing.service import record_return, void_delivery
+from app.orders.models import SaleOrder
+from app.orders.service import cancel_order
+from app.replay.models import ReplayDependency, ReplayItem, ReplayRecapMember
+from app.replay.outbox import sync_outbox
+from tests.replay.replay_data import REP, WAREHOUSE, capture, catalogue
+
+PER_NOTE = "per_delivery_note"
+RECAP = "monthly_recap"
+
+
+def items(session: Session) -> list[ReplayItem]:
+    session.flush()
+    query = select(ReplayItem).order_by(ReplayItem.id).execution_options(populate_existing=True)
+    return list(session.execute(query).scalars())
+
+
+def needs(session: Session) -> set[tuple[str, str]]:
+    item, needed = ReplayItem.__table__, ReplayItem.__table__.alias("needed")
+    rows = session.execute(
+        select(item.c.reference, needed.c.reference)
+        .join(ReplayDependency, ReplayDependency.item_id == item.c.id)
+        .join(needed, needed.c.id == ReplayDependency.needs_id)
+    )
+    return {(a, b) for a, b in rows}
+
+
+class TestSync:
+    def test_every_document_enters_once_with_its_key_and_dependencies(self, session: Session) -> None:
+        data = capture(session, catalogue(session), orders=2, credit_every=2)
+        first = sync_outbox(session, now=utcnow(), grouping=PER_NOTE)
+        assert first.added == {"order": 2, "invoice": 2, "credit_note": 1}
+
+        again = sync_outbox(session, now=utcnow(), grouping=PER_NOTE)
+        assert again.added == {"order": 0, "invoice": 0, "credit_note": 0}
+        rows = items(session)
+        assert [(i.kind, i.status, i.attempts) for i in rows] == [
+            ("order", "pending", 0),
+            ("order", "pending", 0),
+            ("invoice", "pending", 0),
+            ("invoice", "pending", 0),
+            ("credit_note", "pending", 0),
+        ]
+        orders = [i for i in rows if i.kind == "order"]
+        assert [i.idempotency_key for i in orders] == [f"order:{n}" for n in data.orders]
+        documents = {d.reference: d for d in session.execute(select(DeferredDocument)).scalars()}
+        for item in rows[2:]:
+            # The stored UUID, in its canonical text form, on SQLite as on PostgreSQL.
+            assert item.idempotency_key == str(documents[item.reference].idempotency_key)
+            assert uuid.UUID(item.idempotency_key)
+        invoice_of_first = next(r for r in rows[2:4] if documents[r.reference].order_id == orders[0].order_id)
+        assert needs(session) == {
+            (rows[2].reference, orders[0].reference if invoice_of_first is rows[2] else orders[1].reference),
+            (rows[3].reference, orders[1].reference if invoice_of_first is rows[2] else orders[0].reference),
+            (rows[4].reference, invoice_of_first.reference),
+        }
+
+    def test_cancelled_and_reviewed_orders_and_void_documents_stay_out(self, session: Session) -> None:
+        data = capture(session, catalogue(session), orders=3, credit_every=0)
+        cancelled = capture(session, data, orders=1, ship=False).orders[-1]
+        cancel_order(session, number=cancelled, actor=REP)
+        held = capture(session, data, orders=1, ship=False).orders[-1]
+        session.execute(update(SaleOrder).where(SaleOrder.number == held).values(status="needs_review"))
+        void_delivery(session, number=data.notes[0], actor=WAREHOUSE)
+
+        sync_outbox(session, now=utcnow(), grouping=PER_NOTE)
+        references = {i.reference for i in items(session)}
+        assert cancelled not in references and held not in references
+        assert set(data.orders[:3]) <= references
+        invoices = [i for i in items(session) if i.kind == "invoice"]
+        assert len(invoices) == 2
+
+        session.execute(update(SaleOrder).where(SaleOrder.number == held).values(status="captured"))
+        assert sync_outbox(session, now=utcnow(), grouping=PER_NOTE).added["order"] == 1
+
+    def test_a_document_withdrawn_before_its_first_send_leaves_the_outbox(self, session: Session) -> None:
+        data = capture(session, catalogue(session), orders=2, credit_every=0)
+        sync_outbox(session, now=utcnow(), grouping=PER_NOTE)
+        void_delivery(session, number=data.notes[1], actor=WAREHOUSE)
+        removed = sync_outbox(session, now=utcnow(), grouping=PER_NOTE).removed
+        assert removed == 1
+        assert len([i for i in items(session) if i.kind == "invoice"]) == 1
+
+    def test_a_credit_note_for_goods_carnet_never_delivered_is_not_replayed(self, session: Session) -> None:
+        data = capture(session, catalogue(session), orders=1, credit_every=0)
+        stranger = data.products[3]
+        record_return(
+            session,
+            draft=ReturnCreate(
+                customer_code=data.customers[2].code, lines=[{"product_code": stranger.code, "quantity": 1}]
+            ),
+            actor=REP,
+        )
+        assert sync_outbox(session, now=utcnow(), grouping=PER_NOTE).added["credit_note"] == 0
+
+
+class TestIncidentOfDocuments:
+    def test_items_belong_to_the_incident_whose_window_contains_their_creation(
+        self, session: Session
+    ) -> None:
+        now = utcnow()
+        earlier = Incident(
+            reason="ERP down",
+            started_at=now - timedelta(days=2),
+            ended_at=now - timedelta(days=1),
+            is_open=False,
+            declared_at=now,
+            declared_by="admin",
+        )
+        current = Incident(
+            reason="ERP down again",
+            started_at=now - timedelta(hours=1),
+            is_open=True,
+            declared_at=now,
+            declared_by="admin",
+        )
+        session.add_all([earlier, current])
+        session.flush()
+        capture(session, catalogue(session), orders=1, credit_every=1)
+        sync_outbox(session, now=utcnow(), grouping=PER_NOTE)
+        assert {i.incident_id for i in items(session)} == {current.id}
+
+
+class TestMonthlyRecap:
+    def test_a_customers_invoices_of_a_month_make_one_recap_until_it_is_sent(self, session: Session) -> None:
+        data = catalogue(session, customers=1)
+        capture(session, data, orders=3, credit_every=3)
+        sync_outbox(session, now=utcnow(), grouping=RECAP)
+        recaps = [i for i in items(session) if i.kind == "invoice"]
+        assert len(recaps) == 1
+        recap = recaps[0]
+        period = f"{utcnow():%Y-%m}"
+        assert recap.idempotency_key == f"recap:{data.customers[0].code}:{period}:1"
+        assert recap.reference == f"REC-{period}-{data.customers[0].code}"
+        members = session.execute(select(ReplayRecapMember.item_id)).scalars().all()
+        assert members == [recap.id] * 3
+        # The recap needs all three orders; the credit note needs the recap.
+        assert {b for a, b in needs(session) if a == recap.reference} == set(data.orders)
+        credit = next(i for i in items(session) if i.kind == "credit_note")
+        assert (credit.reference, recap.reference) in needs(session)
+
+        # Another delivery before the recap was frozen joins it; after, it starts a second recap.
+        capture(session, data, orders=1, credit_every=0)
+        sync_outbox(session, now=utcnow(), grouping=RECAP)
+        assert len([i for i in items(session) if i.kind == "invoice"]) == 1
+        session.execute(update(ReplayItem).where(ReplayItem.id == recap.id).values(payload=b"{}"))
+        capture(session, data, orders=1, credit_every=0)
+        sync_outbox(session, now=utcnow(), grouping=RECAP)
+        second = [i for i in items(session) if i.kind == "invoice"][1]
+        assert second.idempotency_key.endswith(":2") and second.reference.endswith("-2")
