@@ -1,12 +1,17 @@
-"""Group commit: the order capture path's units of work, run by one writer thread per process.
+"""Group commit: the write units of work of hot paths (order capture), batched per event loop.
 
 Under load, many requests want to write at once. On SQLite only one transaction may write at a time,
 across threads and processes; letting request threads compete for that lock makes them spin in
-SQLite's busy handler (sleeps of 1 to 100 ms) and the tail latency explodes. Instead, each process
-has one writer thread that takes the pending units of work in batches and runs each batch in one
-transaction, every unit inside its own savepoint: a unit that fails is rolled back alone and its
-caller gets its error; the others are committed together, with one fsync. Between processes, the
+SQLite's busy handler (sleeps of 1 to 100 ms) and the tail latency explodes. Instead, a request hands
+its unit of work to the process's writer, which runs all the units pending at that moment as one
+batch: one transaction, every unit inside its own savepoint. A unit that fails is rolled back alone
+and its caller gets its error; the others are committed together, with one fsync. Between processes,
 writers take turns through an advisory file lock (`flock`), which wakes the next writer at once.
+
+The batch runs on the event loop's own thread, right after the callbacks that were ready when the
+first unit arrived (so the requests that came in together are written together). A writer thread
+would have to win the GIL from the event loop while it holds the file lock, and every such wait
+(up to the 5 ms switch interval) would stall the other process too.
 
 A caller's result is handed back only after the commit succeeded: nobody is told an order exists
 before it is durable. On PostgreSQL the same batching saves commits; there is no file lock.
@@ -15,12 +20,10 @@ before it is durable. On PostgreSQL the same batching saves commits; there is no
 import asyncio
 import fcntl
 import logging
-import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -36,7 +39,7 @@ log = logging.getLogger(__name__)
 
 class UnitOfWorkRunner(Protocol):
     async def read(self, work: Work[T]) -> T:
-        """Run `work` on a read-only session, off the event loop."""
+        """Run `work` on a read-only session."""
         ...
 
     async def write(self, work: Work[T]) -> T:
@@ -47,16 +50,15 @@ class UnitOfWorkRunner(Protocol):
 @dataclass
 class _Job:
     work: Work[Any]
-    future: Future[Any] = field(default_factory=Future)
+    future: "asyncio.Future[Any]"
 
 
 class BatchWriter:
-    def __init__(self, engine: Engine, *, max_batch: int = 32) -> None:
+    def __init__(self, engine: Engine, *, max_batch: int = 64) -> None:
         self.engine = engine
         self.max_batch = max_batch
-        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name="carnet-writer", daemon=True)
-        self._thread.start()
+        self._pending: list[_Job] = []
+        self._drainer: asyncio.Task[None] | None = None
 
     async def read(self, work: Work[T]) -> T:
         """Run on the event loop itself: capture reads are a few indexed lookups, and a process that
@@ -69,70 +71,117 @@ class BatchWriter:
             session.close()
 
     async def write(self, work: Work[T]) -> T:
-        job = _Job(work)
-        self._jobs.put(job)
-        return await asyncio.wrap_future(job.future)
+        loop = asyncio.get_running_loop()
+        job = _Job(work, loop.create_future())
+        self._pending.append(job)
+        if self._drainer is None or self._drainer.done():
+            self._drainer = loop.create_task(self._drain())
+        result: T = await job.future
+        return result
 
-    def _loop(self) -> None:
-        while True:
-            batch = [self._jobs.get()]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._jobs.get_nowait())
-                except queue.Empty:
-                    break
+    async def _drain(self) -> None:
+        """Write what is pending, batch after batch. While this process waits for its turn (another
+        process is writing), the event loop goes on serving requests, and their units join the batch."""
+        await asyncio.sleep(0)  # let the requests that arrived together join the first batch
+        turn = turn_for(self.engine)
+        while self._pending:
+            if turn is not None and not turn.try_acquire():
+                await asyncio.to_thread(turn.acquire)
             try:
-                self._run_batch(batch)
-            except BaseException as exc:  # the thread must survive anything a batch does
-                log.exception("writer batch failed")
-                for job in batch:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
+                batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+                try:
+                    self._run_batch(batch)
+                except BaseException as exc:  # a failed commit fails every unit of its batch
+                    log.exception("writer batch failed")
+                    for job in batch:
+                        if not job.future.done():
+                            job.future.set_exception(exc)
+            finally:
+                if turn is not None:
+                    turn.release()
 
     def _run_batch(self, batch: list[_Job]) -> None:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
-        with writer_turn(self.engine):
-            session = open_session(self.engine, write=True)
-            try:
-                for job in batch:
-                    try:
-                        with session.begin_nested():
-                            result = job.work(session)
-                            session.flush()
-                    except Exception as exc:
-                        outcomes.append((job, None, exc))
-                    else:
-                        outcomes.append((job, result, None))
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                session.close()
+        session = open_session(self.engine, write=True)
+        try:
+            for job in batch:
+                try:
+                    with session.begin_nested():
+                        result = job.work(session)
+                        session.flush()
+                except Exception as exc:
+                    outcomes.append((job, None, exc))
+                else:
+                    outcomes.append((job, result, None))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
         for job, result, error in outcomes:
+            if job.future.cancelled():
+                continue
             if error is not None:
                 job.future.set_exception(error)
             else:
                 job.future.set_result(result)
 
 
-_turn_locks: dict[str, threading.Lock] = {}
+class WriterTurn:
+    """The exclusive right to write to one SQLite database file, among threads and processes: a thread
+    lock inside the process, an advisory `flock` on a file next to the database between processes."""
+
+    def __init__(self, path: Path) -> None:
+        self._thread_lock = threading.Lock()
+        self._handle = path.open("a")
+
+    def acquire(self) -> None:
+        self._thread_lock.acquire()
+        fcntl.flock(self._handle, fcntl.LOCK_EX)
+
+    def try_acquire(self) -> bool:
+        if not self._thread_lock.acquire(blocking=False):
+            return False
+        try:
+            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._thread_lock.release()
+            return False
+        return True
+
+    def release(self) -> None:
+        fcntl.flock(self._handle, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+
+_turns: dict[Path, WriterTurn] = {}
+_turns_guard = threading.Lock()
+
+
+def turn_for(engine: Engine) -> WriterTurn | None:
+    """The turn of a SQLite file database; None for engines that take concurrent writers."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        return None
+    path = Path(database).resolve().with_suffix(".writer-lock")
+    with _turns_guard:
+        if path not in _turns:
+            _turns[path] = WriterTurn(path)
+        return _turns[path]
 
 
 @contextmanager
 def writer_turn(engine: Engine) -> Iterator[None]:
-    """Exclusive right to write to a SQLite database file, among the processes that ask for it."""
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:":
+    turn = turn_for(engine)
+    if turn is None:
         yield
         return
-    path = Path(database).resolve().with_suffix(".writer-lock")
-    with _turn_locks.setdefault(str(path), threading.Lock()), path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    turn.acquire()
+    try:
+        yield
+    finally:
+        turn.release()
 
 
 _writer: BatchWriter | None = None
