@@ -6,19 +6,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from app.api import READ_METHODS, get_partner_lookup, get_session
-from app.auth.service import Actor, actor_from_api_key, create_partner
+from app.auth.service import create_partner
 from app.config import get_settings
-from app.db import get_engine, open_session, session_scope
-from app.main import create_app
+from app.db import session_scope
 from app.replay.routes import get_launcher
 from app.replay.runs import execute_run, start_run
 from tests.builders import auth_headers
+from tests.replay.committed_app import committed_client
 from tests.replay.erp_double import ErpDouble
 from tests.replay.replay_data import FINANCE, Captured, capture, catalogue
 from tests.replay.test_engine import settings
@@ -44,30 +41,10 @@ def erp() -> ErpDouble:
 def api(fresh_engine: Engine, erp: ErpDouble) -> Iterator[TestClient]:
     """The application on a committed database; runs execute in the request's background task."""
 
-    def request_session(request: Request) -> Iterator[Session]:
-        session = open_session(fresh_engine, write=request.method not in READ_METHODS)
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-
     def run_now(run_id: int, engine: Engine) -> None:
         execute_run(run_id, engine=engine, settings=settings(), connector_factory=erp.connector)
 
-    def partner(api_key: str) -> Actor:
-        with session_scope(fresh_engine, write=False) as session:
-            return actor_from_api_key(session, api_key)
-
-    app = create_app()
-    app.dependency_overrides[get_session] = request_session
-    app.dependency_overrides[get_partner_lookup] = lambda: partner
-    app.dependency_overrides[get_engine] = lambda: fresh_engine
-    app.dependency_overrides[get_launcher] = lambda: run_now
-    with TestClient(app) as client:
+    with committed_client(fresh_engine, {get_launcher: lambda: run_now}) as client:
         yield client
 
 
