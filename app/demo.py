@@ -1,8 +1,8 @@
 """Demo data: the master data and orders of a French distributor of books and electronics.
 
 Deterministic for a given seed (one `random.Random`), and valid for the same rules as an import:
-customers and products go through `CustomerCreate` / `ProductCreate` and the bulk writer of
-`app.catalog.importing`; orders go through `capture_order`, as a rep would take them.
+customers and products go through `CustomerCreate` / `ProductCreate` and the bulk writers of
+`app.catalog.bulk`; orders go through `capture_order`, as a rep would take them.
 
 - customers: bookshops, shop chains and electronics resellers all over France, with French VAT
   numbers (SIREN with its Luhn digit, key computed), GLNs, one to four shipping addresses (some with a
@@ -24,7 +24,7 @@ from stdnum import ean, luhn
 
 from app.auth.models import Role, User
 from app.auth.service import Actor, create_user
-from app.catalog.importing import upsert_customers, upsert_products
+from app.catalog.bulk import upsert_customers, upsert_products
 from app.catalog.models import Customer
 from app.catalog.schemas import Address, CustomerCreate, ProductCreate, ShippingAddressIn
 from app.clock import utcnow

@@ -46,6 +46,9 @@ Rules:
   one report line: `file:line: column: reason`.
 - The whole file is refused, and nothing imported, when it cannot be read or decoded, is not valid JSON,
   has an unknown or missing required column, or has no data rows.
+
+This module reads, decodes and checks the file, then hands the accepted records to the bulk writers
+of `app.catalog.bulk`, which write them to the database.
 """
 
 import codecs
@@ -58,27 +61,35 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
-from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.catalog.models import Customer, Product, ShippingAddress, SnapshotImport
+from app.catalog.bulk import (
+    ADDRESS_PARTS,
+    CUSTOMER_FIELDS,
+    PRODUCT_FIELDS,
+    Advance,
+    aware,
+    current_customers,
+    current_products,
+    write_customers,
+    write_products,
+    write_stock,
+)
+from app.catalog.models import SnapshotImport
 from app.catalog.schemas import CustomerCreate, ProductCreate, StockLevel
 from app.clock import utcnow
 from app.errors import InvalidInput
 
 ImportKind = Literal["customers", "products", "stock"]
 KINDS: tuple[ImportKind, ...] = ("customers", "products", "stock")
-CHUNK_SIZE = 5_000
 PROGRESS_MIN_ROWS = 1_000
-
-Advance = Callable[[str, int], None]
 
 # Accepted column names, as `normalize_header` gives them; the first is the canonical one.
 _PRODUCT_NAMES: dict[str, str] = {
@@ -132,18 +143,6 @@ REQUIRED_COLUMNS: dict[ImportKind, tuple[str, ...]] = {
     "customers": ("code", "name", "billing_street", "billing_postal_code", "billing_city"),
     "stock": ("code", "stock_on_hand"),
 }
-_ADDRESS_PARTS = ("name", "street", "street2", "postal_code", "city", "country")
-_CUSTOMER_OWN = (
-    "code",
-    "name",
-    "vat_number",
-    "gln",
-    "email",
-    "phone",
-    "discount_percent",
-    "blocked",
-    "show_prices_on_delivery_note",
-)
 _DECIMALS = {"unit_price", "vat_rate", "stock_on_hand", "discount_percent"}
 _BOOLEANS = {
     "price_includes_vat",
@@ -430,11 +429,6 @@ def _french_datetime(text: str) -> datetime | None:
         return None
 
 
-def aware(moment: datetime) -> datetime:
-    """A moment in UTC; a naive one is taken as the machine's local time."""
-    return (moment if moment.tzinfo else moment.astimezone()).astimezone(UTC)
-
-
 def parse_as_of(text: str) -> datetime:
     """`--as-of`: ISO 8601 or `dd/mm/yyyy [hh:mm]`, local time unless an offset is given."""
     moment = _french_datetime(text.strip())
@@ -642,26 +636,7 @@ def unique_conflicts(proposed: dict[str, str | None], current: dict[str, str | N
         rejected.update(found)
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK_SIZE) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _execute_many(session: Session, statement: Any, rows: Sequence[dict[str, Any]], advance: Advance) -> None:
-    """Executemany in chunks, one statement per set of keys (an executemany needs the same keys)."""
-    by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_keys[tuple(row)].append(row)
-    for group in by_keys.values():
-        for chunk in _chunks(group):
-            session.execute(statement, list(chunk))
-            advance("writing", len(chunk))
-
-
 # --- products --------------------------------------------------------------------------------------
-
-_product_table = Product.__table__
-_PRODUCT_FIELDS = tuple(ProductCreate.model_fields)
 
 
 def _import_products(
@@ -670,14 +645,9 @@ def _import_products(
     as_of: datetime,
     advance: Advance,
 ) -> tuple[int, int, int]:
-    valid = _validate_rows(table, ProductCreate, _PRODUCT_FIELDS, advance)
+    valid = _validate_rows(table, ProductCreate, PRODUCT_FIELDS, advance)
     valid = _reject_shared_values(table, valid, "gtin", lambda m: m.gtin)
-    current = {
-        code: (pid, gtin)
-        for code, pid, gtin in session.execute(
-            select(_product_table.c.code, _product_table.c.id, _product_table.c.gtin)
-        )
-    }
+    current = current_products(session)
     conflicts = unique_conflicts(
         {m.code: m.gtin for row, m in valid if "gtin" in row.present},
         {code: gtin for code, (_, gtin) in current.items()},
@@ -692,63 +662,6 @@ def _import_products(
     return created, updated, len(accepted)
 
 
-def write_products(
-    session: Session,
-    products: Sequence[tuple[ProductCreate, frozenset[str]]],
-    *,
-    current: dict[str, tuple[int, str | None]],
-    as_of: datetime,
-    advance: Advance | None = None,
-) -> tuple[int, int]:
-    """Insert new products and update existing ones (only the fields each row states), with Core
-    executemany. `current`: code -> (id, gtin) of the products in the database. The reserved quantity
-    is never written except as 0 on a new product."""
-    advance = advance or (lambda _stage, _n: None)
-    t = _product_table
-    new_rows: list[dict[str, Any]] = []
-    changes: list[dict[str, Any]] = []
-    gtin_moves: list[dict[str, Any]] = []
-    for model, present in products:
-        values = model.model_dump(exclude={"stock_as_of"})
-        stock_as_of = aware(model.stock_as_of) if model.stock_as_of else as_of
-        existing = current.get(model.code)
-        if existing is None:
-            new_rows.append(
-                {**values, "stock_as_of": stock_as_of, "reserved_quantity": Decimal(0), "snapshot_at": as_of}
-            )
-            continue
-        pid, old_gtin = existing
-        change = {
-            "b_id": pid,
-            **{k: v for k, v in values.items() if k in present and k != "code"},
-            "snapshot_at": as_of,
-        }
-        if "stock_on_hand" in present or "stock_as_of" in present:
-            change["stock_as_of"] = stock_as_of
-        if "gtin" in present and old_gtin and model.gtin != old_gtin:
-            gtin_moves.append({"b_id": pid, "gtin": None})
-        changes.append(change)
-    by_id = update(t).where(t.c.id == bindparam("b_id"))
-    # GTINs may move between products within one file: free them all before any is taken again.
-    _execute_many(session, by_id, gtin_moves, lambda _stage, _n: None)
-    _execute_many(session, by_id, changes, advance)
-    _execute_many(session, insert(t), new_rows, advance)
-    return len(new_rows), len(changes)
-
-
-def upsert_products(
-    session: Session,
-    products: Sequence[ProductCreate],
-    *,
-    as_of: datetime | None = None,
-) -> tuple[int, int]:
-    """Every field of each product, as `save_product` does, in bulk; returns (created, updated)."""
-    t = _product_table
-    current = {code: (pid, gtin) for code, pid, gtin in session.execute(select(t.c.code, t.c.id, t.c.gtin))}
-    every = frozenset(_PRODUCT_FIELDS)
-    return write_products(session, [(p, every) for p in products], current=current, as_of=as_of or utcnow())
-
-
 # --- stock -----------------------------------------------------------------------------------------
 
 
@@ -759,24 +672,18 @@ def _import_stock(
     advance: Advance,
 ) -> tuple[int, int, int]:
     valid = _validate_rows(table, StockLevel, ("code", "stock_on_hand"), advance)
-    t = _product_table
-    ids = {code: pid for code, pid in session.execute(select(t.c.code, t.c.id))}
-    changes = []
+    ids = {code: pid for code, (pid, _) in current_products(session).items()}
+    levels = []
     for row, level in valid:
         if level.code not in ids:
             table.reject(row.line, "code", f"no product {level.code}")
         else:
-            changes.append(
-                {"b_id": ids[level.code], "stock_on_hand": level.stock_on_hand, "stock_as_of": as_of}
-            )
-    _execute_many(session, update(t).where(t.c.id == bindparam("b_id")), changes, advance)
-    return 0, len(changes), len(changes)
+            levels.append((ids[level.code], level.stock_on_hand))
+    write_stock(session, levels, as_of=as_of, advance=advance)
+    return 0, len(levels), len(levels)
 
 
 # --- customers -------------------------------------------------------------------------------------
-
-_customer_table = Customer.__table__
-_address_table = ShippingAddress.__table__
 
 
 @dataclass
@@ -797,8 +704,8 @@ def _import_customers(
         if any(row.line in table.rejections for row in group.rows):
             continue
         first = group.rows[0]
-        data = _model_input(first, _CUSTOMER_OWN)
-        billing = _model_input(first, [f"billing_{part}" for part in _ADDRESS_PARTS])
+        data = _model_input(first, CUSTOMER_FIELDS)
+        billing = _model_input(first, [f"billing_{part}" for part in ADDRESS_PARTS])
         data["billing_address"] = {column.removeprefix("billing_"): v for column, v in billing.items()}
         data[_SHIPPING] = [address for _, address in group.addresses]
         try:
@@ -806,8 +713,7 @@ def _import_customers(
         except ValidationError as exc:
             _reject_customer_errors(table, group, exc)
     valid = _reject_shared_values(table, valid, "gln", lambda m: m.gln)
-    t = _customer_table
-    current = {code: (cid, gln) for code, cid, gln in session.execute(select(t.c.code, t.c.id, t.c.gln))}
+    current = current_customers(session)
     conflicts = unique_conflicts(
         {m.code: m.gln for row, m in valid if "gln" in row.present},
         {code: gln for code, (_, gln) in current.items()},
@@ -832,7 +738,7 @@ def _import_customers(
 def _group_customer_rows(table: SourceTable) -> list[_CustomerRows]:
     """Rows by customer code; a repeated code must bring a new shipping address and no other data."""
     groups: dict[str, _CustomerRows] = {}
-    shipping_columns = [f"shipping_{part}" for part in ("code", *_ADDRESS_PARTS, "gln")]
+    shipping_columns = [f"shipping_{part}" for part in ("code", *ADDRESS_PARTS, "gln")]
     for row in table.rows:
         code = str(row.values.get("code") or "").strip()
         group = groups.setdefault(code or f"\0{row.line}", _CustomerRows([], []))
@@ -853,7 +759,7 @@ def _group_customer_rows(table: SourceTable) -> list[_CustomerRows]:
         first = group.rows[0]
         if not address and not listed:
             table.reject(row.line, "code", f"code {code} is also on {table.unit} {first.line} of the file")
-        for column in (*_CUSTOMER_OWN, *(f"billing_{part}" for part in _ADDRESS_PARTS)):
+        for column in (*CUSTOMER_FIELDS, *(f"billing_{part}" for part in ADDRESS_PARTS)):
             mine, theirs = _model_input(row, [column]).get(column), _model_input(first, [column]).get(column)
             if mine is not None and mine != theirs:
                 table.reject(row.line, column, f"differs from {table.unit} {first.line} (customer {code})")
@@ -884,104 +790,6 @@ def _reject_customer_errors(table: SourceTable, group: _CustomerRows, exc: Valid
                 else _SHIPPING
             )
         table.reject(line, column, _reason(column, error, raw))
-
-
-def _customer_values(model: CustomerCreate) -> dict[str, Any]:
-    billing = model.billing_address
-    return {
-        "code": model.code,
-        "name": model.name,
-        "vat_number": model.vat_number,
-        "gln": model.gln,
-        "email": model.email.lower() if model.email else None,
-        "phone": model.phone,
-        **{f"billing_{part}": getattr(billing, part) for part in _ADDRESS_PARTS},
-        "discount_percent": model.discount_percent,
-        "blocked": model.blocked,
-        "show_prices_on_delivery_note": model.show_prices_on_delivery_note,
-    }
-
-
-def write_customers(
-    session: Session,
-    customers: Sequence[tuple[CustomerCreate, frozenset[str]]],
-    *,
-    current: dict[str, tuple[int, str | None]],
-    as_of: datetime,
-    advance: Advance | None = None,
-) -> tuple[int, int]:
-    """Insert new customers and update existing ones (only the fields each row states). When a row
-    states shipping addresses, the customer's addresses become exactly those."""
-    advance = advance or (lambda _stage, _n: None)
-    t = _customer_table
-    new_rows, changes, gln_moves = [], [], []
-    for model, present in customers:
-        values = _customer_values(model)
-        existing = current.get(model.code)
-        if existing is None:
-            new_rows.append({**values, "snapshot_at": as_of})
-            continue
-        cid, old_gln = existing
-        changes.append(
-            {
-                "b_id": cid,
-                **{k: v for k, v in values.items() if k in present and k != "code"},
-                "snapshot_at": as_of,
-            }
-        )
-        if "gln" in present and old_gln and model.gln != old_gln:
-            gln_moves.append({"b_id": cid, "gln": None})
-    by_id = update(t).where(t.c.id == bindparam("b_id"))
-    _execute_many(session, by_id, gln_moves, lambda _stage, _n: None)
-    _execute_many(session, by_id, changes, advance)
-    ids = {code: cid for code, (cid, _) in current.items()}
-    for chunk in _chunks(new_rows):
-        returning = insert(t).returning(t.c.code, t.c.id, sort_by_parameter_order=True)
-        inserted = session.execute(returning, list(chunk))
-        ids.update({code: cid for code, cid in inserted})
-        advance("writing", len(chunk))
-    shipping = {
-        ids[model.code]: model.shipping_addresses
-        for model, present in customers
-        if any(column.startswith("shipping_") for column in present)
-    }
-    _replace_addresses(session, shipping)
-    return len(new_rows), len(changes)
-
-
-def _replace_addresses(session: Session, addresses: dict[int, Sequence[Any]]) -> None:
-    a = _address_table
-    existing: dict[tuple[int, str], int] = {}
-    for chunk in _chunks(list(addresses)):
-        query = select(a.c.customer_id, a.c.code, a.c.id).where(a.c.customer_id.in_(chunk))
-        existing.update({(cid, code): aid for cid, code, aid in session.execute(query)})
-    new_rows, changes = [], []
-    for customer_id, incoming in addresses.items():
-        for address in incoming:
-            values = address.model_dump()
-            aid = existing.pop((customer_id, address.code), None)
-            if aid is None:
-                new_rows.append({"customer_id": customer_id, **values})
-            else:
-                changes.append({"b_id": aid, **values})
-    gone = [{"b_id": aid} for aid in existing.values()]
-    skip: Advance = lambda _stage, _n: None  # noqa: E731
-    _execute_many(session, delete(a).where(a.c.id == bindparam("b_id")), gone, skip)
-    _execute_many(session, update(a).where(a.c.id == bindparam("b_id")), changes, skip)
-    _execute_many(session, insert(a), new_rows, skip)
-
-
-def upsert_customers(
-    session: Session,
-    customers: Sequence[CustomerCreate],
-    *,
-    as_of: datetime | None = None,
-) -> tuple[int, int]:
-    """Every field of each customer, shipping addresses included, as `save_customer` does, in bulk."""
-    t = _customer_table
-    current = {code: (cid, gln) for code, cid, gln in session.execute(select(t.c.code, t.c.id, t.c.gln))}
-    every = frozenset([*_CUSTOMER_OWN, *(f"billing_{p}" for p in _ADDRESS_PARTS), "shipping_code"])
-    return write_customers(session, [(c, every) for c in customers], current=current, as_of=as_of or utcnow())
 
 
 _IMPORTERS: dict[ImportKind, Callable[[Session, SourceTable, datetime, Advance], tuple[int, int, int]]] = {
