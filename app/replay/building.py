@@ -13,11 +13,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.catalog.models import Customer
 from app.config import Settings
-from app.invoicing.models import DeferredDocument, DeferredDocumentLine
 from app.money import HUNDRED
-from app.orders.models import SaleOrder, SaleOrderLine
 from app.pricing import PricedLine, compute_totals
 from app.replay.documents import (
     CorrectedInvoice,
@@ -30,6 +27,7 @@ from app.replay.documents import (
     PostalAddress,
     VatBreakdown,
 )
+from app.replay.sources import CustomerRow, DocumentSource, LineRow, OrderSource
 
 CREDIT_NOTE_TERMS = "Avoir à déduire du prochain règlement"
 
@@ -50,7 +48,7 @@ def seller_party(settings: Settings) -> ErpParty:
     )
 
 
-def buyer_party(customer: Customer) -> ErpParty:
+def buyer_party(customer: CustomerRow) -> ErpParty:
     street = (customer.billing_street, customer.billing_street2)
     named = (
         customer.billing_name if customer.billing_name and customer.billing_name != customer.name else None
@@ -69,15 +67,17 @@ def buyer_party(customer: Customer) -> ErpParty:
     )
 
 
-def order_document(order: SaleOrder, *, seller: ErpParty, settings: Settings) -> ErpDocument:
+def order_document(source: OrderSource, *, seller: ErpParty, settings: Settings) -> ErpDocument:
+    order = source.order
+    discount = order.customer_discount_percent
     return ErpDocument(
         kind=DocumentKind.ORDER,
         idempotency_key=f"order:{order.number}",
         reference=order.number,
         issue_date=order.created_at.astimezone(ZoneInfo(settings.business_timezone)).date(),
         seller=seller,
-        buyer=buyer_party(order.customer),
-        lines=tuple(_order_line(line, order.customer_discount_percent) for line in order.lines),
+        buyer=buyer_party(source.customer),
+        lines=tuple(_line(line, discount) for line in source.lines),
         totals=stored_totals(order.net_total, order.vat_total, order.gross_total, order.vat_breakdown),
         delivery_address=_address(order.shipping_address),
         references=DocumentReferences(customer_reference=order.customer_reference),
@@ -85,10 +85,10 @@ def order_document(order: SaleOrder, *, seller: ErpParty, settings: Settings) ->
 
 
 def invoice_document(
-    document: DeferredDocument, *, invoice_number: str | None, seller: ErpParty, settings: Settings
+    source: DocumentSource, *, invoice_number: str | None, seller: ErpParty, settings: Settings
 ) -> ErpDocument:
     """One deferred invoice, for one delivery note."""
-    order, note = document.order, document.delivery_note
+    document = source.document
     return ErpDocument(
         kind=DocumentKind.INVOICE,
         idempotency_key=str(document.idempotency_key),
@@ -98,16 +98,16 @@ def invoice_document(
         due_date=document.issue_date + timedelta(days=settings.payment_terms_days),
         payment_terms=settings.payment_terms,
         seller=seller,
-        buyer=buyer_party(document.customer),
-        lines=tuple(_document_line(line) for line in document.lines),
+        buyer=buyer_party(source.customer),
+        lines=tuple(_line(line, line.customer_discount_percent) for line in source.lines),
         totals=stored_totals(
             document.net_total, document.vat_total, document.gross_total, document.vat_breakdown
         ),
-        delivery_address=_address(note.shipping_address) if note is not None else None,
+        delivery_address=_address(document.note_address),
         references=DocumentReferences(
-            order_numbers=(order.number,) if order is not None else (),
-            customer_reference=order.customer_reference if order is not None else None,
-            delivery_note_numbers=(note.number,) if note is not None else (),
+            order_numbers=_present(document.order_number),
+            customer_reference=document.customer_reference,
+            delivery_note_numbers=_present(document.note_number),
         ),
     )
 
@@ -116,21 +116,22 @@ def recap_document(
     *,
     key: str,
     reference: str,
-    members: Sequence[DeferredDocument],
+    members: Sequence[DocumentSource],
     invoice_number: str | None,
     seller: ErpParty,
     settings: Settings,
 ) -> ErpDocument:
     """One invoice over several delivery notes of a customer's month, dated like its latest note."""
-    members = sorted(members, key=lambda d: (d.issued_at, d.id))
+    members = sorted(members, key=lambda m: (m.issued_at, m.id))
     source_lines = [line for member in members for line in member.lines]
-    lines = tuple(_document_line(line, line_no=number) for number, line in enumerate(source_lines, start=1))
-    issue_date = max(member.issue_date for member in members)
-    orders = _unique(m.order.number for m in members if m.order is not None)
-    customer_references = _unique(
-        m.order.customer_reference for m in members if m.order is not None and m.order.customer_reference
+    lines = tuple(
+        _line(line, line.customer_discount_percent, line_no=number)
+        for number, line in enumerate(source_lines, start=1)
     )
-    addresses = _unique(_address(m.delivery_note.shipping_address) for m in members if m.delivery_note)
+    issue_date = max(member.issue_date for member in members)
+    rows = [member.document for member in members]
+    customer_references = _unique(row.customer_reference for row in rows if row.customer_reference)
+    addresses = _unique(_address(row.note_address) for row in rows if row.note_address)
     return ErpDocument(
         kind=DocumentKind.INVOICE,
         idempotency_key=key,
@@ -145,21 +146,21 @@ def recap_document(
         totals=computed_totals(source_lines),
         delivery_address=addresses[0] if len(addresses) == 1 else None,
         references=DocumentReferences(
-            order_numbers=orders,
+            order_numbers=_unique(row.order_number for row in rows if row.order_number),
             customer_reference=customer_references[0] if len(customer_references) == 1 else None,
-            delivery_note_numbers=_unique(m.delivery_note.number for m in members if m.delivery_note),
+            delivery_note_numbers=_unique(row.note_number for row in rows if row.note_number),
         ),
     )
 
 
 def credit_note_document(
-    document: DeferredDocument,
+    source: DocumentSource,
     *,
     corrected: CorrectedInvoice,
     credit_note_number: str | None,
     seller: ErpParty,
 ) -> ErpDocument:
-    order, note = document.order, document.delivery_note
+    document = source.document
     return ErpDocument(
         kind=DocumentKind.CREDIT_NOTE,
         idempotency_key=str(document.idempotency_key),
@@ -168,14 +169,14 @@ def credit_note_document(
         issue_date=document.issue_date,
         payment_terms=CREDIT_NOTE_TERMS,
         seller=seller,
-        buyer=buyer_party(document.customer),
-        lines=tuple(_document_line(line) for line in document.lines),
+        buyer=buyer_party(source.customer),
+        lines=tuple(_line(line, line.customer_discount_percent) for line in source.lines),
         totals=stored_totals(
             document.net_total, document.vat_total, document.gross_total, document.vat_breakdown
         ),
         references=DocumentReferences(
-            order_numbers=(order.number,) if order is not None else (),
-            delivery_note_numbers=(note.number,) if note is not None else (),
+            order_numbers=_present(document.order_number),
+            delivery_note_numbers=_present(document.note_number),
             corrected_invoice=corrected,
         ),
     )
@@ -193,7 +194,7 @@ def stored_totals(net: Decimal, vat: Decimal, gross: Decimal, breakdown: list[An
     )
 
 
-def computed_totals(lines: Iterable[DeferredDocumentLine]) -> DocumentTotals:
+def computed_totals(lines: Iterable[LineRow]) -> DocumentTotals:
     totals = compute_totals(
         PricedLine(
             quantity=line.quantity,
@@ -220,9 +221,9 @@ def effective_discount(line_percent: Decimal, customer_percent: Decimal) -> Deci
     return HUNDRED - remaining
 
 
-def _order_line(line: SaleOrderLine, customer_discount: Decimal) -> ErpLine:
+def _line(line: LineRow, customer_discount: Decimal, *, line_no: int | None = None) -> ErpLine:
     return ErpLine(
-        line_no=line.line_no,
+        line_no=line_no or line.line_no,
         product_code=line.product_code,
         gtin=line.gtin,
         description=line.description,
@@ -235,19 +236,8 @@ def _order_line(line: SaleOrderLine, customer_discount: Decimal) -> ErpLine:
     )
 
 
-def _document_line(line: DeferredDocumentLine, *, line_no: int | None = None) -> ErpLine:
-    return ErpLine(
-        line_no=line_no or line.line_no,
-        product_code=line.product_code,
-        gtin=line.gtin,
-        description=line.description,
-        quantity=line.quantity,
-        unit_price=line.unit_price,
-        price_includes_vat=line.price_includes_vat,
-        discount_percent=effective_discount(line.discount_percent, line.customer_discount_percent),
-        vat_rate=line.vat_rate,
-        net_amount=line.net_amount,
-    )
+def _present(value: str | None) -> tuple[str, ...]:
+    return (value,) if value else ()
 
 
 def _address(address: dict[str, Any] | None) -> PostalAddress | None:

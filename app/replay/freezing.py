@@ -9,37 +9,22 @@ the order of issue, so the series is chronological as well as gapless.
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, select
-from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy import Row
+from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.delivery.models import DeliveryNote
-from app.invoicing.models import DeferredDocument
 from app.numbering import format_number, next_numbers, yearly_series
-from app.orders.models import OrderStatus, SaleOrder
+from app.orders.models import OrderStatus
 from app.replay import building, repository
 from app.replay.documents import CorrectedInvoice, DocumentKind, ErpDocument, ErpParty
+from app.replay.sources import DocumentSource, OrderSource, load_documents, load_orders
 
 CARNET_NUMBERING = "carnet"
-# What an order's ERP document needs; its warnings, problems and partner references stay unread.
-_ORDER_COLUMNS = (
-    SaleOrder.number,
-    SaleOrder.status,
-    SaleOrder.customer_id,
-    SaleOrder.customer_reference,
-    SaleOrder.shipping_address,
-    SaleOrder.customer_discount_percent,
-    SaleOrder.net_total,
-    SaleOrder.vat_total,
-    SaleOrder.gross_total,
-    SaleOrder.vat_breakdown,
-    SaleOrder.created_at,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +37,6 @@ class ClaimedItem:
     attempts: int
     document_ids: tuple[int, ...] = ()
     final_number: str | None = None
-
-
-@dataclass
-class _Sources:
-    orders: dict[int, SaleOrder] = field(default_factory=dict)
-    documents: dict[int, DeferredDocument] = field(default_factory=dict)
 
 
 def freeze_claimed(session: Session, rows: Sequence[Row[Any]], *, settings: Settings) -> list[ClaimedItem]:
@@ -103,7 +82,7 @@ def _build(session: Session, rows: Sequence[Row[Any]], *, settings: Settings) ->
         number = numbers.get(row.id, row.final_number)
         if row.kind == DocumentKind.ORDER:
             order = sources.orders.get(row.order_id)
-            if order is None or order.status == OrderStatus.CANCELLED:
+            if order is None or order.order.status == OrderStatus.CANCELLED:
                 removed.append(row.id)
                 continue
             document = building.order_document(order, seller=seller, settings=settings)
@@ -146,7 +125,7 @@ def _build(session: Session, rows: Sequence[Row[Any]], *, settings: Settings) ->
 
 
 def _single(
-    source: DeferredDocument,
+    source: DocumentSource,
     row: Row[Any],
     number: str | None,
     needs: list[Row[Any]],
@@ -172,35 +151,17 @@ def _issue_date(payload: bytes | None) -> date | None:
     return date.fromisoformat(orjson.loads(payload)["issue_date"]) if payload else None
 
 
+@dataclass
+class _Sources:
+    orders: dict[int, OrderSource]
+    documents: dict[int, DocumentSource]
+
+
 def _load(session: Session, rows: Sequence[Row[Any]], document_ids: set[int]) -> _Sources:
-    sources = _Sources()
-    order_ids = [row.order_id for row in rows if row.order_id]
-    if order_ids:
-        query = (
-            select(SaleOrder)
-            .where(SaleOrder.id.in_(order_ids))
-            .options(
-                load_only(*_ORDER_COLUMNS), selectinload(SaleOrder.lines), selectinload(SaleOrder.customer)
-            )
-        )
-        sources.orders = {order.id: order for order in session.execute(query).scalars()}
-    if document_ids:
-        query = (
-            select(DeferredDocument)
-            .where(DeferredDocument.id.in_(document_ids))
-            .options(
-                selectinload(DeferredDocument.lines),
-                selectinload(DeferredDocument.customer),
-                selectinload(DeferredDocument.order).load_only(
-                    SaleOrder.number, SaleOrder.customer_reference
-                ),
-                selectinload(DeferredDocument.delivery_note).load_only(
-                    DeliveryNote.number, DeliveryNote.shipping_address
-                ),
-            )
-        )
-        sources.documents = {document.id: document for document in session.execute(query).scalars()}
-    return sources
+    return _Sources(
+        orders=load_orders(session, [row.order_id for row in rows if row.order_id]),
+        documents=load_documents(session, document_ids),
+    )
 
 
 def _final_numbers(
