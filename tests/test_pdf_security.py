@@ -11,6 +11,7 @@ from weasyprint.urls import URLFetcherResponse
 
 import app.pdf
 from app.delivery.pdf import (
+    BASE_STYLESHEET,
     STYLESHEET,
     AddressView,
     CustomerView,
@@ -132,6 +133,7 @@ class TestCustomerTextInDeliveryNote:
         pdf = render_pdf(
             delivery_notes_html([note_for(customer_name=name, product_name=name)]),
             stylesheets=(STYLESHEET,),
+            base_stylesheet=BASE_STYLESHEET,
             url_fetcher=fetcher,
         )
         assert pdf_text(pdf).count(name) == 2

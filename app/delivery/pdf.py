@@ -37,6 +37,7 @@ from app.pdf import render_pdf
 from app.templating import Lang, environment
 
 STYLESHEET: Final = "css/delivery_note.css"
+BASE_STYLESHEET: Final = "css/print_base.css"
 TEMPLATE: Final = "pdf/delivery_note.html"
 # Notes per document in a parallel batch: a document's fixed cost is small, so chunks stay small
 # enough to bound a worker's memory (~5 MB per note while it renders) and to balance the workers.
@@ -208,7 +209,7 @@ def delivery_notes_html(views: Sequence[DeliveryNoteView]) -> str:
 
 def render_delivery_notes(views: Sequence[DeliveryNoteView]) -> bytes:
     """One PDF for a batch of notes, rendered as a single document (see the module docstring)."""
-    return render_pdf(delivery_notes_html(views), stylesheets=(STYLESHEET,))
+    return render_pdf(delivery_notes_html(views), stylesheets=(STYLESHEET,), base_stylesheet=BASE_STYLESHEET)
 
 
 def render_delivery_note(view: DeliveryNoteView) -> bytes:
