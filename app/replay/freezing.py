@@ -79,7 +79,9 @@ def _build(session: Session, rows: Sequence[Row[Any]], *, settings: Settings) ->
     removed: list[int] = []
     for row in rows:
         document_ids: tuple[int, ...] = ()
-        number = numbers.get(row.id, row.final_number)
+        # Carnet's own number goes on the document; the ERP's comes back with the acknowledgment.
+        carnet_numbering = settings.invoice_numbering == CARNET_NUMBERING
+        number = numbers.get(row.id, row.final_number) if carnet_numbering else None
         if row.kind == DocumentKind.ORDER:
             order = sources.orders.get(row.order_id)
             if order is None or order.order.status == OrderStatus.CANCELLED:
@@ -106,7 +108,8 @@ def _build(session: Session, rows: Sequence[Row[Any]], *, settings: Settings) ->
                 continue
             document_ids = (source.id,)
             document = _single(source, row, number, needs.get(row.id, []), seller=seller, settings=settings)
-        built[row.id] = ClaimedItem(row.id, row.kind, document, row.attempts, document_ids, number)
+        final = number if carnet_numbering else row.final_number
+        built[row.id] = ClaimedItem(row.id, row.kind, document, row.attempts, document_ids, final)
     repository.remove_items(session, removed)
     repository.write_payloads(
         session,

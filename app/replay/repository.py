@@ -143,20 +143,20 @@ def recap_members(session: Session, item_ids: Sequence[int]) -> dict[int, list[i
 
 
 def freeze_documents(session: Session, document_ids: Sequence[int]) -> set[int]:
-    """Mark deferred documents as being replayed (no longer voidable); the ids that could be, i.e.
-    not voided in the meantime."""
+    """Mark pending deferred documents as being replayed (no longer voidable); the ids that may be
+    sent, i.e. all but those voided in the meantime (a document the ERP acknowledged before, whose
+    item a human sent again, stays `replayed`)."""
     if not document_ids:
         return set()
-    rows = session.execute(
+    session.execute(
         update(DOCUMENT)
-        .where(
-            DOCUMENT.c.id.in_(document_ids),
-            DOCUMENT.c.status.in_([DocumentStatus.PENDING, DocumentStatus.IN_REPLAY]),
-        )
+        .where(DOCUMENT.c.id.in_(document_ids), DOCUMENT.c.status == DocumentStatus.PENDING)
         .values(status=DocumentStatus.IN_REPLAY)
-        .returning(DOCUMENT.c.id)
-    ).scalars()
-    return set(rows)
+    )
+    sendable = select(DOCUMENT.c.id).where(
+        DOCUMENT.c.id.in_(document_ids), DOCUMENT.c.status != DocumentStatus.VOID
+    )
+    return set(session.execute(sendable).scalars())
 
 
 _WRITE_PAYLOAD = (

@@ -11,15 +11,16 @@ from sqlalchemy import Engine, select, update
 
 from app.config import Settings
 from app.db import session_scope
-from app.errors import Conflict
+from app.errors import BusinessRuleViolation, Conflict
 from app.invoicing.models import DeferredDocument
 from app.invoicing.service import void_delivery
 from app.replay import repository, service
 from app.replay.documents import ErpDocument
 from app.replay.engine import Worker, WorkerConfig
 from app.replay.models import ItemStatus, ReplayItem, ReplayRun, RunStatus
+from app.replay.outbox import sync_outbox
 from app.replay.reports import reconciliation
-from app.replay.runs import execute_run, start_run
+from app.replay.runs import execute_run, join_run, start_run
 from tests.replay.erp_double import ErpDouble
 from tests.replay.replay_data import FINANCE, WAREHOUSE, Captured, capture, catalogue
 
@@ -163,8 +164,6 @@ class TestCrashRecovery:
         config = settings(replay_lock_ttl_seconds=0.0)
         with session_scope(fresh_engine) as session:
             dead = start_run(session, actor=FINANCE, settings=config, all_incidents=True)
-        from app.replay.outbox import sync_outbox
-
         with session_scope(fresh_engine) as session:
             sync_outbox(session, now=dead.started_at, grouping="per_delivery_note")
         worker = Worker(
@@ -325,3 +324,30 @@ def test_the_lock_of_a_run_whose_heartbeat_stopped_expires(fresh_engine: Engine)
     with session_scope(fresh_engine, write=False) as session:
         assert session.get(ReplayRun, stale.id).status == RunStatus.ABANDONED  # type: ignore[union-attr]
         assert session.get(ReplayRun, fresh.id).status == RunStatus.RUNNING  # type: ignore[union-attr]
+
+
+class TestJoining:
+    @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+    def test_another_process_lends_its_workers_to_a_running_run(self, fresh_engine: Engine) -> None:
+        data = committed(fresh_engine, orders=8)
+        erp = ErpDouble()
+        config = settings()
+        with session_scope(fresh_engine) as session:
+            run = start_run(session, actor=FINANCE, settings=config, all_incidents=True)
+        with session_scope(fresh_engine) as session:
+            sync_outbox(session, now=run.started_at, grouping="per_delivery_note")
+        joined = join_run(
+            run.id, engine=fresh_engine, settings=config, workers=2, connector_factory=erp.connector
+        )
+        assert joined.acknowledged == data.documents
+        assert (
+            execute_run(run.id, engine=fresh_engine, settings=config, connector_factory=erp.connector)
+            == "completed"
+        )
+        assert max(erp.sends.values()) == 1 and len(erp.arrivals) == data.documents
+
+    def test_only_a_running_run_on_postgresql_can_be_joined(self, fresh_engine: Engine) -> None:
+        run_id, _ = replay(fresh_engine, ErpDouble(), settings())
+        expected = Conflict if fresh_engine.dialect.name == "postgresql" else BusinessRuleViolation
+        with pytest.raises(expected):
+            join_run(run_id, engine=fresh_engine, settings=settings())
