@@ -53,6 +53,7 @@ def start_replay_run(
         kinds=body.kinds,
         incident_id=body.incident_id,
         all_incidents=body.all_incidents,
+        workers=body.workers,
     )
     # Background tasks run once the answer is sent, hence after the request's transaction committed.
     background.add_task(launcher, run.id, engine)
