@@ -19,6 +19,7 @@ class RunCreate(BaseModel):
     all_incidents: bool = Field(
         default=False, description="replay everything captured, in or out of incidents"
     )
+    workers: int = Field(default=1, ge=1, le=16, description="claim loops sharing the run (PostgreSQL only)")
 
 
 class RunStarted(BaseModel):
