@@ -123,6 +123,8 @@ done = function(summary, latency, requests)
   io.write(string.format("RESULT requests=%%d errors=%%d non2xx=%%d duration_us=%%d p50_us=%%d p99_us=%%d\\n",
     summary.requests, e.connect + e.read + e.write + e.timeout,
     summary.errors.status, summary.duration, latency:percentile(50), latency:percentile(99)))
+  io.write(string.format("TAIL p90_us=%%d p95_us=%%d p999_us=%%d max_us=%%d\\n",
+    latency:percentile(90), latency:percentile(95), latency:percentile(99.9), latency.max))
 end
 """
 
@@ -187,6 +189,11 @@ def load_service(url: str, token: str, workers: int, label: str) -> None:
         print(f"capture_{label}_{workers}w_p50 {p50 / 1000:.1f} ms")
         print(f"capture_{label}_{workers}w_p99 {p99 / 1000:.1f} ms")
         print(f"capture_{label}_{workers}w_failed {errors + non2xx} requests")
+        tail = re.search(r"TAIL p90_us=(\d+) p95_us=(\d+) p999_us=(\d+) max_us=(\d+)", out)
+        if tail:
+            p90, p95, p999, worst = (int(v) / 1000 for v in tail.groups())
+            print(f"# capture_{label}_{workers}w tail: p90 {p90:.1f} ms, p95 {p95:.1f} ms, p99.9 {p999:.1f} ms, "
+                  f"max {worst:.1f} ms")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
