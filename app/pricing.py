@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from app.money import ZERO, percent, round_money
+from app.money import ZERO, percent, rate_str, round_money
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,19 @@ def compute_totals(lines: Iterable[PricedLine]) -> Totals:
     net = sum((v.base for v in breakdown), ZERO)
     vat = sum((v.amount for v in breakdown), ZERO)
     return Totals(net=net, vat=vat, gross=net + vat, vat_breakdown=tuple(breakdown))
+
+
+def breakdown_json(totals: Totals) -> list[dict[str, str]]:
+    """The VAT breakdown as stored with a document (a JSON column): exact decimal strings."""
+    return [
+        {"rate": rate_str(v.rate), "base": str(v.base), "amount": str(v.amount)} for v in totals.vat_breakdown
+    ]
+
+
+def stored_totals(net: Decimal, vat: Decimal, gross: Decimal, breakdown: list[Any]) -> Totals:
+    """The frozen totals of an issued document, read back from its columns."""
+    lines = tuple(
+        VatLine(rate=Decimal(v["rate"]), base=Decimal(v["base"]), amount=Decimal(v["amount"]))
+        for v in breakdown
+    )
+    return Totals(net=net, vat=vat, gross=gross, vat_breakdown=lines)

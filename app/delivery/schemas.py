@@ -37,6 +37,8 @@ class DeliveryCreate(BaseModel):
 
 
 class DeliveryNoteLineRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     line_no: int
     order_line_no: int
     product_code: str

@@ -43,13 +43,13 @@ from app.delivery.schemas import (
     StockReceiptRead,
 )
 from app.errors import BusinessRuleViolation, Conflict, FieldError, InvalidInput, NotFound
-from app.money import ZERO, quantity_out, rate_str
+from app.money import ZERO, quantity_out
 from app.numbering import format_number, next_number, yearly_series
 from app.orders import service as orders_service
 from app.orders.capture import totals_read
 from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
 from app.pagination import Page, encode_cursor
-from app.pricing import PricedLine, Totals, VatLine, compute_totals, price_line
+from app.pricing import PricedLine, breakdown_json, compute_totals, price_line, stored_totals
 
 SHIPPING_ROLES = (Role.WAREHOUSE,)
 READING_ROLES = (Role.WAREHOUSE, Role.REP)
@@ -83,20 +83,6 @@ def take_number(session: Session, prefix: str, moment: DocumentMoment) -> str:
 def qty(value: Decimal) -> str:
     """A quantity as people write it in a message: `3`, `2.5`."""
     return str(quantity_out(value))
-
-
-def breakdown_json(totals: Totals) -> list[dict[str, str]]:
-    return [
-        {"rate": rate_str(v.rate), "base": str(v.base), "amount": str(v.amount)} for v in totals.vat_breakdown
-    ]
-
-
-def stored_totals(net: Decimal, vat: Decimal, gross: Decimal, breakdown: list[Any]) -> Totals:
-    lines = tuple(
-        VatLine(rate=Decimal(v["rate"]), base=Decimal(v["base"]), amount=Decimal(v["amount"]))
-        for v in breakdown
-    )
-    return Totals(net=net, vat=vat, gross=gross, vat_breakdown=lines)
 
 
 def issue_delivery_note(
@@ -459,25 +445,7 @@ def delivery_note_read(note: DeliveryNote) -> DeliveryNoteRead:
         shipping_address=note.shipping_address,
         show_prices=note.show_prices,
         customer_discount_percent=note.customer_discount_percent,
-        lines=[
-            DeliveryNoteLineRead(
-                line_no=line.line_no,
-                order_line_no=line.order_line_no,
-                product_code=line.product_code,
-                gtin=line.gtin,
-                description=line.description,
-                ordered_quantity=line.ordered_quantity,
-                quantity=line.quantity,
-                backordered_quantity=line.backordered_quantity,
-                unit_price=line.unit_price,
-                price_includes_vat=line.price_includes_vat,
-                discount_percent=line.discount_percent,
-                vat_rate=line.vat_rate,
-                line_amount=line.line_amount,
-                net_amount=line.net_amount,
-            )
-            for line in note.lines
-        ],
+        lines=[DeliveryNoteLineRead.model_validate(line) for line in note.lines],
         totals=totals_read(totals),
         print_count=note.print_count,
         first_printed_at=note.first_printed_at,

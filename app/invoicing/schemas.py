@@ -3,7 +3,7 @@
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.catalog.schemas import MoneyOut, PriceOut, QuantityOut, RateOut
 from app.delivery.schemas import ReturnRead
@@ -11,6 +11,8 @@ from app.orders.schemas import TotalsRead
 
 
 class DeferredDocumentLineRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     line_no: int
     product_code: str
     gtin: str | None

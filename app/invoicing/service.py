@@ -38,7 +38,7 @@ from app.money import ZERO
 from app.orders.capture import totals_read
 from app.orders.models import SaleOrder
 from app.pagination import encode_cursor
-from app.pricing import PricedLine, compute_totals, price_line
+from app.pricing import PricedLine, breakdown_json, compute_totals, price_line, stored_totals
 
 FINANCE_ROLES = (Role.FINANCE,)
 
@@ -240,7 +240,7 @@ def _new_document(
         net_total=totals.net,
         vat_total=totals.vat,
         gross_total=totals.gross,
-        vat_breakdown=delivery_service.breakdown_json(totals),
+        vat_breakdown=breakdown_json(totals),
         lines=[line for line, _ in lines],
     )
     session.add(document)
@@ -309,7 +309,7 @@ def list_deferred_documents(
 
 
 def deferred_document_read(document: DeferredDocument) -> DeferredDocumentRead:
-    totals = delivery_service.stored_totals(
+    totals = stored_totals(
         document.net_total, document.vat_total, document.gross_total, document.vat_breakdown
     )
     return DeferredDocumentRead(
@@ -328,23 +328,7 @@ def deferred_document_read(document: DeferredDocument) -> DeferredDocumentRead:
         issue_date=document.issue_date,
         issued_at=document.issued_at,
         voided_at=document.voided_at,
-        lines=[
-            DeferredDocumentLineRead(
-                line_no=line.line_no,
-                product_code=line.product_code,
-                gtin=line.gtin,
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                price_includes_vat=line.price_includes_vat,
-                discount_percent=line.discount_percent,
-                customer_discount_percent=line.customer_discount_percent,
-                vat_rate=line.vat_rate,
-                line_amount=line.line_amount,
-                net_amount=line.net_amount,
-            )
-            for line in document.lines
-        ],
+        lines=[DeferredDocumentLineRead.model_validate(line) for line in document.lines],
         totals=totals_read(totals),
     )
 

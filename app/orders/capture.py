@@ -24,12 +24,12 @@ from app.catalog.schemas import Address
 from app.clock import utcnow
 from app.config import get_settings
 from app.errors import BusinessRuleViolation, Conflict, FieldError, InvalidInput, NotPermitted
-from app.money import ZERO, rate_str
+from app.money import ZERO
 from app.numbering import format_number, next_number, next_numbers, yearly_series
 from app.orders import repository
 from app.orders.models import OrderStatus
 from app.orders.schemas import OrderCreate, OrderLineRead, OrderRead, TotalsRead, VatLineRead, Warning
-from app.pricing import Totals, compute_totals, price_line
+from app.pricing import Totals, breakdown_json, compute_totals, price_line
 
 CAPTURE_ROLES = (Role.REP,)
 DUPLICATE_WINDOW = timedelta(days=5)
@@ -372,10 +372,7 @@ def _order_row(plan: OrderPlan, number: str, now: datetime, warnings: list[Warni
         "net_total": plan.totals.net,
         "vat_total": plan.totals.vat,
         "gross_total": plan.totals.gross,
-        "vat_breakdown": [
-            {"rate": rate_str(v.rate), "base": str(v.base), "amount": str(v.amount)}
-            for v in plan.totals.vat_breakdown
-        ],
+        "vat_breakdown": breakdown_json(plan.totals),
         "warnings": [w.model_dump(exclude_none=True) for w in warnings],
         "problems": list(plan.problems),
         "external_references": plan.external_references,

@@ -45,6 +45,8 @@ class OrderCreate(BaseModel):
 
 
 class OrderLineRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     line_no: int
     external_line_no: str | None = None
     product_code: str

@@ -16,7 +16,7 @@ from app.orders.capture import totals_read
 from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
 from app.orders.schemas import OrderLineRead, OrderRead, Warning
 from app.pagination import Page, encode_cursor
-from app.pricing import Totals, VatLine
+from app.pricing import stored_totals
 
 
 def get_order(session: Session, *, number: str, actor: Actor) -> SaleOrder:
@@ -104,15 +104,7 @@ def record_shipment(order: SaleOrder, *, quantities: Mapping[int, Decimal]) -> N
 
 
 def order_read(order: SaleOrder) -> OrderRead:
-    totals = Totals(
-        net=order.net_total,
-        vat=order.vat_total,
-        gross=order.gross_total,
-        vat_breakdown=tuple(
-            VatLine(rate=Decimal(v["rate"]), base=Decimal(v["base"]), amount=Decimal(v["amount"]))
-            for v in order.vat_breakdown
-        ),
-    )
+    totals = stored_totals(order.net_total, order.vat_total, order.gross_total, order.vat_breakdown)
     return OrderRead(
         number=order.number,
         status=order.status,
@@ -126,25 +118,7 @@ def order_read(order: SaleOrder) -> OrderRead:
         customer_discount_percent=order.customer_discount_percent,
         created_at=order.created_at,
         captured_by=order.captured_by,
-        lines=[
-            OrderLineRead(
-                line_no=line.line_no,
-                external_line_no=line.external_line_no,
-                product_code=line.product_code,
-                gtin=line.gtin,
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                price_includes_vat=line.price_includes_vat,
-                discount_percent=line.discount_percent,
-                vat_rate=line.vat_rate,
-                line_amount=line.line_amount,
-                net_amount=line.net_amount,
-                shipped_quantity=line.shipped_quantity,
-                backordered_quantity=line.backordered_quantity,
-            )
-            for line in order.lines
-        ],
+        lines=[OrderLineRead.model_validate(line) for line in order.lines],
         totals=totals_read(totals),
         warnings=[Warning(**w) for w in order.warnings],
         problems=order.problems,

@@ -13,9 +13,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app import pricing
 from app.config import Settings
 from app.money import HUNDRED
-from app.pricing import PricedLine, compute_totals
+from app.pricing import PricedLine, Totals, compute_totals
 from app.replay.documents import (
     CorrectedInvoice,
     DocumentKind,
@@ -183,14 +184,15 @@ def credit_note_document(
 
 
 def stored_totals(net: Decimal, vat: Decimal, gross: Decimal, breakdown: list[Any]) -> DocumentTotals:
+    return document_totals(pricing.stored_totals(net, vat, gross, breakdown))
+
+
+def document_totals(totals: Totals) -> DocumentTotals:
     return DocumentTotals(
-        net=net,
-        vat=vat,
-        gross=gross,
-        vat_breakdown=tuple(
-            VatBreakdown(rate=Decimal(v["rate"]), base=Decimal(v["base"]), amount=Decimal(v["amount"]))
-            for v in breakdown
-        ),
+        net=totals.net,
+        vat=totals.vat,
+        gross=totals.gross,
+        vat_breakdown=tuple(VatBreakdown(v.rate, v.base, v.amount) for v in totals.vat_breakdown),
     )
 
 
@@ -205,12 +207,7 @@ def computed_totals(lines: Iterable[LineRow]) -> DocumentTotals:
         )
         for line in lines
     )
-    return DocumentTotals(
-        net=totals.net,
-        vat=totals.vat,
-        gross=totals.gross,
-        vat_breakdown=tuple(VatBreakdown(v.rate, v.base, v.amount) for v in totals.vat_breakdown),
-    )
+    return document_totals(totals)
 
 
 def effective_discount(line_percent: Decimal, customer_percent: Decimal) -> Decimal:
