@@ -193,8 +193,8 @@ def load_service(url: str, token: str, workers: int, label: str) -> None:
         if tail:
             p90, p95, p999, worst = (int(v) / 1000 for v in tail.groups())
             print(
-                f"# capture_{label}_{workers}w tail: p90 {p90:.1f} ms, p95 {p95:.1f} ms, p99.9 {p999:.1f} ms, "
-                f"max {worst:.1f} ms"
+                f"# capture_{label}_{workers}w tail: p90 {p90:.1f} ms, p95 {p95:.1f} ms, "
+                f"p99.9 {p999:.1f} ms, max {worst:.1f} ms"
             )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
