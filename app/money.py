@@ -15,6 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
+# The largest amount a money column holds (NUMERIC(12, 2)): anything above cannot be stored.
+MAX_AMOUNT = Decimal("9999999999.99")
 
 
 def round_money(value: Decimal) -> Decimal:

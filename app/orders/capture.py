@@ -24,7 +24,7 @@ from app.catalog.schemas import Address
 from app.clock import utcnow
 from app.config import get_settings
 from app.errors import BusinessRuleViolation, Conflict, FieldError, InvalidInput, NotPermitted
-from app.money import ZERO
+from app.money import MAX_AMOUNT, ZERO
 from app.numbering import format_number, next_number, next_numbers, yearly_series
 from app.orders import repository
 from app.orders.models import OrderStatus
@@ -113,7 +113,7 @@ def plan_order(
         codes={line.product_code for line in draft.lines if line.product_code},
         gtins={line.gtin for line in draft.lines if line.gtin},
     )
-    return price_order(
+    plan = price_order(
         draft=draft,
         caller=actor.caller_key,
         customer=customer,
@@ -122,6 +122,22 @@ def plan_order(
         idempotency_key=idempotency_key,
         request_hash=request_hash,
     )
+    _check_storable_amounts(plan)
+    return plan
+
+
+def _check_storable_amounts(plan: OrderPlan) -> None:
+    """Amounts a money column cannot hold are refused here, located, rather than failing the insert
+    (PostgreSQL) or being stored out of range (SQLite). Every line of a plan is its draft line."""
+    errors = [
+        FieldError(("body", "lines", index, "quantity"), f"the line amount exceeds {MAX_AMOUNT}")
+        for index, line in enumerate(plan.lines)
+        if line["line_amount"] > MAX_AMOUNT
+    ]
+    if errors:
+        raise InvalidInput("the order has invalid lines", errors=errors)
+    if plan.totals.gross > MAX_AMOUNT:
+        raise InvalidInput(f"the order's total exceeds {MAX_AMOUNT}", loc=("body", "lines"))
 
 
 def price_order(

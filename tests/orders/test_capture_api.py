@@ -261,6 +261,16 @@ class TestRefusals:
         assert answer.json()["lines"][0]["quantity"] == "2.5"
         assert answer.json()["lines"][0]["line_amount"] == "5.00"
 
+    def test_a_line_amount_too_large_to_store_is_located(self, client: TestClient, session: Session) -> None:
+        customer, product = make_customer(session), make_product(session, price="99999999.9999")
+        problem = self.refused(client, session, order_body(customer, (product, 999_999)))
+        assert problem["errors"][0]["loc"] == ["body", "lines", 0, "quantity"]
+
+    def test_an_order_total_too_large_to_store_is_refused(self, client: TestClient, session: Session) -> None:
+        customer, product = make_customer(session), make_product(session, price="99999999.9999")
+        problem = self.refused(client, session, order_body(customer, (product, 60), (product, 60)))
+        assert problem["errors"][0]["loc"] == ["body", "lines"]
+
     def test_override_of_a_fixed_price(self, client: TestClient, session: Session) -> None:
         customer, product = make_customer(session), make_product(session, price_locked=True)
         body = order_body(customer)
