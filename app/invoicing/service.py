@@ -251,9 +251,12 @@ def _new_document(
 def get_deferred_document(session: Session, *, key: str, actor: Actor) -> DeferredDocument:
     """A document by its id or its reference (`DI-2026-000001`)."""
     actor.require(*FINANCE_ROLES)
+    # Only ASCII digits that fit a 64-bit id are an id: `str.isdigit` also accepts `²`, which `int`
+    # refuses, and a longer number would overflow the driver; anything else is a reference.
+    is_id = key.isascii() and key.isdigit() and len(key) <= 18
     document = (
         repository.get_document(session, id=int(key))
-        if key.isdigit()
+        if is_id
         else repository.get_document(session, reference=key)
     )
     if document is None or not actor.may_see_customer(document.customer_id):

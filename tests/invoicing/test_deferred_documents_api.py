@@ -6,6 +6,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -188,6 +189,13 @@ class TestListDeferredDocuments:
         finance = auth_headers(session, role="finance")
         assert_problem(client.get("/api/v1/deferred-documents/999999", headers=finance), 404)
         assert_problem(client.get("/api/v1/deferred-documents/DI-1999-000001", headers=finance), 404)
+
+    @pytest.mark.parametrize("key", ["²", "1" * 30])
+    def test_a_key_that_is_no_64_bit_id_is_404_not_a_500(
+        self, client: TestClient, session: Session, key: str
+    ) -> None:
+        finance = auth_headers(session, role="finance")
+        assert_problem(client.get(f"/api/v1/deferred-documents/{key}", headers=finance), 404)
 
 
 class TestWhoSeesDeferredDocuments:
