@@ -14,6 +14,8 @@ from app.errors import InvalidInput
 
 T = TypeVar("T")
 
+# Ids are 64-bit integers in every database: a larger one in a URL is no row, not a driver overflow.
+MAX_ID = 2**63 - 1
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=64)]
 
@@ -35,6 +37,9 @@ def decode_cursor(cursor: str | None) -> int | None:
         prefix, _, value = raw.partition(":")
         if prefix != "id":
             raise ValueError(raw)
-        return int(value)
+        last_id = int(value)
+        if not -MAX_ID <= last_id <= MAX_ID:
+            raise ValueError(raw)
+        return last_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("invalid cursor", loc=("query", "cursor")) from exc

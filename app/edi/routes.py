@@ -7,7 +7,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api import CurrentActor, DbSession
+from app.api import CurrentActor, DbSession, RowId
 from app.edi import ingestion, service
 from app.edi.models import InterchangeStatus
 from app.edi.schemas import (
@@ -87,7 +87,7 @@ async def post_interchange(
 
 
 @router.post("/interchanges/{interchange_id}/reprocess", response_model=InterchangeAnswer, status_code=201)
-async def reprocess_interchange(interchange_id: int, actor: CurrentActor, writer: Writer) -> Response:
+async def reprocess_interchange(interchange_id: RowId, actor: CurrentActor, writer: Writer) -> Response:
     answer = await writer.write(
         partial(ingestion.reprocess_interchange, interchange_id=interchange_id, actor=actor)
     )
@@ -114,25 +114,25 @@ def list_interchanges(
 
 
 @router.get("/interchanges/{interchange_id}")
-def get_interchange(interchange_id: int, session: DbSession, actor: CurrentActor) -> InterchangeRead:
+def get_interchange(interchange_id: RowId, session: DbSession, actor: CurrentActor) -> InterchangeRead:
     return service.get_interchange(session, interchange_id=interchange_id, actor=actor)
 
 
 @router.get("/interchanges/{interchange_id}/raw", response_class=Response)
-def get_raw(interchange_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def get_raw(interchange_id: RowId, session: DbSession, actor: CurrentActor) -> Response:
     return _download(service.get_raw(session, interchange_id=interchange_id, actor=actor))
 
 
 @router.get("/interchanges/{interchange_id}/acknowledgments")
 def list_acknowledgments(
-    interchange_id: int, session: DbSession, actor: CurrentActor
+    interchange_id: RowId, session: DbSession, actor: CurrentActor
 ) -> list[AcknowledgmentRead]:
     return service.list_acknowledgments(session, interchange_id=interchange_id, actor=actor)
 
 
 @router.get("/interchanges/{interchange_id}/acknowledgments/{acknowledgment_id}", response_class=Response)
 def get_acknowledgment(
-    interchange_id: int, acknowledgment_id: int, session: DbSession, actor: CurrentActor
+    interchange_id: RowId, acknowledgment_id: RowId, session: DbSession, actor: CurrentActor
 ) -> Response:
     download = service.get_acknowledgment(
         session, interchange_id=interchange_id, acknowledgment_id=acknowledgment_id, actor=actor

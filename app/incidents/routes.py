@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from app.api import CurrentActor, DbSession
+from app.api import CurrentActor, DbSession, RowId
 from app.incidents import service
 from app.incidents.schemas import IncidentCreate, IncidentEnd, IncidentPage, IncidentRead
 from app.pagination import Cursor, Limit, decode_cursor
@@ -22,7 +22,7 @@ def declare_incident(body: IncidentCreate, session: DbSession, actor: CurrentAct
 
 @router.post("/incidents/{incident_id}/end", responses={403: {}, 404: {}, 409: {}, 422: {}})
 def end_incident(
-    incident_id: int,
+    incident_id: RowId,
     session: DbSession,
     actor: CurrentActor,
     body: Annotated[IncidentEnd | None, Body()] = None,
@@ -41,5 +41,5 @@ def list_incidents(
 
 
 @router.get("/incidents/{incident_id}", responses={404: {}})
-def get_incident(incident_id: int, session: DbSession, _actor: CurrentActor) -> IncidentRead:
+def get_incident(incident_id: RowId, session: DbSession, _actor: CurrentActor) -> IncidentRead:
     return service.incident_read(service.get_incident(session, incident_id=incident_id))

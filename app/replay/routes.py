@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 from sqlalchemy import Engine
 
-from app.api import CurrentActor, DbSession
+from app.api import CurrentActor, DbSession, RowId
 from app.db import get_engine
 from app.pagination import Cursor, Limit, Page, decode_cursor
 from app.replay import report_formats, runs, service
@@ -19,7 +19,7 @@ ReportFormat = Annotated[Literal["json", "csv", "pdf"], Query(alias="format")]
 Launcher = Callable[[int, Engine], None]
 
 
-def launch_in_thread(run_id: int, engine: Engine) -> None:
+def launch_in_thread(run_id: RowId, engine: Engine) -> None:
     """Execute the run in a thread of this process; a process that dies leaves the run to expire
     (its heartbeat stops) and the next run resumes it."""
     threading.Thread(
@@ -68,14 +68,14 @@ def list_replay_runs(
 
 
 @router.get("/replay-runs/{run_id}", responses={403: {}, 404: {}})
-def get_replay_run(run_id: int, session: DbSession, actor: CurrentActor) -> RunRead:
+def get_replay_run(run_id: RowId, session: DbSession, actor: CurrentActor) -> RunRead:
     """Progress: the run's own counters, its scope's items per kind and status, the latest errors."""
     return service.get_run(session, run_id=run_id, actor=actor)
 
 
 @router.get("/replay-runs/{run_id}/report", responses={403: {}, 404: {}})
 def get_run_report(
-    run_id: int, session: DbSession, actor: CurrentActor, output: ReportFormat = "json"
+    run_id: RowId, session: DbSession, actor: CurrentActor, output: ReportFormat = "json"
 ) -> ReconciliationReport:
     """The reconciliation of the run's incident: `?format=csv` for a spreadsheet, `pdf` for the auditor."""
     report = service.run_report(session, run_id=run_id, actor=actor)
@@ -84,7 +84,7 @@ def get_run_report(
 
 @router.get("/incidents/{incident_id}/report", responses={403: {}, 404: {}})
 def get_incident_report(
-    incident_id: int, session: DbSession, actor: CurrentActor, output: ReportFormat = "json"
+    incident_id: RowId, session: DbSession, actor: CurrentActor, output: ReportFormat = "json"
 ) -> ReconciliationReport:
     report = service.incident_report(session, incident_id=incident_id, actor=actor)
     return _report_answer(report, output, f"incident-{incident_id}")  # type: ignore[return-value]
@@ -106,7 +106,7 @@ def list_replay_items(
 
 
 @router.post("/replay-items/{item_id}/retry", responses={403: {}, 404: {}, 409: {}})
-def retry_replay_item(item_id: int, session: DbSession, actor: CurrentActor) -> ItemRead:
+def retry_replay_item(item_id: RowId, session: DbSession, actor: CurrentActor) -> ItemRead:
     """Send a failed or dead item again at the next run."""
     return service.retry_item(session, item_id=item_id, actor=actor)
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from app.catalog.schemas import MoneyOut, RateOut
 from app.incidents.schemas import IncidentRead
+from app.pagination import MAX_ID
 
 Kind = Literal["order", "invoice", "credit_note"]
 ALL_KINDS: tuple[Kind, ...] = ("order", "invoice", "credit_note")
@@ -15,7 +16,9 @@ ALL_KINDS: tuple[Kind, ...] = ("order", "invoice", "credit_note")
 class RunCreate(BaseModel):
     dry_run: bool = False
     kinds: list[Kind] | None = Field(default=None, description="default: every kind")
-    incident_id: int | None = Field(default=None, description="default: the latest incident")
+    incident_id: int | None = Field(
+        default=None, ge=-MAX_ID, le=MAX_ID, description="default: the latest incident"
+    )
     all_incidents: bool = Field(
         default=False, description="replay everything captured, in or out of incidents"
     )
