@@ -256,12 +256,17 @@ def _new_recap(
     now: datetime,
 ) -> int:
     code = session.execute(select(Customer.code).where(Customer.id == customer_id)).scalar_one()
-    earlier = session.execute(
-        select(func.count()).where(
-            ITEM.c.kind == INVOICE_KIND, ITEM.c.customer_id == customer_id, ITEM.c.period == period
-        )
-    ).scalar_one()
-    sequence = earlier + 1
+    taken = set(
+        session.execute(
+            select(ITEM.c.idempotency_key).where(
+                ITEM.c.kind == INVOICE_KIND, ITEM.c.customer_id == customer_id, ITEM.c.period == period
+            )
+        ).scalars()
+    )
+    # Counting is not enough: a withdrawn recap leaves a hole below recaps of other incidents.
+    sequence = len(taken) + 1
+    while f"recap:{code}:{period}:{sequence}" in taken:
+        sequence += 1
     suffix = f"-{sequence}" if sequence > 1 else ""
     item_id: int = session.execute(
         insert(ITEM)

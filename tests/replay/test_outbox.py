@@ -161,3 +161,25 @@ class TestMonthlyRecap:
         sync_outbox(session, now=utcnow(), grouping=RECAP)
         second = [i for i in items(session) if i.kind == "invoice"][1]
         assert second.idempotency_key.endswith(":2") and second.reference.endswith("-2")
+
+    def test_a_new_recap_never_takes_the_key_of_a_recap_still_in_the_outbox(self, session: Session) -> None:
+        # A recap of the month outside any incident, one inside an incident; the first is withdrawn
+        # (its only invoice voided) before any send; a new one after the incident must not take ":2".
+        data = catalogue(session, customers=1)
+        first = capture(session, data, orders=1, credit_every=0).notes[0]
+        sync_outbox(session, now=utcnow(), grouping=RECAP)
+        incident = Incident(
+            reason="ERP down", started_at=utcnow(), is_open=True, declared_at=utcnow(), declared_by="admin"
+        )
+        session.add(incident)
+        session.flush()
+        capture(session, data, orders=1, credit_every=0)
+        sync_outbox(session, now=utcnow(), grouping=RECAP)
+        incident.ended_at, incident.is_open = utcnow(), False
+        session.flush()
+        void_delivery(session, number=first, actor=WAREHOUSE)
+        capture(session, data, orders=1, credit_every=0)
+        sync_outbox(session, now=utcnow(), grouping=RECAP)
+        keys = [i.idempotency_key for i in items(session) if i.kind == "invoice"]
+        period = f"{utcnow():%Y-%m}"
+        assert sorted(keys) == [f"recap:{data.customers[0].code}:{period}:{n}" for n in (2, 3)]
