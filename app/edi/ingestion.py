@@ -208,7 +208,12 @@ def _describe(row: EdiInterchange, interchange: Interchange) -> None:
 def _control_key(interchange: Interchange) -> str | None:
     if not interchange.envelopes:
         return None
-    envelopes = ";".join(f"{e.sender_id}/{e.receiver_id}/{e.control_ref}" for e in interchange.envelopes)
+    # A test envelope is not the production one it may share its control reference with (partners
+    # often number test and production apart); production keys stay as they always were.
+    envelopes = ";".join(
+        f"{e.sender_id}/{e.receiver_id}/{e.control_ref}{'/test' if e.test else ''}"
+        for e in interchange.envelopes
+    )
     return hashlib.sha256(f"{interchange.format.value}|{envelopes}".encode()).hexdigest()
 
 

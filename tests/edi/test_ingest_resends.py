@@ -63,6 +63,19 @@ class TestResends:
         again = ingest(session, hub, order_edifact([Line(product.gtin, 5)], control_ref="777"))
         assert again.status_code == 200 and again.body["orders"] == first.body["orders"]
 
+    def test_a_production_interchange_after_a_test_one_with_its_control_reference_creates_its_order(
+        self, session: Session
+    ) -> None:
+        hub = make_hub(session)
+        product = make_product(session)
+        assert product.gtin
+        trial = ingest(session, hub, order_edifact([Line(product.gtin, 2)], control_ref="42", test=True))
+        real = ingest(session, hub, order_edifact([Line(product.gtin, 2)], control_ref="42"))
+        assert (trial.status_code, real.status_code) == (201, 201)
+        assert real.body["orders"] and real.body["orders"] != trial.body["orders"]
+        again = ingest(session, hub, order_edifact([Line(product.gtin, 3)], control_ref="42"))
+        assert again.status_code == 200 and again.body["orders"] == real.body["orders"]
+
     def test_another_partner_may_use_the_same_control_reference(self, session: Session) -> None:
         one, two = make_hub(session), make_hub(session, gln="5412345000044")
         product = make_product(session)
