@@ -62,7 +62,7 @@ def start_run(
     actor.require(*REPLAY_ROLES)
     settings = settings or get_settings()
     now = now or utcnow()
-    chosen = list(kinds or KINDS)
+    chosen = list(KINDS if kinds is None else kinds)
     if not chosen or set(chosen) - set(KINDS):
         raise InvalidInput(f"kinds are among {', '.join(KINDS)}", loc=("body", "kinds"))
     connector = connector or settings.replay_connector

@@ -108,6 +108,15 @@ class TestRuns:
         )
         assert answer.status_code == 422
 
+    def test_an_empty_list_of_kinds_is_refused_rather_than_taken_for_every_kind(
+        self, api: TestClient, fresh_engine: Engine, erp: ErpDouble
+    ) -> None:
+        captured(fresh_engine)
+        answer = api.post("/api/v1/replay-runs", json={"kinds": []}, headers=headers(fresh_engine, "finance"))
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["errors"][0]["loc"] == ["body", "kinds"]
+        assert erp.stored() == []
+
     def test_a_failed_item_is_retried_by_finance(
         self, api: TestClient, fresh_engine: Engine, erp: ErpDouble
     ) -> None:
