@@ -23,7 +23,7 @@ from app.delivery import returns as delivery_returns
 from app.delivery import service as delivery_service
 from app.delivery.models import DeliveryNote, GoodsReturn
 from app.delivery.schemas import DeliveryLineIn, ReturnCreate
-from app.errors import Conflict, FieldError, NotFound
+from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.invoicing import repository
 from app.invoicing.models import DeferredDocument, DeferredDocumentLine, DocumentKind, DocumentStatus
 from app.invoicing.schemas import (
@@ -34,7 +34,7 @@ from app.invoicing.schemas import (
     KindTotals,
     ReturnWithCreditNoteRead,
 )
-from app.money import ZERO
+from app.money import MAX_AMOUNT, ZERO
 from app.orders.capture import totals_read
 from app.orders.models import SaleOrder
 from app.pagination import encode_cursor
@@ -163,6 +163,14 @@ def issue_deferred_credit_note(session: Session, *, goods_return: GoodsReturn) -
                 goods_return_line_id=line.id,
             )
         )
+    # Goods Carnet never delivered are credited at the snapshot price for any quantity: amounts a
+    # money column cannot hold are refused (the request rolls back), not left to fail the insert.
+    priced_lines = [priced for _, priced in lines]
+    if (
+        any(p.line_amount > MAX_AMOUNT for p in priced_lines)
+        or compute_totals(priced_lines).gross > MAX_AMOUNT
+    ):
+        raise InvalidInput(f"the credit note's amounts would exceed {MAX_AMOUNT}", loc=("body", "lines"))
     note = goods_return.delivery_note
     return _new_document(
         session,

@@ -214,6 +214,14 @@ class TestReturnRefusals:
         answer = record(client, auth_headers(session), customer, {"quantity": 1}, line(product, -1))
         assert_problem(answer, 422, ["body", "lines", 0], ["body", "lines", 1, "quantity"])
 
+    def test_a_credit_note_too_large_to_store_is_refused_and_nothing_is_kept(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, product = make_customer(session), make_product(session, price="99999999.9999", stock="0")
+        answer = record(client, auth_headers(session), customer, line(product, 999_999))
+        assert_problem(answer, 422, ["body", "lines"])
+        assert stock_of(session, product)[0] == Decimal(0)
+
     def test_the_warehouse_does_not_record_returns(self, client: TestClient, session: Session) -> None:
         customer, product = make_customer(session), make_product(session)
         answer = record(client, auth_headers(session, role="warehouse"), customer, line(product, 1))
