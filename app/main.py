@@ -10,7 +10,7 @@ from app.delivery.routes import router as delivery_router
 from app.edi.routes import router as edi_router
 from app.incidents.routes import router as incidents_router
 from app.invoicing.routes import router as invoicing_router
-from app.limits import BodySizeLimit
+from app.limits import BodySizeLimit, RefuseNul
 from app.orders.routes import router as orders_router
 from app.replay.routes import router as replay_router
 
@@ -40,6 +40,7 @@ def create_app() -> FastAPI:
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.add_middleware(RefuseNul, skip_prefixes=(f"{API_PREFIX}/edi/",))
     app.add_middleware(
         BodySizeLimit,
         default_limit=settings.max_body_bytes,
