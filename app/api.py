@@ -4,13 +4,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Header, Path, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.service import Actor, actor_from_api_key, actor_from_token
 from app.db import get_engine, open_session
 from app.errors import NotAuthenticated
+from app.idempotency import Answer
 from app.pagination import MAX_ID
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -73,3 +74,14 @@ async def get_actor(request: Request, lookup: Annotated[PartnerLookup, Depends(g
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 RowId = Annotated[int, Path(ge=-MAX_ID, le=MAX_ID)]
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def json_answer(answer: Answer) -> Response:
+    """An answer kept for retries, sent as stored; a replay says so in `Idempotent-Replayed`."""
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return Response(
+        answer.body, status_code=answer.status_code, media_type="application/json", headers=headers
+    )

@@ -4,9 +4,10 @@ deferred credit note)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Response
 
-from app.api import CurrentActor, DbSession
+from app import idempotency
+from app.api import CurrentActor, DbSession, IdempotencyKey, json_answer
 from app.delivery import service as delivery_service
 from app.delivery.schemas import DeliveryCreate, DeliveryNoteRead, ReturnCreate
 from app.invoicing import service
@@ -17,19 +18,34 @@ from app.pagination import Cursor, Limit, decode_cursor
 router = APIRouter(tags=["fulfilment and deferred documents"])
 
 
-@router.post("/orders/{number}/deliveries", status_code=201, responses={404: {}, 409: {}, 422: {}})
+@router.post(
+    "/orders/{number}/deliveries",
+    status_code=201,
+    response_model=DeliveryNoteRead,
+    responses={404: {}, 409: {}, 422: {}},
+)
 def ship_order(
     number: str,
     session: DbSession,
     actor: CurrentActor,
     body: Annotated[DeliveryCreate | None, Body()] = None,
-) -> DeliveryNoteRead:
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Ship all or part of an order: a delivery note, numbered and priced, and its deferred invoice.
     Without `lines`, every open line ships as much as the stock on hand allows; what is left of the
-    order becomes its backorder."""
+    order becomes its backorder. With an `Idempotency-Key`, a retry ships nothing more."""
     lines = body.lines if body is not None else None
-    note = service.ship_order(session, number=number, lines=lines, actor=actor)
-    return delivery_service.delivery_note_read(note)
+    answer = idempotency.run_once(
+        session,
+        caller=actor.caller_key,
+        key=idempotency_key,
+        scope=f"delivery:{number}",
+        payload=body.model_dump(mode="json") if body is not None else None,
+        produce=lambda: delivery_service.delivery_note_read(
+            service.ship_order(session, number=number, lines=lines, actor=actor)
+        ),
+    )
+    return json_answer(answer)
 
 
 @router.post("/delivery-notes/{number}/void", responses={404: {}, 409: {}})
@@ -39,12 +55,25 @@ def void_delivery_note(number: str, session: DbSession, actor: CurrentActor) -> 
     return delivery_service.delivery_note_read(service.void_delivery(session, number=number, actor=actor))
 
 
-@router.post("/returns", status_code=201, responses={422: {}})
-def record_return(body: ReturnCreate, session: DbSession, actor: CurrentActor) -> ReturnWithCreditNoteRead:
+@router.post(
+    "/returns", status_code=201, response_model=ReturnWithCreditNoteRead, responses={409: {}, 422: {}}
+)
+def record_return(
+    body: ReturnCreate, session: DbSession, actor: CurrentActor, idempotency_key: IdempotencyKey = None
+) -> Response:
     """Record returned goods and issue their deferred credit note. Returned quantities go back to the
-    stock on hand."""
-    goods_return, credit_note = service.record_return(session, draft=body, actor=actor)
-    return service.return_with_credit_note_read(goods_return, credit_note)
+    stock on hand. With an `Idempotency-Key`, a retry records nothing more."""
+    answer = idempotency.run_once(
+        session,
+        caller=actor.caller_key,
+        key=idempotency_key,
+        scope="return",
+        payload=body.model_dump(mode="json"),
+        produce=lambda: service.return_with_credit_note_read(
+            *service.record_return(session, draft=body, actor=actor)
+        ),
+    )
+    return json_answer(answer)
 
 
 @router.get("/returns/{number}")

@@ -14,16 +14,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-import orjson
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import idempotency
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog.schemas import Address
 from app.clock import utcnow
 from app.config import get_settings
-from app.errors import BusinessRuleViolation, Conflict, FieldError, InvalidInput, NotPermitted
+from app.errors import BusinessRuleViolation, FieldError, InvalidInput, NotPermitted
+from app.idempotency import Answer, fresh_answer
 from app.money import MAX_AMOUNT, ZERO
 from app.numbering import format_number, next_number, next_numbers, yearly_series
 from app.orders import repository
@@ -34,15 +34,6 @@ from app.pricing import Totals, breakdown_json, compute_totals, price_line
 CAPTURE_ROLES = (Role.REP,)
 DUPLICATE_WINDOW = timedelta(days=5)
 MAX_LOOK_ALIKES = 5
-
-
-@dataclass(frozen=True)
-class CaptureAnswer:
-    """What the caller gets: the order's JSON and the status, first time or replayed."""
-
-    status_code: int
-    body: bytes
-    replayed: bool
 
 
 @dataclass(frozen=True)
@@ -73,28 +64,27 @@ class OrderPlan:
 
 def capture_order(
     session: Session, *, draft: OrderCreate, actor: Actor, idempotency_key: str | None = None
-) -> CaptureAnswer:
+) -> Answer:
     """Record an order against the master-data snapshot, in one transaction."""
     planned = plan_order(session, draft=draft, actor=actor, idempotency_key=idempotency_key)
-    if isinstance(planned, CaptureAnswer):
+    if isinstance(planned, Answer):
         return planned
     return record_order(session, plan=planned)
 
 
 def plan_order(
     session: Session, *, draft: OrderCreate, actor: Actor, idempotency_key: str | None = None
-) -> OrderPlan | CaptureAnswer:
+) -> OrderPlan | Answer:
     """Validate and price an order; a retry of an already answered idempotency key gets that answer."""
     if actor.kind == "user":
         actor.require(*CAPTURE_ROLES)
     request_hash = None
     if idempotency_key is not None:
-        if not 1 <= len(idempotency_key) <= 200 or not idempotency_key.isprintable():
-            raise InvalidInput(
-                "Idempotency-Key must be 1 to 200 printable characters", loc=("header", "Idempotency-Key")
-            )
-        request_hash = _request_hash(draft)
-        earlier = _replay(session, caller=actor.caller_key, key=idempotency_key, request_hash=request_hash)
+        idempotency.check_key(idempotency_key)
+        request_hash = idempotency.request_hash(draft.model_dump(mode="json"))
+        earlier = idempotency.replay(
+            session, caller=actor.caller_key, key=idempotency_key, request_hash=request_hash
+        )
         if earlier is not None:
             return earlier
 
@@ -262,36 +252,17 @@ def price_order(
     )
 
 
-def record_order(session: Session, *, plan: OrderPlan) -> CaptureAnswer:
-    """Number and write a planned order. With an idempotency key, the key is recorded with the answer;
-    when a concurrent request with the same key committed first, ours is undone and theirs replayed."""
-    if plan.idempotency_key is None:
-        return _fresh_answer(_write(session, plan))
-    earlier = _replay(session, caller=plan.caller, key=plan.idempotency_key, request_hash=plan.request_hash)
-    if earlier is not None:
-        return earlier
-    try:
-        with session.begin_nested():
-            answer = _fresh_answer(_write(session, plan))
-            repository.insert_idempotency_record(
-                session,
-                {
-                    "caller": plan.caller,
-                    "key": plan.idempotency_key,
-                    "request_hash": plan.request_hash,
-                    "response_status": answer.status_code,
-                    "response_body": answer.body.decode(),
-                    "created_at": utcnow(),
-                },
-            )
-        return answer
-    except IntegrityError:
-        earlier = _replay(
-            session, caller=plan.caller, key=plan.idempotency_key, request_hash=plan.request_hash
-        )
-        if earlier is None:
-            raise
-        return earlier
+def record_order(session: Session, *, plan: OrderPlan) -> Answer:
+    """Number and write a planned order; with an idempotency key, once per key (app/idempotency.py)."""
+    if plan.idempotency_key is None or plan.request_hash is None:
+        return fresh_answer(_write(session, plan))
+    return idempotency.answer_once(
+        session,
+        caller=plan.caller,
+        key=plan.idempotency_key,
+        request_hash=plan.request_hash,
+        produce=lambda: fresh_answer(_write(session, plan)),
+    )
 
 
 def _write(session: Session, plan: OrderPlan) -> OrderRead:
@@ -434,26 +405,6 @@ def _possible_duplicate(
         code="possible_duplicate",
         orders=[order.number for order in alikes],
         detail=f"customer {plan.customer_code} already has {'; '.join(reasons)}",
-    )
-
-
-def _fresh_answer(order: OrderRead) -> CaptureAnswer:
-    return CaptureAnswer(status_code=201, body=orjson.dumps(order.model_dump(mode="json")), replayed=False)
-
-
-def _request_hash(draft: OrderCreate) -> str:
-    canonical = orjson.dumps(draft.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
-
-
-def _replay(session: Session, *, caller: str, key: str, request_hash: str | None) -> CaptureAnswer | None:
-    record = repository.find_idempotency_record(session, caller, key)
-    if record is None:
-        return None
-    if record.request_hash != request_hash:
-        raise Conflict("this Idempotency-Key was already used with a different request body")
-    return CaptureAnswer(
-        status_code=record.response_status, body=record.response_body.encode(), replayed=True
     )
 
 

@@ -1,9 +1,10 @@
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Response
 
-from app.api import CurrentActor, DbSession
+from app.api import CurrentActor, DbSession, IdempotencyKey, json_answer
+from app.idempotency import Answer
 from app.orders import capture, service
 from app.orders.models import Channel, OrderStatus
 from app.orders.schemas import OrderCreate, OrderRead
@@ -18,7 +19,7 @@ async def capture_order(
     body: OrderCreate,
     actor: CurrentActor,
     writer: Annotated[UnitOfWorkRunner, Depends(get_writer)],
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Capture an order. The snapshot is read and the order priced on a read session; only the
     numbering and the writes go through the group-commit writer (see app/writer.py)."""
@@ -27,13 +28,10 @@ async def capture_order(
     )
     answer = (
         planned
-        if isinstance(planned, capture.CaptureAnswer)
+        if isinstance(planned, Answer)
         else await writer.write(partial(capture.record_order, plan=planned))
     )
-    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return Response(
-        answer.body, status_code=answer.status_code, media_type="application/json", headers=headers
-    )
+    return json_answer(answer)
 
 
 @router.get("/orders/{number}")

@@ -9,7 +9,8 @@ from sqlalchemy import Engine, func, select
 from app.auth.service import Actor
 from app.db import open_session, session_scope
 from app.errors import DomainError
-from app.orders.capture import CaptureAnswer, capture_order
+from app.idempotency import Answer
+from app.orders.capture import capture_order
 from app.orders.models import SaleOrder
 from app.orders.schemas import OrderCreate
 from tests.builders import make_customer, make_product
@@ -37,7 +38,7 @@ def run_together(count: int, work: Callable[[int], Any]) -> list[Any]:
     return results
 
 
-def capture_committed(engine: Engine, draft: OrderCreate, key: str | None) -> CaptureAnswer:
+def capture_committed(engine: Engine, draft: OrderCreate, key: str | None) -> Answer:
     session = open_session(engine, write=True)
     try:
         answer = capture_order(session, draft=draft, actor=REP, idempotency_key=key)
@@ -62,7 +63,7 @@ class TestConcurrentCapture:
     def test_same_idempotency_key_at_the_same_time_creates_one_order(self, fresh_engine: Engine) -> None:
         draft = seed(fresh_engine)
         answers = run_together(8, lambda _: capture_committed(fresh_engine, draft, "same-key"))
-        assert all(isinstance(a, CaptureAnswer) for a in answers), answers
+        assert all(isinstance(a, Answer) for a in answers), answers
         assert len({a.body for a in answers}) == 1
         assert sum(not a.replayed for a in answers) == 1
         with session_scope(fresh_engine, write=False) as session:
