@@ -9,7 +9,7 @@ runs the first phase on a read session and the second through the group-commit w
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -113,7 +113,28 @@ def plan_order(
         request_hash=request_hash,
     )
     _check_storable_amounts(plan)
+    if actor.kind == "partner":
+        plan = _hold_partner_prices(plan, draft)
     return plan
+
+
+def _hold_partner_prices(plan: OrderPlan, draft: OrderCreate) -> OrderPlan:
+    """A partner may propose its own prices or discounts, but not impose them: the order waits for a
+    rep's review (POST /orders/{number}/accept) before it ships or reaches the ERP."""
+    asked = [
+        {
+            "code": "partner_price",
+            "line_no": line_no,
+            "detail": f"line {line_no}: the partner asks"
+            + (f" a unit price of {line.unit_price}" if line.unit_price is not None else "")
+            + (f" a discount of {line.discount_percent} %" if line.discount_percent is not None else ""),
+        }
+        for line_no, line in enumerate(draft.lines, start=1)
+        if line.unit_price is not None or line.discount_percent is not None
+    ]
+    if not asked:
+        return plan
+    return replace(plan, status=OrderStatus.NEEDS_REVIEW, problems=(*plan.problems, *asked))
 
 
 def _check_storable_amounts(plan: OrderPlan) -> None:

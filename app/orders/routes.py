@@ -62,6 +62,12 @@ def list_orders(
     )
 
 
+@router.post("/orders/{number}/accept", responses={404: {}, 409: {}})
+def accept_reviewed_order(number: str, session: DbSession, actor: CurrentActor) -> OrderRead:
+    """Release an order held for review (`needs_review`): it may then ship and be replayed."""
+    return service.order_read(service.accept_reviewed_order(session, number=number, actor=actor))
+
+
 @router.post("/orders/{number}/cancel")
 def cancel_order(number: str, session: DbSession, actor: CurrentActor) -> OrderRead:
     return service.order_read(service.cancel_order(session, number=number, actor=actor))

@@ -72,6 +72,24 @@ def cancel_order(session: Session, *, number: str, actor: Actor) -> SaleOrder:
     return order
 
 
+def accept_reviewed_order(session: Session, *, number: str, actor: Actor) -> SaleOrder:
+    """A rep has looked at an order held for review (an EDI order with unknown items, a partner's own
+    prices...) and accepts it as it stands: it may ship and be replayed. Each problem keeps who
+    resolved it and when; what could not become an order line is for the rep to capture separately."""
+    actor.require(Role.REP)
+    order = repository.get_order(session, number, lock=True)
+    if order is None or not actor.may_see_customer(order.customer_id):
+        raise NotFound(f"no order {number!r}")
+    if order.status != OrderStatus.NEEDS_REVIEW:
+        raise Conflict(f"order {number} is {order.status}, not waiting for review")
+    resolved_at = utcnow().isoformat()
+    order.problems = [
+        {**problem, "resolved_by": actor.caller_key, "resolved_at": resolved_at} for problem in order.problems
+    ]
+    order.status = OrderStatus.CAPTURED
+    return order
+
+
 SHIPPABLE_STATUSES = (OrderStatus.CAPTURED, OrderStatus.PARTIALLY_SHIPPED)
 
 

@@ -78,3 +78,38 @@ class TestPartnerAccess:
         _, key = create_partner(session, name="Hub D", customer_codes=[customer.code])
         body = {"code": "NEWP", "name": "x", "unit_price": "1", "vat_rate": "20"}
         assert client.post("/api/v1/products", json=body, headers={"X-API-Key": key}).status_code == 403
+
+
+class TestPartnerPrices:
+    def test_a_partners_own_price_holds_the_order_for_review(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, product = make_customer(session), make_product(session, price="10.00")
+        _, key = create_partner(session, name="Hub P", customer_codes=[customer.code])
+        body = {
+            "customer_code": customer.code,
+            "channel": "api",
+            "lines": [{"product_code": product.code, "quantity": 2, "unit_price": "7.00"}],
+        }
+        order = client.post("/api/v1/orders", json=body, headers={"X-API-Key": key}).json()
+        assert order["status"] == "needs_review"
+        assert [p["code"] for p in order["problems"]] == ["partner_price"]
+
+        rep = auth_headers(session, role="rep")
+        accepted = client.post(f"/api/v1/orders/{order['number']}/accept", headers=rep)
+        assert accepted.status_code == 200
+        assert accepted.json()["status"] == "captured"
+        assert accepted.json()["problems"][0]["resolved_by"].startswith("user:")
+        assert client.post(f"/api/v1/orders/{order['number']}/accept", headers=rep).status_code == 409
+
+    def test_a_partner_cannot_accept_its_own_order(self, client: TestClient, session: Session) -> None:
+        customer, product = make_customer(session), make_product(session)
+        _, key = create_partner(session, name="Hub Q", customer_codes=[customer.code])
+        body = {
+            "customer_code": customer.code,
+            "channel": "api",
+            "lines": [{"product_code": product.code, "quantity": 1, "discount_percent": "50"}],
+        }
+        order = client.post("/api/v1/orders", json=body, headers={"X-API-Key": key}).json()
+        answer = client.post(f"/api/v1/orders/{order['number']}/accept", headers={"X-API-Key": key})
+        assert answer.status_code == 403
