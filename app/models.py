@@ -11,7 +11,7 @@ from app.delivery.models import (
     StockReceipt,
     StockReceiptLine,
 )
-from app.edi.models import EdiAcknowledgment, EdiInterchange, PartnerItem, PartnerParty
+from app.edi.models import EdiAcknowledgment, EdiEnvelopeClaim, EdiInterchange, PartnerItem, PartnerParty
 from app.incidents.models import Incident
 from app.invoicing.models import DeferredDocument, DeferredDocumentLine
 from app.numbering import DocumentCounter
@@ -27,6 +27,7 @@ __all__ = [
     "DeliveryNoteLine",
     "DocumentCounter",
     "EdiAcknowledgment",
+    "EdiEnvelopeClaim",
     "EdiInterchange",
     "GoodsReturn",
     "GoodsReturnLine",

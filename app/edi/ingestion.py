@@ -20,7 +20,7 @@ afresh, which can create no double since the first created nothing.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -141,6 +141,15 @@ def process_interchange(
         )
         if original is not None:
             return _duplicate(session, row, original)
+    envelope_keys = _envelope_keys(reading)
+    claimed = repository.envelope_claims(session, partner_id=row.partner_id, keys=envelope_keys.values())
+    if claimed and set(claimed) == set(envelope_keys.values()):
+        first = repository.get_interchange(session, min(claimed.values()))
+        assert first is not None
+        return _duplicate(session, row, first)
+    repeated = [ref for ref, key in envelope_keys.items() if key in claimed]
+    if repeated:
+        reading = _without_envelopes(reading, repeated)
     references = {"partner": partner.name, "format": reading.format.value, "interchange_id": row.id}
     plans = mapping.plan_messages(
         session,
@@ -150,7 +159,8 @@ def process_interchange(
         references=references,
     )
     if any(p.plan is not None for p in plans):
-        original = _register(session, row, control_key)
+        fresh_keys = {key for key in envelope_keys.values() if key not in claimed}
+        original = _register(session, row, control_key, fresh_keys)
         if original is not None:
             return _duplicate(session, row, original)
     recorded = iter(record_orders(session, plans=[p.plan for p in plans if p.plan is not None]))
@@ -162,9 +172,15 @@ def process_interchange(
         row.errors = [
             {"loc": "interchange", "msg": "the interchange holds no purchase order", "code": "no_order"}
         ]
-    row.warnings = [_issue(w) for w in reading.warnings] + [
-        _review(p, n) for p, n in zip(plans, numbers, strict=True) if p.plan is not None and p.plan.problems
-    ]
+    row.warnings = (
+        [_issue(w) for w in reading.warnings]
+        + [
+            _review(p, n)
+            for p, n in zip(plans, numbers, strict=True)
+            if p.plan is not None and p.plan.problems
+        ]
+        + [_repeated_envelope(ref, claimed[envelope_keys[ref]]) for ref in repeated]
+    )
     row.status = (
         InterchangeStatus.REJECTED
         if not row.order_numbers
@@ -217,13 +233,53 @@ def _control_key(interchange: Interchange) -> str | None:
     return hashlib.sha256(f"{interchange.format.value}|{envelopes}".encode()).hexdigest()
 
 
-def _register(session: Session, row: EdiInterchange, control_key: str | None) -> EdiInterchange | None:
-    """Claim this content and envelope for this interchange; a concurrent resend that claimed them
-    first is returned instead (its transaction committed: ours waited on the unique index)."""
+def _envelope_keys(interchange: Interchange) -> dict[str, str]:
+    """Each envelope's identity, by its control reference (envelopes repeated inside one file, which the
+    parser warns about, share one key and are processed as the file holds them)."""
+    return {
+        envelope.control_ref: hashlib.sha256(
+            f"{interchange.format.value}|{envelope.sender_id}/{envelope.receiver_id}/{envelope.control_ref}"
+            f"{'/test' if envelope.test else ''}".encode()
+        ).hexdigest()
+        for envelope in interchange.envelopes
+        if envelope.control_ref
+    }
+
+
+def _without_envelopes(interchange: Interchange, control_refs: list[str]) -> Interchange:
+    """The interchange less the envelopes that already created orders in an earlier interchange."""
+    repeated = set(control_refs)
+    return replace(
+        interchange,
+        envelopes=tuple(e for e in interchange.envelopes if e.control_ref not in repeated),
+        orders=tuple(
+            o
+            for o in interchange.orders
+            if (o.message.interchange_ref if o.message else None) not in repeated
+        ),
+    )
+
+
+def _repeated_envelope(control_ref: str, interchange_id: int) -> dict[str, Any]:
+    return {
+        "loc": f"interchange {control_ref}",
+        "msg": f"already received in interchange {interchange_id}: its orders are not captured again",
+        "code": "repeated_envelope",
+    }
+
+
+def _register(
+    session: Session, row: EdiInterchange, control_key: str | None, envelope_keys: set[str]
+) -> EdiInterchange | None:
+    """Claim this content and these envelopes for this interchange; a concurrent resend that claimed
+    them first is returned instead (its transaction committed: ours waited on the unique index)."""
     try:
         with session.begin_nested():
             row.content_key = row.sha256
             row.control_key = control_key
+            repository.claim_envelopes(
+                session, partner_id=row.partner_id, interchange_id=row.id, keys=envelope_keys
+            )
             session.flush()
     except IntegrityError:
         original = repository.find_original(

@@ -59,6 +59,24 @@ class EdiInterchange(Base):
     )
 
 
+class EdiEnvelopeClaim(Base):
+    """One envelope (UNB / ISA interchange) of a partner that has created orders, and where.
+
+    A partner's batch file may repeat an envelope it sent alone before (or the other way round): the
+    whole-file keys of `edi_interchange` differ, but the envelope must not create its orders twice.
+    """
+
+    __tablename__ = "edi_envelope_claim"
+    __table_args__ = (UniqueConstraint("partner_id", "envelope_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    envelope_key: Mapped[str] = mapped_column(String(64))
+    interchange_id: Mapped[int] = mapped_column(
+        ForeignKey("edi_interchange.id", ondelete="CASCADE"), index=True
+    )
+
+
 class EdiAcknowledgment(Base):
     """A CONTRL, ORDRSP, 997, 855 or JSON answer, kept as the exact bytes the partner downloads."""
 

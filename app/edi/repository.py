@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import Partner, PartnerCustomer
 from app.catalog.models import Customer, Product, ShippingAddress
-from app.edi.models import EdiAcknowledgment, EdiInterchange, PartnerItem, PartnerParty
+from app.edi.models import EdiAcknowledgment, EdiEnvelopeClaim, EdiInterchange, PartnerItem, PartnerParty
 from app.orders import repository as orders_repository
 
 _c = Customer.__table__.c
@@ -247,3 +247,22 @@ def get_acknowledgment(
         EdiAcknowledgment.id == acknowledgment_id, EdiAcknowledgment.interchange_id == interchange_id
     )
     return session.execute(query).scalar_one_or_none()
+
+
+def envelope_claims(session: Session, *, partner_id: int, keys: Collection[str]) -> dict[str, int]:
+    """Which of these envelopes already created orders, and in which interchange."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(EdiEnvelopeClaim.envelope_key, EdiEnvelopeClaim.interchange_id).where(
+            EdiEnvelopeClaim.partner_id == partner_id, EdiEnvelopeClaim.envelope_key.in_(set(keys))
+        )
+    )
+    return {key: interchange_id for key, interchange_id in rows}
+
+
+def claim_envelopes(session: Session, *, partner_id: int, interchange_id: int, keys: Collection[str]) -> None:
+    session.add_all(
+        EdiEnvelopeClaim(partner_id=partner_id, envelope_key=key, interchange_id=interchange_id)
+        for key in keys
+    )

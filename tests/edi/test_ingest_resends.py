@@ -76,6 +76,33 @@ class TestResends:
         again = ingest(session, hub, order_edifact([Line(product.gtin, 3)], control_ref="42"))
         assert again.status_code == 200 and again.body["orders"] == real.body["orders"]
 
+    def test_an_envelope_received_alone_is_not_captured_again_inside_a_batch(self, session: Session) -> None:
+        hub = make_hub(session)
+        product = make_product(session)
+        assert product.gtin
+        alone = order_edifact([Line(product.gtin, 2)], po_number="PO-A", control_ref="101")
+        other = order_edifact([Line(product.gtin, 3)], po_number="PO-B", control_ref="102")
+        first = ingest(session, hub, alone)
+        count = order_count(session)
+        batch = ingest(session, hub, alone + other)
+        assert batch.status_code == 201
+        assert order_count(session) == count + 1
+        assert len(batch.body["orders"]) == 1 and batch.body["orders"] != first.body["orders"]
+        assert [w["code"] for w in batch.body["warnings"]] == ["repeated_envelope"]
+
+    def test_an_envelope_of_a_batch_sent_again_alone_is_a_resend(self, session: Session) -> None:
+        hub = make_hub(session)
+        product = make_product(session)
+        assert product.gtin
+        alone = order_edifact([Line(product.gtin, 2)], po_number="PO-A", control_ref="201")
+        other = order_edifact([Line(product.gtin, 3)], po_number="PO-B", control_ref="202")
+        batch = ingest(session, hub, alone + other)
+        count = order_count(session)
+        again = ingest(session, hub, alone)
+        assert (again.status_code, again.replayed) == (200, True)
+        assert again.body["orders"] == batch.body["orders"]
+        assert order_count(session) == count
+
     def test_another_partner_may_use_the_same_control_reference(self, session: Session) -> None:
         one, two = make_hub(session), make_hub(session, gln="5412345000044")
         product = make_product(session)
