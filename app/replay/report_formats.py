@@ -2,8 +2,8 @@
 
 import csv
 import io
-from collections.abc import Iterator
-from decimal import Decimal
+from collections.abc import Iterable, Iterator
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.money import money_str, rate_str
@@ -37,11 +37,38 @@ CSV_HEADER = (
 KIND_LABELS = {"order": "Commandes", "invoice": "Factures", "credit_note": "Avoirs"}
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """Customer names and ERP messages are not ours: a cell that a spreadsheet would run as a formula
+    (`=HYPERLINK(...)`) is prefixed with an apostrophe. Amounts, even negative ones, are left alone."""
+    if not isinstance(cell, str) or not cell.startswith(FORMULA_STARTS):
+        return cell
+    try:
+        Decimal(cell)
+        return cell
+    except InvalidOperation:
+        return "'" + cell
+
+
+class _SpreadsheetSafeWriter:
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def writerow(self, row: Iterable[object]) -> None:
+        self._writer.writerow([spreadsheet_safe(cell) for cell in row])
+
+    def writerows(self, rows: Iterable[Iterable[object]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
 def report_csv(report: ReconciliationReport) -> str:
     """RFC 4180, UTF-8. Per kind and per customer one row of document totals, then one row per VAT
     rate (net is the rate's base, vat its amount); then outstanding and excluded documents."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = _SpreadsheetSafeWriter(csv.writer(out, lineterminator="\r\n"))
     writer.writerow(CSV_HEADER)
     for figures in report.kinds:
         writer.writerows(_figure_rows("total", figures, "", ""))

@@ -19,7 +19,7 @@ from app.invoicing.service import record_return, void_delivery
 from app.orders.models import SaleOrder
 from app.orders.service import cancel_order
 from app.replay.models import ReplayItem
-from app.replay.report_formats import report_csv, report_pdf
+from app.replay.report_formats import report_csv, report_pdf, spreadsheet_safe
 from app.replay.reports import reconciliation
 from app.replay.schemas import ReconciliationReport
 from tests.replay.erp_double import ErpDouble
@@ -172,3 +172,10 @@ class TestFormats:
         assert "Rapprochement de la reprise ERP" in text
         assert "équilibré" in text and "NON" not in text
         assert "Commandes" in text and "Factures" in text and "Avoirs" in text
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised() -> None:
+    assert spreadsheet_safe('=HYPERLINK("http://x","clic")') == '\'=HYPERLINK("http://x","clic")'
+    assert spreadsheet_safe("@SUM(A1)") == "'@SUM(A1)"
+    assert spreadsheet_safe("-12.50") == "-12.50"
+    assert spreadsheet_safe("Librairie du Parc") == "Librairie du Parc"
