@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import Select
 
 from app.catalog.models import Customer
+from app.delivery.models import GoodsReturnLine
 from app.invoicing.models import DeferredDocument, DocumentKind
 
 
@@ -107,3 +108,21 @@ def credit_note_of_return(session: Session, return_id: int) -> DeferredDocument 
     return session.execute(
         _documents().where(DeferredDocument.goods_return_id == return_id)
     ).scalar_one_or_none()
+
+
+def returned_quantities(
+    session: Session, *, delivery_note_line_ids: set[int], excluding_return_id: int
+) -> dict[int, Decimal]:
+    """What earlier returns brought back against each of these delivered lines."""
+    if not delivery_note_line_ids:
+        return {}
+    rows = session.execute(
+        select(GoodsReturnLine.delivery_note_line_id, GoodsReturnLine.quantity).where(
+            GoodsReturnLine.delivery_note_line_id.in_(delivery_note_line_ids),
+            GoodsReturnLine.return_id != excluding_return_id,
+        )
+    )
+    returned: dict[int, Decimal] = {}
+    for line_id, quantity in rows:
+        returned[line_id] = returned.get(line_id, Decimal(0)) + quantity
+    return returned

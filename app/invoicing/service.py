@@ -21,7 +21,7 @@ from app.catalog.models import Customer, Product
 from app.config import get_settings
 from app.delivery import returns as delivery_returns
 from app.delivery import service as delivery_service
-from app.delivery.models import DeliveryNote, GoodsReturn
+from app.delivery.models import DeliveryNote, DeliveryNoteLine, GoodsReturn
 from app.delivery.schemas import DeliveryLineIn, ReturnCreate
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.invoicing import repository
@@ -123,18 +123,41 @@ def issue_deferred_invoice(session: Session, *, note: DeliveryNote) -> DeferredD
 
 def issue_deferred_credit_note(session: Session, *, goods_return: GoodsReturn) -> DeferredDocument:
     """Credit returned goods: at the prices of the delivery note line they go back against, or, for
-    goods Carnet never delivered, at the current snapshot price with the customer's current discount."""
+    goods Carnet never delivered, at the current snapshot price with the customer's current discount.
+
+    Goods that come back in several returns are credited on what has come back so far: each credit is
+    the amount of everything returned against that delivered line, less what earlier returns were
+    credited. Rounding each return on its own would credit 3 x 0.34 for an invoiced 1.01."""
+    already_returned = repository.returned_quantities(
+        session,
+        delivery_note_line_ids={
+            line.delivery_note_line_id for line in goods_return.lines if line.delivery_note_line_id
+        },
+        excluding_return_id=goods_return.id,
+    )
     lines = []
     for line in goods_return.lines:
         delivered = line.delivery_note_line
         if delivered is not None:
-            priced = price_line(
+            before = already_returned.get(delivered.id, ZERO)
+            already_returned[delivered.id] = before + line.quantity
+
+            def amount(quantity: Decimal, delivered: DeliveryNoteLine = delivered) -> Decimal:
+                return price_line(
+                    quantity=quantity,
+                    unit_price=delivered.unit_price,
+                    price_includes_vat=delivered.price_includes_vat,
+                    vat_rate=delivered.vat_rate,
+                    line_discount_percent=delivered.discount_percent,
+                    customer_discount_percent=delivered.note.customer_discount_percent,
+                ).line_amount
+
+            priced = PricedLine(
                 quantity=line.quantity,
                 unit_price=delivered.unit_price,
                 price_includes_vat=delivered.price_includes_vat,
                 vat_rate=delivered.vat_rate,
-                line_discount_percent=delivered.discount_percent,
-                customer_discount_percent=delivered.note.customer_discount_percent,
+                line_amount=amount(before + line.quantity) - amount(before),
             )
             discount, customer_discount = delivered.discount_percent, delivered.note.customer_discount_percent
         else:

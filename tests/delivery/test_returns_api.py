@@ -235,3 +235,28 @@ class TestReturnRefusals:
         read = client.get(f"/api/v1/returns/{created['number']}", headers=auth_headers(session))
         assert read.status_code == 200
         assert read.json() == created
+
+
+class TestReturnsInSeveralGoes:
+    def test_credits_add_up_to_what_was_invoiced_whatever_the_rounding(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer = make_customer(session)
+        product = make_product(session, price="0.335", vat_rate="20", stock="50")
+        number = order_of(session, customer, (product, 3))
+        note = ship(client, auth_headers(session, role="warehouse"), number)
+        invoiced = Decimal(note["lines"][0]["line_amount"])
+        assert invoiced == Decimal("1.01")
+        credited = []
+        for _ in range(3):
+            answer = record(
+                client,
+                auth_headers(session, role="rep"),
+                customer,
+                line(product, 1),
+                delivery_note_number=note["number"],
+            )
+            assert answer.status_code == 201, answer.text
+            credited.append(Decimal(answer.json()["credit_note"]["lines"][0]["line_amount"]))
+        assert credited == [Decimal("0.34"), Decimal("0.33"), Decimal("0.34")]
+        assert sum(credited) == invoiced
