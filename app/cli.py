@@ -50,7 +50,8 @@ def _users_create(args: argparse.Namespace) -> int:
 def _import_master_data(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from app.catalog.importing import ImportRefused, import_file, parse_as_of
+    from app.catalog.importing import ImportRefused, import_file
+    from app.catalog.reading import parse_as_of
 
     try:
         as_of = parse_as_of(args.as_of) if args.as_of else None

@@ -4,14 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.catalog.importing import (
-    ImportRefused,
-    decode_text,
-    normalize_header,
-    parse_as_of,
-    read_table,
-    unique_conflicts,
-)
+from app.catalog.importing import unique_conflicts
+from app.catalog.reading import ImportRefused, decode_text, normalize_header, parse_as_of, read_table
 
 
 class TestHeaders:
