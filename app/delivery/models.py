@@ -14,8 +14,8 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.catalog.models import Customer, Product
-from app.db import Base, Money, Quantity, Rate, UnitPrice, UtcDateTime
-from app.orders.models import SaleOrder, SaleOrderLine
+from app.db import Base, Money, Quantity, Rate, UtcDateTime
+from app.orders.models import PricedLineColumns, SaleOrder, SaleOrderLine
 
 
 class DeliveryNoteStatus(enum.StrEnum):
@@ -56,7 +56,7 @@ class DeliveryNote(Base):
     )
 
 
-class DeliveryNoteLine(Base):
+class DeliveryNoteLine(PricedLineColumns, Base):
     """One order line as shipped by this note, with the quantities printed on it."""
 
     __tablename__ = "delivery_note_line"
@@ -64,23 +64,11 @@ class DeliveryNoteLine(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     delivery_note_id: Mapped[int] = mapped_column(ForeignKey("delivery_note.id", ondelete="CASCADE"))
-    line_no: Mapped[int] = mapped_column(Integer)
     order_line_id: Mapped[int] = mapped_column(ForeignKey("sale_order_line.id"), index=True)
     order_line_no: Mapped[int] = mapped_column(Integer)
-    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
-    product_code: Mapped[str] = mapped_column(String(32))
-    gtin: Mapped[str | None] = mapped_column(String(14))
-    description: Mapped[str] = mapped_column(String(300))
     ordered_quantity: Mapped[Decimal] = mapped_column(Quantity())
-    quantity: Mapped[Decimal] = mapped_column(Quantity())
     # What was still to ship on the order line once this note left, as printed.
     backordered_quantity: Mapped[Decimal] = mapped_column(Quantity())
-    unit_price: Mapped[Decimal] = mapped_column(UnitPrice())
-    price_includes_vat: Mapped[bool] = mapped_column(Boolean)
-    discount_percent: Mapped[Decimal] = mapped_column(Rate())
-    vat_rate: Mapped[Decimal] = mapped_column(Rate())
-    line_amount: Mapped[Decimal] = mapped_column(Money())
-    net_amount: Mapped[Decimal] = mapped_column(Money())
 
     note: Mapped[DeliveryNote] = relationship(back_populates="lines", lazy="raise")
     order_line: Mapped[SaleOrderLine] = relationship(lazy="raise")

@@ -12,13 +12,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.catalog.models import Customer
-from app.db import Base, Money, Quantity, Rate, UnitPrice, UtcDateTime
+from app.db import Base, Money, Rate, UtcDateTime
 from app.delivery.models import DeliveryNote, GoodsReturn
-from app.orders.models import SaleOrder
+from app.orders.models import PricedLineColumns, SaleOrder
 
 
 class DocumentKind(enum.StrEnum):
@@ -71,25 +71,13 @@ class DeferredDocument(Base):
     )
 
 
-class DeferredDocumentLine(Base):
+class DeferredDocumentLine(PricedLineColumns, Base):
     __tablename__ = "deferred_document_line"
     __table_args__ = (UniqueConstraint("document_id", "line_no"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("deferred_document.id", ondelete="CASCADE"))
-    line_no: Mapped[int] = mapped_column(Integer)
-    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
-    product_code: Mapped[str] = mapped_column(String(32))
-    gtin: Mapped[str | None] = mapped_column(String(14))
-    description: Mapped[str] = mapped_column(String(300))
-    quantity: Mapped[Decimal] = mapped_column(Quantity())
-    unit_price: Mapped[Decimal] = mapped_column(UnitPrice())
-    price_includes_vat: Mapped[bool] = mapped_column(Boolean)
-    discount_percent: Mapped[Decimal] = mapped_column(Rate())
     customer_discount_percent: Mapped[Decimal] = mapped_column(Rate())
-    vat_rate: Mapped[Decimal] = mapped_column(Rate())
-    line_amount: Mapped[Decimal] = mapped_column(Money())
-    net_amount: Mapped[Decimal] = mapped_column(Money())
     delivery_note_line_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_note_line.id"), index=True)
     goods_return_line_id: Mapped[int | None] = mapped_column(ForeignKey("goods_return_line.id"), index=True)
 

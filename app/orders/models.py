@@ -79,18 +79,15 @@ class SaleOrder(Base):
     )
 
 
-class SaleOrderLine(Base):
-    __tablename__ = "sale_order_line"
-    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+class PricedLineColumns:
+    """The columns every priced document line has (order, delivery note, deferred document lines):
+    what was sold, at what frozen price, discount and VAT rate, and the amounts app/pricing computed."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("sale_order.id", ondelete="CASCADE"))
     line_no: Mapped[int] = mapped_column(Integer)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
     product_code: Mapped[str] = mapped_column(String(32))
     gtin: Mapped[str | None] = mapped_column(String(14))
     description: Mapped[str] = mapped_column(String(300))
-    external_line_no: Mapped[str | None] = mapped_column(String(35))
     quantity: Mapped[Decimal] = mapped_column(Quantity())
     unit_price: Mapped[Decimal] = mapped_column(UnitPrice())
     price_includes_vat: Mapped[bool] = mapped_column(Boolean)
@@ -98,6 +95,15 @@ class SaleOrderLine(Base):
     vat_rate: Mapped[Decimal] = mapped_column(Rate())
     line_amount: Mapped[Decimal] = mapped_column(Money())
     net_amount: Mapped[Decimal] = mapped_column(Money())
+
+
+class SaleOrderLine(PricedLineColumns, Base):
+    __tablename__ = "sale_order_line"
+    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sale_order.id", ondelete="CASCADE"))
+    external_line_no: Mapped[str | None] = mapped_column(String(35))
     shipped_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0))
     backordered_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0))
 
