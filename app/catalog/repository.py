@@ -26,11 +26,11 @@ def list_customers(
     if customer_ids is not None:
         query = query.where(Customer.id.in_(customer_ids))
     if q:
-        pattern = f"%{q.lower()}%"
+        needle = q.lower()
         query = query.where(
             or_(
-                func.lower(Customer.name).like(pattern),
-                func.lower(Customer.code).like(pattern),
+                func.lower(Customer.name).contains(needle, autoescape=True),
+                func.lower(Customer.code).contains(needle, autoescape=True),
                 Customer.gln == q,
             )
         )
@@ -46,11 +46,11 @@ def list_products(session: Session, *, q: str | None, after_id: int | None, limi
     if after_id is not None:
         query = query.where(Product.id > after_id)
     if q:
-        pattern = f"%{q.lower()}%"
+        needle = q.lower()
         query = query.where(
             or_(
-                func.lower(Product.name).like(pattern),
-                func.lower(Product.code).like(pattern),
+                func.lower(Product.name).contains(needle, autoescape=True),
+                func.lower(Product.code).contains(needle, autoescape=True),
                 Product.gtin == q,
             )
         )

@@ -11,7 +11,7 @@ from app.api import CurrentActor, DbSession, IdempotencyKey, json_answer
 from app.delivery import service as delivery_service
 from app.delivery.schemas import DeliveryCreate, DeliveryNoteRead, ReturnCreate
 from app.invoicing import service
-from app.invoicing.models import DocumentKind
+from app.invoicing.models import DocumentKind, DocumentStatus
 from app.invoicing.schemas import DeferredDocumentPage, DeferredDocumentRead, ReturnWithCreditNoteRead
 from app.pagination import Cursor, Limit, decode_cursor
 
@@ -87,7 +87,7 @@ def list_deferred_documents(
     session: DbSession,
     actor: CurrentActor,
     kind: DocumentKind | None = None,
-    status: str | None = None,
+    status: DocumentStatus | None = None,
     customer_code: str | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,

@@ -167,12 +167,12 @@ def list_orders(
     if channel:
         query = query.where(SaleOrder.channel == channel)
     if q:
-        pattern = f"%{q.lower()}%"
+        needle = q.lower()
         query = query.where(
             or_(
                 SaleOrder.number == q.upper(),
-                func.lower(SaleOrder.customer_reference).like(pattern),
-                func.lower(Customer.name).like(pattern),
+                func.lower(SaleOrder.customer_reference).contains(needle, autoescape=True),
+                func.lower(Customer.name).contains(needle, autoescape=True),
             )
         )
     return session.execute(query).scalars().all()

@@ -185,6 +185,15 @@ class TestListDeferredDocuments:
         )
         assert_problem(answer, 422, ["query", "kind"])
 
+    def test_an_unknown_status_is_a_located_422(self, client: TestClient, session: Session) -> None:
+        answer = client.get(
+            "/api/v1/deferred-documents",
+            params={"status": "lost"},
+            headers=auth_headers(session, role="finance"),
+        )
+        assert answer.status_code == 422
+        assert ["query", "status"] in [e["loc"] for e in answer.json()["errors"]]
+
     def test_an_unknown_document_is_404(self, client: TestClient, session: Session) -> None:
         finance = auth_headers(session, role="finance")
         assert_problem(client.get("/api/v1/deferred-documents/999999", headers=finance), 404)

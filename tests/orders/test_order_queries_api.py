@@ -98,3 +98,18 @@ class TestCancelOrder:
             f"/api/v1/orders/{order['number']}/cancel", headers=auth_headers(session, role="warehouse")
         )
         assert answer.status_code == 403
+
+
+class TestSearchText:
+    def test_percent_and_underscore_are_searched_as_themselves(
+        self, client: TestClient, session: Session
+    ) -> None:
+        headers = auth_headers(session)
+        customer, product = make_customer(session), make_product(session)
+        plain = capture(client, headers, customer.code, product.code, customer_reference="PO-100")
+        special = capture(client, headers, customer.code, product.code, customer_reference="PO_100%")
+        found = client.get(
+            "/api/v1/orders", params={"q": "_100%", "customer_code": customer.code}, headers=headers
+        )
+        assert [o["number"] for o in found.json()["items"]] == [special["number"]]
+        assert plain["number"] not in [o["number"] for o in found.json()["items"]]
