@@ -5,7 +5,8 @@ order for documents (newest first) and ascending for master data.
 """
 
 import base64
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -27,6 +28,13 @@ class Page(BaseModel, Generic[T]):
 
 def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def next_cursor(
+    rows: Sequence[Any], limit: int, id_of: Callable[[Any], int] = lambda row: row.id
+) -> str | None:
+    """The cursor of the page after `rows`: none when the page was not full."""
+    return encode_cursor(id_of(rows[-1])) if len(rows) == limit else None
 
 
 def decode_cursor(cursor: str | None) -> int | None:

@@ -18,7 +18,7 @@ from app.catalog.schemas import (
 )
 from app.clock import utcnow
 from app.errors import Conflict, NotFound
-from app.pagination import Page, encode_cursor
+from app.pagination import Page, next_cursor
 
 
 def save_customer(session: Session, *, data: CustomerCreate, snapshot_at: datetime | None = None) -> Customer:
@@ -108,13 +108,13 @@ def list_customers(
     rows = repository.list_customers(
         session, q=q, after_id=after_id, limit=limit, customer_ids=actor.customer_ids
     )
-    cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
+    cursor = next_cursor(rows, limit)
     return Page[CustomerRead](items=[customer_read(c) for c in rows], next_cursor=cursor)
 
 
 def list_products(session: Session, *, q: str | None, after_id: int | None, limit: int) -> Page[ProductRead]:
     rows = repository.list_products(session, q=q, after_id=after_id, limit=limit)
-    cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
+    cursor = next_cursor(rows, limit)
     return Page[ProductRead](items=[product_read(p) for p in rows], next_cursor=cursor)
 
 

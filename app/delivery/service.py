@@ -48,7 +48,7 @@ from app.numbering import format_number, next_number, yearly_series
 from app.orders import service as orders_service
 from app.orders.capture import totals_read
 from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
-from app.pagination import Page, encode_cursor
+from app.pagination import Page, next_cursor
 from app.pricing import PricedLine, breakdown_json, compute_totals, price_line, stored_totals
 
 SHIPPING_ROLES = (Role.WAREHOUSE,)
@@ -384,7 +384,7 @@ def list_backorders(
         limit=limit,
         customer_ids=actor.customer_ids,
     )
-    cursor = encode_cursor(rows[-1][0].id) if len(rows) == limit else None
+    cursor = next_cursor(rows, limit, lambda row: row[0].id)
     return Page[BackorderRead](items=[backorder_read(*row) for row in rows], next_cursor=cursor)
 
 

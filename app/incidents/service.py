@@ -17,7 +17,7 @@ from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.incidents import repository
 from app.incidents.models import Incident
 from app.incidents.schemas import IncidentPage, IncidentRead, IncidentState
-from app.pagination import encode_cursor
+from app.pagination import next_cursor
 
 
 class Mode(enum.StrEnum):
@@ -99,7 +99,7 @@ def list_incidents(session: Session, *, before_id: int | None = None, limit: int
     rows = repository.list_incidents(session, before_id=before_id, limit=limit)
     return IncidentPage(
         items=[incident_read(incident) for incident in rows],
-        next_cursor=encode_cursor(rows[-1].id) if len(rows) == limit else None,
+        next_cursor=next_cursor(rows, limit),
     )
 
 

@@ -37,7 +37,7 @@ from app.invoicing.schemas import (
 from app.money import MAX_AMOUNT, ZERO
 from app.orders.capture import totals_read
 from app.orders.models import SaleOrder
-from app.pagination import encode_cursor
+from app.pagination import next_cursor
 from app.pricing import PricedLine, breakdown_json, compute_totals, price_line, stored_totals
 
 FINANCE_ROLES = (Role.FINANCE,)
@@ -331,7 +331,7 @@ def list_deferred_documents(
 
     return DeferredDocumentPage(
         items=[deferred_document_read(document) for document in rows],
-        next_cursor=encode_cursor(rows[-1].id) if len(rows) == limit else None,
+        next_cursor=next_cursor(rows, limit),
         totals=DocumentTotals(
             count=sum(t.count for t in by_kind),
             net=balance("net"),

@@ -15,7 +15,7 @@ from app.orders import repository
 from app.orders.capture import totals_read
 from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
 from app.orders.schemas import OrderLineRead, OrderRead, Warning
-from app.pagination import Page, encode_cursor
+from app.pagination import Page, next_cursor
 from app.pricing import stored_totals
 
 
@@ -47,7 +47,7 @@ def list_orders(
         limit=limit,
         customer_ids=actor.customer_ids,
     )
-    cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
+    cursor = next_cursor(rows, limit)
     return Page[OrderRead](items=[order_read(order) for order in rows], next_cursor=cursor)
 
 

@@ -11,7 +11,7 @@ from app.clock import utcnow
 from app.config import Settings, get_settings
 from app.errors import Conflict, FieldError, NotFound
 from app.incidents import repository as incidents
-from app.pagination import encode_cursor
+from app.pagination import next_cursor
 from app.replay import repository
 from app.replay.models import ItemStatus, ReplayItem, ReplayRun, RunStatus
 from app.replay.reports import reconciliation
@@ -31,7 +31,7 @@ def list_runs(session: Session, *, actor: Actor, before_id: int | None = None, l
     runs = repository.list_runs(session, before_id=before_id, limit=limit)
     return RunPage(
         items=[run_read(session, run) for run in runs],
-        next_cursor=encode_cursor(runs[-1].id) if len(runs) == limit else None,
+        next_cursor=next_cursor(runs, limit),
     )
 
 
@@ -102,7 +102,7 @@ def list_items(
     if before_id is not None:
         query = query.where(ReplayItem.id < before_id)
     items = list(session.execute(query).scalars())
-    cursor = encode_cursor(items[-1].id) if len(items) == limit else None
+    cursor = next_cursor(items, limit)
     return [item_read(item) for item in items], cursor
 
 
