@@ -1,36 +1,31 @@
-"""Dependencies shared by the HTTP routes: the request's unit of work and the caller."""
+"""Dependencies shared by the HTTP routes: the read session, the writer and the caller."""
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.service import Actor, actor_from_api_key, actor_from_token
 from app.db import get_engine, open_session
 from app.errors import NotAuthenticated
-from app.idempotency import Answer
+from app.idempotency import service as idempotency
 from app.pagination import MAX_ID
+from app.writer import UnitOfWorkRunner, get_writer
 
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request: committed when the route returns, rolled back when it raises.
-
-    Used with `scope="function"`, so the commit happens before the answer is sent: a client never
-    sees a 201 for an order that failed to commit.
-    """
-    session = open_session(get_engine(), write=request.method not in READ_METHODS)
+def get_session() -> Iterator[Session]:
+    """The request's read-only session, for routes that only read (sync routes, run in the threadpool).
+    A route that writes hands its unit of work to the writer instead (`Writes`, app/writer.py)."""
+    session = open_session(get_engine(), write=False)
     try:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     finally:
+        session.rollback()
         session.close()
 
 
@@ -71,7 +66,8 @@ async def get_actor(request: Request, lookup: Annotated[PartnerLookup, Depends(g
     return actor_from_token(token.strip())
 
 
-DbSession = Annotated[Session, Depends(get_session, scope="function")]
+ReadSession = Annotated[Session, Depends(get_session, scope="function")]
+Writes = Annotated[UnitOfWorkRunner, Depends(get_writer)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 RowId = Annotated[int, Path(ge=-MAX_ID, le=MAX_ID)]
 
@@ -79,8 +75,56 @@ RowId = Annotated[int, Path(ge=-MAX_ID, le=MAX_ID)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
-def json_answer(answer: Answer) -> Response:
-    """An answer kept for retries, sent as stored; a replay says so in `Idempotent-Replayed`."""
+@dataclass(frozen=True)
+class Once:
+    """A write that may carry an `Idempotency-Key`: its unit of work runs once per (caller, scope, key)
+    and a retry gets the first answer, sent as stored, with `Idempotent-Replayed: true`. The one place
+    where retries are handled (app/idempotency); services return what they made and know nothing of it."""
+
+    caller: str
+    key: str | None
+    request_hash: str | None
+
+    @classmethod
+    def of(cls, actor: Actor, key: str | None, *, scope: str, payload: Any) -> "Once":
+        if key is None:
+            return cls(actor.caller_key, None, None)
+        idempotency.check_key(key)
+        return cls(actor.caller_key, f"{scope}{key}", idempotency.request_hash(payload))
+
+    async def earlier(self, writes: UnitOfWorkRunner) -> Response | None:
+        """The first answer to this key, if there is one (read before any costly preparation)."""
+        if self.key is None or self.request_hash is None:
+            return None
+        key, request_hash = self.key, self.request_hash
+        answer = await writes.read(
+            lambda session: idempotency.find_answer(
+                session, caller=self.caller, key=key, request_hash=request_hash
+            )
+        )
+        return None if answer is None else _answer_response(answer)
+
+    async def write(
+        self, writes: UnitOfWorkRunner, work: Callable[[Session], BaseModel], status_code: int = 201
+    ) -> Response:
+        if self.key is None or self.request_hash is None:
+            model = await writes.write(work)
+            return _answer_response(idempotency.fresh_answer(model, status_code))
+        key, request_hash = self.key, self.request_hash
+        answer = await writes.write(
+            lambda session: idempotency.answer_once(
+                session,
+                caller=self.caller,
+                key=key,
+                request_hash=request_hash,
+                status_code=status_code,
+                produce=lambda: work(session),
+            )
+        )
+        return _answer_response(answer)
+
+
+def _answer_response(answer: idempotency.Answer) -> Response:
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return Response(
         answer.body, status_code=answer.status_code, media_type="application/json", headers=headers

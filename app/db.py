@@ -2,15 +2,20 @@
 
 SQLite runs in WAL mode with foreign keys on. pysqlite's own transaction handling is switched off so
 that we can emit `BEGIN IMMEDIATE` for write transactions: the write lock is taken at the start
-instead of at the first write, which turns "database is locked" upgrade deadlocks between processes
-into a short, ordered wait (busy timeout).
+instead of at the first write. Before that, a writer takes its turn (`WriterTurn`), so that writers
+of one database file queue in order instead of spinning in SQLite's busy handler. Read sessions are
+read-only on both engines (`PRAGMA query_only`, `BEGIN READ ONLY`): a write that does not go through
+the writer (app/writer.py) fails at once instead of taking a lock behind everybody's back.
 """
 
+import fcntl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Engine, MetaData, Numeric, create_engine, event
@@ -27,7 +32,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-WRITE_OPTION = "carnet_write"
+WRITE_OPTION = "carnet_write"  # execution option of write transactions
 
 
 class Base(DeclarativeBase):
@@ -120,6 +125,10 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         write = connection.get_execution_options().get(WRITE_OPTION, False)
+        info = connection.connection.info
+        if info.get("query_only") != (not write):
+            connection.exec_driver_sql(f"PRAGMA query_only={'OFF' if write else 'ON'}")
+            info["query_only"] = not write
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
@@ -127,8 +136,6 @@ def make_engine(url: str, *, synchronous: str = "FULL", pool_size: int = 10) -> 
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
-            from pathlib import Path
-
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
@@ -148,24 +155,103 @@ def get_engine() -> Engine:
 
 
 @lru_cache(maxsize=8)
-def _writer(engine: Engine) -> Engine:
+def writing_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE_OPTION: True})
 
 
+@lru_cache(maxsize=8)
+def _reading(engine: Engine) -> Engine:
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(postgresql_readonly=True)
+    return engine
+
+
 def open_session(engine: Engine, *, write: bool) -> Session:
-    """A session whose first statement starts a transaction; `write` takes SQLite's write lock up front."""
-    return Session(bind=_writer(engine) if write else engine, expire_on_commit=False, autoflush=False)
+    """A session whose first statement starts a transaction: a write one takes SQLite's write lock up
+    front (the caller holds the writer's turn), a read one may not write."""
+    bind = writing_engine(engine) if write else _reading(engine)
+    return Session(bind=bind, expire_on_commit=False, autoflush=False)
 
 
 @contextmanager
 def session_scope(engine: Engine | None = None, *, write: bool = True) -> Iterator[Session]:
-    """One unit of work for CLI commands and workers: committed on success, rolled back on error."""
-    session = open_session(engine or get_engine(), write=write)
+    """One unit of work outside the server's writer (command line, replay workers): committed on
+    success, rolled back on error; a write one holds the writer's turn from begin to commit."""
+    engine = engine or get_engine()
+    with writer_turn(engine) if write else _no_turn():
+        session = open_session(engine, write=write)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+@contextmanager
+def _no_turn() -> Iterator[None]:
+    yield
+
+
+class WriterTurn:
+    """The exclusive right to write to one SQLite database file, among threads and processes: a thread
+    lock inside the process, an advisory `flock` on a file next to the database between processes.
+    A thread that asks for the turn it holds is refused: its second transaction would wait for its
+    first one forever."""
+
+    def __init__(self, path: Path) -> None:
+        self._thread_lock = threading.Lock()
+        self._handle = path.open("a")
+        self._owner: int | None = None
+
+    def acquire(self) -> None:
+        if self._owner == threading.get_ident():
+            raise RuntimeError("this thread already writes to the database: one write transaction at a time")
+        self._thread_lock.acquire()
+        try:
+            fcntl.flock(self._handle, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+        self._owner = threading.get_ident()
+
+    def release(self) -> None:
+        self._owner = None
+        fcntl.flock(self._handle, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+
+_turns: dict[Path, WriterTurn] = {}
+_turns_guard = threading.Lock()
+
+
+def turn_for(engine: Engine) -> WriterTurn | None:
+    """The turn of a SQLite file database; None for engines that take concurrent writers."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        return None
+    path = Path(database).resolve().with_suffix(".writer-lock")
+    with _turns_guard:
+        if path not in _turns:
+            _turns[path] = WriterTurn(path)
+        return _turns[path]
+
+
+@contextmanager
+def writer_turn_held(turn: WriterTurn | None) -> Iterator[None]:
+    if turn is None:
+        yield
+        return
+    turn.acquire()
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        yield
     finally:
-        session.close()
+        turn.release()
+
+
+@contextmanager
+def writer_turn(engine: Engine) -> Iterator[None]:
+    with writer_turn_held(turn_for(engine)):
+        yield

@@ -450,13 +450,13 @@ def demo_products(rng: random.Random, count: int) -> list[ProductCreate]:
                 mah=rng.choice((5000, 10000, 20000)),
                 n=rng.choice((4, 5, 6, 8)),
             ).replace(".", ",")
-            price = Decimal(rng.randint(low * 100, high * 100)) / 100
+            unit_price = Decimal(rng.randint(low * 100, high * 100)) / 100
             products.append(
                 ProductCreate(
                     code=f"E{n:06d}",
                     gtin=check_digit_gtin(f"376{n:09d}"),
                     name=name,
-                    unit_price=price,
+                    unit_price=unit_price,
                     vat_rate=Decimal(20),
                     stock_on_hand=stock // 2,
                 )

@@ -8,6 +8,7 @@ from app.catalog.routes import router as catalog_router
 from app.config import get_settings
 from app.delivery.routes import router as delivery_router
 from app.edi.routes import router as edi_router
+from app.fulfilment.routes import router as fulfilment_router
 from app.incidents.routes import router as incidents_router
 from app.invoicing.routes import router as invoicing_router
 from app.limits import BodySizeLimit, RefuseNul
@@ -32,6 +33,7 @@ def create_app() -> FastAPI:
         catalog_router,
         orders_router,
         delivery_router,
+        fulfilment_router,
         invoicing_router,
         edi_router,
         incidents_router,

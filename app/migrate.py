@@ -4,6 +4,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from app.db import writer_turn, writing_engine
 from app.paths import REPO_ROOT
 
 
@@ -16,6 +17,6 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config(engine)
-    with engine.begin() as connection:
+    with writer_turn(engine), writing_engine(engine).begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

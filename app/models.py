@@ -12,10 +12,11 @@ from app.delivery.models import (
     StockReceiptLine,
 )
 from app.edi.models import EdiAcknowledgment, EdiEnvelopeClaim, EdiInterchange, PartnerItem, PartnerParty
+from app.idempotency.models import IdempotencyRecord
 from app.incidents.models import Incident
 from app.invoicing.models import DeferredDocument, DeferredDocumentLine
 from app.numbering import DocumentCounter
-from app.orders.models import IdempotencyRecord, SaleOrder, SaleOrderLine
+from app.orders.models import SaleOrder, SaleOrderLine
 from app.replay.models import ReplayDependency, ReplayItem, ReplayRecapMember, ReplayRun
 
 __all__ = [

@@ -3,14 +3,22 @@
 A series is a row in `document_counter`, incremented in the same transaction as the document it
 numbers: a rolled-back document rolls its number back too, which is what makes a series gapless.
 Concurrent writers serialize on the counter row (row lock on PostgreSQL, the write lock on SQLite).
+
+Every series is yearly, and the year is the business's: the year of the document's date in the
+business time zone (`CARNET_BUSINESS_TIMEZONE`, Europe/Paris by default), so that an order keyed at
+00:30 on 1 January in Paris is numbered in the new year's series, like the delivery note it ships on.
 """
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, String, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from app.clock import utcnow
+from app.config import get_settings
 from app.db import Base
 
 
@@ -74,9 +82,43 @@ def current_value(session: Session, series: str) -> int:
     return (value or 1) - 1
 
 
+@dataclass(frozen=True)
+class BusinessMoment:
+    """When a document is issued: stored in UTC (`at`), dated in the business time zone (`local`), which
+    gives the document its date and the year of its number."""
+
+    at: datetime
+    local: datetime
+
+    @property
+    def day(self) -> date:
+        return self.local.date()
+
+    @property
+    def year(self) -> int:
+        return self.local.year
+
+
+def business_moment(at: datetime | None = None) -> BusinessMoment:
+    """Now, or the given UTC instant (a document issued with another takes that one's date)."""
+    moment = at or utcnow()
+    return BusinessMoment(at=moment, local=moment.astimezone(ZoneInfo(get_settings().business_timezone)))
+
+
+def take_number(session: Session, prefix: str, moment: BusinessMoment) -> str:
+    """The next number of the prefix's series for the moment's business year, in the caller's transaction."""
+    return format_number(prefix, moment.year, next_number(session, yearly_series(prefix, moment.year)))
+
+
+def take_numbers(session: Session, prefix: str, moment: BusinessMoment, count: int) -> list[str]:
+    """`count` consecutive numbers of the prefix's series for the moment's business year."""
+    values = next_numbers(session, yearly_series(prefix, moment.year), count)
+    return [format_number(prefix, moment.year, value) for value in values]
+
+
 def format_number(prefix: str, year: int, value: int) -> str:
     return f"{prefix}-{year}-{value:06d}"
 
 
-def yearly_series(prefix: str, moment: datetime) -> str:
-    return f"{prefix}:{moment.year}"
+def yearly_series(prefix: str, year: int) -> str:
+    return f"{prefix}:{year}"

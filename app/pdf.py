@@ -32,9 +32,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+from weasyprint import CSS, HTML  # type: ignore[import-untyped]
+from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
+from weasyprint.urls import (  # type: ignore[import-untyped]
+    FatalURLFetchingError,
+    URLFetcher,
+    URLFetcherResponse,
+)
 
 ASSETS_DIR: Final = Path(__file__).resolve().parent / "assets"
 ASSET_SCHEME: Final = "carnet-asset"
@@ -62,7 +66,7 @@ def asset_path(url: str) -> Path:
     return path
 
 
-class AssetFetcher(URLFetcher):
+class AssetFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no type information
     """WeasyPrint URL fetcher that reads bundled assets and nothing else."""
 
     def __init__(self) -> None:
@@ -74,7 +78,7 @@ class AssetFetcher(URLFetcher):
         return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": content_type})
 
 
-class _Document(HTML):
+class _Document(HTML):  # type: ignore[misc]  # WeasyPrint ships no type information
     """WeasyPrint's HTML document, whose HTML5 default stylesheet can be replaced by a bundled base.
 
     `_ua_stylesheets` is the hook WeasyPrint's own test suite overrides for the same purpose.

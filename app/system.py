@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.api import DbSession
+from app.api import ReadSession
 from app.catalog.models import Product
 from app.catalog.repository import latest_snapshot
 from app.clock import utcnow
@@ -67,7 +67,7 @@ def system_warnings(session: Session, *, now: datetime) -> list[SystemWarning]:
 
 
 @router.get("/system")
-def get_system(session: DbSession) -> SystemRead:
+def get_system(session: ReadSession) -> SystemRead:
     now = utcnow()
     as_of = snapshot_as_of(session)
     age = int((now - _aware(as_of)).total_seconds()) if as_of else None
@@ -85,7 +85,7 @@ def get_system(session: DbSession) -> SystemRead:
 
 
 @router.get("/metrics")
-def metrics(session: DbSession) -> Response:
+def metrics(session: ReadSession) -> Response:
     """Counts read from the database, so that every worker process reports the same figures."""
     lines = ["# TYPE carnet_orders gauge"]
     for status, count in session.execute(select(SaleOrder.status, func.count()).group_by(SaleOrder.status)):

@@ -1,196 +1,202 @@
-"""Group commit: the write units of work of hot paths (order capture), batched per event loop.
+"""The one way to write: every write unit of work of a process runs on that process's writer thread.
 
-Under load, many requests want to write at once. On SQLite only one transaction may write at a time,
-across threads and processes; letting request threads compete for that lock makes them spin in
-SQLite's busy handler (sleeps of 1 to 100 ms) and the tail latency explodes. Instead, a request hands
-its unit of work to the process's writer, which runs all the units pending at that moment as one
-batch: one transaction, every unit inside its own savepoint. A unit that fails is rolled back alone
-and its caller gets its error; the others are committed together, with one fsync. Between processes,
-writers take turns through an advisory file lock (`flock`), which wakes the next writer at once.
+A request never writes on its own session. It hands a unit of work (a function of a session) to the
+writer and awaits the result; reads run on read-only sessions in the threadpool. The writer thread
+runs what is pending as one batch: one transaction, every unit inside its own savepoint. A unit that
+fails is rolled back alone and its caller gets its error; the others are committed together, with
+one fsync, and only then does anybody learn the result: nothing is announced before it is durable.
 
-The batch runs on the event loop's own thread, right after the callbacks that were ready when the
-first unit arrived (so the requests that came in together are written together). A writer thread
-would have to win the GIL from the event loop while it holds the file lock, and every such wait
-(up to the 5 ms switch interval) would stall the other process too.
+Why a thread of its own: a unit of work is plain synchronous code from `BEGIN` to `COMMIT`. It never
+waits for the event loop, for a client or for another request while it holds SQLite's write lock or
+PostgreSQL's row locks, so no combination of requests can make two waits close a circle; and the
+event loop never touches the database, so a slow statement stalls no request but those it serves.
 
-A caller's result is handed back only after the commit succeeded: nobody is told an order exists
-before it is durable. On PostgreSQL the same batching saves commits; there is no file lock.
+On SQLite only one transaction may write at a time, across threads and processes. Every writer of a
+database file (this thread, replay workers, command-line tools) takes turns through `WriterTurn`: a
+thread lock inside the process and an advisory `flock` between processes, taken before `BEGIN
+IMMEDIATE` and released after the commit. Waiting for the turn wakes at once when it is free, where
+SQLite's own busy handler sleeps and retries. PostgreSQL takes concurrent writers: there is no turn,
+and a unit that PostgreSQL chose as a deadlock or serialization victim is run again in the next batch.
 """
 
 import asyncio
-import fcntl
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from app.db import get_engine, open_session
+from app.db import get_engine, open_session, turn_for, writer_turn_held
 
 T = TypeVar("T")
 Work = Callable[[Session], T]
 log = logging.getLogger(__name__)
 
+# PostgreSQL's SQLSTATEs for "run it again": serialization failure, deadlock detected.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+MAX_ATTEMPTS = 5
+
 
 class UnitOfWorkRunner(Protocol):
     async def read(self, work: Work[T]) -> T:
-        """Run `work` on a read-only session."""
+        """Run `work` on a read-only session, off the event loop."""
         ...
 
     async def write(self, work: Work[T]) -> T:
-        """Run `work` in the next batch of the writer; the result comes once committed."""
+        """Run `work` in the writer's next batch; the result comes once committed."""
         ...
 
 
 @dataclass
 class _Job:
     work: Work[Any]
-    future: "asyncio.Future[Any]"
+    future: "Future[Any]"
+    attempts: int = field(default=0)
 
 
-class BatchWriter:
+class Writer:
+    """The writer thread of one engine in this process (see the module's docstring)."""
+
     def __init__(self, engine: Engine, *, max_batch: int = 64) -> None:
         self.engine = engine
         self.max_batch = max_batch
-        self._pending: list[_Job] = []
-        self._drainer: asyncio.Task[None] | None = None
+        self._pending: deque[_Job] = deque()
+        self._wakeup = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
 
     async def read(self, work: Work[T]) -> T:
-        """Run on the event loop itself: capture reads are a few indexed lookups, and a process that
-        is busy with requests gains nothing from a thread hop but its cost (the GIL allows one)."""
-        session = open_session(self.engine, write=False)
-        try:
-            return work(session)
-        finally:
-            session.rollback()
-            session.close()
+        return await run_in_threadpool(run_read, self.engine, work)
 
     async def write(self, work: Work[T]) -> T:
-        loop = asyncio.get_running_loop()
-        job = _Job(work, loop.create_future())
-        self._pending.append(job)
-        if self._drainer is None or self._drainer.done():
-            self._drainer = loop.create_task(self._drain())
-        result: T = await job.future
-        return result
+        return await asyncio.wrap_future(self.submit(work))
 
-    async def _drain(self) -> None:
-        """Write what is pending, batch after batch. While this process waits for its turn (another
-        process is writing), the event loop goes on serving requests, and their units join the batch."""
-        await asyncio.sleep(0)  # let the requests that arrived together join the first batch
+    def write_blocking(self, work: Work[T]) -> T:
+        """For threads other than the event loop's (never the writer's own)."""
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a unit of work may not wait for the writer it runs on")
+        return self.submit(work).result()
+
+    def submit(self, work: Work[T]) -> "Future[T]":
+        future: Future[T] = Future()
+        with self._wakeup:
+            if self._stopping:
+                raise RuntimeError("the writer is stopped")
+            self._pending.append(_Job(work, future))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="carnet-writer", daemon=True)
+                self._thread.start()
+            self._wakeup.notify()
+        return future
+
+    def stop(self) -> None:
+        """Finish what is pending, then end the thread."""
+        with self._wakeup:
+            self._stopping = True
+            self._wakeup.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
         turn = turn_for(self.engine)
-        while self._pending:
-            if turn is not None and not turn.try_acquire():
-                await asyncio.to_thread(turn.acquire)
-            try:
-                batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
-                try:
-                    self._run_batch(batch)
-                except BaseException as exc:  # a failed commit fails every unit of its batch
-                    log.exception("writer batch failed")
-                    for job in batch:
-                        if not job.future.done():
-                            job.future.set_exception(exc)
-            finally:
-                if turn is not None:
-                    turn.release()
+        while True:
+            with self._wakeup:
+                while not self._pending and not self._stopping:
+                    self._wakeup.wait()
+                if not self._pending:
+                    return
+            with writer_turn_held(turn):
+                with self._wakeup:
+                    count = min(self.max_batch, len(self._pending))
+                    batch = [self._pending.popleft() for _ in range(count)]
+                self._run_batch(batch)
 
     def _run_batch(self, batch: list[_Job]) -> None:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
-        session = open_session(self.engine, write=True)
+        again: list[_Job] = []
         try:
+            session = open_session(self.engine, write=True)
+            try:
+                for job in batch:
+                    if job.attempts == 0 and not job.future.set_running_or_notify_cancel():
+                        continue  # the caller gave up before its unit started
+                    try:
+                        with session.begin_nested():
+                            result = job.work(session)
+                            session.flush()
+                    except Exception as exc:
+                        job.attempts += 1
+                        if is_transient(exc) and job.attempts < MAX_ATTEMPTS:
+                            again.append(job)
+                        else:
+                            outcomes.append((job, None, exc))
+                    else:
+                        outcomes.append((job, result, None))
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+        except Exception as exc:  # a failed commit fails every unit of its batch
+            log.exception("writer batch failed")
             for job in batch:
-                try:
-                    with session.begin_nested():
-                        result = job.work(session)
-                        session.flush()
-                except Exception as exc:
-                    outcomes.append((job, None, exc))
-                else:
-                    outcomes.append((job, result, None))
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            return
         for job, result, error in outcomes:
-            if job.future.cancelled():
-                continue
             if error is not None:
                 job.future.set_exception(error)
             else:
                 job.future.set_result(result)
+        if again:
+            # The victims wait for the next batch: this one's commit released what they waited for.
+            with self._wakeup:
+                self._pending.extendleft(reversed(again))
 
 
-class WriterTurn:
-    """The exclusive right to write to one SQLite database file, among threads and processes: a thread
-    lock inside the process, an advisory `flock` on a file next to the database between processes."""
-
-    def __init__(self, path: Path) -> None:
-        self._thread_lock = threading.Lock()
-        self._handle = path.open("a")
-
-    def acquire(self) -> None:
-        self._thread_lock.acquire()
-        fcntl.flock(self._handle, fcntl.LOCK_EX)
-
-    def try_acquire(self) -> bool:
-        if not self._thread_lock.acquire(blocking=False):
-            return False
-        try:
-            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._thread_lock.release()
-            return False
-        return True
-
-    def release(self) -> None:
-        fcntl.flock(self._handle, fcntl.LOCK_UN)
-        self._thread_lock.release()
+def is_transient(exc: BaseException) -> bool:
+    """A failure that running the same unit again, in another transaction, may not meet."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    return getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
 
 
-_turns: dict[Path, WriterTurn] = {}
-_turns_guard = threading.Lock()
-
-
-def turn_for(engine: Engine) -> WriterTurn | None:
-    """The turn of a SQLite file database; None for engines that take concurrent writers."""
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:":
-        return None
-    path = Path(database).resolve().with_suffix(".writer-lock")
-    with _turns_guard:
-        if path not in _turns:
-            _turns[path] = WriterTurn(path)
-        return _turns[path]
-
-
-@contextmanager
-def writer_turn(engine: Engine) -> Iterator[None]:
-    turn = turn_for(engine)
-    if turn is None:
-        yield
-        return
-    turn.acquire()
+def run_read(engine: Engine, work: Work[T]) -> T:
+    session = open_session(engine, write=False)
     try:
-        yield
+        return work(session)
     finally:
-        turn.release()
+        session.rollback()
+        session.close()
 
 
-_writer: BatchWriter | None = None
-_writer_guard = threading.Lock()
+_writers: dict[Engine, Writer] = {}
+_writers_guard = threading.Lock()
+
+
+def writer_for(engine: Engine) -> Writer:
+    with _writers_guard:
+        if engine not in _writers:
+            _writers[engine] = Writer(engine)
+        return _writers[engine]
 
 
 async def get_writer() -> UnitOfWorkRunner:
-    global _writer
-    with _writer_guard:
-        if _writer is None:
-            _writer = BatchWriter(get_engine())
-        return _writer
+    return writer_for(get_engine())
+
+
+def stop_writers() -> None:
+    with _writers_guard:
+        writers = list(_writers.values())
+        _writers.clear()
+    for writer in writers:
+        writer.stop()

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from app.auth.models import User  # noqa: E402
 from app.auth.service import Actor, issue_token  # noqa: E402
 from app.catalog.models import Customer, Product  # noqa: E402
-from app.db import make_engine, open_session  # noqa: E402
+from app.db import make_engine, open_session, writing_engine  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.orders.capture import capture_order  # noqa: E402
 from app.orders.schemas import OrderCreate  # noqa: E402
@@ -49,7 +49,7 @@ def ean13(seed: int) -> str:
 def seed_database(url: str) -> str:
     engine = make_engine(url)
     upgrade(engine)
-    with engine.begin() as conn:
+    with writing_engine(engine).begin() as conn:
         conn.execute(
             insert(Customer.__table__),
             [

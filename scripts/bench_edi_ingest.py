@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from app.auth.models import Partner, PartnerCustomer  # noqa: E402
 from app.auth.service import Actor  # noqa: E402
 from app.catalog.models import Customer, Product, ShippingAddress  # noqa: E402
-from app.db import make_engine, session_scope  # noqa: E402
+from app.db import make_engine, session_scope, writing_engine  # noqa: E402
 from app.edi import ingestion  # noqa: E402
 from app.edi.edifact_syntax import tokenize  # noqa: E402
 from app.edi.perf import gc_paused  # noqa: E402
@@ -50,7 +50,7 @@ PARTNER = Actor(kind="partner", id=1, name="Bench hub", role="partner", customer
 def seed(path: Path) -> None:
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    with engine.begin() as conn:
+    with writing_engine(engine).begin() as conn:
         conn.execute(
             insert(Customer.__table__),
             [

@@ -25,7 +25,7 @@ from app.catalog.service import save_customer, save_product
 from app.db import make_engine, session_scope
 from app.delivery.models import DeliveryNote
 from app.delivery.printing import print_delivery_notes
-from app.invoicing.service import ship_order
+from app.fulfilment.service import ship_order
 from app.migrate import upgrade
 from app.orders.capture import capture_order
 from app.orders.schemas import OrderCreate
@@ -71,8 +71,7 @@ def seed(engine_url: str, orders: int) -> list[str]:
                     for k in range(LINES_PER_ORDER)
                 ],
             )
-            answer = capture_order(session, draft=draft, actor=REP)
-            numbers.append(answer.body.split(b'"number":"', 1)[1].split(b'"', 1)[0].decode())
+            numbers.append(capture_order(session, draft=draft, actor=REP).number)
     engine.dispose()
     return numbers
 

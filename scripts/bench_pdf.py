@@ -23,11 +23,10 @@ from app.delivery.pdf import (
     DeliveryNoteLineView,
     DeliveryNoteView,
     SellerView,
-    TotalsView,
-    VatAmountView,
     render_delivery_note,
     render_delivery_notes_parallel,
 )
+from app.pricing import Totals, VatLine
 
 TITLES = (
     "Les Misérables, tome {n} (poche)",
@@ -64,7 +63,7 @@ def make_view(number: int, *, lines: int = 20, show_prices: bool = True) -> Deli
         )
     net = sum((line.net_amount or Decimal(0) for line in note_lines), Decimal(0))
     vat = (net * Decimal("0.055")).quantize(Decimal("0.01"))
-    totals = TotalsView(net, vat, net + vat, (VatAmountView(Decimal("5.5"), net, vat),))
+    totals = Totals(net, vat, net + vat, (VatLine(Decimal("5.5"), net, vat),))
     return DeliveryNoteView(
         number=f"BL-2026-{number:06d}",
         issue_date=date(2026, 11, 26),

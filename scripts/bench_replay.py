@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
-from app.db import make_engine, session_scope  # noqa: E402
+from app.db import make_engine, session_scope, writing_engine  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.replay import service  # noqa: E402
 from app.replay.runs import execute_run, start_run  # noqa: E402
@@ -52,7 +52,7 @@ def reference_erp(state: Path) -> Iterator[str]:
 def measure(workdir: Path, index: int) -> tuple[int, float, dict[str, float]]:
     engine = make_engine(f"sqlite:///{workdir / f'carnet{index}.db'}", synchronous="FULL")
     upgrade(engine)
-    with engine.begin() as connection:
+    with writing_engine(engine).begin() as connection:
         documents = bulk_capture(connection, orders=ORDERS).documents
     with reference_erp(workdir / f"erp{index}.db") as url:
         settings = Settings(erp_url=url, erp_secret=SECRET)

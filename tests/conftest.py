@@ -10,18 +10,19 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app.api import get_partner_lookup, get_session
 from app.auth.service import actor_from_api_key
-from app.db import get_engine, make_engine
+from app.db import WRITE_OPTION, get_engine, make_engine
 from app.main import create_app
 from app.migrate import upgrade
 from app.writer import get_writer
@@ -105,7 +106,7 @@ def engine(database: Database) -> Engine:
 def session(database: Database) -> Iterator[Session]:
     # The template database must stay empty for clones: PostgreSQL refuses to copy a database with
     # open connections, so the test connection is returned to the pool idle, never left mid-transaction.
-    with database.engine.connect() as connection:
+    with database.engine.execution_options(**{WRITE_OPTION: True}).connect() as connection:
         transaction = connection.begin()
         db_session = Session(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False
@@ -125,26 +126,57 @@ def fresh_engine(database: Database) -> Iterator[Engine]:
     engine.dispose()
 
 
+WRITE_VERBS = ("INSERT", "UPDATE", "DELETE")
+
+
+class ReadGuard:
+    """Fails a test when a route writes outside the writer: like the server's read sessions (read-only
+    on both engines), the read session and `read` units refuse statements that write."""
+
+    def __init__(self, session: Session) -> None:
+        self.reading = 0
+        self.writing = 0
+        event.listen(session.connection(), "before_cursor_execute", self._check)
+
+    def _check(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if self.reading and not self.writing and statement.lstrip().upper().startswith(WRITE_VERBS):
+            raise AssertionError(f"a write outside the writer: {statement[:120]}")
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        self.reading += 1
+        try:
+            yield
+        finally:
+            self.reading -= 1
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        self.writing += 1
+        try:
+            yield
+        finally:
+            self.writing -= 1
+
+
 @pytest.fixture
 def client(session: Session, engine: Engine) -> Iterator[TestClient]:
+    guard = ReadGuard(session)
+
     def request_session() -> Iterator[Session]:
-        # Like the real dependency: what a failed request wrote is rolled back, the rest is kept.
-        savepoint = session.begin_nested()
-        try:
+        with guard.read():
             yield session
-            savepoint.commit()
-        except BaseException:
-            savepoint.rollback()
-            raise
 
     class SessionRunner:
-        """Runs the group-commit writer's units of work on the test's session, one savepoint each."""
+        """Runs the writer's units of work on the test's session, one savepoint each, as the writer
+        does in its batch."""
 
         async def read(self, work: Callable[[Session], Any]) -> Any:
-            return work(session)
+            with guard.read():
+                return work(session)
 
         async def write(self, work: Callable[[Session], Any]) -> Any:
-            with session.begin_nested():
+            with guard.write(), session.begin_nested():
                 return work(session)
 
     app = create_app()

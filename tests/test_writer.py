@@ -1,15 +1,18 @@
-"""The group-commit writer: units of work batched in one transaction, each isolated by a savepoint."""
+"""The writer: units of work batched in one transaction on a thread of their own, each isolated by a
+savepoint; read sessions that may not write; one turn for every writer of a SQLite file."""
 
 import asyncio
+import threading
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.catalog.models import Customer
-from app.db import session_scope
+from app.db import open_session, session_scope, turn_for
 from app.errors import InvalidInput
-from app.writer import BatchWriter
+from app.writer import Writer, is_transient
 from tests.builders import make_customer
 
 
@@ -18,9 +21,14 @@ def count_customers(engine: Engine) -> int:
         return session.execute(select(func.count()).select_from(Customer)).scalar_one()
 
 
-def test_a_failing_unit_is_rolled_back_alone_and_gets_its_own_error(fresh_engine: Engine) -> None:
-    writer = BatchWriter(fresh_engine, max_batch=8)
+@pytest.fixture
+def writer(fresh_engine: Engine) -> "Writer":
+    writer = Writer(fresh_engine, max_batch=8)
+    yield writer  # type: ignore[misc]
+    writer.stop()
 
+
+def test_a_failing_unit_is_rolled_back_alone_and_gets_its_own_error(writer: Writer) -> None:
     def good(session: Session) -> str:
         return make_customer(session).code
 
@@ -35,25 +43,25 @@ def test_a_failing_unit_is_rolled_back_alone_and_gets_its_own_error(fresh_engine
 
     results = asyncio.run(submit_all())
     assert [isinstance(r, InvalidInput) for r in results] == [i % 3 == 0 for i in range(9)]
-    assert count_customers(fresh_engine) == 6
+    assert count_customers(writer.engine) == 6
 
 
-def test_results_are_given_only_once_committed(fresh_engine: Engine) -> None:
-    writer = BatchWriter(fresh_engine)
+def test_units_run_off_the_event_loop_thread_and_answer_once_committed(writer: Writer) -> None:
+    seen: list[str] = []
 
     def create(session: Session) -> int:
+        seen.append(threading.current_thread().name)
         return make_customer(session).id
 
     async def submit() -> int:
         return await writer.write(create)
 
     asyncio.run(submit())
-    assert count_customers(fresh_engine) == 1
+    assert seen == ["carnet-writer"]
+    assert count_customers(writer.engine) == 1
 
 
-def test_a_unit_whose_flush_fails_is_refused_alone(fresh_engine: Engine) -> None:
-    writer = BatchWriter(fresh_engine)
-
+def test_a_unit_whose_flush_fails_is_refused_alone(writer: Writer) -> None:
     def incomplete(session: Session) -> None:
         session.add(Customer(code="SAME"))  # no name: the flush at the end of the unit fails
 
@@ -65,15 +73,73 @@ def test_a_unit_whose_flush_fails_is_refused_alone(fresh_engine: Engine) -> None
     results = asyncio.run(submit())
     assert isinstance(results[0], Exception)
     assert isinstance(results[1], str)
-    assert count_customers(fresh_engine) == 1
+    assert count_customers(writer.engine) == 1
 
 
 @pytest.mark.parametrize("units", [1, 40])
-def test_every_unit_gets_its_answer(fresh_engine: Engine, units: int) -> None:
-    writer = BatchWriter(fresh_engine, max_batch=16)
-
+def test_every_unit_gets_its_answer(writer: Writer, units: int) -> None:
     async def submit() -> list[str]:
         return await asyncio.gather(*(writer.write(lambda s: make_customer(s).code) for _ in range(units)))
 
     codes = asyncio.run(submit())
-    assert len(set(codes)) == units == count_customers(fresh_engine)
+    assert len(set(codes)) == units == count_customers(writer.engine)
+
+
+def test_threads_wait_for_their_unit_without_an_event_loop(writer: Writer) -> None:
+    codes: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: codes.append(writer.write_blocking(lambda s: make_customer(s).code)))
+        for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(codes)) == 6 == count_customers(writer.engine)
+
+
+def test_a_deadlock_victim_runs_again_in_the_next_batch(writer: Writer) -> None:
+    attempts: list[int] = []
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    def victim_once(session: Session) -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise DBAPIError("UPDATE ...", {}, Deadlock("deadlock detected"))
+        return make_customer(session).code
+
+    async def submit() -> str:
+        return await writer.write(victim_once)
+
+    assert asyncio.run(submit())
+    assert len(attempts) == 2
+    assert count_customers(writer.engine) == 1
+
+
+def test_only_deadlocks_and_serialization_failures_are_transient() -> None:
+    class Failure(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            self.sqlstate = sqlstate
+
+    assert is_transient(DBAPIError("x", {}, Failure("40001")))
+    assert not is_transient(DBAPIError("x", {}, Failure("23505")))
+    assert not is_transient(InvalidInput("refused", loc=("body",)))
+
+
+def test_a_read_session_refuses_to_write(fresh_engine: Engine) -> None:
+    session = open_session(fresh_engine, write=False)
+    try:
+        with pytest.raises(DBAPIError):
+            session.execute(text("UPDATE customer SET name = 'x'"))
+    finally:
+        session.rollback()
+        session.close()
+
+
+def test_a_thread_that_holds_the_turn_cannot_open_a_second_write_transaction(fresh_engine: Engine) -> None:
+    if turn_for(fresh_engine) is None:
+        pytest.skip("PostgreSQL takes concurrent writers: there is no turn")
+    with session_scope(fresh_engine), pytest.raises(RuntimeError), session_scope(fresh_engine):
+        pass

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from pydantic import BaseModel
 
-from app.api import DbSession
+from app.api import ReadSession
 from app.auth import service
 
 router = APIRouter(tags=["auth"])
@@ -16,7 +16,7 @@ class TokenRead(BaseModel):
 
 @router.post("/auth/token")
 def issue_token(
-    session: DbSession,
+    session: ReadSession,
     username: Annotated[str, Form(min_length=1, max_length=64)],
     password: Annotated[str, Form(min_length=1, max_length=1024)],
 ) -> TokenRead:

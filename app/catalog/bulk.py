@@ -11,16 +11,16 @@ every field, as `save_product` and `save_customer` do.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.catalog.models import Customer, Product, ShippingAddress
-from app.catalog.schemas import CustomerCreate, ProductCreate
+from app.catalog.schemas import CustomerCreate, ProductCreate, ShippingAddressIn
 from app.clock import utcnow
 
 CHUNK_SIZE = 5_000
@@ -41,9 +41,10 @@ CUSTOMER_FIELDS = (
     "show_prices_on_delivery_note",
 )  # a customer's own columns, besides its billing_* and shipping_* ones
 
-_product_table = Product.__table__
-_customer_table = Customer.__table__
-_address_table = ShippingAddress.__table__
+# Declarative `__table__` is typed as any FromClause; these models are declared with a Table.
+_product_table = cast(Table, Product.__table__)
+_customer_table = cast(Table, Customer.__table__)
+_address_table = cast(Table, ShippingAddress.__table__)
 
 
 def aware(moment: datetime) -> datetime:
@@ -218,7 +219,7 @@ def write_customers(
     return len(new_rows), len(changes)
 
 
-def _replace_addresses(session: Session, addresses: dict[int, Sequence[Any]]) -> None:
+def _replace_addresses(session: Session, addresses: Mapping[int, Sequence[ShippingAddressIn]]) -> None:
     a = _address_table
     existing: dict[tuple[int, str], int] = {}
     for chunk in _chunks(list(addresses)):

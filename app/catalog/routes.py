@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from app.api import CurrentActor, DbSession
+from app.api import CurrentActor, ReadSession, Writes
 from app.auth.models import Role
 from app.catalog import service
 from app.catalog.schemas import CustomerCreate, CustomerRead, ProductCreate, ProductRead
@@ -10,36 +10,40 @@ router = APIRouter(tags=["master data"])
 
 
 @router.post("/customers", status_code=201)
-def save_customer(body: CustomerCreate, session: DbSession, actor: CurrentActor) -> CustomerRead:
+async def save_customer(body: CustomerCreate, actor: CurrentActor, writes: Writes) -> CustomerRead:
     actor.require(Role.ADMIN)
-    return service.customer_read(service.save_customer(session, data=body))
+    return await writes.write(
+        lambda session: service.customer_read(service.save_customer(session, data=body))
+    )
 
 
 @router.get("/customers/{code}")
-def get_customer(code: str, session: DbSession, actor: CurrentActor) -> CustomerRead:
+def get_customer(code: str, session: ReadSession, actor: CurrentActor) -> CustomerRead:
     return service.customer_read(service.get_customer(session, code=code, actor=actor))
 
 
 @router.get("/customers")
 def list_customers(
-    session: DbSession, actor: CurrentActor, q: str | None = None, limit: Limit = 50, cursor: Cursor = None
+    session: ReadSession, actor: CurrentActor, q: str | None = None, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[CustomerRead]:
     return service.list_customers(session, actor=actor, q=q, after_id=decode_cursor(cursor), limit=limit)
 
 
 @router.post("/products", status_code=201)
-def save_product(body: ProductCreate, session: DbSession, actor: CurrentActor) -> ProductRead:
+async def save_product(body: ProductCreate, actor: CurrentActor, writes: Writes) -> ProductRead:
     actor.require(Role.ADMIN)
-    return service.product_read(service.save_product(session, data=body))
+    return await writes.write(
+        lambda session: service.product_read(service.save_product(session, data=body))
+    )
 
 
 @router.get("/products/{code}")
-def get_product(code: str, session: DbSession, actor: CurrentActor) -> ProductRead:
+def get_product(code: str, session: ReadSession, actor: CurrentActor) -> ProductRead:
     return service.product_read(service.get_product(session, code=code))
 
 
 @router.get("/products")
 def list_products(
-    session: DbSession, actor: CurrentActor, q: str | None = None, limit: Limit = 50, cursor: Cursor = None
+    session: ReadSession, actor: CurrentActor, q: str | None = None, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[ProductRead]:
     return service.list_products(session, q=q, after_id=decode_cursor(cursor), limit=limit)

@@ -35,6 +35,7 @@ from markupsafe import Markup
 from pypdf import PdfWriter
 
 from app.pdf import render_pdf
+from app.pricing import Totals
 from app.templating import Lang, environment
 
 STYLESHEET: Final = "css/delivery_note.css"
@@ -141,21 +142,6 @@ class DeliveryNoteLineView:
 
 
 @dataclass(frozen=True, slots=True)
-class VatAmountView:
-    rate: Decimal
-    base: Decimal
-    amount: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class TotalsView:
-    net: Decimal
-    vat: Decimal
-    gross: Decimal
-    vat_breakdown: tuple[VatAmountView, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class DeliveryNoteView:
     """Everything a delivery note prints, frozen at issue."""
 
@@ -168,7 +154,7 @@ class DeliveryNoteView:
     lines: tuple[DeliveryNoteLineView, ...]
     customer_reference: str | None = None
     show_prices: bool = False
-    totals: TotalsView | None = None
+    totals: Totals | None = None
     is_duplicate: bool = False
     is_void: bool = False
     lang: Lang = "fr"

@@ -9,7 +9,6 @@ to be the original would be the worse error.
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy.orm import Session
@@ -26,8 +25,6 @@ from app.delivery.pdf import (
     DeliveryNoteLineView,
     DeliveryNoteView,
     SellerView,
-    TotalsView,
-    VatAmountView,
     render_delivery_notes,
     render_delivery_notes_parallel,
 )
@@ -35,6 +32,7 @@ from app.delivery.schemas import MAX_PRINT_BATCH
 from app.delivery.service import READING_ROLES
 from app.errors import FieldError, InvalidInput, NotFound
 from app.money import percent, round_money
+from app.pricing import stored_totals
 from app.templating import Lang
 
 # Below this many notes, starting worker processes (about a second) costs more than it saves.
@@ -128,15 +126,7 @@ def delivery_note_view(note: DeliveryNote, *, lang: Lang, is_duplicate: bool) ->
         vat_number=settings.seller_vat_number,
     )
     show = note.show_prices
-    totals = TotalsView(
-        net=note.net_total,
-        vat=note.vat_total,
-        gross=note.gross_total,
-        vat_breakdown=tuple(
-            VatAmountView(rate=Decimal(v["rate"]), base=Decimal(v["base"]), amount=Decimal(v["amount"]))
-            for v in note.vat_breakdown
-        ),
-    )
+    totals = stored_totals(note.net_total, note.vat_total, note.gross_total, note.vat_breakdown)
     return DeliveryNoteView(
         number=note.number,
         issue_date=note.issue_date,

@@ -23,7 +23,7 @@ from app.delivery.models import (
 from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
 
 
-def _notes() -> Select[tuple[DeliveryNote]]:
+def _notes() -> Select[DeliveryNote]:
     return select(DeliveryNote).options(
         selectinload(DeliveryNote.lines),
         selectinload(DeliveryNote.customer),
@@ -68,7 +68,7 @@ def lock_notes(session: Session, ids: Iterable[int]) -> list[DeliveryNote]:
     return list(session.execute(query).scalars())
 
 
-def _locked_order() -> Select[tuple[SaleOrder]]:
+def _locked_order() -> Select[SaleOrder]:
     return (
         select(SaleOrder)
         .options(selectinload(SaleOrder.lines), selectinload(SaleOrder.customer))
@@ -178,7 +178,7 @@ def list_backorders(
     after_id: int | None = None,
     limit: int = 50,
     customer_ids: frozenset[int] | None = None,
-) -> Sequence[Row[tuple[SaleOrderLine, SaleOrder, Customer, Decimal]]]:
+) -> Sequence[Row[SaleOrderLine, SaleOrder, Customer, Decimal]]:
     """Order lines waiting for stock, oldest first (line ids grow with capture order)."""
     query = (
         select(SaleOrderLine, SaleOrder, Customer, Product.stock_on_hand)

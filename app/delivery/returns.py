@@ -34,13 +34,12 @@ from app.delivery.schemas import ReturnCreate, ReturnLineIn, ReturnLineRead, Ret
 from app.delivery.service import (
     READING_ROLES,
     check_whole_units,
-    document_moment,
     qty,
     resolve_products,
-    take_number,
 )
 from app.errors import BusinessRuleViolation, FieldError, InvalidInput, NotFound, NotPermitted
 from app.money import ZERO
+from app.numbering import business_moment, take_number
 from app.orders.schemas import Warning
 
 RETURN_ROLES = (Role.REP,)
@@ -118,7 +117,7 @@ def receive_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> Go
     locked = repository.lock_products(session, product_ids)
     for return_line in return_lines:
         locked[return_line.product_id].stock_on_hand += return_line.quantity
-    moment = document_moment()
+    moment = business_moment()
     goods_return = GoodsReturn(
         number=take_number(session, get_settings().return_prefix, moment),
         customer=customer,

@@ -1,16 +1,13 @@
-"""Warehouse endpoints: delivery notes and their PDF, backorders, stock receipts.
-
-Shipping, voiding and returns issue deferred documents too, so their endpoints are in
-app/invoicing/routes.py, next to the use cases they call.
-"""
+"""Warehouse endpoints: delivery notes and their PDF, backorders, stock receipts (shipping, voiding
+and returns are in app/fulfilment)."""
 
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api import CurrentActor, DbSession
+from app.api import CurrentActor, ReadSession, Writes
 from app.delivery import printing, service
 from app.delivery.schemas import (
     BackorderRead,
@@ -21,11 +18,9 @@ from app.delivery.schemas import (
 )
 from app.pagination import Cursor, Limit, Page, decode_cursor
 from app.templating import Lang
-from app.writer import UnitOfWorkRunner, get_writer
 
 router = APIRouter(tags=["delivery"])
 
-Writer = Annotated[UnitOfWorkRunner, Depends(get_writer)]
 PDF_RESPONSE = {200: {"content": {"application/pdf": {}}, "description": "the PDF"}, 404: {}}
 
 
@@ -38,12 +33,12 @@ def _pdf(content: bytes, filename: str) -> Response:
 
 
 @router.get("/delivery-notes/{number}")
-def get_delivery_note(number: str, session: DbSession, actor: CurrentActor) -> DeliveryNoteRead:
+def get_delivery_note(number: str, session: ReadSession, actor: CurrentActor) -> DeliveryNoteRead:
     return service.delivery_note_read(service.get_delivery_note(session, number=number, actor=actor))
 
 
 @router.get("/delivery-notes/{number}/pdf", response_class=Response, responses=PDF_RESPONSE)
-async def delivery_note_pdf(number: str, actor: CurrentActor, writer: Writer, lang: Lang = "fr") -> Response:
+async def delivery_note_pdf(number: str, actor: CurrentActor, writer: Writes, lang: Lang = "fr") -> Response:
     """The note as a PDF: the first print is the original, later ones are marked duplicate. The print
     is recorded (and committed) first, then rendered off the event loop."""
     view = await writer.write(partial(printing.print_delivery_note, number=number, lang=lang, actor=actor))
@@ -51,7 +46,7 @@ async def delivery_note_pdf(number: str, actor: CurrentActor, writer: Writer, la
 
 
 @router.post("/delivery-notes/print", response_class=Response, responses=PDF_RESPONSE)
-async def print_delivery_notes(body: PrintRequest, actor: CurrentActor, writer: Writer) -> Response:
+async def print_delivery_notes(body: PrintRequest, actor: CurrentActor, writer: Writes) -> Response:
     """Several notes (by number, or every note of a day) in one PDF, in the order given."""
     views = await writer.write(
         partial(
@@ -68,7 +63,7 @@ async def print_delivery_notes(body: PrintRequest, actor: CurrentActor, writer: 
 
 @router.get("/backorders")
 def list_backorders(
-    session: DbSession,
+    session: ReadSession,
     actor: CurrentActor,
     customer_code: str | None = None,
     product_code: str | None = None,
@@ -88,5 +83,9 @@ def list_backorders(
 
 
 @router.post("/stock-receipts", status_code=201, responses={422: {}})
-def receive_stock(body: StockReceiptCreate, session: DbSession, actor: CurrentActor) -> StockReceiptRead:
-    return service.stock_receipt_read(session, service.receive_stock(session, draft=body, actor=actor))
+async def receive_stock(body: StockReceiptCreate, actor: CurrentActor, writes: Writes) -> StockReceiptRead:
+    return await writes.write(
+        lambda session: service.stock_receipt_read(
+            session, service.receive_stock(session, draft=body, actor=actor)
+        )
+    )

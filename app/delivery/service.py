@@ -10,11 +10,9 @@ which calls `issue_delivery_note` here: imports point from invoicing to delivery
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -44,40 +42,15 @@ from app.delivery.schemas import (
 )
 from app.errors import BusinessRuleViolation, Conflict, FieldError, InvalidInput, NotFound
 from app.money import ZERO, quantity_out
-from app.numbering import format_number, next_number, yearly_series
+from app.numbering import business_moment, take_number
 from app.orders import service as orders_service
-from app.orders.capture import totals_read
 from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
+from app.orders.schemas import totals_read
 from app.pagination import Page, next_cursor
 from app.pricing import PricedLine, breakdown_json, compute_totals, price_line, stored_totals
 
 SHIPPING_ROLES = (Role.WAREHOUSE,)
 READING_ROLES = (Role.WAREHOUSE, Role.REP)
-
-
-@dataclass(frozen=True)
-class DocumentMoment:
-    """When a document is issued: stored in UTC (`at`), dated in the seller's time zone (`local`), which
-    gives the document its date and the year of its number."""
-
-    at: datetime
-    local: datetime
-
-    @property
-    def day(self) -> date:
-        return self.local.date()
-
-
-def document_moment(at: datetime | None = None) -> DocumentMoment:
-    """Now, or the given UTC instant (a document issued with another takes that one's date)."""
-    moment = at or utcnow()
-    return DocumentMoment(at=moment, local=moment.astimezone(ZoneInfo(get_settings().business_timezone)))
-
-
-def take_number(session: Session, prefix: str, moment: DocumentMoment) -> str:
-    """The next number of the prefix's yearly gapless series, in the caller's transaction."""
-    value = next_number(session, yearly_series(prefix, moment.local))
-    return format_number(prefix, moment.local.year, value)
 
 
 def qty(value: Decimal) -> str:
@@ -104,7 +77,7 @@ def issue_delivery_note(
             products[line.product_id].stock_on_hand -= shipped
             products[line.product_id].reserved_quantity -= shipped
 
-    moment = document_moment()
+    moment = business_moment()
     note_lines: list[DeliveryNoteLine] = []
     priced: list[PricedLine] = []
     for line in order.lines:

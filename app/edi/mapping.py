@@ -117,7 +117,7 @@ class Planner:
             details = "; ".join(e.msg for e in exc.errors) or exc.detail
             refusal = Refusal("refused_by_capture", details)
             return MessagePlan(order, envelope, None, (refusal,), rejected_all, customer.code)
-        if max((line["line_amount"] for line in plan.lines), default=_ZERO) > MAX_AMOUNT or (
+        if max((line.line_amount for line in plan.lines), default=_ZERO) > MAX_AMOUNT or (
             plan.totals.gross > MAX_AMOUNT
         ):
             refusal = Refusal("amount_out_of_range", "the order's amounts exceed what an order can hold")
@@ -128,7 +128,7 @@ class Planner:
             problems=tuple(problems),
             external_references=self.external_references(interchange, order, envelope),
             lines=tuple(
-                {**planned, "external_line_no": storable(_line_label(line), 35)}
+                replace(planned, external_line_no=storable(_line_label(line), 35))
                 for planned, (line, _, _) in zip(plan.lines, kept, strict=True)
             ),
         )

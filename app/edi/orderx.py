@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from app.edi.documents import (
     Address,

@@ -2,9 +2,9 @@
 in a handful of set-based queries, whatever the number of messages in it."""
 
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, Table, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import Partner, PartnerCustomer
@@ -27,8 +27,9 @@ _ADDRESS_COLUMNS = (
     _a.country,
     _a.gln,
 )
-_interchange = EdiInterchange.__table__
-_acknowledgment = EdiAcknowledgment.__table__
+# Declarative `__table__` is typed as any FromClause; these models are declared with a Table.
+_interchange = cast(Table, EdiInterchange.__table__)
+_acknowledgment = cast(Table, EdiAcknowledgment.__table__)
 
 
 # Partners
@@ -44,7 +45,7 @@ def get_partner_by_name(session: Session, name: str) -> Partner | None:
     return session.execute(select(Partner).where(Partner.name == name)).scalar_one_or_none()
 
 
-def partner_customers(session: Session, partner_id: int) -> Sequence[Row[Any]]:
+def partner_customers(session: Session, partner_id: int) -> Sequence[Row[*tuple[Any, ...]]]:
     query = (
         select(*_CUSTOMER_COLUMNS)
         .join(PartnerCustomer, PartnerCustomer.customer_id == _c.id)
@@ -53,14 +54,16 @@ def partner_customers(session: Session, partner_id: int) -> Sequence[Row[Any]]:
     return session.connection().execute(query).all()
 
 
-def customers_by_gln(session: Session, glns: Collection[str]) -> Sequence[Row[Any]]:
+def customers_by_gln(session: Session, glns: Collection[str]) -> Sequence[Row[*tuple[Any, ...]]]:
     """Any customer, the partner's or not: to tell "not yours" from "unknown"."""
     if not glns:
         return []
     return session.connection().execute(select(*_CUSTOMER_COLUMNS).where(_c.gln.in_(glns))).all()
 
 
-def party_mappings(session: Session, partner_id: int, party_ids: Collection[str]) -> Sequence[Row[Any]]:
+def party_mappings(
+    session: Session, partner_id: int, party_ids: Collection[str]
+) -> Sequence[Row[*tuple[Any, ...]]]:
     if not party_ids:
         return []
     query = select(PartnerParty.party_id, PartnerParty.customer_id, PartnerParty.shipping_address_id).where(
@@ -71,7 +74,7 @@ def party_mappings(session: Session, partner_id: int, party_ids: Collection[str]
 
 def shipping_addresses(
     session: Session, *, customer_ids: Collection[int], glns: Collection[str], ids: Collection[int]
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """Addresses of the given customers that have one of `glns` or one of `ids`."""
     if not customer_ids or not (glns or ids):
         return []
@@ -98,7 +101,9 @@ def item_mappings(session: Session, partner_id: int, item_ids: Collection[str]) 
     return {item_id: code for item_id, code in session.execute(query).all()}
 
 
-def products_for_capture(session: Session, *, codes: set[str], gtins: set[str]) -> Sequence[Row[Any]]:
+def products_for_capture(
+    session: Session, *, codes: set[str], gtins: set[str]
+) -> Sequence[Row[*tuple[Any, ...]]]:
     return orders_repository.products_for_capture(session, codes=codes, gtins=gtins)
 
 
@@ -112,7 +117,7 @@ def get_party_mapping(session: Session, partner_id: int, party_id: str) -> Partn
     return session.execute(query).scalar_one_or_none()
 
 
-def list_party_mappings(session: Session, partner_id: int) -> Sequence[Row[Any]]:
+def list_party_mappings(session: Session, partner_id: int) -> Sequence[Row[str, str, str | None]]:
     query = (
         select(PartnerParty.party_id, Customer.code, ShippingAddress.code)
         .join(Customer, Customer.id == PartnerParty.customer_id)
@@ -128,7 +133,7 @@ def get_item_mapping(session: Session, partner_id: int, item_id: str) -> Partner
     return session.execute(query).scalar_one_or_none()
 
 
-def list_item_mappings(session: Session, partner_id: int) -> Sequence[Row[Any]]:
+def list_item_mappings(session: Session, partner_id: int) -> Sequence[Row[str, str]]:
     query = (
         select(PartnerItem.item_id, Product.code)
         .join(Product, Product.id == PartnerItem.product_id)
@@ -189,7 +194,7 @@ def find_original(
 
 def list_interchanges(
     session: Session, *, partner_id: int | None, status: str | None, before_id: int | None, limit: int
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     t = _interchange.c
     query = (
         select(
@@ -230,7 +235,7 @@ def insert_acknowledgments(session: Session, rows: list[dict[str, Any]]) -> None
         session.connection().execute(insert(_acknowledgment), rows)
 
 
-def acknowledgment_summaries(session: Session, interchange_id: int) -> Sequence[Row[Any]]:
+def acknowledgment_summaries(session: Session, interchange_id: int) -> Sequence[Row[*tuple[Any, ...]]]:
     a = _acknowledgment.c
     query = (
         select(a.id, a.kind, a.control_ref, a.po_number, a.order_number, a.content_type, a.created_at)

@@ -4,10 +4,10 @@ from functools import partial
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api import CurrentActor, DbSession, RowId
+from app.api import CurrentActor, ReadSession, RowId, Writes
 from app.edi import ingestion, service
 from app.edi.models import InterchangeStatus
 from app.edi.schemas import (
@@ -22,10 +22,8 @@ from app.edi.schemas import (
     PartyMappingRead,
 )
 from app.pagination import Cursor, Limit, Page, decode_cursor
-from app.writer import UnitOfWorkRunner, get_writer
 
 router = APIRouter(prefix="/edi", tags=["edi"])
-Writer = Annotated[UnitOfWorkRunner, Depends(get_writer)]
 PartnerName = Annotated[str | None, Query(alias="partner", max_length=100)]
 _RAW_BODY = {
     "required": True,
@@ -61,7 +59,7 @@ def _download(download: service.Download) -> Response:
     openapi_extra={"requestBody": _RAW_BODY},
 )
 async def post_interchange(
-    request: Request, actor: CurrentActor, writer: Writer, partner: PartnerName = None
+    request: Request, actor: CurrentActor, writer: Writes, partner: PartnerName = None
 ) -> Response:
     """Receive an interchange. The bytes are stored and committed first, in a unit of work of their
     own; the file is parsed off the writer; then orders and acknowledgments are written together.
@@ -87,7 +85,7 @@ async def post_interchange(
 
 
 @router.post("/interchanges/{interchange_id}/reprocess", response_model=InterchangeAnswer, status_code=201)
-async def reprocess_interchange(interchange_id: RowId, actor: CurrentActor, writer: Writer) -> Response:
+async def reprocess_interchange(interchange_id: RowId, actor: CurrentActor, writer: Writes) -> Response:
     answer = await writer.write(
         partial(ingestion.reprocess_interchange, interchange_id=interchange_id, actor=actor)
     )
@@ -96,7 +94,7 @@ async def reprocess_interchange(interchange_id: RowId, actor: CurrentActor, writ
 
 @router.get("/interchanges")
 def list_interchanges(
-    session: DbSession,
+    session: ReadSession,
     actor: CurrentActor,
     partner: PartnerName = None,
     status: InterchangeStatus | None = None,
@@ -114,25 +112,25 @@ def list_interchanges(
 
 
 @router.get("/interchanges/{interchange_id}")
-def get_interchange(interchange_id: RowId, session: DbSession, actor: CurrentActor) -> InterchangeRead:
+def get_interchange(interchange_id: RowId, session: ReadSession, actor: CurrentActor) -> InterchangeRead:
     return service.get_interchange(session, interchange_id=interchange_id, actor=actor)
 
 
 @router.get("/interchanges/{interchange_id}/raw", response_class=Response)
-def get_raw(interchange_id: RowId, session: DbSession, actor: CurrentActor) -> Response:
+def get_raw(interchange_id: RowId, session: ReadSession, actor: CurrentActor) -> Response:
     return _download(service.get_raw(session, interchange_id=interchange_id, actor=actor))
 
 
 @router.get("/interchanges/{interchange_id}/acknowledgments")
 def list_acknowledgments(
-    interchange_id: RowId, session: DbSession, actor: CurrentActor
+    interchange_id: RowId, session: ReadSession, actor: CurrentActor
 ) -> list[AcknowledgmentRead]:
     return service.list_acknowledgments(session, interchange_id=interchange_id, actor=actor)
 
 
 @router.get("/interchanges/{interchange_id}/acknowledgments/{acknowledgment_id}", response_class=Response)
 def get_acknowledgment(
-    interchange_id: RowId, acknowledgment_id: RowId, session: DbSession, actor: CurrentActor
+    interchange_id: RowId, acknowledgment_id: RowId, session: ReadSession, actor: CurrentActor
 ) -> Response:
     download = service.get_acknowledgment(
         session, interchange_id=interchange_id, acknowledgment_id=acknowledgment_id, actor=actor
@@ -141,42 +139,48 @@ def get_acknowledgment(
 
 
 @router.post("/partners/{name}/parties", response_model=PartyMappingRead, status_code=201)
-def map_party(
-    name: str, body: PartyMappingIn, session: DbSession, actor: CurrentActor, response: Response
+async def map_party(
+    name: str, body: PartyMappingIn, actor: CurrentActor, writes: Writes, response: Response
 ) -> PartyMappingRead:
     """Create (201) or change (200) the mapping of one of the partner's party ids."""
-    mapping, created = service.map_party(session, partner_name=name, mapping=body, actor=actor)
+    mapping, created = await writes.write(
+        lambda session: service.map_party(session, partner_name=name, mapping=body, actor=actor)
+    )
     response.status_code = 201 if created else 200
     return mapping
 
 
 @router.get("/partners/{name}/parties")
-def list_parties(name: str, session: DbSession, actor: CurrentActor) -> list[PartyMappingRead]:
+def list_parties(name: str, session: ReadSession, actor: CurrentActor) -> list[PartyMappingRead]:
     return service.list_party_mappings(session, partner_name=name, actor=actor)
 
 
 @router.post("/partners/{name}/items", response_model=ItemMappingRead, status_code=201)
-def map_item(
-    name: str, body: ItemMappingIn, session: DbSession, actor: CurrentActor, response: Response
+async def map_item(
+    name: str, body: ItemMappingIn, actor: CurrentActor, writes: Writes, response: Response
 ) -> ItemMappingRead:
     """Create (201) or change (200) the mapping of one of the partner's article numbers."""
-    mapping, created = service.map_item(session, partner_name=name, mapping=body, actor=actor)
+    mapping, created = await writes.write(
+        lambda session: service.map_item(session, partner_name=name, mapping=body, actor=actor)
+    )
     response.status_code = 201 if created else 200
     return mapping
 
 
 @router.get("/partners/{name}/items")
-def list_items(name: str, session: DbSession, actor: CurrentActor) -> list[ItemMappingRead]:
+def list_items(name: str, session: ReadSession, actor: CurrentActor) -> list[ItemMappingRead]:
     return service.list_item_mappings(session, partner_name=name, actor=actor)
 
 
 @router.put("/partners/{name}/csv-profile")
-def set_csv_profile(
-    name: str, body: CsvProfileIn | None, session: DbSession, actor: CurrentActor
+async def set_csv_profile(
+    name: str, body: CsvProfileIn | None, actor: CurrentActor, writes: Writes
 ) -> CsvProfileIn | None:
-    return service.set_csv_profile(session, partner_name=name, profile=body, actor=actor)
+    return await writes.write(
+        lambda session: service.set_csv_profile(session, partner_name=name, profile=body, actor=actor)
+    )
 
 
 @router.get("/partners/{name}/csv-profile")
-def get_csv_profile(name: str, session: DbSession, actor: CurrentActor) -> CsvProfileIn | None:
+def get_csv_profile(name: str, session: ReadSession, actor: CurrentActor) -> CsvProfileIn | None:
     return service.get_csv_profile(session, partner_name=name, actor=actor)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import ParseError
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import DefusedXMLParser
-from lxml import etree
+from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
+from defusedxml.ElementTree import DefusedXMLParser  # type: ignore[import-untyped]
+from lxml import etree  # type: ignore[import-untyped]
 
 from app.edi.issues import InterchangeRejected, Issue, IssueCode, Location
 

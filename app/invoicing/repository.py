@@ -12,7 +12,7 @@ from app.delivery.models import GoodsReturnLine
 from app.invoicing.models import DeferredDocument, DocumentKind
 
 
-def _documents() -> Select[tuple[DeferredDocument]]:
+def _documents() -> Select[DeferredDocument]:
     return select(DeferredDocument).options(
         selectinload(DeferredDocument.lines),
         selectinload(DeferredDocument.customer),
@@ -124,5 +124,6 @@ def returned_quantities(
     )
     returned: dict[int, Decimal] = {}
     for line_id, quantity in rows:
-        returned[line_id] = returned.get(line_id, Decimal(0)) + quantity
+        if line_id is not None:  # always: the query reads only these delivered lines
+            returned[line_id] = returned.get(line_id, Decimal(0)) + quantity
     return returned

@@ -6,7 +6,6 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.catalog.schemas import MoneyOut, PriceOut, QuantityOut, RateOut
-from app.delivery.schemas import ReturnRead
 from app.orders.schemas import TotalsRead
 
 
@@ -70,7 +69,3 @@ class DeferredDocumentPage(BaseModel):
     items: list[DeferredDocumentRead]
     next_cursor: str | None
     totals: DocumentTotals
-
-
-class ReturnWithCreditNoteRead(ReturnRead):
-    credit_note: DeferredDocumentRead

@@ -1,15 +1,13 @@
-"""Deferred invoices and credit notes, and the fulfilment use cases that issue them.
+"""Deferred invoices and credit notes.
 
 Every delivery note gets one deferred invoice, every return one deferred credit note, in the same
-transaction as the goods movement: `ship_order`, `void_delivery` and `record_return` are what the API
-calls. Amounts come from app/pricing.py and are frozen at issue: a deferred invoice copies its delivery
-note's priced lines (the order line's unit price, discounts and VAT, applied to the shipped quantity);
-a credit note against delivered goods reuses the delivery note line's prices, so the same goods are
-credited exactly as they were invoiced.
+transaction as the goods movement (app/fulfilment issues them). Amounts come from app/pricing.py and
+are frozen at issue: a deferred invoice copies its delivery note's priced lines (the order line's unit
+price, discounts and VAT, applied to the shipped quantity); a credit note against delivered goods
+reuses the delivery note line's prices, so the same goods are credited exactly as they were invoiced.
 """
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -19,11 +17,8 @@ from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog.models import Customer, Product
 from app.config import get_settings
-from app.delivery import returns as delivery_returns
-from app.delivery import service as delivery_service
 from app.delivery.models import DeliveryNote, DeliveryNoteLine, GoodsReturn
-from app.delivery.schemas import DeliveryLineIn, ReturnCreate
-from app.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.errors import InvalidInput, NotFound
 from app.invoicing import repository
 from app.invoicing.models import DeferredDocument, DeferredDocumentLine, DocumentKind, DocumentStatus
 from app.invoicing.schemas import (
@@ -32,59 +27,15 @@ from app.invoicing.schemas import (
     DeferredDocumentRead,
     DocumentTotals,
     KindTotals,
-    ReturnWithCreditNoteRead,
 )
 from app.money import MAX_AMOUNT, ZERO
-from app.orders.capture import totals_read
+from app.numbering import business_moment, take_number
 from app.orders.models import SaleOrder
+from app.orders.schemas import totals_read
 from app.pagination import next_cursor
 from app.pricing import PricedLine, breakdown_json, compute_totals, price_line, stored_totals
 
 FINANCE_ROLES = (Role.FINANCE,)
-
-
-def ship_order(
-    session: Session, *, number: str, lines: Sequence[DeliveryLineIn] | None, actor: Actor
-) -> DeliveryNote:
-    """Ship (part of) an order: its delivery note and the note's deferred invoice."""
-    note = delivery_service.issue_delivery_note(session, number=number, lines=lines, actor=actor)
-    issue_deferred_invoice(session, note=note)
-    return note
-
-
-def void_delivery(session: Session, *, number: str, actor: Actor) -> DeliveryNote:
-    """Void a delivery note and its deferred invoice, which must not have been replayed yet."""
-    actor.require(*delivery_service.SHIPPING_ROLES)
-    note = delivery_service.lock_delivery_note(session, number=number, actor=actor)
-    delivery_service.check_voidable(session, note)
-    invoice = repository.invoice_of_note(session, note.id, lock=True)
-    if invoice is not None and invoice.status != DocumentStatus.PENDING:
-        raise Conflict(
-            f"the deferred invoice {invoice.reference} of delivery note {number} is {invoice.status}, "
-            "not pending: the note can no longer be voided in Carnet",
-            errors=[FieldError(("path", "number"), f"deferred invoice {invoice.status}")],
-            slug="invoice-not-pending",
-        )
-    delivery_service.void_delivery_note(session, note=note, actor=actor)
-    if invoice is not None:
-        invoice.status = DocumentStatus.VOID
-        invoice.voided_at = note.voided_at
-    return note
-
-
-def record_return(
-    session: Session, *, draft: ReturnCreate, actor: Actor
-) -> tuple[GoodsReturn, DeferredDocument]:
-    """Record returned goods and issue their deferred credit note."""
-    goods_return = delivery_returns.receive_return(session, draft=draft, actor=actor)
-    return goods_return, issue_deferred_credit_note(session, goods_return=goods_return)
-
-
-def get_return(session: Session, *, number: str, actor: Actor) -> tuple[GoodsReturn, DeferredDocument]:
-    goods_return = delivery_returns.get_return(session, number=number, actor=actor)
-    credit_note = repository.credit_note_of_return(session, goods_return.id)
-    assert credit_note is not None, "every return has its credit note"
-    return goods_return, credit_note
 
 
 def issue_deferred_invoice(session: Session, *, note: DeliveryNote) -> DeferredDocument:
@@ -255,10 +206,10 @@ def _new_document(
     issued_at: datetime | None = None,
 ) -> DeferredDocument:
     totals = compute_totals(priced for _, priced in lines)
-    moment = delivery_service.document_moment(issued_at)
+    moment = business_moment(issued_at)
     document = DeferredDocument(
         kind=kind,
-        reference=delivery_service.take_number(session, prefix, moment),
+        reference=take_number(session, prefix, moment),
         status=DocumentStatus.PENDING,
         idempotency_key=uuid.uuid4(),
         customer=customer,
@@ -364,13 +315,4 @@ def deferred_document_read(document: DeferredDocument) -> DeferredDocumentRead:
         voided_at=document.voided_at,
         lines=[DeferredDocumentLineRead.model_validate(line) for line in document.lines],
         totals=totals_read(totals),
-    )
-
-
-def return_with_credit_note_read(
-    goods_return: GoodsReturn, credit_note: DeferredDocument
-) -> ReturnWithCreditNoteRead:
-    return ReturnWithCreditNoteRead(
-        **dict(delivery_returns.return_read(goods_return)),
-        credit_note=deferred_document_read(credit_note),
     )

@@ -1,10 +1,10 @@
 """Capturing an order, in two phases so that the write lock is held as briefly as possible.
 
 `plan_order` reads the snapshot (customer, products), validates and prices the order and decides
-its stock warnings: no write. `record_order` numbers and writes it, reserves the stock, checks for a
-possible duplicate and keeps the idempotency record, all in the caller's transaction. The HTTP route
-runs the first phase on a read session and the second through the group-commit writer;
-`capture_order` runs both on one session (EDI, e-mail, CLI, tests).
+its stock warnings: no write. `record_order` numbers and writes it, reserves the stock and checks for
+a possible duplicate, in the caller's transaction. The HTTP route runs the first phase on a read
+session and the second through the writer; `capture_order` runs both on one session (CLI, demo data,
+tests). An interchange's orders are recorded together by `record_orders`.
 """
 
 import hashlib
@@ -16,24 +16,71 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
-from app import idempotency
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog.schemas import Address
 from app.clock import utcnow
 from app.config import get_settings
 from app.errors import BusinessRuleViolation, FieldError, InvalidInput, NotPermitted
-from app.idempotency import Answer, fresh_answer
 from app.money import MAX_AMOUNT, ZERO
-from app.numbering import format_number, next_number, next_numbers, yearly_series
+from app.numbering import business_moment, take_number, take_numbers
 from app.orders import repository
 from app.orders.models import OrderStatus
-from app.orders.schemas import OrderCreate, OrderLineRead, OrderRead, TotalsRead, VatLineRead, Warning
-from app.pricing import Totals, breakdown_json, compute_totals, price_line
+from app.orders.schemas import OrderCreate, OrderLineRead, OrderRead, Warning, totals_read
+from app.pricing import PricedLine, Totals, breakdown_json, compute_totals, price_line
 
 CAPTURE_ROLES = (Role.REP,)
 DUPLICATE_WINDOW = timedelta(days=5)
 MAX_LOOK_ALIKES = 5
+
+
+@dataclass(frozen=True)
+class PlannedLine:
+    """An order line checked and priced against the snapshot, as it will be stored."""
+
+    line_no: int
+    product_id: int
+    product_code: str
+    gtin: str | None
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    price_includes_vat: bool
+    discount_percent: Decimal
+    vat_rate: Decimal
+    priced: PricedLine
+    external_line_no: str | None = None
+
+    @property
+    def line_amount(self) -> Decimal:
+        return self.priced.line_amount
+
+    @property
+    def net_amount(self) -> Decimal:
+        return self.priced.net_amount
+
+    def row(self) -> dict[str, Any]:
+        """The values of its `sale_order_line` row (without the order's id)."""
+        return {
+            "line_no": self.line_no,
+            "product_id": self.product_id,
+            "product_code": self.product_code,
+            "gtin": self.gtin,
+            "description": self.description,
+            "quantity": self.quantity,
+            "unit_price": self.unit_price,
+            "price_includes_vat": self.price_includes_vat,
+            "discount_percent": self.discount_percent,
+            "vat_rate": self.vat_rate,
+            "line_amount": self.line_amount,
+            "net_amount": self.net_amount,
+            "shipped_quantity": ZERO,
+            "backordered_quantity": ZERO,
+            "external_line_no": self.external_line_no,
+        }
+
+    def read(self) -> OrderLineRead:
+        return OrderLineRead(**self.row())
 
 
 @dataclass(frozen=True)
@@ -50,44 +97,25 @@ class OrderPlan:
     requested_date: date | None
     shipping_address: dict[str, Any] | None
     notes: str | None
-    lines: tuple[dict[str, Any], ...]
+    lines: tuple[PlannedLine, ...]
     totals: Totals
     warnings: tuple[Warning, ...]
     demand: dict[int, Decimal]
     content_fingerprint: str
-    idempotency_key: str | None = None
-    request_hash: str | None = None
     status: OrderStatus = OrderStatus.CAPTURED
     problems: tuple[dict[str, Any], ...] = ()
     external_references: dict[str, Any] | None = None
 
 
-def capture_order(
-    session: Session, *, draft: OrderCreate, actor: Actor, idempotency_key: str | None = None
-) -> Answer:
+def capture_order(session: Session, *, draft: OrderCreate, actor: Actor) -> OrderRead:
     """Record an order against the master-data snapshot, in one transaction."""
-    planned = plan_order(session, draft=draft, actor=actor, idempotency_key=idempotency_key)
-    if isinstance(planned, Answer):
-        return planned
-    return record_order(session, plan=planned)
+    return record_order(session, plan=plan_order(session, draft=draft, actor=actor))
 
 
-def plan_order(
-    session: Session, *, draft: OrderCreate, actor: Actor, idempotency_key: str | None = None
-) -> OrderPlan | Answer:
-    """Validate and price an order; a retry of an already answered idempotency key gets that answer."""
+def plan_order(session: Session, *, draft: OrderCreate, actor: Actor) -> OrderPlan:
+    """Validate and price an order against the snapshot; nothing is written."""
     if actor.kind == "user":
         actor.require(*CAPTURE_ROLES)
-    request_hash = None
-    if idempotency_key is not None:
-        idempotency.check_key(idempotency_key)
-        request_hash = idempotency.request_hash(draft.model_dump(mode="json"))
-        earlier = idempotency.replay(
-            session, caller=actor.caller_key, key=idempotency_key, request_hash=request_hash
-        )
-        if earlier is not None:
-            return earlier
-
     customer = repository.customer_for_capture(session, draft.customer_code)
     if customer is None:
         raise InvalidInput(f"unknown customer {draft.customer_code!r}", loc=("body", "customer_code"))
@@ -109,8 +137,6 @@ def plan_order(
         customer=customer,
         products=products,
         shipping_address=shipping_address,
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
     )
     _check_storable_amounts(plan)
     if actor.kind == "partner":
@@ -143,7 +169,7 @@ def _check_storable_amounts(plan: OrderPlan) -> None:
     errors = [
         FieldError(("body", "lines", index, "quantity"), f"the line amount exceeds {MAX_AMOUNT}")
         for index, line in enumerate(plan.lines)
-        if line["line_amount"] > MAX_AMOUNT
+        if line.line_amount > MAX_AMOUNT
     ]
     if errors:
         raise InvalidInput("the order has invalid lines", errors=errors)
@@ -159,8 +185,6 @@ def price_order(
     products: Sequence[Any],
     shipping_address: dict[str, Any] | None,
     already_demanded: Mapping[int, Decimal] | None = None,
-    idempotency_key: str | None = None,
-    request_hash: str | None = None,
 ) -> OrderPlan:
     """The pure part of planning: lines checked and priced against rows already read (`customer` and
     `products` as `repository.customer_for_capture` / `products_for_capture` return them).
@@ -168,14 +192,43 @@ def price_order(
     `already_demanded` is what earlier orders of the same batch (an EDI interchange) will reserve
     but have not recorded yet, so that their stock warnings see each other.
     """
+    lines, warnings = _price_lines(draft, customer, products)
+    demand: dict[int, Decimal] = {}
+    for line in lines:
+        demand[line.product_id] = demand.get(line.product_id, ZERO) + line.quantity
+    available = {p.id: p.stock_on_hand - p.reserved_quantity for p in products if p.id in demand}
+    for product_id, quantity in (already_demanded or {}).items():
+        if product_id in available:
+            available[product_id] -= quantity
+    warnings.extend(_stock_shortfalls(lines, demand, available))
+    return OrderPlan(
+        caller=caller,
+        customer_id=customer.id,
+        customer_code=customer.code,
+        customer_name=customer.name,
+        customer_discount_percent=customer.discount_percent,
+        channel=draft.channel,
+        customer_reference=draft.customer_reference,
+        requested_date=draft.requested_date,
+        shipping_address=shipping_address,
+        notes=draft.notes,
+        lines=tuple(lines),
+        totals=compute_totals(line.priced for line in lines),
+        warnings=tuple(warnings),
+        demand=demand,
+        content_fingerprint=content_fingerprint(demand),
+    )
+
+
+def _price_lines(
+    draft: OrderCreate, customer: Any, products: Sequence[Any]
+) -> tuple[list[PlannedLine], list[Warning]]:
+    """Each draft line matched to its product and priced; every refusal is located in one error."""
     by_code = {p.code: p for p in products}
     by_gtin = {p.gtin: p for p in products if p.gtin}
-
     errors: list[FieldError] = []
     warnings: list[Warning] = []
-    lines: list[dict[str, Any]] = []
-    demand: dict[int, Decimal] = {}
-    stock: dict[int, Decimal] = {}
+    lines: list[PlannedLine] = []
     for index, line in enumerate(draft.lines):
         loc = ("body", "lines", index)
         product = by_code.get(line.product_code) if line.product_code else by_gtin.get(line.gtin or "")
@@ -204,97 +257,57 @@ def price_order(
                 )
             )
         discount = line.discount_percent if line.discount_percent is not None else ZERO
-        priced = price_line(
-            quantity=line.quantity,
-            unit_price=unit_price,
-            price_includes_vat=product.price_includes_vat,
-            vat_rate=product.vat_rate,
-            line_discount_percent=discount,
-            customer_discount_percent=customer.discount_percent,
-        )
         lines.append(
-            {
-                "line_no": line_no,
-                "product_id": product.id,
-                "product_code": product.code,
-                "gtin": product.gtin,
-                "description": product.name,
-                "quantity": line.quantity,
-                "unit_price": unit_price,
-                "price_includes_vat": product.price_includes_vat,
-                "discount_percent": discount,
-                "vat_rate": product.vat_rate,
-                "line_amount": priced.line_amount,
-                "net_amount": priced.net_amount,
-                "shipped_quantity": ZERO,
-                "backordered_quantity": ZERO,
-                "external_line_no": None,
-                "_priced": priced,
-            }
+            PlannedLine(
+                line_no=line_no,
+                product_id=product.id,
+                product_code=product.code,
+                gtin=product.gtin,
+                description=product.name,
+                quantity=line.quantity,
+                unit_price=unit_price,
+                price_includes_vat=product.price_includes_vat,
+                discount_percent=discount,
+                vat_rate=product.vat_rate,
+                priced=price_line(
+                    quantity=line.quantity,
+                    unit_price=unit_price,
+                    price_includes_vat=product.price_includes_vat,
+                    vat_rate=product.vat_rate,
+                    line_discount_percent=discount,
+                    customer_discount_percent=customer.discount_percent,
+                ),
+            )
         )
-        demand[product.id] = demand.get(product.id, ZERO) + line.quantity
-        stock[product.id] = product.stock_on_hand - product.reserved_quantity
     if errors:
         raise InvalidInput("the order has invalid lines", errors=errors)
-    if already_demanded:
-        for product_id in stock:
-            stock[product_id] -= already_demanded.get(product_id, ZERO)
-
-    for line in lines:
-        available = stock[line["product_id"]]
-        if demand[line["product_id"]] > available:
-            warnings.append(
-                Warning(
-                    code="stock_shortfall",
-                    line_no=line["line_no"],
-                    detail=f"line {line['line_no']}: {line['product_code']} has {max(available, ZERO)} "
-                    f"available for {demand[line['product_id']]} ordered",
-                )
-            )
-    totals = compute_totals(line.pop("_priced") for line in lines)
-    return OrderPlan(
-        caller=caller,
-        customer_id=customer.id,
-        customer_code=customer.code,
-        customer_name=customer.name,
-        customer_discount_percent=customer.discount_percent,
-        channel=draft.channel,
-        customer_reference=draft.customer_reference,
-        requested_date=draft.requested_date,
-        shipping_address=shipping_address,
-        notes=draft.notes,
-        lines=tuple(lines),
-        totals=totals,
-        warnings=tuple(warnings),
-        demand=demand,
-        content_fingerprint=content_fingerprint(demand),
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
-    )
+    return lines, warnings
 
 
-def record_order(session: Session, *, plan: OrderPlan) -> Answer:
-    """Number and write a planned order; with an idempotency key, once per key (app/idempotency.py)."""
-    if plan.idempotency_key is None or plan.request_hash is None:
-        return fresh_answer(_write(session, plan))
-    return idempotency.answer_once(
-        session,
-        caller=plan.caller,
-        key=plan.idempotency_key,
-        request_hash=plan.request_hash,
-        produce=lambda: fresh_answer(_write(session, plan)),
-    )
+def _stock_shortfalls(
+    lines: Sequence[PlannedLine], demand: Mapping[int, Decimal], available: Mapping[int, Decimal]
+) -> list[Warning]:
+    return [
+        Warning(
+            code="stock_shortfall",
+            line_no=line.line_no,
+            detail=f"line {line.line_no}: {line.product_code} has {max(available[line.product_id], ZERO)} "
+            f"available for {demand[line.product_id]} ordered",
+        )
+        for line in lines
+        if demand[line.product_id] > available[line.product_id]
+    ]
 
 
-def _write(session: Session, plan: OrderPlan) -> OrderRead:
+def record_order(session: Session, *, plan: OrderPlan) -> OrderRead:
+    """Number and write a planned order, reserve its stock, warn of a possible duplicate."""
     now = utcnow()
     warnings = list(plan.warnings)
     duplicate = _possible_duplicate(session, plan, now)
     if duplicate is not None:
         warnings.append(duplicate)
-    prefix = get_settings().order_number_prefix
-    number = format_number(prefix, now.year, next_number(session, yearly_series(prefix, now)))
-    repository.insert_order(session, _order_row(plan, number, now, warnings), list(plan.lines))
+    number = take_number(session, get_settings().order_number_prefix, business_moment(now))
+    repository.insert_order(session, _order_row(plan, number, now, warnings), [li.row() for li in plan.lines])
     repository.add_reserved_quantities(session, plan.demand)
     return OrderRead(
         number=number,
@@ -309,7 +322,7 @@ def _write(session: Session, plan: OrderPlan) -> OrderRead:
         customer_discount_percent=plan.customer_discount_percent,
         created_at=now,
         captured_by=plan.caller,
-        lines=[OrderLineRead(**line) for line in plan.lines],
+        lines=[line.read() for line in plan.lines],
         totals=totals_read(plan.totals),
         warnings=warnings,
         problems=list(plan.problems),
@@ -337,14 +350,13 @@ def record_orders(session: Session, *, plans: Sequence[OrderPlan]) -> list[Recor
         return []
     now = utcnow()
     prefix = get_settings().order_number_prefix
-    numbers = next_numbers(session, yearly_series(prefix, now), len(plans))
+    numbers = take_numbers(session, prefix, business_moment(now), len(plans))
     same_reference: dict[tuple[int, str], list[_BatchOrder]] = {}
     same_content: dict[tuple[int, str], list[_BatchOrder]] = {}
     rows: list[dict[str, Any]] = []
     recorded: list[RecordedOrder] = []
     demand: dict[int, Decimal] = {}
-    for plan, value in zip(plans, numbers, strict=True):
-        number = format_number(prefix, now.year, value)
+    for plan, number in zip(plans, numbers, strict=True):
         content = (plan.customer_id, plan.content_fingerprint)
         reference = (plan.customer_id, plan.customer_reference) if plan.customer_reference else None
         in_batch = {o.number: o for o in same_content.get(content, ())}
@@ -361,7 +373,7 @@ def record_orders(session: Session, *, plans: Sequence[OrderPlan]) -> list[Recor
             same_reference.setdefault(reference, []).append(this)
         for product_id, quantity in plan.demand.items():
             demand[product_id] = demand.get(product_id, ZERO) + quantity
-    repository.insert_orders(session, rows, [list(plan.lines) for plan in plans])
+    repository.insert_orders(session, rows, [[line.row() for line in plan.lines] for plan in plans])
     repository.add_reserved_quantities(session, demand)
     return recorded
 
@@ -451,12 +463,3 @@ def _resolve_shipping_address(
         "country": address.country,
         "gln": address.gln,
     }
-
-
-def totals_read(totals: Totals) -> TotalsRead:
-    return TotalsRead(
-        net=totals.net,
-        vat=totals.vat,
-        gross=totals.gross,
-        vat_breakdown=[VatLineRead(rate=v.rate, base=v.base, amount=v.amount) for v in totals.vat_breakdown],
-    )

@@ -108,18 +108,3 @@ class SaleOrderLine(PricedLineColumns, Base):
     backordered_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0))
 
     order: Mapped[SaleOrder] = relationship(back_populates="lines", lazy="raise")
-
-
-class IdempotencyRecord(Base):
-    """The first answer given to a caller's `Idempotency-Key`, replayed on retries."""
-
-    __tablename__ = "idempotency_record"
-    __table_args__ = (UniqueConstraint("caller", "key"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    caller: Mapped[str] = mapped_column(String(64))
-    key: Mapped[str] = mapped_column(String(200))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    response_status: Mapped[int] = mapped_column(Integer)
-    response_body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

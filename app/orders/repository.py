@@ -9,16 +9,15 @@ from sqlalchemy import Row, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.catalog.models import Customer, Product, ShippingAddress
-from app.orders.models import IdempotencyRecord, OrderStatus, SaleOrder, SaleOrderLine
+from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
 
 customer_table = Customer.__table__
 product_table = Product.__table__
 order_table = SaleOrder.__table__
 line_table = SaleOrderLine.__table__
-key_table = IdempotencyRecord.__table__
 
 # The capture path runs these for every order: built once, executed on the session's connection.
-_c, _p, _o, _k = customer_table.c, product_table.c, order_table.c, key_table.c
+_c, _p, _o = customer_table.c, product_table.c, order_table.c
 _CUSTOMER = select(_c.id, _c.code, _c.name, _c.blocked, _c.discount_percent).where(
     _c.code == bindparam("code")
 )
@@ -56,10 +55,6 @@ _LOOK_ALIKES = (
 _INSERT_ORDER = insert(order_table).returning(_o.id)
 _INSERT_LINES = insert(line_table)
 _INSERT_ORDERS = insert(order_table).returning(_o.id, sort_by_parameter_order=True)
-_FIND_KEY = select(_k.request_hash, _k.response_status, _k.response_body).where(
-    _k.caller == bindparam("caller"), _k.key == bindparam("key")
-)
-_INSERT_KEY = insert(key_table)
 
 
 def customer_for_capture(session: Session, code: str) -> Row[Any] | None:
@@ -117,14 +112,6 @@ def insert_orders(session: Session, orders: list[dict[str, Any]], lines: list[li
     ]
     if rows:
         connection.execute(_INSERT_LINES, rows)
-
-
-def find_idempotency_record(session: Session, caller: str, key: str) -> Row[Any] | None:
-    return session.connection().execute(_FIND_KEY, {"caller": caller, "key": key}).one_or_none()
-
-
-def insert_idempotency_record(session: Session, values: dict[str, Any]) -> None:
-    session.connection().execute(_INSERT_KEY, values)
 
 
 def get_order(session: Session, number: str, *, lock: bool = False) -> SaleOrder | None:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.catalog.schemas import Address, Code, Gtin, MoneyOut, Percent, PriceOut, QuantityOut, RateOut
 from app.orders.models import Channel
+from app.pricing import Totals
 
 MAX_ORDER_LINES = 500
 
@@ -101,3 +102,12 @@ class OrderRead(BaseModel):
     warnings: list[Warning]
     problems: list[dict[str, Any]] = []
     external_references: dict[str, Any] | None = None
+
+
+def totals_read(totals: Totals) -> TotalsRead:
+    return TotalsRead(
+        net=totals.net,
+        vat=totals.vat,
+        gross=totals.gross,
+        vat_breakdown=[VatLineRead(rate=v.rate, base=v.base, amount=v.amount) for v in totals.vat_breakdown],
+    )

@@ -12,9 +12,8 @@ from app.clock import utcnow
 from app.errors import Conflict, NotFound
 from app.money import ZERO
 from app.orders import repository
-from app.orders.capture import totals_read
 from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
-from app.orders.schemas import OrderLineRead, OrderRead, Warning
+from app.orders.schemas import OrderLineRead, OrderRead, Warning, totals_read
 from app.pagination import Page, next_cursor
 from app.pricing import stored_totals
 

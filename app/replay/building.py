@@ -13,20 +13,17 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app import pricing
 from app.config import Settings
 from app.money import HUNDRED
-from app.pricing import PricedLine, Totals, compute_totals
+from app.pricing import PricedLine, Totals, compute_totals, stored_totals
 from app.replay.documents import (
     CorrectedInvoice,
     DocumentKind,
     DocumentReferences,
-    DocumentTotals,
     ErpDocument,
     ErpLine,
     ErpParty,
     PostalAddress,
-    VatBreakdown,
 )
 from app.replay.sources import CustomerRow, DocumentSource, LineRow, OrderSource
 
@@ -183,21 +180,8 @@ def credit_note_document(
     )
 
 
-def stored_totals(net: Decimal, vat: Decimal, gross: Decimal, breakdown: list[Any]) -> DocumentTotals:
-    return document_totals(pricing.stored_totals(net, vat, gross, breakdown))
-
-
-def document_totals(totals: Totals) -> DocumentTotals:
-    return DocumentTotals(
-        net=totals.net,
-        vat=totals.vat,
-        gross=totals.gross,
-        vat_breakdown=tuple(VatBreakdown(v.rate, v.base, v.amount) for v in totals.vat_breakdown),
-    )
-
-
-def computed_totals(lines: Iterable[LineRow]) -> DocumentTotals:
-    totals = compute_totals(
+def computed_totals(lines: Iterable[LineRow]) -> Totals:
+    return compute_totals(
         PricedLine(
             quantity=line.quantity,
             unit_price=line.unit_price,
@@ -207,7 +191,6 @@ def computed_totals(lines: Iterable[LineRow]) -> DocumentTotals:
         )
         for line in lines
     )
-    return document_totals(totals)
 
 
 def effective_discount(line_percent: Decimal, customer_percent: Decimal) -> Decimal:

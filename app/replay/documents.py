@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from app.money import ZERO, money_str, price_str, quantity_out, rate_str
+from app.pricing import Totals, stored_totals
 
 
 class DocumentKind(StrEnum):
@@ -91,21 +92,6 @@ class ErpLine:
 
 
 @dataclass(frozen=True, slots=True)
-class VatBreakdown:
-    rate: Decimal
-    base: Decimal
-    amount: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentTotals:
-    net: Decimal
-    vat: Decimal
-    gross: Decimal
-    vat_breakdown: tuple[VatBreakdown, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class ErpDocument:
     kind: DocumentKind
     idempotency_key: str
@@ -114,7 +100,7 @@ class ErpDocument:
     seller: ErpParty
     buyer: ErpParty
     lines: tuple[ErpLine, ...]
-    totals: DocumentTotals
+    totals: Totals
     invoice_number: str | None = None
     currency: str = "EUR"
     delivery_address: PostalAddress | None = None
@@ -224,16 +210,11 @@ class ErpDocument:
                 ),
             ),
             lines=tuple(_line_from(line) for line in data["lines"]),
-            totals=DocumentTotals(
-                net=Decimal(totals["net"]),
-                vat=Decimal(totals["vat"]),
-                gross=Decimal(totals["gross"]),
-                vat_breakdown=tuple(
-                    VatBreakdown(
-                        rate=Decimal(v["rate"]), base=Decimal(v["base"]), amount=Decimal(v["amount"])
-                    )
-                    for v in totals["vat_breakdown"]
-                ),
+            totals=stored_totals(
+                Decimal(totals["net"]),
+                Decimal(totals["vat"]),
+                Decimal(totals["gross"]),
+                totals["vat_breakdown"],
             ),
         )
 

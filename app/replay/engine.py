@@ -178,7 +178,7 @@ class Worker:
         config = self._config
         now = utcnow()
         with session_scope(self._engine) as session:
-            rows = []
+            rows: list[Row[*tuple[Any, ...]]] = []
             for kind in config.kinds:
                 room = config.batch_size - len(rows)
                 if room <= 0:
@@ -281,7 +281,7 @@ class Worker:
 
 
 def idle_wait(
-    rows: Sequence[Row[Any]], needs: dict[int, list[tuple[int, str]]], *, now: datetime
+    rows: Sequence[Row[*tuple[Any, ...]]], needs: dict[int, list[tuple[int, str]]], *, now: datetime
 ) -> float | None:
     """How long to wait before claiming again, from the open items of the run's scope and kinds (id,
     status, next_attempt_at, claimed_until) and their dependencies (id, status). None when none of

@@ -10,7 +10,7 @@ the order of issue, so the series is chronological as well as gapless.
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import orjson
@@ -196,7 +196,7 @@ def _final_numbers(
     numbers: dict[int, str] = {}
     for series_key, items in wanted.items():
         prefix = series_key.split("|", 1)[0]
-        values = next_numbers(session, yearly_series(prefix, datetime(items[0][1], 1, 1)), len(items))
+        values = next_numbers(session, yearly_series(prefix, items[0][1]), len(items))
         for (item_id, year), value in zip(items, values, strict=True):
             numbers[item_id] = format_number(prefix, year, value)
     return numbers

@@ -16,6 +16,7 @@ incident while it has not been sent yet; once a recap was frozen for sending, la
 month start another one (`recap:<customer>:<month>:2`).
 """
 
+import typing
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CursorResult,
     String,
+    Table,
     and_,
     cast,
     delete,
@@ -43,9 +46,10 @@ from app.invoicing.models import DeferredDocument, DocumentKind, DocumentStatus
 from app.orders.models import OrderStatus, SaleOrder
 from app.replay.models import ItemStatus, ReplayDependency, ReplayItem, ReplayRecapMember
 
-ITEM = ReplayItem.__table__
-DEPENDENCY = ReplayDependency.__table__
-MEMBER = ReplayRecapMember.__table__
+# Declarative `__table__` is typed as any FromClause; these models are declared with a Table.
+ITEM = typing.cast(Table, ReplayItem.__table__)
+DEPENDENCY = typing.cast(Table, ReplayDependency.__table__)
+MEMBER = typing.cast(Table, ReplayRecapMember.__table__)
 ORDER_KIND, INVOICE_KIND, CREDIT_NOTE_KIND = "order", "invoice", "credit_note"
 KINDS = (ORDER_KIND, INVOICE_KIND, CREDIT_NOTE_KIND)
 HELD_ORDER_STATUSES = (OrderStatus.CANCELLED, OrderStatus.NEEDS_REVIEW)
@@ -292,17 +296,24 @@ def _remove_withdrawn(session: Session) -> int:
     unsent = and_(ITEM.c.payload.is_(None), ITEM.c.status == ItemStatus.PENDING)
     cancelled = select(SaleOrder.id).where(SaleOrder.status == OrderStatus.CANCELLED)
     void = select(DeferredDocument.id).where(DeferredDocument.status == DocumentStatus.VOID)
-    removed = session.execute(
-        delete(ITEM).where(unsent, ITEM.c.order_id.in_(cancelled) | ITEM.c.document_id.in_(void))
+    # Session.execute is typed as returning a Result; for a DELETE it is a CursorResult (rowcount).
+    removed = typing.cast(
+        CursorResult[Any],
+        session.execute(
+            delete(ITEM).where(unsent, ITEM.c.order_id.in_(cancelled) | ITEM.c.document_id.in_(void))
+        ),
     ).rowcount
     unsent_ids = select(ITEM.c.id).where(unsent)
     session.execute(delete(MEMBER).where(MEMBER.c.document_id.in_(void), MEMBER.c.item_id.in_(unsent_ids)))
-    empty_recaps = session.execute(
-        delete(ITEM).where(
-            unsent,
-            ITEM.c.period.is_not(None),
-            ~exists().where(MEMBER.c.item_id == ITEM.c.id),
-        )
+    empty_recaps = typing.cast(
+        CursorResult[Any],
+        session.execute(
+            delete(ITEM).where(
+                unsent,
+                ITEM.c.period.is_not(None),
+                ~exists().where(MEMBER.c.item_id == ITEM.c.id),
+            )
+        ),
     ).rowcount
     return int(removed or 0) + int(empty_recaps or 0)
 

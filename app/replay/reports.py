@@ -167,7 +167,7 @@ def dry_run_plan(session: Session, *, until: datetime | None, kinds: Sequence[st
     }
 
 
-def _items(session: Session, incident: Incident | None) -> Sequence[Row[Any]]:
+def _items(session: Session, incident: Incident | None) -> Sequence[Row[*tuple[Any, ...]]]:
     query = select(
         ReplayItem.id,
         ReplayItem.kind,
@@ -187,7 +187,7 @@ def _items(session: Session, incident: Incident | None) -> Sequence[Row[Any]]:
     return session.execute(query).all()
 
 
-def _open_item(item: Row[Any], needs: list[Row[Any]]) -> OpenDocument:
+def _open_item(item: Row[*tuple[Any, ...]], needs: list[Row[*tuple[Any, ...]]]) -> OpenDocument:
     blocking = [need for need in needs if need.status != ItemStatus.ACKNOWLEDGED]
     if item.status in (ItemStatus.FAILED, ItemStatus.DEAD):
         reason = item.last_error or item.status
@@ -207,7 +207,7 @@ def _open_item(item: Row[Any], needs: list[Row[Any]]) -> OpenDocument:
 def _documents_outside_outbox(
     session: Session, incident: Incident | None
 ) -> tuple[
-    list[tuple[str, int, int, str, Value]],
+    list[tuple[str, int, str, Value]],
     list[tuple[str, int, str, str, str]],
     list[tuple[str, int, str, str]],
 ]:
@@ -215,9 +215,13 @@ def _documents_outside_outbox(
     held ones (orders waiting for review), and those excluded from replay on purpose."""
     order = SaleOrder
     document = DeferredDocument
-    order_window = in_window(incident, order.created_at) if incident is not None else order.id.is_not(None)
+    order_window = (
+        in_window(incident, order.created_at.expression) if incident is not None else order.id.is_not(None)
+    )
     document_window = (
-        in_window(incident, document.issued_at) if incident is not None else document.id.is_not(None)
+        in_window(incident, document.issued_at.expression)
+        if incident is not None
+        else document.id.is_not(None)
     )
     no_order_item = ~exists().where(ReplayItem.order_id == order.id)
     no_document_item = ~exists().where(ReplayItem.document_id == document.id) & ~exists().where(
@@ -313,7 +317,7 @@ def _kind_figures(kind: str, tallies: dict[str, Tally]) -> KindFigures:
     )
 
 
-def _erp_check(items: Sequence[Row[Any]]) -> ErpCheck:
+def _erp_check(items: Sequence[Row[*tuple[Any, ...]]]) -> ErpCheck:
     acknowledged = [item for item in items if item.status == ItemStatus.ACKNOWLEDGED]
     seen: dict[tuple[str, str], int] = defaultdict(int)
     for item in acknowledged:

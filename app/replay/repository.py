@@ -4,10 +4,11 @@ whole batches: one statement per step, executemany for per-item values."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import CursorResult, Row, Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from app.delivery.models import DeliveryNote, DeliveryNoteStatus
 from app.invoicing.models import DeferredDocument, DocumentKind, DocumentStatus
@@ -20,12 +21,19 @@ from app.replay.models import (
     RunStatus,
 )
 
-ITEM = ReplayItem.__table__
-DEPENDENCY = ReplayDependency.__table__
-MEMBER = ReplayRecapMember.__table__
-DOCUMENT = DeferredDocument.__table__
-RUN = ReplayRun.__table__
+# Declarative `__table__` is typed as any FromClause; these models are declared with a Table.
+ITEM = cast(Table, ReplayItem.__table__)
+DEPENDENCY = cast(Table, ReplayDependency.__table__)
+MEMBER = cast(Table, ReplayRecapMember.__table__)
+DOCUMENT = cast(Table, DeferredDocument.__table__)
+RUN = cast(Table, ReplayRun.__table__)
 OUTSTANDING = (ItemStatus.PENDING, ItemStatus.IN_FLIGHT, ItemStatus.FAILED, ItemStatus.DEAD)
+
+
+def _execute_dml(session: Session, statement: Executable) -> CursorResult[Any]:
+    """Run an UPDATE or DELETE. `Session.execute` is typed as returning a `Result`; for these
+    statements it is a `CursorResult`, which has the `rowcount`."""
+    return cast(CursorResult[Any], session.execute(statement))
 
 
 def in_scope(until: datetime | None) -> Any:
@@ -65,7 +73,7 @@ def claimable_ids(
 
 def mark_claimed(
     session: Session, ids: Sequence[int], *, run_id: int, token: str, lease_until: datetime
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """Take the items: in flight, held by `token` until `lease_until`, one more attempt counted.
     Returns what the sender needs, in claim order."""
     session.execute(
@@ -100,15 +108,16 @@ def mark_claimed(
 def release_unsent(session: Session, *, run_id: int) -> int:
     """Items left in flight by an earlier run (crashed or abandoned): pending again, to be re-sent with
     the same key and body; the ERP answers "already have it" for those it stored."""
-    result = session.execute(
+    result = _execute_dml(
+        session,
         update(ITEM)
         .where(ITEM.c.status == ItemStatus.IN_FLIGHT, or_(ITEM.c.run_id.is_(None), ITEM.c.run_id != run_id))
-        .values(status=ItemStatus.PENDING, claimed_by=None, claimed_until=None, next_attempt_at=None)
+        .values(status=ItemStatus.PENDING, claimed_by=None, claimed_until=None, next_attempt_at=None),
     )
     return int(result.rowcount or 0)
 
 
-def dependencies_of(session: Session, ids: Sequence[int]) -> dict[int, list[Row[Any]]]:
+def dependencies_of(session: Session, ids: Sequence[int]) -> dict[int, list[Row[*tuple[Any, ...]]]]:
     """For each item, the items it needs (id, kind, reference, erp reference, final number)."""
     needed = ITEM.alias("needed")
     rows = session.execute(
@@ -126,7 +135,7 @@ def dependencies_of(session: Session, ids: Sequence[int]) -> dict[int, list[Row[
         .join(needed, needed.c.id == DEPENDENCY.c.needs_id)
         .where(DEPENDENCY.c.item_id.in_(ids))
     ).all()
-    found: dict[int, list[Row[Any]]] = {}
+    found: dict[int, list[Row[*tuple[Any, ...]]]] = {}
     for row in rows:
         found.setdefault(row.item_id, []).append(row)
     return found
@@ -242,7 +251,9 @@ def remove_members(session: Session, document_ids: Sequence[int]) -> None:
         session.execute(MEMBER.delete().where(MEMBER.c.document_id.in_(document_ids)))
 
 
-def open_items(session: Session, *, until: datetime | None, kinds: Sequence[str]) -> Sequence[Row[Any]]:
+def open_items(
+    session: Session, *, until: datetime | None, kinds: Sequence[str]
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """Items of these kinds not yet acknowledged nor given up, in scope: what keeps a run going."""
     return session.execute(
         select(ITEM.c.id, ITEM.c.status, ITEM.c.next_attempt_at, ITEM.c.claimed_until).where(
@@ -277,17 +288,19 @@ def count_by_kind_and_status(
 
 def touch_run(session: Session, run_id: int, *, now: datetime) -> bool:
     """Heartbeat; False when the run is no longer running (another run took over)."""
-    result = session.execute(
-        update(RUN).where(RUN.c.id == run_id, RUN.c.status == RunStatus.RUNNING).values(heartbeat_at=now)
+    result = _execute_dml(
+        session,
+        update(RUN).where(RUN.c.id == run_id, RUN.c.status == RunStatus.RUNNING).values(heartbeat_at=now),
     )
     return bool(result.rowcount)
 
 
 def abandon_stale_runs(session: Session, *, stale_before: datetime, now: datetime) -> int:
-    result = session.execute(
+    result = _execute_dml(
+        session,
         update(RUN)
         .where(RUN.c.status == RunStatus.RUNNING, RUN.c.heartbeat_at < stale_before)
-        .values(status=RunStatus.ABANDONED, finished_at=now, error="heartbeat stopped: the process died")
+        .values(status=RunStatus.ABANDONED, finished_at=now, error="heartbeat stopped: the process died"),
     )
     return int(result.rowcount or 0)
 
@@ -324,15 +337,17 @@ def retry_given_up(session: Session, *, until: datetime | None) -> int:
     built afresh (the ERP refused it, so it holds nothing under its key: corrected master data may
     go); a dead one keeps its body, since the ERP may hold it from a try whose answer was lost."""
     base = update(ITEM).where(in_scope(until))
-    failed = session.execute(
+    failed = _execute_dml(
+        session,
         base.where(ITEM.c.status == ItemStatus.FAILED).values(
             status=ItemStatus.PENDING, attempts=0, next_attempt_at=None, payload=None
-        )
+        ),
     ).rowcount
-    dead = session.execute(
+    dead = _execute_dml(
+        session,
         base.where(ITEM.c.status == ItemStatus.DEAD).values(
             status=ItemStatus.PENDING, attempts=0, next_attempt_at=None
-        )
+        ),
     ).rowcount
     return int(failed or 0) + int(dead or 0)
 

@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 from sqlalchemy import Engine
 
-from app.api import CurrentActor, DbSession, RowId
+from app.api import CurrentActor, ReadSession, RowId, Writes
 from app.db import get_engine
 from app.pagination import Cursor, Limit, Page, decode_cursor
 from app.replay import report_formats, runs, service
+from app.replay.models import ReplayRun
 from app.replay.schemas import ItemRead, ReconciliationReport, RunCreate, RunPage, RunRead, RunStarted
 
 router = APIRouter(tags=["replay"])
@@ -36,46 +37,53 @@ def get_launcher() -> Launcher:
 
 
 @router.post("/replay-runs", status_code=202, responses={403: {}, 409: {}, 422: {}})
-def start_replay_run(
+async def start_replay_run(
     body: RunCreate,
-    session: DbSession,
     actor: CurrentActor,
+    writes: Writes,
     background: BackgroundTasks,
     engine: Annotated[Engine, Depends(get_engine)],
     launcher: Annotated[Launcher, Depends(get_launcher)],
 ) -> RunStarted:
     """Start a replay into the ERP, run in the background: follow it with `GET /replay-runs/{id}`.
     One run at a time (409 otherwise). A dry run sends nothing and reports what would be sent."""
-    run = runs.start_run(
-        session,
-        actor=actor,
-        dry_run=body.dry_run,
-        kinds=body.kinds,
-        incident_id=body.incident_id,
-        all_incidents=body.all_incidents,
-        workers=body.workers,
+    started = await writes.write(
+        lambda session: _started(
+            runs.start_run(
+                session,
+                actor=actor,
+                dry_run=body.dry_run,
+                kinds=body.kinds,
+                incident_id=body.incident_id,
+                all_incidents=body.all_incidents,
+                workers=body.workers,
+            )
+        )
     )
-    # Background tasks run once the answer is sent, hence after the request's transaction committed.
-    background.add_task(launcher, run.id, engine)
+    background.add_task(launcher, started.id, engine)
+    return started
+
+
+def _started(run: ReplayRun) -> RunStarted:
     return RunStarted(id=run.id, status=run.status)
 
 
 @router.get("/replay-runs", responses={403: {}})
 def list_replay_runs(
-    session: DbSession, actor: CurrentActor, limit: Limit = 20, cursor: Cursor = None
+    session: ReadSession, actor: CurrentActor, limit: Limit = 20, cursor: Cursor = None
 ) -> RunPage:
     return service.list_runs(session, actor=actor, before_id=decode_cursor(cursor), limit=limit)
 
 
 @router.get("/replay-runs/{run_id}", responses={403: {}, 404: {}})
-def get_replay_run(run_id: RowId, session: DbSession, actor: CurrentActor) -> RunRead:
+def get_replay_run(run_id: RowId, session: ReadSession, actor: CurrentActor) -> RunRead:
     """Progress: the run's own counters, its scope's items per kind and status, the latest errors."""
     return service.get_run(session, run_id=run_id, actor=actor)
 
 
 @router.get("/replay-runs/{run_id}/report", responses={403: {}, 404: {}})
 def get_run_report(
-    run_id: RowId, session: DbSession, actor: CurrentActor, output: ReportFormat = "json"
+    run_id: RowId, session: ReadSession, actor: CurrentActor, output: ReportFormat = "json"
 ) -> ReconciliationReport:
     """The reconciliation of the run's incident: `?format=csv` for a spreadsheet, `pdf` for the auditor."""
     report = service.run_report(session, run_id=run_id, actor=actor)
@@ -84,7 +92,7 @@ def get_run_report(
 
 @router.get("/incidents/{incident_id}/report", responses={403: {}, 404: {}})
 def get_incident_report(
-    incident_id: RowId, session: DbSession, actor: CurrentActor, output: ReportFormat = "json"
+    incident_id: RowId, session: ReadSession, actor: CurrentActor, output: ReportFormat = "json"
 ) -> ReconciliationReport:
     report = service.incident_report(session, incident_id=incident_id, actor=actor)
     return _report_answer(report, output, f"incident-{incident_id}")  # type: ignore[return-value]
@@ -92,7 +100,7 @@ def get_incident_report(
 
 @router.get("/replay-items", responses={403: {}})
 def list_replay_items(
-    session: DbSession,
+    session: ReadSession,
     actor: CurrentActor,
     status: str | None = None,
     kind: str | None = None,
@@ -106,9 +114,9 @@ def list_replay_items(
 
 
 @router.post("/replay-items/{item_id}/retry", responses={403: {}, 404: {}, 409: {}})
-def retry_replay_item(item_id: RowId, session: DbSession, actor: CurrentActor) -> ItemRead:
+async def retry_replay_item(item_id: RowId, actor: CurrentActor, writes: Writes) -> ItemRead:
     """Send a failed or dead item again at the next run."""
-    return service.retry_item(session, item_id=item_id, actor=actor)
+    return await writes.write(lambda session: service.retry_item(session, item_id=item_id, actor=actor))
 
 
 def _report_answer(report: ReconciliationReport, output: str, name: str) -> ReconciliationReport | Response:

@@ -147,8 +147,8 @@ def recap_values(session: Session, item_ids: Iterable[int]) -> dict[int, Value]:
             .join(line, line.document_id == ReplayRecapMember.document_id)
             .where(ReplayRecapMember.item_id.in_(chunk))
         )
-        for item_id, *priced in session.execute(query):
-            lines[item_id].append(PricedLine(*priced))
+        for item_id, quantity, unit_price, includes_vat, vat_rate, amount in session.execute(query):
+            lines[item_id].append(PricedLine(quantity, unit_price, includes_vat, vat_rate, amount))
     values = {}
     for item_id, priced_lines in lines.items():
         totals = compute_totals(priced_lines)
@@ -161,7 +161,7 @@ def recap_values(session: Session, item_ids: Iterable[int]) -> dict[int, Value]:
     return values
 
 
-def captured_values(session: Session, items: Sequence[Row[Any]]) -> dict[int, Value]:
+def captured_values(session: Session, items: Sequence[Row[*tuple[Any, ...]]]) -> dict[int, Value]:
     """Items (id, order_id, document_id, period) valued from Carnet's own rows."""
     orders = order_values(session, [item.order_id for item in items if item.order_id])
     documents = document_values(session, [item.document_id for item in items if item.document_id])

@@ -13,13 +13,12 @@ from app.delivery.pdf import (
     DeliveryNoteLineView,
     DeliveryNoteView,
     SellerView,
-    TotalsView,
-    VatAmountView,
     delivery_notes_html,
     render_delivery_note,
     render_delivery_notes,
     render_delivery_notes_parallel,
 )
+from app.pricing import Totals, VatLine
 from app.templating import Lang, format_date, format_money, format_quantity, format_rate
 
 SELLER = SellerView(
@@ -62,8 +61,8 @@ def make_note_view(
     note_lines = tuple(make_line(n, backordered=2 if n % 3 == 0 else 0) for n in range(1, lines + 1))
     net = sum((line.net_amount or Decimal(0) for line in note_lines), Decimal(0))
     vat = (net * Decimal("0.055")).quantize(Decimal("0.01"))
-    totals = TotalsView(
-        net=net, vat=vat, gross=net + vat, vat_breakdown=(VatAmountView(Decimal("5.5"), net, vat),)
+    totals = Totals(
+        net=net, vat=vat, gross=net + vat, vat_breakdown=(VatLine(Decimal("5.5"), net, vat),)
     )
     return DeliveryNoteView(
         number=number,

@@ -13,8 +13,8 @@ from app.db import make_engine, open_session, session_scope
 from app.delivery.models import DeliveryNote
 from app.delivery.schemas import DeliveryLineIn
 from app.errors import DomainError
+from app.fulfilment.service import ship_order
 from app.invoicing.models import DeferredDocument
-from app.invoicing.service import ship_order
 from app.orders.models import SaleOrder
 from tests.builders import make_customer, make_product
 from tests.delivery.fulfilment import WAREHOUSE, order_of

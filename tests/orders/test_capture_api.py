@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.catalog.models import Customer, Product
-from app.orders.models import IdempotencyRecord, SaleOrder, SaleOrderLine
+from app.idempotency.models import IdempotencyRecord
+from app.orders.models import SaleOrder, SaleOrderLine
 from tests.builders import auth_headers, make_customer, make_product
 
 

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from app.auth.service import Actor
-from app.db import open_session, session_scope
+from app.db import session_scope
 from app.errors import DomainError
-from app.idempotency import Answer
+from app.idempotency.service import Answer, answer_once, fresh_answer, request_hash
 from app.orders.capture import capture_order
 from app.orders.models import SaleOrder
 from app.orders.schemas import OrderCreate
@@ -39,16 +39,18 @@ def run_together(count: int, work: Callable[[int], Any]) -> list[Any]:
 
 
 def capture_committed(engine: Engine, draft: OrderCreate, key: str | None) -> Answer:
-    session = open_session(engine, write=True)
-    try:
-        answer = capture_order(session, draft=draft, actor=REP, idempotency_key=key)
-        session.commit()
-        return answer
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    """A capture in a transaction of its own, once per key as the HTTP edge does it."""
+    with session_scope(engine) as session:
+        if key is None:
+            return fresh_answer(capture_order(session, draft=draft, actor=REP), 201)
+        return answer_once(
+            session,
+            caller=REP.caller_key,
+            key=key,
+            request_hash=request_hash(draft.model_dump(mode="json")),
+            status_code=201,
+            produce=lambda: capture_order(session, draft=draft, actor=REP),
+        )
 
 
 def seed(engine: Engine) -> OrderCreate:

@@ -5,13 +5,12 @@ import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import orjson
 from sqlalchemy.orm import Session
 
 from app.auth.service import Actor
 from app.catalog.models import Customer, Product
 from app.delivery.schemas import ReturnCreate
-from app.invoicing.service import record_return, ship_order
+from app.fulfilment.service import record_return, ship_order
 from app.orders.capture import capture_order
 from app.orders.schemas import OrderCreate
 from tests.builders import make_customer, make_product
@@ -64,8 +63,7 @@ def capture(
                 {"product_code": second.code, "quantity": 2, "discount_percent": "10"},
             ],
         )
-        answer = capture_order(session, draft=draft, actor=REP)
-        number = str(orjson.loads(answer.body)["number"])
+        number = capture_order(session, draft=draft, actor=REP).number
         data.orders.append(number)
         if not ship:
             continue
@@ -78,6 +76,6 @@ def capture(
                 delivery_note_number=note.number,
                 lines=[{"product_code": first.code, "quantity": Decimal(1), "reason": "unsold"}],
             )
-            _, credit_note = record_return(session, draft=back, actor=REP)
+            credit_note = record_return(session, draft=back, actor=REP).credit_note
             data.credit_notes.append(credit_note.reference)
     return data

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, select, update
 from app.config import Settings
 from app.db import session_scope
 from app.errors import BusinessRuleViolation, Conflict
+from app.fulfilment.service import void_delivery
 from app.invoicing.models import DeferredDocument
-from app.invoicing.service import void_delivery
 from app.replay import repository, service
 from app.replay.documents import ErpDocument
 from app.replay.engine import Worker, WorkerConfig

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import aliased
 
-from app.db import session_scope
+from app.db import session_scope, writing_engine
 from app.invoicing.models import DeferredDocument
 from app.orders.models import SaleOrder
 from app.replay.models import ReplayItem
@@ -100,7 +100,7 @@ def test_a_replay_killed_midway_and_restarted_puts_every_document_once_in_order(
     fresh_engine: Engine, reference_erp: str, tmp_path: Path
 ) -> None:
     workers = 2 if fresh_engine.dialect.name == "postgresql" else 1
-    with fresh_engine.begin() as connection:
+    with writing_engine(fresh_engine).begin() as connection:
         counts = bulk_capture(connection, orders=ORDERS, credit_every=2)
     assert counts.documents == 2_000
     env = environment(fresh_engine, reference_erp)

@@ -6,7 +6,8 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from app.replay.documents import DocumentKind, DocumentReferences, DocumentTotals, ErpDocument
+from app.pricing import Totals
+from app.replay.documents import DocumentKind, DocumentReferences, ErpDocument
 from app.replay.formats.samples import sample_credit_note, sample_invoice, sample_order, sample_replay
 
 
@@ -54,7 +55,7 @@ class TestJsonForm:
 class TestConsistency:
     def test_totals_that_do_not_add_up_are_refused_where_the_document_is_built(self) -> None:
         document = invoice()
-        wrong = DocumentTotals(
+        wrong = Totals(
             net=document.totals.net,
             vat=document.totals.vat,
             gross=document.totals.gross + Decimal("0.01"),

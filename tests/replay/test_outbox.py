@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from app.clock import utcnow
 from app.delivery.schemas import ReturnCreate
+from app.fulfilment.service import record_return, void_delivery
 from app.incidents.models import Incident
 from app.invoicing.models import DeferredDocument
-from app.invoicing.service import record_return, void_delivery
 from app.orders.models import SaleOrder
 from app.orders.service import cancel_order
 from app.replay.models import ReplayDependency, ReplayItem, ReplayRecapMember

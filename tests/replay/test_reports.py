@@ -14,8 +14,8 @@ from sqlalchemy import Engine, update
 from app.clock import utcnow
 from app.db import session_scope
 from app.delivery.schemas import ReturnCreate
+from app.fulfilment.service import record_return, void_delivery
 from app.incidents import service as incidents
-from app.invoicing.service import record_return, void_delivery
 from app.orders.models import SaleOrder
 from app.orders.service import cancel_order
 from app.replay.models import ReplayItem
@@ -94,14 +94,14 @@ class TestFigures:
             held = capture(session, data, orders=1, ship=False).orders[-1]
             session.execute(update(SaleOrder).where(SaleOrder.number == held).values(status="needs_review"))
             void_delivery(session, number=data.notes[1], actor=WAREHOUSE)
-            _, unmatched = record_return(
+            unmatched = record_return(
                 session,
                 draft=ReturnCreate(
                     customer_code=data.customers[3].code,
                     lines=[{"product_code": data.products[2].code, "quantity": 1}],
                 ),
                 actor=REP,
-            )
+            ).credit_note
         replay(fresh_engine, ErpDouble(), settings())
         report = report_of(fresh_engine)
 

@@ -8,7 +8,7 @@ documents (type 916, named "Delivery note"), so none is lost.
 
 from decimal import Decimal
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from app.money import money_str, price_str, rate_str
 from app.replay.documents import ErpDocument, ErpLine, ErpParty, PostalAddress
@@ -72,7 +72,10 @@ def build_cii(document: ErpDocument) -> etree._Element:
 
 
 def cii_bytes(document: ErpDocument) -> bytes:
-    return etree.tostring(build_cii(document), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    xml: bytes = etree.tostring(
+        build_cii(document), xml_declaration=True, encoding="UTF-8", pretty_print=True
+    )
+    return xml
 
 
 def _trade_tax(parent: etree._Element, rate: Decimal) -> None:

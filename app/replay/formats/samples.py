@@ -9,17 +9,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from app.pricing import compute_totals, price_line
+from app.pricing import Totals, compute_totals, price_line
 from app.replay.documents import (
     CorrectedInvoice,
     DocumentKind,
     DocumentReferences,
-    DocumentTotals,
     ErpDocument,
     ErpLine,
     ErpParty,
     PostalAddress,
-    VatBreakdown,
 )
 
 SELLER = ErpParty(
@@ -100,8 +98,8 @@ def sample_lines(seed: int, count: int) -> tuple[ErpLine, ...]:
     return tuple(lines)
 
 
-def totals_of(lines: tuple[ErpLine, ...]) -> DocumentTotals:
-    totals = compute_totals(
+def totals_of(lines: tuple[ErpLine, ...]) -> Totals:
+    return compute_totals(
         price_line(
             quantity=line.quantity,
             unit_price=line.unit_price,
@@ -110,12 +108,6 @@ def totals_of(lines: tuple[ErpLine, ...]) -> DocumentTotals:
             line_discount_percent=line.discount_percent,
         )
         for line in lines
-    )
-    return DocumentTotals(
-        net=totals.net,
-        vat=totals.vat,
-        gross=totals.gross,
-        vat_breakdown=tuple(VatBreakdown(v.rate, v.base, v.amount) for v in totals.vat_breakdown),
     )
 
 

@@ -8,7 +8,7 @@ Shared figures (prices without VAT, rounding adjustments) come from `formats.com
 
 from decimal import Decimal
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from app.money import money_str, price_str, rate_str
 from app.replay.documents import DocumentKind, ErpDocument, ErpLine, ErpParty, PostalAddress
@@ -128,7 +128,10 @@ def build_ubl(document: ErpDocument) -> etree._Element:
 
 
 def ubl_bytes(document: ErpDocument) -> bytes:
-    return etree.tostring(build_ubl(document), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    xml: bytes = etree.tostring(
+        build_ubl(document), xml_declaration=True, encoding="UTF-8", pretty_print=True
+    )
+    return xml
 
 
 def _tax_category(category: etree._Element, rate: Decimal) -> None:

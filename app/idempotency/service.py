@@ -1,9 +1,10 @@
-"""Safe retries: a caller's `Idempotency-Key` gets the first answer again, and nothing is done twice.
+"""Answering a request once per key.
 
-The key is recorded, with the answer, in the same transaction as what the request wrote. When two
-requests with one key race (PostgreSQL), the second one's insert of the key waits for the first and
-fails once it commits: everything the second wrote is undone with its savepoint, and it answers as
-the first did. Keys are scoped to the caller, and to the kind of request by a prefix (`delivery:`…).
+The key is recorded, with the answer, in the same unit of work as what the request wrote. When two
+requests with one key race (PostgreSQL, two processes), the second one's insert of the key waits for
+the first and fails once it commits: everything the second wrote is undone with its savepoint, and
+it answers as the first did. Keys are scoped to the caller, and to the kind of request by a prefix
+(`delivery:BL-…:`, `return:`; orders have none).
 """
 
 import hashlib
@@ -13,12 +14,19 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
 from app.errors import Conflict, InvalidInput
-from app.orders import repository
+from app.idempotency.models import IdempotencyRecord
+
+_k = IdempotencyRecord.__table__.c
+_FIND = select(_k.request_hash, _k.response_status, _k.response_body).where(
+    _k.caller == bindparam("caller"), _k.key == bindparam("key")
+)
+_INSERT = insert(IdempotencyRecord.__table__)
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,7 @@ class Answer:
     replayed: bool
 
 
-def fresh_answer(model: BaseModel, status_code: int = 201) -> Answer:
+def fresh_answer(model: BaseModel, status_code: int) -> Answer:
     return Answer(status_code=status_code, body=orjson.dumps(model.model_dump(mode="json")), replayed=False)
 
 
@@ -46,9 +54,9 @@ def request_hash(payload: Any) -> str:
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def replay(session: Session, *, caller: str, key: str, request_hash: str | None) -> Answer | None:
+def find_answer(session: Session, *, caller: str, key: str, request_hash: str) -> Answer | None:
     """The first answer to this key, or None; the key with another request body is refused."""
-    record = repository.find_idempotency_record(session, caller, key)
+    record = session.connection().execute(_FIND, {"caller": caller, "key": key}).one_or_none()
     if record is None:
         return None
     if record.request_hash != request_hash:
@@ -57,17 +65,23 @@ def replay(session: Session, *, caller: str, key: str, request_hash: str | None)
 
 
 def answer_once(
-    session: Session, *, caller: str, key: str, request_hash: str, produce: Callable[[], Answer]
+    session: Session,
+    *,
+    caller: str,
+    key: str,
+    request_hash: str,
+    status_code: int,
+    produce: Callable[[], BaseModel],
 ) -> Answer:
     """Produce the answer (and its writes) once per key, or give back the first answer."""
-    earlier = replay(session, caller=caller, key=key, request_hash=request_hash)
+    earlier = find_answer(session, caller=caller, key=key, request_hash=request_hash)
     if earlier is not None:
         return earlier
     try:
         with session.begin_nested():
-            answer = produce()
-            repository.insert_idempotency_record(
-                session,
+            answer = fresh_answer(produce(), status_code)
+            session.connection().execute(
+                _INSERT,
                 {
                     "caller": caller,
                     "key": key,
@@ -79,29 +93,7 @@ def answer_once(
             )
         return answer
     except IntegrityError:
-        earlier = replay(session, caller=caller, key=key, request_hash=request_hash)
+        earlier = find_answer(session, caller=caller, key=key, request_hash=request_hash)
         if earlier is None:
             raise
         return earlier
-
-
-def run_once(
-    session: Session,
-    *,
-    caller: str,
-    key: str | None,
-    scope: str,
-    payload: Any,
-    produce: Callable[[], BaseModel],
-) -> Answer:
-    """For a request that may carry an Idempotency-Key: `produce` runs once per (caller, scope, key)."""
-    if key is None:
-        return fresh_answer(produce())
-    check_key(key)
-    return answer_once(
-        session,
-        caller=caller,
-        key=f"{scope}:{key}",
-        request_hash=request_hash(payload),
-        produce=lambda: fresh_answer(produce()),
-    )

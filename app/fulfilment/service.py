@@ -1,0 +1,72 @@
+"""The fulfilment use cases, each one unit of work: the goods movement and its deferred document."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from app.auth.service import Actor
+from app.delivery import returns as delivery_returns
+from app.delivery import service as delivery_service
+from app.delivery.models import DeliveryNote, GoodsReturn
+from app.delivery.schemas import DeliveryLineIn, ReturnCreate
+from app.errors import Conflict, FieldError
+from app.fulfilment.schemas import ReturnWithCreditNoteRead
+from app.invoicing import repository as invoicing_repository
+from app.invoicing.models import DeferredDocument, DocumentStatus
+from app.invoicing.service import deferred_document_read, issue_deferred_credit_note, issue_deferred_invoice
+
+
+@dataclass(frozen=True)
+class RecordedReturn:
+    goods_return: GoodsReturn
+    credit_note: DeferredDocument
+
+
+def ship_order(
+    session: Session, *, number: str, lines: Sequence[DeliveryLineIn] | None, actor: Actor
+) -> DeliveryNote:
+    """Ship (part of) an order: its delivery note and the note's deferred invoice."""
+    note = delivery_service.issue_delivery_note(session, number=number, lines=lines, actor=actor)
+    issue_deferred_invoice(session, note=note)
+    return note
+
+
+def void_delivery(session: Session, *, number: str, actor: Actor) -> DeliveryNote:
+    """Void a delivery note and its deferred invoice, which must not have been replayed yet."""
+    actor.require(*delivery_service.SHIPPING_ROLES)
+    note = delivery_service.lock_delivery_note(session, number=number, actor=actor)
+    delivery_service.check_voidable(session, note)
+    invoice = invoicing_repository.invoice_of_note(session, note.id, lock=True)
+    if invoice is not None and invoice.status != DocumentStatus.PENDING:
+        raise Conflict(
+            f"the deferred invoice {invoice.reference} of delivery note {number} is {invoice.status}, "
+            "not pending: the note can no longer be voided in Carnet",
+            errors=[FieldError(("path", "number"), f"deferred invoice {invoice.status}")],
+            slug="invoice-not-pending",
+        )
+    delivery_service.void_delivery_note(session, note=note, actor=actor)
+    if invoice is not None:
+        invoice.status = DocumentStatus.VOID
+        invoice.voided_at = note.voided_at
+    return note
+
+
+def record_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> RecordedReturn:
+    """Record returned goods and issue their deferred credit note."""
+    goods_return = delivery_returns.receive_return(session, draft=draft, actor=actor)
+    return RecordedReturn(goods_return, issue_deferred_credit_note(session, goods_return=goods_return))
+
+
+def get_return(session: Session, *, number: str, actor: Actor) -> RecordedReturn:
+    goods_return = delivery_returns.get_return(session, number=number, actor=actor)
+    credit_note = invoicing_repository.credit_note_of_return(session, goods_return.id)
+    assert credit_note is not None, "every return has its credit note"
+    return RecordedReturn(goods_return, credit_note)
+
+
+def return_read(recorded: RecordedReturn) -> ReturnWithCreditNoteRead:
+    return ReturnWithCreditNoteRead(
+        **dict(delivery_returns.return_read(recorded.goods_return)),
+        credit_note=deferred_document_read(recorded.credit_note),
+    )
