@@ -3,7 +3,7 @@
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Header, Path, Request, Response
 from pydantic import BaseModel
@@ -69,6 +69,7 @@ async def get_actor(request: Request, lookup: Annotated[PartnerLookup, Depends(g
 ReadSession = Annotated[Session, Depends(get_session, scope="function")]
 Writes = Annotated[UnitOfWorkRunner, Depends(get_writer)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
+P = TypeVar("P")
 RowId = Annotated[int, Path(ge=-MAX_ID, le=MAX_ID)]
 
 
@@ -92,36 +93,50 @@ class Once:
         idempotency.check_key(key)
         return cls(actor.caller_key, f"{scope}{key}", idempotency.request_hash(payload))
 
-    async def earlier(self, writes: UnitOfWorkRunner) -> Response | None:
-        """The first answer to this key, if there is one (read before any costly preparation)."""
-        if self.key is None or self.request_hash is None:
-            return None
-        key, request_hash = self.key, self.request_hash
-        answer = await writes.read(
-            lambda session: idempotency.find_answer(
-                session, caller=self.caller, key=key, request_hash=request_hash
-            )
-        )
-        return None if answer is None else _answer_response(answer)
-
     async def write(
         self, writes: UnitOfWorkRunner, work: Callable[[Session], BaseModel], status_code: int = 201
     ) -> Response:
+        return await self.write_planned(writes, _no_plan, lambda session, _: work(session), status_code)
+
+    async def write_planned(
+        self,
+        writes: UnitOfWorkRunner,
+        plan: Callable[[Session], P],
+        apply: Callable[[Session, P], BaseModel],
+        status_code: int = 201,
+    ) -> Response:
+        """`plan` reads (and may refuse) outside the write lock, `apply` writes. With a key already
+        answered, the first answer is given back and neither runs: a retry gets its order even if
+        it could no longer be taken now."""
         if self.key is None or self.request_hash is None:
-            model = await writes.write(work)
+            model = await writes.write_planned(plan, apply)
             return _answer_response(idempotency.fresh_answer(model, status_code))
         key, request_hash = self.key, self.request_hash
-        answer = await writes.write(
-            lambda session: idempotency.answer_once(
+
+        def plan_once(session: Session) -> tuple[idempotency.Answer | None, P | None]:
+            earlier = idempotency.find_answer(session, caller=self.caller, key=key, request_hash=request_hash)
+            return (earlier, None) if earlier is not None else (None, plan(session))
+
+        def apply_once(
+            session: Session, planned: tuple[idempotency.Answer | None, P | None]
+        ) -> idempotency.Answer:
+            earlier, value = planned
+            if earlier is not None:
+                return earlier
+            return idempotency.answer_once(
                 session,
                 caller=self.caller,
                 key=key,
                 request_hash=request_hash,
                 status_code=status_code,
-                produce=lambda: work(session),
+                produce=lambda: apply(session, cast(P, value)),
             )
-        )
-        return _answer_response(answer)
+
+        return _answer_response(await writes.write_planned(plan_once, apply_once))
+
+
+def _no_plan(_session: Session) -> None:
+    return None
 
 
 def _answer_response(answer: idempotency.Answer) -> Response:

@@ -28,20 +28,22 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+import anyio.to_thread
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.db import get_engine, open_session, turn_for, writer_turn_held
 
 T = TypeVar("T")
+P = TypeVar("P")
 Work = Callable[[Session], T]
 log = logging.getLogger(__name__)
 
 # PostgreSQL's SQLSTATEs for "run it again": serialization failure, deadlock detected.
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 MAX_ATTEMPTS = 5
+READERS = 2
 
 
 class UnitOfWorkRunner(Protocol):
@@ -53,11 +55,18 @@ class UnitOfWorkRunner(Protocol):
         """Run `work` in the writer's next batch; the result comes once committed."""
         ...
 
+    async def write_planned(self, plan: Work[P], apply: Callable[[Session, P], T]) -> T:
+        """Run `plan` on a read-only session, outside the write lock, then `apply` with what it
+        planned in the writer's next batch; the result comes once committed."""
+        ...
+
 
 @dataclass
 class _Job:
-    work: Work[Any]
+    work: Callable[..., Any]
     future: "Future[Any]"
+    plan: Work[Any] | None = None
+    started: bool = False  # its future is running: its caller can no longer cancel it
     attempts: int = field(default=0)
 
 
@@ -71,12 +80,18 @@ class Writer:
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        # A few reading threads are enough to keep the database busy; more would only fight over the
+        # GIL and open connections beyond the pool's (each new SQLite connection costs a millisecond).
+        self._readers = anyio.CapacityLimiter(READERS)
 
     async def read(self, work: Work[T]) -> T:
-        return await run_in_threadpool(run_read, self.engine, work)
+        return await anyio.to_thread.run_sync(run_read, self.engine, work, limiter=self._readers)
 
     async def write(self, work: Work[T]) -> T:
         return await asyncio.wrap_future(self.submit(work))
+
+    async def write_planned(self, plan: Work[P], apply: Callable[[Session, P], T]) -> T:
+        return await asyncio.wrap_future(self._submit(_Job(apply, Future(), plan=plan)))
 
     def write_blocking(self, work: Work[T]) -> T:
         """For threads other than the event loop's (never the writer's own)."""
@@ -85,16 +100,18 @@ class Writer:
         return self.submit(work).result()
 
     def submit(self, work: Work[T]) -> "Future[T]":
-        future: Future[T] = Future()
+        return self._submit(_Job(work, Future()))
+
+    def _submit(self, job: _Job) -> "Future[Any]":
         with self._wakeup:
             if self._stopping:
                 raise RuntimeError("the writer is stopped")
-            self._pending.append(_Job(work, future))
+            self._pending.append(job)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="carnet-writer", daemon=True)
                 self._thread.start()
             self._wakeup.notify()
-        return future
+        return job.future
 
     def stop(self) -> None:
         """Finish what is pending, then end the thread."""
@@ -113,11 +130,36 @@ class Writer:
                     self._wakeup.wait()
                 if not self._pending:
                     return
-            with writer_turn_held(turn):
-                with self._wakeup:
-                    count = min(self.max_batch, len(self._pending))
-                    batch = [self._pending.popleft() for _ in range(count)]
-                self._run_batch(batch)
+                count = min(self.max_batch, len(self._pending))
+                batch = [self._pending.popleft() for _ in range(count)]
+            batch = self._plan(batch)
+            if batch:
+                with writer_turn_held(turn):
+                    self._run_batch(batch)
+
+    def _plan(self, batch: list[_Job]) -> list[_Job]:
+        """The planning reads of the batch, on one read session, before the write turn is taken;
+        a unit whose plan fails gets its error and leaves the batch."""
+        if not any(job.plan is not None for job in batch):
+            return batch
+        ready: list[_Job] = []
+        session = open_session(self.engine, write=False)
+        try:
+            for job in batch:
+                if job.plan is not None:
+                    if not job.future.set_running_or_notify_cancel():
+                        continue
+                    try:
+                        planned = job.plan(session)
+                    except Exception as exc:
+                        job.future.set_exception(exc)
+                        continue
+                    job.work, job.plan, job.started = _with_plan(job.work, planned), None, True
+                ready.append(job)
+        finally:
+            session.rollback()
+            session.close()
+        return ready
 
     def _run_batch(self, batch: list[_Job]) -> None:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
@@ -126,8 +168,10 @@ class Writer:
             session = open_session(self.engine, write=True)
             try:
                 for job in batch:
-                    if job.attempts == 0 and not job.future.set_running_or_notify_cancel():
-                        continue  # the caller gave up before its unit started
+                    if not job.started:
+                        if not job.future.set_running_or_notify_cancel():
+                            continue  # the caller gave up before its unit started
+                        job.started = True
                     try:
                         with session.begin_nested():
                             result = job.work(session)
@@ -161,6 +205,10 @@ class Writer:
             # The victims wait for the next batch: this one's commit released what they waited for.
             with self._wakeup:
                 self._pending.extendleft(reversed(again))
+
+
+def _with_plan(apply: Callable[[Session, Any], Any], planned: Any) -> Work[Any]:
+    return lambda session: apply(session, planned)
 
 
 def is_transient(exc: BaseException) -> bool:

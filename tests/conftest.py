@@ -179,6 +179,12 @@ def client(session: Session, engine: Engine) -> Iterator[TestClient]:
             with guard.write(), session.begin_nested():
                 return work(session)
 
+        async def write_planned(self, plan: Callable[[Session], Any], apply: Callable[..., Any]) -> Any:
+            with guard.read():
+                planned = plan(session)
+            with guard.write(), session.begin_nested():
+                return apply(session, planned)
+
     app = create_app()
     app.dependency_overrides[get_session] = request_session
     app.dependency_overrides[get_writer] = SessionRunner

@@ -85,6 +85,30 @@ def test_every_unit_gets_its_answer(writer: Writer, units: int) -> None:
     assert len(set(codes)) == units == count_customers(writer.engine)
 
 
+def test_a_planned_unit_reads_before_it_writes_and_a_failed_plan_writes_nothing(writer: Writer) -> None:
+    def plan(session: Session) -> int:
+        return session.execute(select(func.count()).select_from(Customer)).scalar_one()
+
+    def refuse(session: Session) -> int:
+        raise InvalidInput("unknown customer", loc=("body", "customer_code"))
+
+    def apply(session: Session, seen: int) -> int:
+        make_customer(session)
+        return seen
+
+    async def submit() -> list[object]:
+        first = await writer.write_planned(plan, apply)
+        rest = await asyncio.gather(
+            writer.write_planned(refuse, apply), writer.write_planned(plan, apply), return_exceptions=True
+        )
+        return [first, *rest]
+
+    first, refused, second = asyncio.run(submit())
+    assert (first, second) == (0, 1)
+    assert isinstance(refused, InvalidInput)
+    assert count_customers(writer.engine) == 2
+
+
 def test_threads_wait_for_their_unit_without_an_event_loop(writer: Writer) -> None:
     codes: list[str] = []
     threads = [

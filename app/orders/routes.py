@@ -19,11 +19,11 @@ async def capture_order(
     numbering and the writes go through the writer (see app/writer.py). A retry with the same
     `Idempotency-Key` gets the first answer, even if the order could no longer be taken now."""
     once = Once.of(actor, idempotency_key, scope="", payload=body.model_dump(mode="json"))
-    earlier = await once.earlier(writes)
-    if earlier is not None:
-        return earlier
-    plan = await writes.read(partial(capture.plan_order, draft=body, actor=actor))
-    return await once.write(writes, partial(capture.record_order, plan=plan))
+    return await once.write_planned(
+        writes,
+        partial(capture.plan_order, draft=body, actor=actor),
+        lambda session, plan: capture.record_order(session, plan=plan),
+    )
 
 
 @router.get("/orders/{number}")
