@@ -18,7 +18,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Engine, MetaData, Numeric, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Engine,
+    Integer,
+    MetaData,
+    Numeric,
+    create_engine,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -93,6 +104,11 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Keys: 64 bits on PostgreSQL (tables that grow: orders, lines, outbox, interchanges…; and every id a
+# client may send in a path fits), SQLite's INTEGER PRIMARY KEY (an alias of its 64-bit rowid) there.
+Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def Money() -> ExactDecimal:

@@ -6,13 +6,13 @@ from decimal import Decimal
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, Quantity, Rate, UnitPrice, UtcDateTime
+from app.db import Base, Id, Quantity, Rate, UnitPrice, UtcDateTime
 
 
 class Customer(Base):
     __tablename__ = "customer"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     vat_number: Mapped[str | None] = mapped_column(String(20))
@@ -39,7 +39,7 @@ class ShippingAddress(Base):
     __tablename__ = "shipping_address"
     __table_args__ = (UniqueConstraint("customer_id", "code"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str | None] = mapped_column(String(200))
@@ -56,7 +56,7 @@ class ShippingAddress(Base):
 class Product(Base):
     __tablename__ = "product"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
     name: Mapped[str] = mapped_column(String(300))
@@ -78,7 +78,7 @@ class SnapshotImport(Base):
 
     __tablename__ = "snapshot_import"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(500))
     as_of: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

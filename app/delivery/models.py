@@ -14,7 +14,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.catalog.models import Customer, Product
-from app.db import Base, Money, Quantity, Rate, UtcDateTime
+from app.db import Base, Id, Money, Quantity, Rate, UtcDateTime
 from app.orders.models import PricedLineColumns, SaleOrder, SaleOrderLine
 
 
@@ -26,7 +26,7 @@ class DeliveryNoteStatus(enum.StrEnum):
 class DeliveryNote(Base):
     __tablename__ = "delivery_note"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     status: Mapped[str] = mapped_column(String(12), index=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("sale_order.id"), index=True)
@@ -62,7 +62,7 @@ class DeliveryNoteLine(PricedLineColumns, Base):
     __tablename__ = "delivery_note_line"
     __table_args__ = (UniqueConstraint("delivery_note_id", "line_no"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     delivery_note_id: Mapped[int] = mapped_column(ForeignKey("delivery_note.id", ondelete="CASCADE"))
     order_line_id: Mapped[int] = mapped_column(ForeignKey("sale_order_line.id"), index=True)
     order_line_no: Mapped[int] = mapped_column(Integer)
@@ -79,7 +79,7 @@ class StockReceipt(Base):
 
     __tablename__ = "stock_receipt"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     reference: Mapped[str | None] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     received_by: Mapped[str] = mapped_column(String(64))
@@ -92,7 +92,7 @@ class StockReceipt(Base):
 class StockReceiptLine(Base):
     __tablename__ = "stock_receipt_line"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     receipt_id: Mapped[int] = mapped_column(ForeignKey("stock_receipt.id", ondelete="CASCADE"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
     quantity: Mapped[Decimal] = mapped_column(Quantity())
@@ -106,7 +106,7 @@ class GoodsReturn(Base):
 
     __tablename__ = "goods_return"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     delivery_note_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_note.id"), index=True)
@@ -128,7 +128,7 @@ class GoodsReturnLine(Base):
     __tablename__ = "goods_return_line"
     __table_args__ = (UniqueConstraint("return_id", "line_no"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     return_id: Mapped[int] = mapped_column(ForeignKey("goods_return.id", ondelete="CASCADE"))
     line_no: Mapped[int] = mapped_column(Integer)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UtcDateTime
+from app.db import Base, Id, UtcDateTime
 
 
 class InterchangeStatus(enum.StrEnum):
@@ -31,7 +31,7 @@ class EdiInterchange(Base):
         UniqueConstraint("control_key", "partner_id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     received_by: Mapped[str] = mapped_column(String(64))
@@ -69,7 +69,7 @@ class EdiEnvelopeClaim(Base):
     __tablename__ = "edi_envelope_claim"
     __table_args__ = (UniqueConstraint("partner_id", "envelope_key"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
     envelope_key: Mapped[str] = mapped_column(String(64))
     interchange_id: Mapped[int] = mapped_column(
@@ -82,7 +82,7 @@ class EdiAcknowledgment(Base):
 
     __tablename__ = "edi_acknowledgment"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     interchange_id: Mapped[int] = mapped_column(
         ForeignKey("edi_interchange.id", ondelete="CASCADE"), index=True
     )
@@ -103,7 +103,7 @@ class PartnerParty(Base):
     __tablename__ = "partner_party"
     __table_args__ = (UniqueConstraint("partner_id", "party_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
     party_id: Mapped[str] = mapped_column(String(35))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
@@ -118,7 +118,7 @@ class PartnerItem(Base):
     __tablename__ = "partner_item"
     __table_args__ = (UniqueConstraint("partner_id", "item_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
     item_id: Mapped[str] = mapped_column(String(35))
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)

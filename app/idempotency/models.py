@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UtcDateTime
+from app.db import Base, Id, UtcDateTime
 
 
 class IdempotencyRecord(Base):
@@ -12,7 +12,7 @@ class IdempotencyRecord(Base):
     __tablename__ = "idempotency_record"
     __table_args__ = (UniqueConstraint("caller", "key"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     caller: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))

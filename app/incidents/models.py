@@ -8,10 +8,10 @@ database refuses a second open incident, whatever the race).
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, text
+from sqlalchemy import Boolean, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UtcDateTime
+from app.db import Base, Id, UtcDateTime
 
 
 class Incident(Base):
@@ -26,7 +26,7 @@ class Incident(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     reason: Mapped[str] = mapped_column(String(500))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -12,11 +12,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Date, ForeignKey, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.catalog.models import Customer
-from app.db import Base, Money, Rate, UtcDateTime
+from app.db import Base, Id, Money, Rate, UtcDateTime
 from app.delivery.models import DeliveryNote, GoodsReturn
 from app.orders.models import PricedLineColumns, SaleOrder
 
@@ -39,7 +39,7 @@ class DocumentStatus(enum.StrEnum):
 class DeferredDocument(Base):
     __tablename__ = "deferred_document"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), index=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
@@ -75,7 +75,7 @@ class DeferredDocumentLine(PricedLineColumns, Base):
     __tablename__ = "deferred_document_line"
     __table_args__ = (UniqueConstraint("document_id", "line_no"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("deferred_document.id", ondelete="CASCADE"))
     customer_discount_percent: Mapped[Decimal] = mapped_column(Rate())
     delivery_note_line_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_note_line.id"), index=True)

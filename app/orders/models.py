@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.catalog.models import Customer
-from app.db import Base, Money, Quantity, Rate, UnitPrice, UtcDateTime
+from app.db import Base, Id, Money, Quantity, Rate, UnitPrice, UtcDateTime
 
 
 class OrderStatus(enum.StrEnum):
@@ -48,7 +48,7 @@ class SaleOrder(Base):
         Index("ix_sale_order_customer_content", "customer_id", "content_fingerprint"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
@@ -101,7 +101,7 @@ class SaleOrderLine(PricedLineColumns, Base):
     __tablename__ = "sale_order_line"
     __table_args__ = (UniqueConstraint("order_id", "line_no"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("sale_order.id", ondelete="CASCADE"))
     external_line_no: Mapped[str | None] = mapped_column(String(35))
     shipped_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0))

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UtcDateTime
+from app.db import Base, Id, UtcDateTime
 
 
 class ItemStatus(enum.StrEnum):
@@ -51,7 +51,7 @@ class ReplayRun(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
     dry_run: Mapped[bool] = mapped_column(Boolean)
@@ -81,7 +81,7 @@ class ReplayItem(Base):
         Index("ix_replay_item_recap", "customer_id", "period"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
     reference: Mapped[str] = mapped_column(String(64))
