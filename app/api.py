@@ -1,18 +1,15 @@
-"""Dependencies shared by the HTTP routes: the read session, the writer and the caller."""
+"""Dependencies shared by the HTTP routes: the read session, the writer, safe retries (the caller is
+in app/auth/dependencies.py)."""
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, cast
 
-from fastapi import Depends, Header, Path, Request, Response
+from fastapi import Depends, Header, Path, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
-from app.auth.service import Actor, actor_from_api_key, actor_from_token
 from app.db import get_engine, open_session
-from app.errors import NotAuthenticated
 from app.idempotency import service as idempotency
 from app.pagination import MAX_ID
 from app.writer import UnitOfWorkRunner, get_writer
@@ -29,46 +26,8 @@ def get_session() -> Iterator[Session]:
         session.close()
 
 
-_partner_cache: dict[str, tuple[float, Actor]] = {}
-PARTNER_CACHE_SECONDS = 30.0
-
-
-PartnerLookup = Callable[[str], Actor]
-
-
-def _partner_actor(api_key: str) -> Actor:
-    session = open_session(get_engine(), write=False)
-    try:
-        return actor_from_api_key(session, api_key)
-    finally:
-        session.close()
-
-
-async def get_partner_lookup() -> PartnerLookup:
-    return _partner_actor
-
-
-async def get_actor(request: Request, lookup: Annotated[PartnerLookup, Depends(get_partner_lookup)]) -> Actor:
-    """A bearer token (people) or an `X-API-Key` (partners). Partner keys are looked up in the database
-    and remembered for a few seconds, so that a revoked key stops working within that delay."""
-    api_key = request.headers.get("x-api-key")
-    if api_key:
-        cached = _partner_cache.get(api_key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        actor = await run_in_threadpool(lookup, api_key)
-        _partner_cache[api_key] = (time.monotonic() + PARTNER_CACHE_SECONDS, actor)
-        return actor
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise NotAuthenticated("send a bearer token (POST /api/v1/auth/token) or a partner's X-API-Key")
-    return actor_from_token(token.strip())
-
-
 ReadSession = Annotated[Session, Depends(get_session, scope="function")]
 Writes = Annotated[UnitOfWorkRunner, Depends(get_writer)]
-CurrentActor = Annotated[Actor, Depends(get_actor)]
 P = TypeVar("P")
 RowId = Annotated[int, Path(ge=-MAX_ID, le=MAX_ID)]
 
@@ -87,11 +46,11 @@ class Once:
     request_hash: str | None
 
     @classmethod
-    def of(cls, actor: Actor, key: str | None, *, scope: str, payload: Any) -> "Once":
+    def of(cls, caller: str, key: str | None, *, scope: str, payload: Any) -> "Once":
         if key is None:
-            return cls(actor.caller_key, None, None)
+            return cls(caller, None, None)
         idempotency.check_key(key)
-        return cls(actor.caller_key, f"{scope}{key}", idempotency.request_hash(payload))
+        return cls(caller, f"{scope}{key}", idempotency.request_hash(payload))
 
     async def write(
         self, writes: UnitOfWorkRunner, work: Callable[[Session], BaseModel], status_code: int = 201

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from app.config import get_settings
-from app.db import get_engine, session_scope
+from app.db import get_engine, run_unit, session_scope
 
 if TYPE_CHECKING:
     from app.auth.service import Actor
@@ -50,8 +50,8 @@ def _users_create(args: argparse.Namespace) -> int:
 def _import_master_data(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from app.catalog.importing import ImportRefused, import_file
-    from app.catalog.reading import parse_as_of
+    from app.catalog.importing import import_file
+    from app.catalog.reading import ImportRefused, parse_as_of
 
     try:
         as_of = parse_as_of(args.as_of) if args.as_of else None
@@ -62,10 +62,11 @@ def _import_master_data(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        with session_scope() as session:
-            result = import_file(
+        result = run_unit(
+            lambda session: import_file(
                 session, kind=args.kind, path=Path(args.file), as_of=as_of, show_progress=sys.stderr.isatty()
             )
+        )
     except ImportRefused as exc:
         print(f"error: {exc.detail}\nnothing imported", file=sys.stderr)
         return 2
@@ -110,7 +111,7 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 
 def _partners_create(args: argparse.Namespace) -> int:
-    from app.auth.service import create_partner
+    from app.edi.partners import create_partner
     from app.errors import DomainError
 
     try:

@@ -10,13 +10,13 @@ the writer (app/writer.py) fails at once instead of taking a lock behind everybo
 
 import fcntl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +30,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -44,6 +45,10 @@ NAMING_CONVENTION = {
 }
 
 WRITE_OPTION = "carnet_write"  # execution option of write transactions
+# PostgreSQL's SQLSTATEs for "run it again": serialization failure, deadlock detected.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+MAX_ATTEMPTS = 5
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -209,6 +214,26 @@ def session_scope(engine: Engine | None = None, *, write: bool = True) -> Iterat
 @contextmanager
 def _no_turn() -> Iterator[None]:
     yield
+
+
+def run_unit(work: Callable[[Session], T], engine: Engine | None = None) -> T:
+    """`work` in a `session_scope` of its own, run again (a few times) when PostgreSQL chose it as the
+    victim of a deadlock or a serialization failure: for units outside the server's writer."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with session_scope(engine) as session:
+                return work(session)
+        except DBAPIError as exc:
+            if not is_transient(exc) or attempt == MAX_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that running the same unit again, in another transaction, may not meet."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    return getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
 
 
 class WriterTurn:

@@ -11,9 +11,10 @@ business time zone (`CARNET_BUSINESS_TIMEZONE`, Europe/Paris by default), so tha
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, bindparam, insert, select, update
+from sqlalchemy import Integer, String, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -29,7 +30,7 @@ class DocumentCounter(Base):
     next_value: Mapped[int] = mapped_column(Integer, default=1)
 
 
-_counter = DocumentCounter.__table__
+_counter = cast(Table, DocumentCounter.__table__)
 _TAKE_NUMBER = (
     update(_counter)
     .where(_counter.c.name == bindparam("series"))
@@ -48,7 +49,7 @@ _CREATE_SERIES_WITH = insert(_counter).values(name=bindparam("series"), next_val
 
 def next_number(session: Session, series: str) -> int:
     """Take the next number of `series` (created on first use), inside the caller's transaction."""
-    taken = session.connection().execute(_TAKE_NUMBER, {"series": series}).scalar_one_or_none()
+    taken: int | None = session.connection().execute(_TAKE_NUMBER, {"series": series}).scalar_one_or_none()
     if taken is not None:
         return taken - 1
     try:

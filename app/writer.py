@@ -28,29 +28,18 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-import anyio.to_thread
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app.db import get_engine, open_session, turn_for, writer_turn_held
+from app.db import MAX_ATTEMPTS, get_engine, is_transient, open_session, turn_for, writer_turn_held
 
 T = TypeVar("T")
 P = TypeVar("P")
 Work = Callable[[Session], T]
 log = logging.getLogger(__name__)
 
-# PostgreSQL's SQLSTATEs for "run it again": serialization failure, deadlock detected.
-TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
-MAX_ATTEMPTS = 5
-READERS = 2
-
 
 class UnitOfWorkRunner(Protocol):
-    async def read(self, work: Work[T]) -> T:
-        """Run `work` on a read-only session, off the event loop."""
-        ...
-
     async def write(self, work: Work[T]) -> T:
         """Run `work` in the writer's next batch; the result comes once committed."""
         ...
@@ -80,12 +69,6 @@ class Writer:
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
-        # A few reading threads are enough to keep the database busy; more would only fight over the
-        # GIL and open connections beyond the pool's (each new SQLite connection costs a millisecond).
-        self._readers = anyio.CapacityLimiter(READERS)
-
-    async def read(self, work: Work[T]) -> T:
-        return await anyio.to_thread.run_sync(run_read, self.engine, work, limiter=self._readers)
 
     async def write(self, work: Work[T]) -> T:
         return await asyncio.wrap_future(self.submit(work))
@@ -209,22 +192,6 @@ class Writer:
 
 def _with_plan(apply: Callable[[Session, Any], Any], planned: Any) -> Work[Any]:
     return lambda session: apply(session, planned)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A failure that running the same unit again, in another transaction, may not meet."""
-    if not isinstance(exc, DBAPIError):
-        return False
-    return getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
-
-
-def run_read(engine: Engine, work: Work[T]) -> T:
-    session = open_session(engine, write=False)
-    try:
-        return work(session)
-    finally:
-        session.rollback()
-        session.close()
 
 
 _writers: dict[Engine, Writer] = {}

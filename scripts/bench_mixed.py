@@ -31,10 +31,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import bench_capture as capture_bench  # noqa: E402
 
 from app.auth.models import User  # noqa: E402
-from app.auth.service import Actor, create_partner, issue_token  # noqa: E402
+from app.auth.service import Actor, issue_token  # noqa: E402
 from app.catalog.models import Customer  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.db import make_engine, session_scope  # noqa: E402
+from app.edi.partners import create_partner  # noqa: E402
 from app.numbering import business_moment  # noqa: E402
 from app.orders import repository  # noqa: E402
 from app.orders.capture import price_order, record_orders  # noqa: E402

@@ -20,7 +20,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from app.api import get_partner_lookup, get_session
+from app.api import get_session
+from app.auth.dependencies import get_partner_lookup
 from app.auth.service import actor_from_api_key
 from app.db import WRITE_OPTION, get_engine, make_engine
 from app.main import create_app
@@ -170,10 +171,6 @@ def client(session: Session, engine: Engine) -> Iterator[TestClient]:
     class SessionRunner:
         """Runs the writer's units of work on the test's session, one savepoint each, as the writer
         does in its batch."""
-
-        async def read(self, work: Callable[[Session], Any]) -> Any:
-            with guard.read():
-                return work(session)
 
         async def write(self, work: Callable[[Session], Any]) -> Any:
             with guard.write(), session.begin_nested():

@@ -3,6 +3,7 @@ savepoint; read sessions that may not write; one turn for every writer of a SQLi
 
 import asyncio
 import threading
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -10,9 +11,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.catalog.models import Customer
-from app.db import open_session, session_scope, turn_for
+from app.db import is_transient, open_session, session_scope, turn_for
 from app.errors import InvalidInput
-from app.writer import Writer, is_transient
+from app.writer import Writer
 from tests.builders import make_customer
 
 
@@ -22,9 +23,9 @@ def count_customers(engine: Engine) -> int:
 
 
 @pytest.fixture
-def writer(fresh_engine: Engine) -> "Writer":
+def writer(fresh_engine: Engine) -> Iterator[Writer]:
     writer = Writer(fresh_engine, max_batch=8)
-    yield writer  # type: ignore[misc]
+    yield writer
     writer.stop()
 
 

@@ -25,10 +25,11 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, func, select
 
-from app.auth.service import create_partner, issue_token
+from app.auth.service import issue_token
 from app.catalog.models import Customer, Product
 from app.db import session_scope
 from app.delivery.models import DeliveryNote, GoodsReturn
+from app.edi.partners import create_partner
 from app.invoicing.models import DeferredDocument
 from app.numbering import DocumentCounter
 from app.orders.models import SaleOrder

@@ -1,9 +1,7 @@
 """Users, password hashing (argon2 via pwdlib) and signed bearer tokens."""
 
 import hashlib
-import secrets
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -15,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth.models import Partner, PartnerCustomer, Role, User
-from app.catalog.models import Customer
 from app.clock import utcnow
 from app.config import get_settings
 from app.errors import Conflict, InvalidInput, NotAuthenticated, NotPermitted
@@ -102,44 +99,13 @@ def issue_token(user: User) -> str:
 API_KEY_PREFIX = "ck_"
 
 
-def _key_hash(api_key: str) -> str:
+def key_hash(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
-
-
-def create_partner(session: Session, *, name: str, customer_codes: Sequence[str]) -> tuple[Partner, str]:
-    """Create a partner restricted to the given customers; the API key is returned once, stored hashed."""
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise InvalidInput("a partner name has 1 to 100 characters", loc=("name",))
-    if not customer_codes:
-        raise InvalidInput("a partner needs at least one customer", loc=("customer",))
-    customers = (
-        session.execute(select(Customer).where(Customer.code.in_(set(customer_codes)))).scalars().all()
-    )
-    unknown = sorted(set(customer_codes) - {c.code for c in customers})
-    if unknown:
-        raise InvalidInput(f"unknown customer(s): {', '.join(unknown)}", loc=("customer",))
-    api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    partner = Partner(
-        name=name,
-        api_key_hash=_key_hash(api_key),
-        api_key_prefix=api_key[:10],
-        active=True,
-        created_at=utcnow(),
-    )
-    try:
-        with session.begin_nested():
-            session.add(partner)
-            session.flush()
-            session.add_all(PartnerCustomer(partner_id=partner.id, customer_id=c.id) for c in customers)
-    except IntegrityError as exc:
-        raise Conflict(f"partner {name!r} already exists") from exc
-    return partner, api_key
 
 
 def actor_from_api_key(session: Session, api_key: str) -> Actor:
     partner = session.execute(
-        select(Partner).where(Partner.api_key_hash == _key_hash(api_key), Partner.active.is_(True))
+        select(Partner).where(Partner.api_key_hash == key_hash(api_key), Partner.active.is_(True))
     ).scalar_one_or_none()
     if partner is None:
         raise NotAuthenticated("unknown or revoked API key")

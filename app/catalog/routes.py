@@ -1,6 +1,7 @@
 from fastapi import APIRouter
 
-from app.api import CurrentActor, ReadSession, Writes
+from app.api import ReadSession, Writes
+from app.auth.dependencies import CurrentActor
 from app.auth.models import Role
 from app.catalog import service
 from app.catalog.schemas import CustomerCreate, CustomerRead, ProductCreate, ProductRead
@@ -32,9 +33,7 @@ def list_customers(
 @router.post("/products", status_code=201)
 async def save_product(body: ProductCreate, actor: CurrentActor, writes: Writes) -> ProductRead:
     actor.require(Role.ADMIN)
-    return await writes.write(
-        lambda session: service.product_read(service.save_product(session, data=body))
-    )
+    return await writes.write(lambda session: service.product_read(service.save_product(session, data=body)))
 
 
 @router.get("/products/{code}")

@@ -2,12 +2,13 @@
 and returns are in app/fulfilment)."""
 
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api import CurrentActor, ReadSession, Writes
+from app.api import ReadSession, Writes
+from app.auth.dependencies import CurrentActor
 from app.delivery import printing, service
 from app.delivery.schemas import (
     BackorderRead,
@@ -21,7 +22,10 @@ from app.templating import Lang
 
 router = APIRouter(tags=["delivery"])
 
-PDF_RESPONSE = {200: {"content": {"application/pdf": {}}, "description": "the PDF"}, 404: {}}
+PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "the PDF"},
+    404: {},
+}
 
 
 def _pdf(content: bytes, filename: str) -> Response:

@@ -180,12 +180,13 @@ def _quantities_to_ship(
     stock_errors: list[FieldError] = []
     for index, asked in enumerate(wanted):
         loc = ("body", "lines", index)
-        line = by_no.get(asked.line_no)
-        if line is None:
+        found = by_no.get(asked.line_no)
+        if found is None:
             input_errors.append(
                 FieldError((*loc, "line_no"), f"order {order.number} has no line {asked.line_no}")
             )
             continue
+        line = found
         product = products[line.product_id]
         remaining = line.quantity - line.shipped_quantity
         if asked.quantity > remaining:

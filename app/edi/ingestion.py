@@ -52,10 +52,12 @@ class StoredInterchange:
 
 
 @dataclass(frozen=True)
-class IngestionAnswer:
-    status_code: int  # 201 first processing, 200 a resend (or an interchange processed before)
+class InterchangeOutcome:
+    """What became of an interchange (`body`: its answer, as `GET /edi/interchanges/{id}` tells it), and
+    whether it was a resend of one received before (or one processed before), answered as it was."""
+
     body: dict[str, Any]
-    replayed: bool
+    resend: bool
 
 
 def posting_partner(session: Session, *, actor: Actor, partner_name: str | None) -> Partner:
@@ -114,14 +116,14 @@ def read_interchange(data: bytes, *, content_type: str | None, csv_profile: dict
 
 def process_interchange(
     session: Session, *, interchange_id: int, reading: Reading | None = None
-) -> IngestionAnswer:
+) -> InterchangeOutcome:
     """Turn a stored interchange into orders and acknowledgments, all or nothing, in the caller's
     transaction. An interchange already processed is answered as it was, with 200."""
     row = repository.get_interchange(session, interchange_id, lock=True)
     if row is None:
         raise NotFound(f"no interchange {interchange_id}")
     if row.status != InterchangeStatus.RECEIVED:
-        return IngestionAnswer(200, answer_body(session, _first(session, row)), replayed=True)
+        return InterchangeOutcome(answer_body(session, _first(session, row)), resend=True)
     partner = repository.get_partner(session, row.partner_id)
     assert partner is not None
     original = repository.find_original(
@@ -197,7 +199,7 @@ def process_interchange(
     return _finish(session, row, drafts, now)
 
 
-def reprocess_interchange(session: Session, *, interchange_id: int, actor: Actor) -> IngestionAnswer:
+def reprocess_interchange(session: Session, *, interchange_id: int, actor: Actor) -> InterchangeOutcome:
     """Process again an interchange left `received` by a crash (admins)."""
     if actor.role != Role.ADMIN:
         raise NotPermitted("only an admin reprocesses interchanges")
@@ -291,7 +293,7 @@ def _register(
     return None
 
 
-def _duplicate(session: Session, row: EdiInterchange, original: EdiInterchange) -> IngestionAnswer:
+def _duplicate(session: Session, row: EdiInterchange, original: EdiInterchange) -> InterchangeOutcome:
     row.status = InterchangeStatus.DUPLICATE
     row.duplicate_of_id = original.id
     row.format = original.format
@@ -299,10 +301,10 @@ def _duplicate(session: Session, row: EdiInterchange, original: EdiInterchange) 
     row.sender_id = original.sender_id
     row.processed_at = utcnow()
     session.flush()
-    return IngestionAnswer(200, answer_body(session, original), replayed=True)
+    return InterchangeOutcome(answer_body(session, original), resend=True)
 
 
-def _rejected(session: Session, row: EdiInterchange, rejection: InterchangeRejected) -> IngestionAnswer:
+def _rejected(session: Session, row: EdiInterchange, rejection: InterchangeRejected) -> InterchangeOutcome:
     interchange = rejection.interchange
     if interchange is not None:
         _describe(row, interchange)
@@ -318,7 +320,7 @@ def _rejected(session: Session, row: EdiInterchange, rejection: InterchangeRejec
 
 def _finish(
     session: Session, row: EdiInterchange, drafts: list[acknowledging.AcknowledgmentDraft], now: Any
-) -> IngestionAnswer:
+) -> InterchangeOutcome:
     row.processed_at = now
     session.flush()
     repository.insert_acknowledgments(
@@ -337,7 +339,7 @@ def _finish(
             for d in drafts
         ],
     )
-    return IngestionAnswer(201, answer_body(session, row), replayed=False)
+    return InterchangeOutcome(answer_body(session, row), resend=False)
 
 
 def _first(session: Session, row: EdiInterchange) -> EdiInterchange:

@@ -7,7 +7,8 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api import CurrentActor, ReadSession, RowId, Writes
+from app.api import ReadSession, RowId, Writes
+from app.auth.dependencies import CurrentActor
 from app.edi import ingestion, service
 from app.edi.models import InterchangeStatus
 from app.edi.schemas import (
@@ -34,13 +35,13 @@ _RAW_BODY = {
 }
 
 
-def _answer(answer: ingestion.IngestionAnswer) -> Response:
-    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+def _answer(outcome: ingestion.InterchangeOutcome) -> Response:
+    """201 for an interchange processed now; a resend gets the first answer again, 200."""
     return Response(
-        orjson.dumps(answer.body),
-        status_code=answer.status_code,
+        orjson.dumps(outcome.body),
+        status_code=200 if outcome.resend else 201,
         media_type="application/json",
-        headers=headers,
+        headers={"Idempotent-Replayed": "true"} if outcome.resend else None,
     )
 
 

@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
 
-from app.api import CurrentActor, IdempotencyKey, Once, ReadSession, Writes
+from app.api import IdempotencyKey, Once, ReadSession, Writes
+from app.auth.dependencies import CurrentActor
 from app.delivery import service as delivery_service
 from app.delivery.schemas import DeliveryCreate, DeliveryNoteRead, ReturnCreate
 from app.fulfilment import service
@@ -31,7 +32,7 @@ async def ship_order(
     order becomes its backorder. With an `Idempotency-Key`, a retry ships nothing more."""
     lines = body.lines if body is not None else None
     once = Once.of(
-        actor,
+        actor.caller_key,
         idempotency_key,
         scope=f"delivery:{number}:",
         payload=body.model_dump(mode="json") if body is not None else None,
@@ -63,7 +64,7 @@ async def record_return(
 ) -> Response:
     """Record returned goods and issue their deferred credit note. Returned quantities go back to the
     stock on hand. With an `Idempotency-Key`, a retry records nothing more."""
-    once = Once.of(actor, idempotency_key, scope="return:", payload=body.model_dump(mode="json"))
+    once = Once.of(actor.caller_key, idempotency_key, scope="return:", payload=body.model_dump(mode="json"))
     return await once.write(
         writes,
         lambda session: service.return_read(service.record_return(session, draft=body, actor=actor)),

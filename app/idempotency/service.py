@@ -10,11 +10,11 @@ it answers as the first did. Keys are scoped to the caller, and to the kind of r
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,11 +22,12 @@ from app.clock import utcnow
 from app.errors import Conflict, InvalidInput
 from app.idempotency.models import IdempotencyRecord
 
-_k = IdempotencyRecord.__table__.c
+_table = cast(Table, IdempotencyRecord.__table__)
+_k = _table.c
 _FIND = select(_k.request_hash, _k.response_status, _k.response_body).where(
     _k.caller == bindparam("caller"), _k.key == bindparam("key")
 )
-_INSERT = insert(IdempotencyRecord.__table__)
+_INSERT = insert(_table)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from app.api import CurrentActor, ReadSession, RowId, Writes
+from app.api import ReadSession, RowId, Writes
+from app.auth.dependencies import CurrentActor
 from app.incidents import service
 from app.incidents.schemas import IncidentCreate, IncidentEnd, IncidentPage, IncidentRead
 from app.pagination import Cursor, Limit, decode_cursor

@@ -1,9 +1,9 @@
 """Finance's view of the deferred invoices and credit notes (issued by app/fulfilment)."""
 
-
 from fastapi import APIRouter
 
-from app.api import CurrentActor, ReadSession
+from app.api import ReadSession
+from app.auth.dependencies import CurrentActor
 from app.invoicing import service
 from app.invoicing.models import DocumentKind, DocumentStatus
 from app.invoicing.schemas import DeferredDocumentPage, DeferredDocumentRead

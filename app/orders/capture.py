@@ -360,7 +360,8 @@ def record_orders(session: Session, *, plans: Sequence[OrderPlan]) -> list[Recor
         content = (plan.customer_id, plan.content_fingerprint)
         reference = (plan.customer_id, plan.customer_reference) if plan.customer_reference else None
         in_batch = {o.number: o for o in same_content.get(content, ())}
-        in_batch.update((o.number, o) for o in same_reference.get(reference, ()) if reference)
+        if reference is not None:
+            in_batch.update((o.number, o) for o in same_reference.get(reference, ()))
         warnings = list(plan.warnings)
         duplicate = _possible_duplicate(session, plan, now, sorted(in_batch.values()))
         if duplicate is not None:

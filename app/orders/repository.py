@@ -3,18 +3,18 @@
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, func, insert, or_, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.catalog.models import Customer, Product, ShippingAddress
 from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
 
-customer_table = Customer.__table__
-product_table = Product.__table__
-order_table = SaleOrder.__table__
-line_table = SaleOrderLine.__table__
+customer_table = cast(Table, Customer.__table__)
+product_table = cast(Table, Product.__table__)
+order_table = cast(Table, SaleOrder.__table__)
+line_table = cast(Table, SaleOrderLine.__table__)
 
 # The capture path runs these for every order: built once, executed on the session's connection.
 _c, _p, _o = customer_table.c, product_table.c, order_table.c
@@ -57,7 +57,7 @@ _INSERT_LINES = insert(line_table)
 _INSERT_ORDERS = insert(order_table).returning(_o.id, sort_by_parameter_order=True)
 
 
-def customer_for_capture(session: Session, code: str) -> Row[Any] | None:
+def customer_for_capture(session: Session, code: str) -> Row[*tuple[Any, ...]] | None:
     return session.connection().execute(_CUSTOMER, {"code": code}).one_or_none()
 
 
@@ -68,7 +68,9 @@ def shipping_address_by_code(session: Session, customer_id: int, code: str) -> S
     return session.execute(query).scalar_one_or_none()
 
 
-def products_for_capture(session: Session, *, codes: set[str], gtins: set[str]) -> Sequence[Row[Any]]:
+def products_for_capture(
+    session: Session, *, codes: set[str], gtins: set[str]
+) -> Sequence[Row[*tuple[Any, ...]]]:
     return session.connection().execute(_PRODUCTS, {"codes": list(codes), "gtins": list(gtins)}).all()
 
 
@@ -82,7 +84,7 @@ def add_reserved_quantities(session: Session, quantities: dict[int, Decimal]) ->
 
 def look_alike_orders(
     session: Session, *, customer_id: int, reference: str | None, fingerprint: str, since: datetime
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """Orders of the customer, not cancelled, with the same reference, or with the same products and
     quantities captured since `since` (a phone order and its EDI twin)."""
     parameters = {

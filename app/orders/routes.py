@@ -2,7 +2,8 @@ from functools import partial
 
 from fastapi import APIRouter, Response
 
-from app.api import CurrentActor, IdempotencyKey, Once, ReadSession, Writes
+from app.api import IdempotencyKey, Once, ReadSession, Writes
+from app.auth.dependencies import CurrentActor
 from app.orders import capture, service
 from app.orders.models import Channel, OrderStatus
 from app.orders.schemas import OrderCreate, OrderRead
@@ -18,7 +19,7 @@ async def capture_order(
     """Capture an order. The snapshot is read and the order priced on a read session; only the
     numbering and the writes go through the writer (see app/writer.py). A retry with the same
     `Idempotency-Key` gets the first answer, even if the order could no longer be taken now."""
-    once = Once.of(actor, idempotency_key, scope="", payload=body.model_dump(mode="json"))
+    once = Once.of(actor.caller_key, idempotency_key, scope="", payload=body.model_dump(mode="json"))
     return await once.write_planned(
         writes,
         partial(capture.plan_order, draft=body, actor=actor),

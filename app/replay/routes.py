@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 from sqlalchemy import Engine
 
-from app.api import CurrentActor, ReadSession, RowId, Writes
+from app.api import ReadSession, RowId, Writes
+from app.auth.dependencies import CurrentActor
 from app.db import get_engine
 from app.pagination import Cursor, Limit, Page, decode_cursor
 from app.replay import report_formats, runs, service

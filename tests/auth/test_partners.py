@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.auth.models import Partner
-from app.auth.service import create_partner
+from app.edi.partners import create_partner
 from app.errors import Conflict, InvalidInput
 from tests.builders import auth_headers, make_customer, make_product
 

@@ -61,9 +61,7 @@ def make_note_view(
     note_lines = tuple(make_line(n, backordered=2 if n % 3 == 0 else 0) for n in range(1, lines + 1))
     net = sum((line.net_amount or Decimal(0) for line in note_lines), Decimal(0))
     vat = (net * Decimal("0.055")).quantize(Decimal("0.01"))
-    totals = Totals(
-        net=net, vat=vat, gross=net + vat, vat_breakdown=(VatLine(Decimal("5.5"), net, vat),)
-    )
+    totals = Totals(net=net, vat=vat, gross=net + vat, vat_breakdown=(VatLine(Decimal("5.5"), net, vat),))
     return DeliveryNoteView(
         number=number,
         issue_date=date(2026, 11, 26),

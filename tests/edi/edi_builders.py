@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Partner
-from app.auth.service import Actor, actor_from_api_key, create_partner
+from app.auth.service import Actor, actor_from_api_key
 from app.catalog.models import Customer, Product
 from app.edi import ingestion
 from app.edi.edifact_syntax import format_segment
 from app.edi.models import PartnerItem, PartnerParty
+from app.edi.partners import create_partner
 from app.orders.models import SaleOrder
 from tests.builders import make_customer
 
@@ -155,7 +156,7 @@ def x12_850(
 
 def ingest(
     session: Session, hub: Hub, data: bytes, *, content_type: str | None = None
-) -> ingestion.IngestionAnswer:
+) -> ingestion.InterchangeOutcome:
     """What `POST /edi/interchanges` does, on the test's session: store, parse, process."""
     stored = ingestion.store_interchange(session, actor=hub.actor, data=data, content_type=content_type)
     reading = ingestion.read_interchange(

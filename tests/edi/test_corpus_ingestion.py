@@ -26,13 +26,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.auth.service import create_partner
 from app.catalog.models import Customer
 from app.catalog.schemas import normalize_gln
 from app.edi.documents import Interchange, ItemIdKind
 from app.edi.issues import InterchangeRejected
 from app.edi.models import EdiInterchange, PartnerItem, PartnerParty
 from app.edi.parse import parse_interchange
+from app.edi.partners import create_partner
 from app.edi.snapshot import GTIN_KINDS, gtin_forms
 from app.orders.models import SaleOrder, SaleOrderLine
 from tests.builders import make_customer, make_product

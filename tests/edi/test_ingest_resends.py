@@ -46,7 +46,7 @@ class TestResends:
         first = ingest(session, hub, data)
         count = order_count(session)
         again = ingest(session, hub, data)
-        assert (again.status_code, again.replayed) == (200, True)
+        assert again.resend
         assert again.body == first.body
         assert order_count(session) == count
         duplicates = session.execute(
@@ -61,7 +61,7 @@ class TestResends:
         assert product.gtin
         first = ingest(session, hub, order_edifact([Line(product.gtin, 2)], control_ref="777"))
         again = ingest(session, hub, order_edifact([Line(product.gtin, 5)], control_ref="777"))
-        assert again.status_code == 200 and again.body["orders"] == first.body["orders"]
+        assert again.resend and again.body["orders"] == first.body["orders"]
 
     def test_a_production_interchange_after_a_test_one_with_its_control_reference_creates_its_order(
         self, session: Session
@@ -71,10 +71,10 @@ class TestResends:
         assert product.gtin
         trial = ingest(session, hub, order_edifact([Line(product.gtin, 2)], control_ref="42", test=True))
         real = ingest(session, hub, order_edifact([Line(product.gtin, 2)], control_ref="42"))
-        assert (trial.status_code, real.status_code) == (201, 201)
+        assert not trial.resend and not real.resend
         assert real.body["orders"] and real.body["orders"] != trial.body["orders"]
         again = ingest(session, hub, order_edifact([Line(product.gtin, 3)], control_ref="42"))
-        assert again.status_code == 200 and again.body["orders"] == real.body["orders"]
+        assert again.resend and again.body["orders"] == real.body["orders"]
 
     def test_an_envelope_received_alone_is_not_captured_again_inside_a_batch(self, session: Session) -> None:
         hub = make_hub(session)
@@ -85,7 +85,7 @@ class TestResends:
         first = ingest(session, hub, alone)
         count = order_count(session)
         batch = ingest(session, hub, alone + other)
-        assert batch.status_code == 201
+        assert not batch.resend
         assert order_count(session) == count + 1
         assert len(batch.body["orders"]) == 1 and batch.body["orders"] != first.body["orders"]
         assert [w["code"] for w in batch.body["warnings"]] == ["repeated_envelope"]
@@ -99,7 +99,7 @@ class TestResends:
         batch = ingest(session, hub, alone + other)
         count = order_count(session)
         again = ingest(session, hub, alone)
-        assert (again.status_code, again.replayed) == (200, True)
+        assert again.resend
         assert again.body["orders"] == batch.body["orders"]
         assert order_count(session) == count
 
@@ -107,11 +107,11 @@ class TestResends:
         one, two = make_hub(session), make_hub(session, gln="5412345000044")
         product = make_product(session)
         assert product.gtin
-        assert ingest(session, one, order_edifact([Line(product.gtin)], control_ref="5")).status_code == 201
+        assert not ingest(session, one, order_edifact([Line(product.gtin)], control_ref="5")).resend
         answer = ingest(
             session, two, order_edifact([Line(product.gtin)], control_ref="5", buyer="5412345000044")
         )
-        assert answer.status_code == 201 and answer.body["orders"]
+        assert not answer.resend and answer.body["orders"]
 
     def test_a_rejected_interchange_sent_again_after_a_fix_on_our_side_is_processed_afresh(
         self, session: Session
@@ -123,9 +123,9 @@ class TestResends:
         assert refused.body["status"] == "rejected"
         map_item(session, hub, "HUB-ART-1", product)
         accepted = ingest(session, hub, data)
-        assert accepted.status_code == 201 and accepted.body["status"] == "accepted"
+        assert not accepted.resend and accepted.body["status"] == "accepted"
         assert accepted.body["id"] != refused.body["id"]
-        assert ingest(session, hub, data).status_code == 200
+        assert ingest(session, hub, data).resend
 
     def test_processing_a_processed_interchange_again_answers_what_it_answered(
         self, session: Session
@@ -135,7 +135,7 @@ class TestResends:
         assert product.gtin
         first = ingest(session, hub, order_edifact([Line(product.gtin)]))
         again = ingestion.process_interchange(session, interchange_id=first.body["id"])
-        assert again.status_code == 200 and again.body == first.body
+        assert again.resend and again.body == first.body
         with pytest.raises(Conflict):
             ingestion.reprocess_interchange(session, interchange_id=first.body["id"], actor=ADMIN)
 
@@ -181,7 +181,7 @@ class TestCrashWhileProcessing:
         monkeypatch.setattr(ingestion, "record_orders", original)
         with session_scope(fresh_engine) as session:
             answer = ingestion.reprocess_interchange(session, interchange_id=stored.id, actor=ADMIN)
-        assert answer.status_code == 201 and len(answer.body["orders"]) == 2
+        assert not answer.resend and len(answer.body["orders"]) == 2
         assert _count(fresh_engine, SaleOrder) == 2
 
     def test_the_command_line_reprocesses_every_pending_interchange(
@@ -213,7 +213,7 @@ class TestConcurrentResends:
                     ingestion.store_interchange(session, actor=hub.actor, data=data, content_type=None)
                 )
         barrier = threading.Barrier(2)
-        answers: list[ingestion.IngestionAnswer] = []
+        answers: list[ingestion.InterchangeOutcome] = []
         errors: list[BaseException] = []
 
         def process(interchange_id: int) -> None:
@@ -230,6 +230,6 @@ class TestConcurrentResends:
         for thread in threads:
             thread.join(timeout=60)
         assert errors == []
-        assert sorted(a.status_code for a in answers) == [200, 201]
+        assert sorted(a.resend for a in answers) == [False, True]
         assert answers[0].body["orders"] == answers[1].body["orders"]
         assert _count(fresh_engine, SaleOrder) == 2

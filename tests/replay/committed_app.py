@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from app.api import get_partner_lookup, get_session
+from app.api import get_session
+from app.auth.dependencies import get_partner_lookup
 from app.auth.service import Actor, actor_from_api_key
 from app.db import get_engine, open_session, session_scope
 from app.main import create_app

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from app.auth.service import create_partner
 from app.config import get_settings
 from app.db import session_scope
+from app.edi.partners import create_partner
 from app.replay.routes import get_launcher
 from app.replay.runs import execute_run, start_run
 from tests.builders import auth_headers
