@@ -258,6 +258,20 @@ class WriterTurn:
             raise
         self._owner = threading.get_ident()
 
+    def try_acquire(self) -> bool:
+        """The turn if nobody holds it, without waiting."""
+        if self._owner == threading.get_ident():
+            raise RuntimeError("this thread already writes to the database: one write transaction at a time")
+        if not self._thread_lock.acquire(blocking=False):
+            return False
+        try:
+            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._thread_lock.release()
+            return False
+        self._owner = threading.get_ident()
+        return True
+
     def release(self) -> None:
         self._owner = None
         fcntl.flock(self._handle, fcntl.LOCK_UN)

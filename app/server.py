@@ -8,7 +8,6 @@ on every accepted connection, and hand it to uvicorn's supervisor.
 
 import gc
 import socket
-import sys
 
 import uvicorn
 from fastapi import FastAPI
@@ -17,7 +16,6 @@ from uvicorn.supervisors import Multiprocess
 from app.main import create_app
 
 APP = "app.server:serving_app"
-SWITCH_INTERVAL = 0.005
 
 
 def serving_app() -> FastAPI:
@@ -32,7 +30,6 @@ def serving_app() -> FastAPI:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 1000)
-    sys.setswitchinterval(SWITCH_INTERVAL)
     return app
 
 

@@ -31,7 +31,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from app.db import MAX_ATTEMPTS, get_engine, is_transient, open_session, turn_for, writer_turn_held
+from app.db import MAX_ATTEMPTS, get_engine, is_transient, open_session, turn_for
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -113,12 +113,27 @@ class Writer:
                     self._wakeup.wait()
                 if not self._pending:
                     return
-                count = min(self.max_batch, len(self._pending))
-                batch = [self._pending.popleft() for _ in range(count)]
-            batch = self._plan(batch)
-            if batch:
-                with writer_turn_held(turn):
+            batch = self._plan(self._take(self.max_batch))
+            if turn is None:
+                if batch:
                     self._run_batch(batch)
+                continue
+            # While another process writes, plan what keeps arriving: it joins the batch, ready.
+            while not turn.try_acquire():
+                more = self._take(self.max_batch - len(batch))
+                if not more:
+                    turn.acquire()
+                    break
+                batch += self._plan(more)
+            try:
+                if batch:
+                    self._run_batch(batch)
+            finally:
+                turn.release()
+
+    def _take(self, count: int) -> list[_Job]:
+        with self._wakeup:
+            return [self._pending.popleft() for _ in range(min(count, len(self._pending)))]
 
     def _plan(self, batch: list[_Job]) -> list[_Job]:
         """The planning reads of the batch, on one read session, before the write turn is taken;

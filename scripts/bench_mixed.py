@@ -3,11 +3,11 @@
 Prints one line per figure: `name value unit`. For each engine (SQLite, then PostgreSQL when the
 local server answers), on a fresh database each time:
 - capture alone: 32 connections posting 5-line orders (as scripts/bench_capture.py);
-- mixed: 16 connections capturing, 6 shipping open orders (seeded beforehand, whole orders), 2 posting
-  returns (a pause of 100 ms between two), 2 posting EANCOM interchanges (one 4-line order each, 250 ms
-  apart), 4 reading lists (50 ms apart); one wrk process per route, so that each route has its own
-  latency figures. Writes/s counts the answered writes of all routes (2xx), and `ratio` puts it
-  against capture alone.
+- mixed: 16 connections capturing and 4 shipping open orders (seeded beforehand, whole orders) as
+  fast as the server answers; 1 posting returns (200 ms apart), 1 posting EANCOM interchanges (one
+  4-line order each, 500 ms apart) and 2 reading lists (200 ms apart); one wrk process per route, so
+  that each route has its own latency figures. Writes/s counts the answered writes of all routes
+  (2xx), and `ratio` puts it against capture alone.
 """
 
 import os
@@ -46,11 +46,11 @@ DURATION_S = 10
 OPEN_ORDERS = 6000
 PARTNER_GLN = "5412345000013"
 ROUTES = {  # route: (connections, pause in ms between two requests of a connection)
-    "capture": (16, 0),
-    "ship": (6, 0),
-    "return": (2, 100),
-    "edi": (2, 250),
-    "read": (4, 50),
+    "capture": (16, 0),  # reps keying orders as fast as the server answers
+    "ship": (4, 0),  # the warehouse shipping whole orders as fast as the server answers
+    "return": (1, 200),  # a rep keying returns
+    "edi": (1, 500),  # a partner's files, one 4-line order each
+    "read": (2, 200),  # a dozen people refreshing lists every few seconds
 }
 WRITES = ("capture", "ship", "return", "edi")
 

@@ -168,3 +168,17 @@ def test_a_thread_that_holds_the_turn_cannot_open_a_second_write_transaction(fre
         pytest.skip("PostgreSQL takes concurrent writers: there is no turn")
     with session_scope(fresh_engine), pytest.raises(RuntimeError), session_scope(fresh_engine):
         pass
+
+
+def test_the_turn_is_not_taken_while_another_thread_holds_it(fresh_engine: Engine) -> None:
+    turn = turn_for(fresh_engine)
+    if turn is None:
+        pytest.skip("PostgreSQL takes concurrent writers: there is no turn")
+    taken: list[bool] = []
+    with session_scope(fresh_engine):
+        other = threading.Thread(target=lambda: taken.append(turn.try_acquire()))
+        other.start()
+        other.join()
+    assert taken == [False]
+    assert turn.try_acquire()
+    turn.release()
