@@ -53,22 +53,31 @@ class Once:
         return cls(caller, f"{scope}{key}", idempotency.request_hash(payload))
 
     async def write(
-        self, writes: UnitOfWorkRunner, work: Callable[[Session], BaseModel], status_code: int = 201
+        self,
+        writes: UnitOfWorkRunner,
+        work: Callable[[Session], BaseModel],
+        *,
+        rank: int,
+        status_code: int = 201,
     ) -> Response:
-        return await self.write_planned(writes, _no_plan, lambda session, _: work(session), status_code)
+        return await self.write_planned(
+            writes, _no_plan, lambda session, _: work(session), rank=rank, status_code=status_code
+        )
 
     async def write_planned(
         self,
         writes: UnitOfWorkRunner,
         plan: Callable[[Session], P],
         apply: Callable[[Session, P], BaseModel],
+        *,
+        rank: int,
         status_code: int = 201,
     ) -> Response:
         """`plan` reads (and may refuse) outside the write lock, `apply` writes. With a key already
         answered, the first answer is given back and neither runs: a retry gets its order even if
         it could no longer be taken now."""
         if self.key is None or self.request_hash is None:
-            model = await writes.write_planned(plan, apply)
+            model = await writes.write_planned(plan, apply, rank=rank)
             return _answer_response(idempotency.fresh_answer(model, status_code))
         key, request_hash = self.key, self.request_hash
 
@@ -91,7 +100,7 @@ class Once:
                 produce=lambda: apply(session, cast(P, value)),
             )
 
-        return _answer_response(await writes.write_planned(plan_once, apply_once))
+        return _answer_response(await writes.write_planned(plan_once, apply_once, rank=rank))
 
 
 def _no_plan(_session: Session) -> None:

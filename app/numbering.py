@@ -11,6 +11,7 @@ business time zone (`CARNET_BUSINESS_TIMEZONE`, Europe/Paris by default), so tha
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import IntEnum
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -81,6 +82,18 @@ def current_value(session: Session, series: str) -> int:
     """The last number handed out in `series` (0 when none)."""
     value = session.execute(select(DocumentCounter.next_value).where(DocumentCounter.name == series)).scalar()
     return (value or 1) - 1
+
+
+class Rank(IntEnum):
+    """Where a unit of work runs in its writer batch (app/writer.py). Units that take numbers run in
+    the order of the series they take (orders, then a partner's acknowledgments; delivery notes, then
+    deferred invoices; returns, then credit notes), so that every batch locks counter rows in one
+    global order: on PostgreSQL two batches never wait for each other's counters in a circle."""
+
+    ORDERS = 1  # order capture and EDI ingestion: orders, then acknowledgments
+    SHIPMENTS = 2  # delivery notes, then deferred invoices
+    RETURNS = 3  # returns, then credit notes
+    OTHERS = 4  # units that take no number
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ thread lock inside the process and an advisory `flock` between processes, taken 
 IMMEDIATE` and released after the commit. Waiting for the turn wakes at once when it is free, where
 SQLite's own busy handler sleeps and retries. PostgreSQL takes concurrent writers: there is no turn,
 and a unit that PostgreSQL chose as a deadlock or serialization victim is run again in the next batch.
+Units of a batch run in the order of the number series they take (`rank`), so that batches of two
+processes lock counter rows in one order and do not deadlock on them in the first place.
 """
 
 import asyncio
@@ -35,16 +37,18 @@ from app.db import MAX_ATTEMPTS, get_engine, is_transient, open_session, turn_fo
 
 T = TypeVar("T")
 P = TypeVar("P")
+LAST = 1_000  # the rank of units that take no number
 Work = Callable[[Session], T]
 log = logging.getLogger(__name__)
 
 
 class UnitOfWorkRunner(Protocol):
-    async def write(self, work: Work[T]) -> T:
-        """Run `work` in the writer's next batch; the result comes once committed."""
+    async def write(self, work: Work[T], *, rank: int = LAST) -> T:
+        """Run `work` in the writer's next batch; the result comes once committed. Units of a batch
+        run in `rank` order (app/numbering.py: `Rank`)."""
         ...
 
-    async def write_planned(self, plan: Work[P], apply: Callable[[Session, P], T]) -> T:
+    async def write_planned(self, plan: Work[P], apply: Callable[[Session, P], T], *, rank: int = LAST) -> T:
         """Run `plan` on a read-only session, outside the write lock, then `apply` with what it
         planned in the writer's next batch; the result comes once committed."""
         ...
@@ -54,6 +58,7 @@ class UnitOfWorkRunner(Protocol):
 class _Job:
     work: Callable[..., Any]
     future: "Future[Any]"
+    rank: int = 0
     plan: Work[Any] | None = None
     started: bool = False  # its future is running: its caller can no longer cancel it
     attempts: int = field(default=0)
@@ -70,11 +75,11 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._stopping = False
 
-    async def write(self, work: Work[T]) -> T:
-        return await asyncio.wrap_future(self.submit(work))
+    async def write(self, work: Work[T], *, rank: int = LAST) -> T:
+        return await asyncio.wrap_future(self._submit(_Job(work, Future(), rank)))
 
-    async def write_planned(self, plan: Work[P], apply: Callable[[Session, P], T]) -> T:
-        return await asyncio.wrap_future(self._submit(_Job(apply, Future(), plan=plan)))
+    async def write_planned(self, plan: Work[P], apply: Callable[[Session, P], T], *, rank: int = LAST) -> T:
+        return await asyncio.wrap_future(self._submit(_Job(apply, Future(), rank, plan=plan)))
 
     def write_blocking(self, work: Work[T]) -> T:
         """For threads other than the event loop's (never the writer's own)."""
@@ -82,8 +87,8 @@ class Writer:
             raise RuntimeError("a unit of work may not wait for the writer it runs on")
         return self.submit(work).result()
 
-    def submit(self, work: Work[T]) -> "Future[T]":
-        return self._submit(_Job(work, Future()))
+    def submit(self, work: Work[T], *, rank: int = LAST) -> "Future[T]":
+        return self._submit(_Job(work, Future(), rank))
 
     def _submit(self, job: _Job) -> "Future[Any]":
         with self._wakeup:
@@ -160,6 +165,7 @@ class Writer:
         return ready
 
     def _run_batch(self, batch: list[_Job]) -> None:
+        batch.sort(key=lambda job: job.rank)  # stable: arrival order within a rank
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         again: list[_Job] = []
         try:

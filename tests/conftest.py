@@ -172,11 +172,13 @@ def client(session: Session, engine: Engine) -> Iterator[TestClient]:
         """Runs the writer's units of work on the test's session, one savepoint each, as the writer
         does in its batch."""
 
-        async def write(self, work: Callable[[Session], Any]) -> Any:
+        async def write(self, work: Callable[[Session], Any], *, rank: int = 0) -> Any:
             with guard.write(), session.begin_nested():
                 return work(session)
 
-        async def write_planned(self, plan: Callable[[Session], Any], apply: Callable[..., Any]) -> Any:
+        async def write_planned(
+            self, plan: Callable[[Session], Any], apply: Callable[..., Any], *, rank: int = 0
+        ) -> Any:
             with guard.read():
                 planned = plan(session)
             with guard.write(), session.begin_nested():

@@ -72,7 +72,7 @@ def _locked_order() -> Select[SaleOrder]:
     return (
         select(SaleOrder)
         .options(selectinload(SaleOrder.lines), selectinload(SaleOrder.customer))
-        .with_for_update(of=SaleOrder)
+        .with_for_update(of=SaleOrder, key_share=True)
         .execution_options(populate_existing=True)
     )
 
@@ -92,7 +92,7 @@ def lock_products(session: Session, ids: Iterable[int]) -> dict[int, Product]:
         select(Product)
         .where(Product.id.in_(sorted(set(ids))))
         .order_by(Product.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     return {product.id: product for product in session.execute(query).scalars()}

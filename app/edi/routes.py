@@ -22,6 +22,7 @@ from app.edi.schemas import (
     PartyMappingIn,
     PartyMappingRead,
 )
+from app.numbering import Rank
 from app.pagination import Cursor, Limit, Page, decode_cursor
 
 router = APIRouter(prefix="/edi", tags=["edi"])
@@ -80,7 +81,7 @@ async def post_interchange(
         ingestion.read_interchange, data, content_type=stored.content_type, csv_profile=stored.csv_profile
     )
     answer = await writer.write(
-        partial(ingestion.process_interchange, interchange_id=stored.id, reading=reading)
+        partial(ingestion.process_interchange, interchange_id=stored.id, reading=reading), rank=Rank.ORDERS
     )
     return _answer(answer)
 
@@ -88,7 +89,7 @@ async def post_interchange(
 @router.post("/interchanges/{interchange_id}/reprocess", response_model=InterchangeAnswer, status_code=201)
 async def reprocess_interchange(interchange_id: RowId, actor: CurrentActor, writer: Writes) -> Response:
     answer = await writer.write(
-        partial(ingestion.reprocess_interchange, interchange_id=interchange_id, actor=actor)
+        partial(ingestion.reprocess_interchange, interchange_id=interchange_id, actor=actor), rank=Rank.ORDERS
     )
     return _answer(answer)
 

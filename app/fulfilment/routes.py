@@ -10,6 +10,7 @@ from app.delivery import service as delivery_service
 from app.delivery.schemas import DeliveryCreate, DeliveryNoteRead, ReturnCreate
 from app.fulfilment import service
 from app.fulfilment.schemas import ReturnWithCreditNoteRead
+from app.numbering import Rank
 
 router = APIRouter(tags=["fulfilment"])
 
@@ -42,6 +43,7 @@ async def ship_order(
         lambda session: delivery_service.delivery_note_read(
             service.ship_order(session, number=number, lines=lines, actor=actor)
         ),
+        rank=Rank.SHIPMENTS,
     )
 
 
@@ -68,6 +70,7 @@ async def record_return(
     return await once.write(
         writes,
         lambda session: service.return_read(service.record_return(session, draft=body, actor=actor)),
+        rank=Rank.RETURNS,
     )
 
 

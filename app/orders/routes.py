@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response
 
 from app.api import IdempotencyKey, Once, ReadSession, Writes
 from app.auth.dependencies import CurrentActor
+from app.numbering import Rank
 from app.orders import capture, service
 from app.orders.models import Channel, OrderStatus
 from app.orders.schemas import OrderCreate, OrderRead
@@ -24,6 +25,7 @@ async def capture_order(
         writes,
         partial(capture.plan_order, draft=body, actor=actor),
         lambda session, plan: capture.record_order(session, plan=plan),
+        rank=Rank.ORDERS,
     )
 
 
