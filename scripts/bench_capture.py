@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -141,18 +143,28 @@ def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the service did not start")
 
 
-def load_service(url: str, token: str, workers: int, label: str) -> None:
+@contextmanager
+def serving(url: str, workers: int, port: int = PORT) -> Iterator[None]:
+    """The service on `port`, from start-up (ready) to a graceful stop."""
     env = {**os.environ, "CARNET_DATABASE_URL": url, "CARNET_ENVIRONMENT": "development"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(PORT), "--workers", str(workers)],
+        [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:
-        wait_ready(PORT, server)
+        wait_ready(port, server)
+        yield
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def load_service(url: str, token: str, workers: int, label: str) -> None:
+    with serving(url, workers):
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(WRK_SCRIPT % {"token": token, "products": PRODUCTS, "customers": CUSTOMERS})
         subprocess.run(
@@ -196,9 +208,6 @@ def load_service(url: str, token: str, workers: int, label: str) -> None:
                 f"# capture_{label}_{workers}w tail: p90 {p90:.1f} ms, p95 {p95:.1f} ms, "
                 f"p99.9 {p999:.1f} ms, max {worst:.1f} ms"
             )
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 def direct_floor(url: str, label: str, count: int = 2000) -> None:

@@ -10,15 +10,11 @@ local server answers), on a fresh database each time:
   (2xx), and `ratio` puts it against capture alone.
 """
 
-import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -177,25 +173,6 @@ def seed_mixed(url: str) -> dict[str, str]:
     return {"rep": rep_token, "warehouse": warehouse, "key": key}
 
 
-@contextmanager
-def serving(url: str, workers: int) -> Iterator[None]:
-    env = {**os.environ, "CARNET_DATABASE_URL": url, "CARNET_ENVIRONMENT": "development"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(PORT), "--workers", str(workers)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        capture_bench.wait_ready(PORT, server)
-        yield
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-
-
 def start_wrk(
     script: str, connections: int, directory: Path, name: str, pause_ms: int = 0
 ) -> subprocess.Popen[str]:
@@ -236,7 +213,7 @@ def capture_alone(url: str, label: str, directory: Path) -> float:
         "products": capture_bench.PRODUCTS,
         "customers": capture_bench.CUSTOMERS,
     }
-    with serving(url, 2):
+    with capture_bench.serving(url, 2, PORT):
         warm = start_wrk(script.split("done = function")[0], 8, directory, "warm")
         warm.communicate()
         figures = result(
@@ -265,7 +242,7 @@ def mixed(url: str, label: str, directory: Path, alone: float) -> None:
         "edi": EDI % values,
         "read": READ % values,
     }
-    with serving(url, 2):
+    with capture_bench.serving(url, 2, PORT):
         started = {
             name: start_wrk(scripts[name], connections, directory, name, pause)
             for name, (connections, pause) in ROUTES.items()
