@@ -1,5 +1,9 @@
 """The FastAPI application: routers, problem details, body limits."""
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from app import health, problems, system
@@ -14,13 +18,22 @@ from app.invoicing.routes import router as invoicing_router
 from app.limits import BodySizeLimit, RefuseNul
 from app.orders.routes import router as orders_router
 from app.replay.routes import router as replay_router
+from app.writer import stop_writers
 
 API_PREFIX = "/api/v1"
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # Units already handed to the writer are written (and committed) before the process ends.
+    await asyncio.to_thread(stop_writers)
 
 
 def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(
+        lifespan=lifespan,
         title="Carnet",
         version="0.1.0",
         openapi_url=f"{API_PREFIX}/openapi.json",

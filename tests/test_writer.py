@@ -195,3 +195,13 @@ def test_units_of_a_batch_run_in_the_order_of_their_rank(writer: Writer) -> None
     for future in later:
         future.result()
     assert ran == [1, 1, 2, 3]
+
+
+def test_a_writer_stopped_writes_what_it_was_given_first(fresh_engine: Engine) -> None:
+    writer = Writer(fresh_engine)
+    futures = [writer.submit(lambda s: make_customer(s).code) for _ in range(10)]
+    writer.stop()
+    assert all(future.done() and future.exception() is None for future in futures)
+    assert count_customers(fresh_engine) == 10
+    with pytest.raises(RuntimeError):
+        writer.submit(lambda s: None)
