@@ -33,7 +33,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from app.db import MAX_ATTEMPTS, get_engine, is_transient, open_session, turn_for
+from app.db import MAX_ATTEMPTS, WriterTurn, get_engine, is_transient, open_session, turn_for
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -118,23 +118,33 @@ class Writer:
                     self._wakeup.wait()
                 if not self._pending:
                     return
-            batch = self._plan(self._take(self.max_batch))
-            if turn is None:
-                if batch:
-                    self._run_batch(batch)
-                continue
-            # While another process writes, plan what keeps arriving: it joins the batch, ready.
-            while not turn.try_acquire():
-                more = self._take(self.max_batch - len(batch))
-                if not more:
-                    turn.acquire()
-                    break
-                batch += self._plan(more)
+            batch = self._take(self.max_batch)
             try:
-                if batch:
-                    self._run_batch(batch)
-            finally:
-                turn.release()
+                self._write(batch, turn)
+            except Exception as exc:  # the thread must live on: its callers would wait forever
+                log.exception("writer failed a batch")
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+
+    def _write(self, batch: list[_Job], turn: WriterTurn | None) -> None:
+        batch[:] = self._plan(batch)
+        if turn is None:
+            if batch:
+                self._run_batch(batch)
+            return
+        # While another process writes, plan what keeps arriving: it joins the batch, ready.
+        while not turn.try_acquire():
+            more = self._take(self.max_batch - len(batch))
+            if not more:
+                turn.acquire()
+                break
+            batch += self._plan(more)
+        try:
+            if batch:
+                self._run_batch(batch)
+        finally:
+            turn.release()
 
     def _take(self, count: int) -> list[_Job]:
         with self._wakeup:

@@ -205,3 +205,26 @@ def test_a_writer_stopped_writes_what_it_was_given_first(fresh_engine: Engine) -
     assert count_customers(fresh_engine) == 10
     with pytest.raises(RuntimeError):
         writer.submit(lambda s: None)
+
+
+def test_a_writer_lives_on_after_a_failure_outside_any_unit(
+    writer: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operating system refusing the turn fails that batch's callers, not every later one."""
+    turn = turn_for(writer.engine)
+    if turn is None:
+        pytest.skip("PostgreSQL takes concurrent writers: there is no turn")
+    taking = turn.try_acquire
+    failures = iter([OSError("no locks available")])
+
+    def refuse_once() -> bool:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return taking()
+
+    monkeypatch.setattr(turn, "try_acquire", refuse_once)
+    with pytest.raises(OSError):
+        writer.submit(lambda s: make_customer(s).code).result(timeout=30)
+    assert writer.submit(lambda s: make_customer(s).code).result(timeout=30)
+    assert count_customers(writer.engine) == 1
