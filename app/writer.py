@@ -81,13 +81,8 @@ class Writer:
     async def write_planned(self, plan: Work[P], apply: Callable[[Session, P], T], *, rank: int = LAST) -> T:
         return await asyncio.wrap_future(self._submit(_Job(apply, Future(), rank, plan=plan)))
 
-    def write_blocking(self, work: Work[T]) -> T:
-        """For threads other than the event loop's (never the writer's own)."""
-        if threading.current_thread() is self._thread:
-            raise RuntimeError("a unit of work may not wait for the writer it runs on")
-        return self.submit(work).result()
-
     def submit(self, work: Work[T], *, rank: int = LAST) -> "Future[T]":
+        """For threads other than the event loop's: wait on the future (never on the writer's own)."""
         return self._submit(_Job(work, Future(), rank))
 
     def _submit(self, job: _Job) -> "Future[Any]":

@@ -113,7 +113,7 @@ def test_a_planned_unit_reads_before_it_writes_and_a_failed_plan_writes_nothing(
 def test_threads_wait_for_their_unit_without_an_event_loop(writer: Writer) -> None:
     codes: list[str] = []
     threads = [
-        threading.Thread(target=lambda: codes.append(writer.write_blocking(lambda s: make_customer(s).code)))
+        threading.Thread(target=lambda: codes.append(writer.submit(lambda s: make_customer(s).code).result()))
         for _ in range(6)
     ]
     for thread in threads:

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Row, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.sql import Select
 
 from app.catalog.models import Customer, Product
@@ -71,7 +71,7 @@ def lock_notes(session: Session, ids: Iterable[int]) -> list[DeliveryNote]:
 def _locked_order() -> Select[SaleOrder]:
     return (
         select(SaleOrder)
-        .options(selectinload(SaleOrder.lines), selectinload(SaleOrder.customer))
+        .options(selectinload(SaleOrder.lines), joinedload(SaleOrder.customer))
         .with_for_update(of=SaleOrder, key_share=True)
         .execution_options(populate_existing=True)
     )
