@@ -1,7 +1,7 @@
 """Printing delivery notes: which notes, original or duplicate, and the view the PDF module renders.
 
 A print is recorded before it is rendered, in a short transaction of its own (the routes run it
-through the group-commit writer): rendering takes about half a second per page, far too long to hold
+through the writer, app/writer.py): rendering takes about half a second per page, far too long to hold
 SQLite's write lock. The first print of a note is the original, every later one a duplicate. Should
 a rendering fail after its print was recorded, the next copy says duplicate: two papers both claiming
 to be the original would be the worse error.
