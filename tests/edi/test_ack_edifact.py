@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -15,8 +14,8 @@ from app.edi.edifact import parse_edifact
 from app.edi.edifact_syntax import Segment, tokenize
 from app.edi.issues import InterchangeRejected
 from app.edi.parse import parse_interchange
+from tests.edi.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 CONTROL = AckControl(interchange_ref="900001", prepared_at=datetime(2025, 3, 1, 12, 30), message_ref="1")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +13,9 @@ from app.edi.issues import InterchangeRejected
 from app.edi.parse import parse_interchange
 from app.edi.x12 import parse_x12
 from app.edi.x12_syntax import X12Segment, tokenize_x12
+from tests.edi.corpus import CORPUS as CORPUS_ROOT
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "x12"
+CORPUS = CORPUS_ROOT / "x12"
 CONTROL = AckControl(
     interchange_ref="4711", prepared_at=datetime(2025, 3, 1, 12, 30), group_ref="88", message_ref="1"
 )

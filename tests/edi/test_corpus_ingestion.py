@@ -36,6 +36,7 @@ from app.edi.partners import create_partner
 from app.edi.snapshot import GTIN_KINDS, gtin_forms
 from app.orders.models import SaleOrder, SaleOrderLine
 from tests.builders import make_customer, make_product
+from tests.edi.corpus import needs_corpus
 from tests.edi.test_corpus_parsing import CORPUS_FILES, REJECT_OR_WARN_DECISIONS
 
 URL = "/api/v1/edi/interchanges"
@@ -197,6 +198,7 @@ def test_corpus_file_through_ingestion(client: TestClient, session: Session, pat
         assert decision[1].value in {w["code"] for w in body["warnings"]}
 
 
+@needs_corpus
 def test_every_order_file_of_the_corpus_has_a_verdict() -> None:
     verdicts = Counter(
         "no sidecar"

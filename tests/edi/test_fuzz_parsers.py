@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,8 +18,8 @@ from app.edi.documents import Interchange
 from app.edi.issues import InterchangeRejected
 from app.edi.parse import parse_interchange
 from app.edi.samples import eancom_orders_interchange
+from tests.edi.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 SAMPLES = {
     path.name: path.read_bytes()
     for path in sorted(CORPUS.glob("*/*"))

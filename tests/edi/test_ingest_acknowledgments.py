@@ -1,8 +1,6 @@
 """Ingestion: the acknowledgments stored for the partner (CONTRL/ORDRSP, 997/855, JSON), their
 per-line outcomes and their gapless control numbers."""
 
-from pathlib import Path
-
 import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,6 +8,7 @@ from sqlalchemy.orm import Session
 from app.edi.edifact_syntax import Segment, tokenize
 from app.edi.models import EdiAcknowledgment
 from tests.builders import make_product
+from tests.edi.corpus import CORPUS
 from tests.edi.edi_builders import (
     Hub,
     Line,
@@ -21,8 +20,6 @@ from tests.edi.edi_builders import (
     orders_message,
     x12_850,
 )
-
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 
 
 def acknowledgments(session: Session, interchange_id: int) -> list[EdiAcknowledgment]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,9 +24,9 @@ from app.edi.samples import eancom_orders_interchange
 from app.edi.snapshot import gtin_forms
 from app.orders.models import SaleOrder, SaleOrderLine
 from tests.builders import make_product
+from tests.edi.corpus import CORPUS
 from tests.edi.edi_builders import Hub, make_hub
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 SAMPLES = {
     path.name: path.read_bytes()
     for path in sorted(CORPUS.glob("*/*"))

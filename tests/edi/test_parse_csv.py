@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,9 @@ from app.edi.csv_orders import (
 )
 from app.edi.documents import DocumentFormat, ItemIdKind
 from app.edi.issues import InterchangeRejected, IssueCode
+from tests.edi.corpus import CORPUS as CORPUS_ROOT
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "csv"
+CORPUS = CORPUS_ROOT / "csv"
 FRENCH = (
     "Commande;Client;Livrer à;Article;Quantité;Prix unitaire;Date livraison\r\n"
     "PO-1;C001;D-1;4006381333931;2,5;10,50;03/02/2025\r\n"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from app.edi.csv_orders import CsvField, CsvProfile
@@ -11,8 +9,7 @@ from app.edi.detect import detect_format
 from app.edi.documents import DocumentFormat
 from app.edi.issues import InterchangeRejected, IssueCode
 from app.edi.parse import parse_interchange
-
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+from tests.edi.corpus import CORPUS
 
 
 @pytest.mark.parametrize(

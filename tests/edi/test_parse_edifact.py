@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,9 @@ from app.edi.edifact import parse_edifact
 from app.edi.edifact_syntax import DEFAULT_CHARS, ServiceChars, format_segment, tokenize
 from app.edi.issues import InterchangeRejected, IssueCode
 from app.edi.samples import eancom_orders_interchange
+from tests.edi.corpus import CORPUS as CORPUS_ROOT
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "edifact"
+CORPUS = CORPUS_ROOT / "edifact"
 ORDER_BODY = [
     "BGM+220+PO-1+9",
     "DTM+137:20250301:102",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,9 @@ from app.edi.documents import ItemIdKind
 from app.edi.issues import InterchangeRejected, Issue, IssueCode
 from app.edi.x12 import parse_x12
 from app.edi.x12_syntax import X12Separators, tokenize_x12
+from tests.edi.corpus import CORPUS as CORPUS_ROOT
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "x12"
+CORPUS = CORPUS_ROOT / "x12"
 PO_BODY = [
     "BEG*00*SA*PO-1**20250301",
     "N1*BY*Buyer Inc*92*B-7",

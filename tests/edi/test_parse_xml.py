@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,8 @@ from app.edi.issues import InterchangeRejected, IssueCode
 from app.edi.orderx import parse_orderx
 from app.edi.parse import parse_interchange
 from app.edi.ubl import parse_ubl
+from tests.edi.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 UBL_NS = (
     'xmlns="urn:oasis:names:specification:ubl:schema:xsd:Order-2" '
     'xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2" '
