@@ -60,9 +60,22 @@ class Once:
         rank: int,
         status_code: int = 201,
     ) -> Response:
-        return await self.write_planned(
-            writes, _no_plan, lambda session, _: work(session), rank=rank, status_code=status_code
+        if self.key is None or self.request_hash is None:
+            model = await writes.write(work, rank=rank)
+            return _answer_response(idempotency.fresh_answer(model, status_code))
+        key, request_hash = self.key, self.request_hash
+        answer = await writes.write(
+            lambda session: idempotency.answer_once(
+                session,
+                caller=self.caller,
+                key=key,
+                request_hash=request_hash,
+                status_code=status_code,
+                produce=lambda: work(session),
+            ),
+            rank=rank,
         )
+        return _answer_response(answer)
 
     async def write_planned(
         self,
@@ -101,10 +114,6 @@ class Once:
             )
 
         return _answer_response(await writes.write_planned(plan_once, apply_once, rank=rank))
-
-
-def _no_plan(_session: Session) -> None:
-    return None
 
 
 def _answer_response(answer: idempotency.Answer) -> Response:

@@ -11,7 +11,7 @@ the writer (app/writer.py) fails at once instead of taking a lock behind everybo
 import fcntl
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -199,7 +199,7 @@ def session_scope(engine: Engine | None = None, *, write: bool = True) -> Iterat
     """One unit of work outside the server's writer (command line, replay workers): committed on
     success, rolled back on error; a write one holds the writer's turn from begin to commit."""
     engine = engine or get_engine()
-    with writer_turn(engine) if write else _no_turn():
+    with writer_turn(engine) if write else nullcontext():
         session = open_session(engine, write=write)
         try:
             yield session
@@ -209,11 +209,6 @@ def session_scope(engine: Engine | None = None, *, write: bool = True) -> Iterat
             raise
         finally:
             session.close()
-
-
-@contextmanager
-def _no_turn() -> Iterator[None]:
-    yield
 
 
 def run_unit(work: Callable[[Session], T], engine: Engine | None = None) -> T:
@@ -248,8 +243,7 @@ class WriterTurn:
         self._owner: int | None = None
 
     def acquire(self) -> None:
-        if self._owner == threading.get_ident():
-            raise RuntimeError("this thread already writes to the database: one write transaction at a time")
+        self._refuse_a_second_turn()
         self._thread_lock.acquire()
         try:
             fcntl.flock(self._handle, fcntl.LOCK_EX)
@@ -260,8 +254,7 @@ class WriterTurn:
 
     def try_acquire(self) -> bool:
         """The turn if nobody holds it, without waiting."""
-        if self._owner == threading.get_ident():
-            raise RuntimeError("this thread already writes to the database: one write transaction at a time")
+        self._refuse_a_second_turn()
         if not self._thread_lock.acquire(blocking=False):
             return False
         try:
@@ -271,6 +264,10 @@ class WriterTurn:
             return False
         self._owner = threading.get_ident()
         return True
+
+    def _refuse_a_second_turn(self) -> None:
+        if self._owner == threading.get_ident():
+            raise RuntimeError("this thread already writes to the database: one write transaction at a time")
 
     def release(self) -> None:
         self._owner = None
@@ -295,7 +292,9 @@ def turn_for(engine: Engine) -> WriterTurn | None:
 
 
 @contextmanager
-def writer_turn_held(turn: WriterTurn | None) -> Iterator[None]:
+def writer_turn(engine: Engine) -> Iterator[None]:
+    """The turn of the engine's database file from begin to commit (nothing on PostgreSQL)."""
+    turn = turn_for(engine)
     if turn is None:
         yield
         return
@@ -304,9 +303,3 @@ def writer_turn_held(turn: WriterTurn | None) -> Iterator[None]:
         yield
     finally:
         turn.release()
-
-
-@contextmanager
-def writer_turn(engine: Engine) -> Iterator[None]:
-    with writer_turn_held(turn_for(engine)):
-        yield

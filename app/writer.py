@@ -27,7 +27,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
@@ -58,10 +58,10 @@ class UnitOfWorkRunner(Protocol):
 class _Job:
     work: Callable[..., Any]
     future: "Future[Any]"
-    rank: int = 0
+    rank: int
     plan: Work[Any] | None = None
     started: bool = False  # its future is running: its caller can no longer cancel it
-    attempts: int = field(default=0)
+    attempts: int = 0
 
 
 class Writer:

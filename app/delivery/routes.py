@@ -42,17 +42,17 @@ def get_delivery_note(number: str, session: ReadSession, actor: CurrentActor) ->
 
 
 @router.get("/delivery-notes/{number}/pdf", response_class=Response, responses=PDF_RESPONSE)
-async def delivery_note_pdf(number: str, actor: CurrentActor, writer: Writes, lang: Lang = "fr") -> Response:
+async def delivery_note_pdf(number: str, actor: CurrentActor, writes: Writes, lang: Lang = "fr") -> Response:
     """The note as a PDF: the first print is the original, later ones are marked duplicate. The print
     is recorded (and committed) first, then rendered off the event loop."""
-    view = await writer.write(partial(printing.print_delivery_note, number=number, lang=lang, actor=actor))
+    view = await writes.write(partial(printing.print_delivery_note, number=number, lang=lang, actor=actor))
     return _pdf(await run_in_threadpool(printing.render, [view]), f"{number}.pdf")
 
 
 @router.post("/delivery-notes/print", response_class=Response, responses=PDF_RESPONSE)
-async def print_delivery_notes(body: PrintRequest, actor: CurrentActor, writer: Writes) -> Response:
+async def print_delivery_notes(body: PrintRequest, actor: CurrentActor, writes: Writes) -> Response:
     """Several notes (by number, or every note of a day) in one PDF, in the order given."""
-    views = await writer.write(
+    views = await writes.write(
         partial(
             printing.print_delivery_notes,
             numbers=body.numbers,

@@ -61,14 +61,14 @@ def _download(download: service.Download) -> Response:
     openapi_extra={"requestBody": _RAW_BODY},
 )
 async def post_interchange(
-    request: Request, actor: CurrentActor, writer: Writes, partner: PartnerName = None
+    request: Request, actor: CurrentActor, writes: Writes, partner: PartnerName = None
 ) -> Response:
     """Receive an interchange. The bytes are stored and committed first, in a unit of work of their
     own; the file is parsed off the writer; then orders and acknowledgments are written together.
     A rejected interchange is stored and answered 201 with status `rejected` and located errors."""
     data = await request.body()
     content_type = request.headers.get("content-type")
-    stored = await writer.write(
+    stored = await writes.write(
         partial(
             ingestion.store_interchange,
             actor=actor,
@@ -80,15 +80,15 @@ async def post_interchange(
     reading = await run_in_threadpool(
         ingestion.read_interchange, data, content_type=stored.content_type, csv_profile=stored.csv_profile
     )
-    answer = await writer.write(
+    answer = await writes.write(
         partial(ingestion.process_interchange, interchange_id=stored.id, reading=reading), rank=Rank.ORDERS
     )
     return _answer(answer)
 
 
 @router.post("/interchanges/{interchange_id}/reprocess", response_model=InterchangeAnswer, status_code=201)
-async def reprocess_interchange(interchange_id: RowId, actor: CurrentActor, writer: Writes) -> Response:
-    answer = await writer.write(
+async def reprocess_interchange(interchange_id: RowId, actor: CurrentActor, writes: Writes) -> Response:
+    answer = await writes.write(
         partial(ingestion.reprocess_interchange, interchange_id=interchange_id, actor=actor), rank=Rank.ORDERS
     )
     return _answer(answer)

@@ -79,9 +79,6 @@ class PlannedLine:
             "external_line_no": self.external_line_no,
         }
 
-    def read(self) -> OrderLineRead:
-        return OrderLineRead(**self.row())
-
 
 @dataclass(frozen=True)
 class OrderPlan:
@@ -307,7 +304,8 @@ def record_order(session: Session, *, plan: OrderPlan) -> OrderRead:
     if duplicate is not None:
         warnings.append(duplicate)
     number = take_number(session, get_settings().order_number_prefix, business_moment(now))
-    repository.insert_order(session, _order_row(plan, number, now, warnings), [li.row() for li in plan.lines])
+    rows = [line.row() for line in plan.lines]
+    repository.insert_order(session, _order_row(plan, number, now, warnings), rows)
     repository.add_reserved_quantities(session, plan.demand)
     return OrderRead(
         number=number,
@@ -322,7 +320,7 @@ def record_order(session: Session, *, plan: OrderPlan) -> OrderRead:
         customer_discount_percent=plan.customer_discount_percent,
         created_at=now,
         captured_by=plan.caller,
-        lines=[line.read() for line in plan.lines],
+        lines=[OrderLineRead(**row) for row in rows],
         totals=totals_read(plan.totals),
         warnings=warnings,
         problems=list(plan.problems),
