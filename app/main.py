@@ -18,6 +18,7 @@ from app.invoicing.routes import router as invoicing_router
 from app.limits import BodySizeLimit, RefuseNul
 from app.orders.routes import router as orders_router
 from app.replay.routes import router as replay_router
+from app.web import routes as web
 from app.writer import stop_writers
 
 API_PREFIX = "/api/v1"
@@ -40,7 +41,7 @@ def create_app() -> FastAPI:
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
     )
-    problems.install(app)
+    problems.install(app, page=web.error_page)
     for router in (
         auth_router,
         catalog_router,
@@ -55,6 +56,7 @@ def create_app() -> FastAPI:
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    web.install(app)
     app.add_middleware(RefuseNul, skip_prefixes=(f"{API_PREFIX}/edi/",))
     app.add_middleware(
         BodySizeLimit,

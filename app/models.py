@@ -18,6 +18,7 @@ from app.invoicing.models import DeferredDocument, DeferredDocumentLine
 from app.numbering import DocumentCounter
 from app.orders.models import SaleOrder, SaleOrderLine
 from app.replay.models import ReplayDependency, ReplayItem, ReplayRecapMember, ReplayRun
+from app.tracking.models import OrderStatusLink
 
 __all__ = [
     "Base",
@@ -34,6 +35,7 @@ __all__ = [
     "GoodsReturnLine",
     "IdempotencyRecord",
     "Incident",
+    "OrderStatusLink",
     "Partner",
     "PartnerCustomer",
     "PartnerItem",

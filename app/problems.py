@@ -1,5 +1,7 @@
-"""RFC 9457 problem details: the one translation from errors to HTTP answers of the API."""
+"""RFC 9457 problem details: the one translation from errors to HTTP answers of the API. A page of the
+web desk gets the same error as a page instead (`ErrorPage`, given by app/web)."""
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -11,6 +13,9 @@ from starlette.responses import Response
 from app.errors import DomainError
 
 PROBLEM_JSON = "application/problem+json"
+
+# (request, status, title, detail) -> an HTML page for a desk page's request, None for the API's.
+ErrorPage = Callable[[Request, int, str, str], Response | None]
 
 
 def problem_response(
@@ -65,7 +70,37 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     )
 
 
-def install(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _request_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+def install(app: FastAPI, *, page: ErrorPage | None = None) -> None:
+    def handler(
+        api: Callable[[Request, Exception], Any], status_of: Callable[[Exception], tuple[int, str, str]]
+    ) -> Any:
+        async def answer(request: Request, exc: Exception) -> Response:
+            if page is not None:
+                status, title, detail = status_of(exc)
+                html = page(request, status, title, detail)
+                if html is not None:
+                    return html
+            response: Response = await api(request, exc)
+            return response
+
+        return answer
+
+    def domain(exc: Exception) -> tuple[int, str, str]:
+        assert isinstance(exc, DomainError)
+        return exc.status, exc.title, exc.detail
+
+    def validation(exc: Exception) -> tuple[int, str, str]:
+        assert isinstance(exc, RequestValidationError)
+        return (
+            422,
+            "Invalid request",
+            "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in _validation_errors(exc)),
+        )
+
+    def http(exc: Exception) -> tuple[int, str, str]:
+        assert isinstance(exc, StarletteHTTPException)
+        return exc.status_code, "Error", str(exc.detail)
+
+    app.add_exception_handler(DomainError, handler(_domain_error, domain))
+    app.add_exception_handler(RequestValidationError, handler(_request_validation_error, validation))
+    app.add_exception_handler(StarletteHTTPException, handler(_http_error, http))

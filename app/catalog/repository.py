@@ -1,6 +1,7 @@
 """Queries on master data."""
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -75,3 +76,66 @@ def products_by_codes_or_gtins(
 
 def latest_snapshot(session: Session) -> SnapshotImport | None:
     return session.execute(select(SnapshotImport).order_by(SnapshotImport.as_of.desc()).limit(1)).scalar()
+
+
+def _words_in(column: Any, text: str) -> list[Any]:
+    return [func.lower(column).contains(word, autoescape=True) for word in text.lower().split()]
+
+
+def _code_prefix(column: Any, text: str) -> Any:
+    """`code starts with text`, written as a range so that the unique index on codes serves it on both
+    engines (LIKE would not use it: case-insensitive on SQLite, collation-bound on PostgreSQL)."""
+    prefix = text.upper()
+    return (column >= prefix) & (column < prefix + "\U0010ffff")
+
+
+def find_products(session: Session, text: str, *, limit: int) -> list[Product]:
+    """The desk's item lookup: an exact code or GTIN first (a scanner types the GTIN), then codes that
+    start with the text, then titles holding every word typed."""
+    text = text.strip()
+    if not text:
+        return []
+    exact = (
+        session.execute(
+            select(Product).where(
+                or_(Product.code == text, Product.code == text.upper(), Product.gtin == text)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    found: dict[int, Product] = {p.id: p for p in exact}
+    if len(found) < limit:
+        by_code = select(Product).where(_code_prefix(Product.code, text)).order_by(Product.code).limit(limit)
+        found.update((p.id, p) for p in session.execute(by_code).scalars() if p.id not in found)
+    if len(found) < limit:
+        by_name = select(Product).where(*_words_in(Product.name, text)).order_by(Product.name).limit(limit)
+        found.update((p.id, p) for p in session.execute(by_name).scalars() if p.id not in found)
+    return list(found.values())[:limit]
+
+
+def find_customers(
+    session: Session, text: str, *, limit: int, customer_ids: frozenset[int] | None
+) -> list[Customer]:
+    """The desk's customer lookup: by code, name, city or postal code (every word typed must match one
+    of them); an exact code comes first."""
+    text = text.strip()
+    if not text:
+        return []
+    query = select(Customer).options(selectinload(Customer.shipping_addresses))
+    if customer_ids is not None:
+        query = query.where(Customer.id.in_(customer_ids))
+    exact = session.execute(query.where(Customer.code == text.upper())).scalars().all()
+    found: dict[int, Customer] = {c.id: c for c in exact}
+    matches_every_word = [
+        or_(
+            func.lower(Customer.name).contains(word, autoescape=True),
+            func.lower(Customer.billing_city).contains(word, autoescape=True),
+            Customer.billing_postal_code.startswith(word, autoescape=True),
+            _code_prefix(Customer.code, word),
+        )
+        for word in text.lower().split()
+    ]
+    rest = session.execute(query.where(*matches_every_word).order_by(Customer.name).limit(limit)).scalars()
+    found.update((c.id, c) for c in rest if c.id not in found)
+    return list(found.values())[:limit]

@@ -53,6 +53,7 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
     "fr": {
         "title": "Bon de livraison",
         "duplicate": "DUPLICATA",
+        "preview": "APERÇU, NE PAS REMETTRE",
         "void": "ANNULÉ",
         "customer": "Client",
         "ship_to": "Adresse de livraison",
@@ -77,6 +78,7 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
     "en": {
         "title": "Delivery note",
         "duplicate": "DUPLICATE",
+        "preview": "PREVIEW, DO NOT HAND OVER",
         "void": "VOID",
         "customer": "Customer",
         "ship_to": "Ship to",
@@ -157,6 +159,7 @@ class DeliveryNoteView:
     totals: Totals | None = None
     is_duplicate: bool = False
     is_void: bool = False
+    is_preview: bool = False
     lang: Lang = "fr"
 
     def __post_init__(self) -> None:
@@ -178,7 +181,7 @@ class _PrintedNote:
 
 def _printed(view: DeliveryNoteView) -> _PrintedNote:
     labels = LABELS[view.lang]
-    flags = (("duplicate", view.is_duplicate), ("void", view.is_void))
+    flags = (("preview", view.is_preview), ("duplicate", view.is_duplicate), ("void", view.is_void))
     marks = [labels[name] for name, flag in flags if flag]
     # segno writes only path geometry (the note number is encoded, not printed), so the SVG is safe markup.
     qr_svg = segno.make_qr(view.number, error="m").svg_inline(border=0, omitsize=True, svgclass="qr")

@@ -8,6 +8,7 @@ to be the original would be the worse error.
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any, Final
 
@@ -49,6 +50,18 @@ def print_delivery_note(
     except NotFound as exc:
         raise NotFound(exc.detail, errors=[FieldError(("path", "number"), "unknown delivery note")]) from exc
     return view
+
+
+def preview_delivery_note(
+    session: Session, *, number: str, lang: Lang = "fr", actor: Actor
+) -> DeliveryNoteView:
+    """A note to look at on screen: marked as a preview, and not counted as a print, so the first
+    real print is still the original."""
+    actor.require(*READING_ROLES)
+    note = repository.get_note(session, number)
+    if note is None or not actor.may_see_customer(note.customer_id):
+        raise NotFound(f"no delivery note {number!r}")
+    return replace(delivery_note_view(note, lang=lang, is_duplicate=False), is_preview=True)
 
 
 def print_delivery_notes(

@@ -205,3 +205,10 @@ def list_backorders(
     if customer_ids is not None:
         query = query.where(SaleOrder.customer_id.in_(customer_ids))
     return session.execute(query).all()
+
+
+def notes_of_order(session: Session, order_id: int) -> list[DeliveryNote]:
+    """Every delivery note of an order, void ones included, oldest first."""
+    return list(
+        session.execute(_notes().where(DeliveryNote.order_id == order_id).order_by(DeliveryNote.id)).scalars()
+    )

@@ -94,6 +94,7 @@ class OrderPlan:
     requested_date: date | None
     shipping_address: dict[str, Any] | None
     notes: str | None
+    email_text: str | None
     lines: tuple[PlannedLine, ...]
     totals: Totals
     warnings: tuple[Warning, ...]
@@ -139,6 +140,14 @@ def plan_order(session: Session, *, draft: OrderCreate, actor: Actor) -> OrderPl
     if actor.kind == "partner":
         plan = _hold_partner_prices(plan, draft)
     return plan
+
+
+def preview_order(session: Session, *, draft: OrderCreate, actor: Actor) -> OrderPlan:
+    """What the order would be if recorded now, its possible duplicates included; nothing is written.
+    The desk shows it while the rep types, with the same prices and warnings capture gives."""
+    plan = plan_order(session, draft=draft, actor=actor)
+    duplicate = _possible_duplicate(session, plan, utcnow())
+    return plan if duplicate is None else replace(plan, warnings=(*plan.warnings, duplicate))
 
 
 def _hold_partner_prices(plan: OrderPlan, draft: OrderCreate) -> OrderPlan:
@@ -209,6 +218,7 @@ def price_order(
         requested_date=draft.requested_date,
         shipping_address=shipping_address,
         notes=draft.notes,
+        email_text=draft.email_text,
         lines=tuple(lines),
         totals=compute_totals(line.priced for line in lines),
         warnings=tuple(warnings),
@@ -317,6 +327,7 @@ def record_order(session: Session, *, plan: OrderPlan) -> OrderRead:
         requested_date=plan.requested_date,
         shipping_address=plan.shipping_address,
         notes=plan.notes,
+        email_text=plan.email_text,
         customer_discount_percent=plan.customer_discount_percent,
         created_at=now,
         captured_by=plan.caller,
@@ -387,6 +398,7 @@ def _order_row(plan: OrderPlan, number: str, now: datetime, warnings: list[Warni
         "requested_date": plan.requested_date,
         "shipping_address": plan.shipping_address,
         "notes": plan.notes,
+        "email_text": plan.email_text,
         "customer_discount_percent": plan.customer_discount_percent,
         "net_total": plan.totals.net,
         "vat_total": plan.totals.vat,

@@ -57,6 +57,8 @@ class SaleOrder(Base):
     requested_date: Mapped[date | None] = mapped_column(Date)
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     notes: Mapped[str | None] = mapped_column(Text)
+    # The customer's email, pasted by the rep who keyed the order from it.
+    email_text: Mapped[str | None] = mapped_column(Text)
     customer_discount_percent: Mapped[Decimal] = mapped_column(Rate())
     net_total: Mapped[Decimal] = mapped_column(Money())
     vat_total: Mapped[Decimal] = mapped_column(Money())

@@ -42,6 +42,9 @@ class OrderCreate(BaseModel):
         default=None, description="the code of one of the customer's shipping addresses, or a full address"
     )
     notes: str | None = Field(default=None, max_length=2000)
+    email_text: str | None = Field(
+        default=None, max_length=100_000, description="channel email: the customer's email, as received"
+    )
     lines: list[OrderLineCreate] = Field(min_length=1, max_length=MAX_ORDER_LINES)
 
 
@@ -94,6 +97,7 @@ class OrderRead(BaseModel):
     requested_date: date | None
     shipping_address: dict[str, Any] | None
     notes: str | None
+    email_text: str | None = None
     customer_discount_percent: RateOut
     created_at: datetime
     captured_by: str

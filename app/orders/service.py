@@ -132,6 +132,7 @@ def order_read(order: SaleOrder) -> OrderRead:
         requested_date=order.requested_date,
         shipping_address=order.shipping_address,
         notes=order.notes,
+        email_text=order.email_text,
         customer_discount_percent=order.customer_discount_percent,
         created_at=order.created_at,
         captured_by=order.captured_by,

@@ -1,0 +1,106 @@
+"""French first, English available: templates write their French text and `t()` gives the English
+when the person chose it (a missing translation shows the French, never a key)."""
+
+from collections.abc import Callable
+from typing import Final
+
+from fastapi import Request
+
+from app.templating import DEFAULT_LANG, Lang
+from app.web.session import LANG_COOKIE
+
+ENGLISH: Final[dict[str, str]] = {
+    "Accepter la commande": "Accept the order",
+    "Actions": "Actions",
+    "Adresse de livraison": "Shipping address",
+    "Adresse de facturation": "Billing address",
+    "Ajouter": "Add",
+    "Annuler la commande": "Cancel the order",
+    "Article (code, EAN/ISBN ou titre)": "Item (code, EAN/ISBN or title)",
+    "Avertissements": "Warnings",
+    "Bloqué : aucune commande ne peut être prise": "Blocked: no order may be taken",
+    "Bons de livraison": "Delivery notes",
+    "Canal": "Channel",
+    "Client": "Customer",
+    "Client (code, nom, ville ou code postal)": "Customer (code, name, city or postal code)",
+    "Code": "Code",
+    "Commande": "Order",
+    "Commande enregistrée": "Order recorded",
+    "Commandes": "Orders",
+    "Commandes à expédier": "Orders to ship",
+    "Commandes récentes": "Recent orders",
+    "Connexion": "Sign in",
+    "Date": "Date",
+    "Déconnexion": "Sign out",
+    "Désignation": "Description",
+    "Documents différés": "Deferred documents",
+    "Données ERP du": "ERP data as of",
+    "Email du client (collé tel quel)": "The customer's email (pasted as received)",
+    "Enregistrer la commande": "Record the order",
+    "Entrepôt": "Warehouse",
+    "Expédié": "Shipped",
+    "Expédier": "Ship",
+    "Expédier tout": "Ship everything",
+    "Expéditions": "Shipments",
+    "Finance": "Finance",
+    "Identifiant": "Username",
+    "Imprimer": "Print",
+    "Imprimer les BL du jour": "Print today's delivery notes",
+    "Lien de suivi pour le client": "Status link for the customer",
+    "Lignes": "Lines",
+    "Montant HT": "Net amount",
+    "Mot de passe": "Password",
+    "Nouveau lien": "New link",
+    "Nouvelle commande": "New order",
+    "Aperçu": "Preview",
+    "Problèmes": "Problems",
+    "P.U.": "Unit price",
+    "Qté": "Qty",
+    "Quantité": "Quantity",
+    "Référence client": "Customer reference",
+    "Reliquats": "Backorders",
+    "Remise": "Discount",
+    "Reprise dans l'ERP": "Replay into the ERP",
+    "Rechercher": "Search",
+    "Retirer": "Remove",
+    "Saisie de commande": "Order entry",
+    "Simulation de reprise": "Dry replay run",
+    "Lancer la reprise": "Start the replay",
+    "Statut": "Status",
+    "Suivi de commande": "Order status",
+    "Téléphone": "Phone",
+    "Total HT": "Net total",
+    "Total TTC": "Total incl. VAT",
+    "TVA": "VAT",
+    "Annulé": "Cancelled",
+    "En attente (reliquat)": "Waiting (backorder)",
+    "Commandé": "Ordered",
+    "Rapprochement": "Reconciliation",
+    "Aucune commande": "No order",
+    "Aucun document": "No document",
+    "Lire le numéro au client": "Read the number to the customer",
+    "Raccourcis : Entrée ajoute la ligne, Ctrl+Entrée enregistre la commande, Échap ferme la liste.": (
+        "Shortcuts: Enter adds the line, Ctrl+Enter records the order, Esc closes the list."
+    ),
+    "Cette page n'est pas pour votre rôle.": "This page is not for your role.",
+    "Page introuvable.": "Page not found.",
+    "Retour à l'accueil": "Back to the start page",
+    "ERP indisponible": "ERP down",
+    "Nombre": "Count",
+    "Par type et statut": "By kind and status",
+    "Exécutions": "Runs",
+    "Montants saisis par jour": "Amounts captured per day",
+    "Sans suite": "Not shipped",
+    "Livrée le": "Delivered on",
+    "Votre commande": "Your order",
+}
+
+
+def lang_of(request: Request) -> Lang:
+    return "en" if request.cookies.get(LANG_COOKIE) == "en" else DEFAULT_LANG
+
+
+def translator(lang: Lang) -> Callable[[str], str]:
+    if lang == "en":
+        return lambda text: ENGLISH.get(text, text)
+    return lambda text: text

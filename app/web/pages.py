@@ -1,0 +1,111 @@
+"""Rendering a desk page: the shared Jinja environment, the banner every page carries (the ERP is
+down, how old the snapshot is), the navigation a role may use, the CSRF token for its forms."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.auth.models import Role
+from app.auth.service import Actor
+from app.config import get_settings
+from app.db import get_engine, open_session
+from app.system import get_system
+from app.templating import environment
+from app.web.i18n import lang_of, translator
+from app.web.session import CSRF_FIELD, allowed, csrf_token, remember_csrf
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    label: str
+    roles: tuple[Role, ...]
+
+
+NAVIGATION = (
+    NavItem("/orders/new", "Saisie de commande", (Role.REP,)),
+    NavItem("/orders", "Commandes", (Role.REP, Role.WAREHOUSE, Role.FINANCE)),
+    NavItem("/warehouse", "Entrepôt", (Role.WAREHOUSE,)),
+    NavItem("/finance", "Finance", (Role.FINANCE,)),
+)
+
+
+def home_for(actor: Actor) -> str:
+    """The page a person lands on after signing in."""
+    return next((item.href for item in NAVIGATION if allowed(actor, item.roles)), "/orders")
+
+
+@dataclass(frozen=True)
+class Banner:
+    mode: str
+    message: str | None
+    snapshot_as_of: datetime | None
+    snapshot_age_hours: int | None
+
+
+def banner(session: Session) -> Banner:
+    system = get_system(session)
+    as_of = system.snapshot_as_of
+    local = as_of.astimezone(ZoneInfo(get_settings().business_timezone)) if as_of else None
+    age = system.snapshot_age_seconds
+    return Banner(system.mode, system.banner, local, age // 3600 if age is not None else None)
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    actor: Actor | None,
+    top: Banner | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A page (with `top`, the banner, read by the route) or a fragment of one."""
+    lang = lang_of(request)
+    values = {
+        "request": request,
+        "lang": lang,
+        "t": translator(lang),
+        "user": actor,
+        "nav": [item for item in NAVIGATION if actor is not None and allowed(actor, item.roles)],
+        "csrf_field": CSRF_FIELD,
+        "csrf": csrf_token(request),
+        "banner": top,
+        "timezone": ZoneInfo(get_settings().business_timezone),
+        **context,
+    }
+    html = environment.get_template(f"web/{template}").render(values)
+    response = HTMLResponse(html, status_code=status_code)
+    remember_csrf(request, response)
+    return response
+
+
+def local_time(moment: datetime) -> datetime:
+    return moment.astimezone(ZoneInfo(get_settings().business_timezone))
+
+
+async def read(work: Callable[[Session], T]) -> T:
+    """Run `work` on a read-only session in the threadpool: an async page route (one that writes)
+    reads this way, never on the event loop."""
+
+    def run() -> T:
+        session = open_session(get_engine(), write=False)
+        try:
+            return work(session)
+        finally:
+            session.close()  # what was read stays readable (closing expunges, it does not expire)
+
+    return await run_in_threadpool(run)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"

@@ -1,0 +1,44 @@
+"""The desk's routers, its assets, and its errors as pages."""
+
+from pathlib import Path
+from typing import Final
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from app.web import desk, entry, finance, orders, status, warehouse
+from app.web.pages import render
+from app.web.session import SignInRequired, signed_in_actor
+
+ASSETS: Final = Path(__file__).resolve().parent.parent / "assets" / "web"
+NOT_PAGES: Final = ("/api/", "/healthz", "/metrics", "/assets/")
+TITLES: Final = {403: "Accès refusé", 404: "Page introuvable", 429: "Trop de demandes"}
+
+
+def error_page(request: Request, status: int, title: str, detail: str) -> Response | None:
+    """A desk page's error as a page (a form's own errors are shown next to its fields instead)."""
+    if request.url.path.startswith(NOT_PAGES):
+        return None
+    return render(
+        request,
+        "error.html",
+        actor=signed_in_actor(request),
+        status_code=status,
+        title=TITLES.get(status, title),
+        detail=detail,
+    )
+
+
+async def _sign_in_first(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInRequired)
+    return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
+
+
+def install(app: FastAPI) -> None:
+    # Order matters: `/orders/new` before `/orders/{number}`.
+    for module in (desk, entry, orders, warehouse, finance, status):
+        app.include_router(module.router, include_in_schema=False)
+    app.mount("/assets", StaticFiles(directory=ASSETS), name="assets")
+    app.add_exception_handler(SignInRequired, _sign_in_first)

@@ -1,0 +1,48 @@
+"""The web desk: customers' status links, the email an order was keyed from
+
+Revision ID: 0010
+Revises: 0007
+Create Date: 2026-12-07 14:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.db import Id, UtcDateTime
+
+revision: str = "0010"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "order_status_link",
+        sa.Column("id", Id, nullable=False),
+        sa.Column("order_id", Id, nullable=False),
+        sa.Column("token", sa.String(64), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("created_by", sa.String(80), nullable=False),
+        sa.Column("revoked_at", UtcDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["sale_order.id"],
+            name=op.f("fk_order_status_link_order_id_sale_order"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_order_status_link")),
+        sa.UniqueConstraint("token", name=op.f("uq_order_status_link_token")),
+    )
+    op.create_index(op.f("ix_order_status_link_order_id"), "order_status_link", ["order_id"])
+    with op.batch_alter_table("sale_order") as batch:
+        batch.add_column(sa.Column("email_text", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sale_order") as batch:
+        batch.drop_column("email_text")
+    op.drop_index(op.f("ix_order_status_link_order_id"), table_name="order_status_link")
+    op.drop_table("order_status_link")
