@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import health, problems, system
+from app import docs, health, problems, system
 from app.auth.routes import router as auth_router
 from app.catalog.routes import router as catalog_router
 from app.config import get_settings
@@ -38,7 +38,7 @@ def create_app() -> FastAPI:
         title="Carnet",
         version="0.1.0",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served by app/docs.py with local assets
         redoc_url=None,
     )
     problems.install(app, page=web.error_page)
@@ -57,6 +57,7 @@ def create_app() -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     web.install(app)
+    docs.install(app, prefix=API_PREFIX)
     app.add_middleware(RefuseNul, skip_prefixes=(f"{API_PREFIX}/edi/",))
     app.add_middleware(
         BodySizeLimit,

@@ -59,7 +59,7 @@ class Product(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
-    name: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(300), index=True)  # the desk's title search (app/catalog)
     unit_price: Mapped[Decimal] = mapped_column(UnitPrice())
     price_includes_vat: Mapped[bool] = mapped_column(Boolean, default=False)
     # A fixed public price (French books, loi Lang): reps may discount it but not override it.

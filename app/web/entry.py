@@ -31,7 +31,7 @@ from app.orders.capture import OrderPlan
 from app.orders.models import Channel
 from app.orders.schemas import OrderCreate, OrderRead
 from app.tracking.service import issue_link
-from app.web.pages import Banner, banner, is_htmx, read, render
+from app.web.pages import Banner, Reads, banner, is_htmx, render
 from app.web.session import Csrf, Rep
 
 router = APIRouter()
@@ -271,11 +271,11 @@ class DeskCaptured(BaseModel):
 
 
 @router.post("/orders/new", response_class=HTMLResponse, dependencies=[Csrf])
-async def post_order_form(request: Request, actor: Rep, writes: Writes) -> Response:
+async def post_order_form(request: Request, actor: Rep, reads: Reads, writes: Writes) -> Response:
     form_data = await request.form()
     form = EntryForm.from_form(form_data)
     action = str(form_data.get("action") or "refresh")
-    state, top = await read(lambda session: (build_state(session, form, actor, action), banner(session)))
+    state, top = await reads(lambda session: (build_state(session, form, actor, action), banner(session)))
     if action != "save" or state.errors or state.line_errors or state.plan is None:
         if action == "save":
             _explain_refusal(state)

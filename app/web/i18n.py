@@ -93,7 +93,54 @@ ENGLISH: Final[dict[str, str]] = {
     "Sans suite": "Not shipped",
     "Livrée le": "Delivered on",
     "Votre commande": "Your order",
+    "Seraient envoyés": "Would be sent",
+    "Attendent une personne": "Waiting for a person",
+    "Impressions": "Prints",
+    "Retours": "Returns",
+    "Administration": "Administration",
 }
+
+
+# Codes the service stores (statuses, kinds, channels), as people read them.
+LABELS: Final[dict[Lang, dict[str, str]]] = {
+    "fr": {
+        "captured": "saisie",
+        "needs_review": "à vérifier",
+        "partially_shipped": "expédiée en partie",
+        "shipped": "expédiée",
+        "cancelled": "annulée",
+        "pending": "en attente",
+        "in_replay": "en reprise",
+        "replayed": "reprise",
+        "void": "annulé",
+        "issued": "émis",
+        "running": "en cours",
+        "completed": "terminée",
+        "incomplete": "incomplète",
+        "failed": "en échec",
+        "abandoned": "abandonnée",
+        "invoice": "facture",
+        "credit_note": "avoir",
+        "order": "commande",
+        "phone": "téléphone",
+        "email": "email",
+        "edi": "EDI",
+        "web": "web",
+        "api": "API",
+    },
+    "en": {
+        "captured": "captured",
+        "needs_review": "needs review",
+        "partially_shipped": "partly shipped",
+        "in_replay": "being replayed",
+        "credit_note": "credit note",
+    },
+}
+
+
+def labeller(lang: Lang) -> Callable[[str], str]:
+    labels = LABELS[lang]
+    return lambda code: labels.get(code, code.replace("_", " "))
 
 
 def lang_of(request: Request) -> Lang:

@@ -4,21 +4,21 @@ down, how old the snapshot is), the navigation a role may use, the CSRF token fo
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.api import ReadSession
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.config import get_settings
-from app.db import get_engine, open_session
 from app.system import get_system
 from app.templating import environment
-from app.web.i18n import lang_of, translator
+from app.web.i18n import labeller, lang_of, translator
 from app.web.session import CSRF_FIELD, allowed, csrf_token, remember_csrf
 
 T = TypeVar("T")
@@ -75,6 +75,7 @@ def render(
         "request": request,
         "lang": lang,
         "t": translator(lang),
+        "label": labeller(lang),
         "user": actor,
         "nav": [item for item in NAVIGATION if actor is not None and allowed(actor, item.roles)],
         "csrf_field": CSRF_FIELD,
@@ -93,18 +94,22 @@ def local_time(moment: datetime) -> datetime:
     return moment.astimezone(ZoneInfo(get_settings().business_timezone))
 
 
-async def read(work: Callable[[Session], T]) -> T:
-    """Run `work` on a read-only session in the threadpool: an async page route (one that writes)
-    reads this way, never on the event loop."""
+@dataclass(frozen=True)
+class Reader:
+    """Reads for an async page route (one that also writes): `await reads(work)` runs `work` on the
+    request's read-only session in the threadpool, never on the event loop."""
 
-    def run() -> T:
-        session = open_session(get_engine(), write=False)
-        try:
-            return work(session)
-        finally:
-            session.close()  # what was read stays readable (closing expunges, it does not expire)
+    session: Session
 
-    return await run_in_threadpool(run)
+    async def __call__(self, work: Callable[[Session], T]) -> T:
+        return await run_in_threadpool(work, self.session)
+
+
+def get_reader(session: ReadSession) -> Reader:
+    return Reader(session)
+
+
+Reads = Annotated[Reader, Depends(get_reader)]
 
 
 def is_htmx(request: Request) -> bool:

@@ -1,4 +1,4 @@
-"""The web desk: customers' status links, the email an order was keyed from
+"""The web desk: customers' status links, the email an order was keyed from, the title index
 
 Revision ID: 0010
 Revises: 0007
@@ -39,9 +39,11 @@ def upgrade() -> None:
     op.create_index(op.f("ix_order_status_link_order_id"), "order_status_link", ["order_id"])
     with op.batch_alter_table("sale_order") as batch:
         batch.add_column(sa.Column("email_text", sa.Text(), nullable=True))
+    op.create_index(op.f("ix_product_name"), "product", ["name"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_product_name"), table_name="product")
     with op.batch_alter_table("sale_order") as batch:
         batch.drop_column("email_text")
     op.drop_index(op.f("ix_order_status_link_order_id"), table_name="order_status_link")

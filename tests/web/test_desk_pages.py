@@ -1,0 +1,255 @@
+"""The desk's pages over HTTP, without a browser: who may see what, the forms as a browser without
+JavaScript posts them, the customer's status link, the API documentation."""
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.delivery.models import DeliveryNote
+from app.orders.models import SaleOrder
+from app.tracking.models import OrderStatusLink
+from app.web import status
+from tests.builders import PASSWORD, make_customer, make_product, make_user
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, session: Session, role: str) -> str:
+    """Sign a new user of the role in; returns the CSRF token its forms carry."""
+    user = make_user(session, role=role)
+    token = csrf_of(client.get("/login").text)
+    answer = client.post(
+        "/login",
+        data={"username": user.username, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    return token
+
+
+def number_in(location: str) -> str:
+    """The order number in the confirmation's address (`/orders/CMD-2026-000001?captured=1`)."""
+    found = re.fullmatch(r"/orders/([^?]+)\?captured=1", location)
+    assert found, location
+    return found.group(1)
+
+
+@pytest.fixture
+def shop(session: Session) -> Iterator[dict[str, str]]:
+    customer = make_customer(session, code="LIB100", name="Librairie des Halles")
+    products = [make_product(session, stock="10") for _ in range(3)]
+    yield {"customer": customer.code, **{f"p{i}": p.code for i, p in enumerate(products)}}
+
+
+def test_a_page_asks_to_sign_in_first_and_comes_back(client: TestClient) -> None:
+    answer = client.get("/orders/new", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=/orders/new"
+
+
+def test_a_page_not_for_the_role_is_not_offered_and_answers_403(client: TestClient, session: Session) -> None:
+    sign_in(client, session, "warehouse")
+    home = client.get("/warehouse")
+    assert home.status_code == 200
+    assert 'href="/orders/new"' not in home.text and 'href="/finance"' not in home.text
+    refused = client.get("/finance")
+    assert refused.status_code == 403
+    assert "Accès refusé" in refused.text and refused.headers["content-type"].startswith("text/html")
+
+
+def test_a_wrong_password_is_said_and_the_username_kept(client: TestClient, session: Session) -> None:
+    user = make_user(session, role="rep")
+    token = csrf_of(client.get("/login").text)
+    answer = client.post("/login", data={"username": user.username, "password": "nope", "csrf_token": token})
+    assert answer.status_code == 401
+    assert "incorrect" in answer.text and f'value="{user.username}"' in answer.text
+
+
+def test_signing_in_without_the_forms_token_is_refused(client: TestClient, session: Session) -> None:
+    user = make_user(session, role="rep")
+    client.get("/login")
+    answer = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert answer.status_code == 403
+    assert "carnet_session" not in answer.cookies
+
+
+def test_after_sign_in_the_desk_never_sends_anyone_to_another_site(
+    client: TestClient, session: Session
+) -> None:
+    user = make_user(session, role="rep")
+    token = csrf_of(client.get("/login").text)
+    form = {"username": user.username, "password": PASSWORD, "csrf_token": token, "next": "//evil.example/x"}
+    answer = client.post("/login", data=form, follow_redirects=False)
+    assert answer.headers["location"] == "/orders/new"
+
+
+def test_the_session_cookie_is_http_only_same_site_and_secure_over_https(
+    client: TestClient, session: Session
+) -> None:
+    client.base_url = "https://testserver"  # type: ignore[assignment]
+    user = make_user(session, role="rep")
+    token = csrf_of(client.get("/login").text)
+    answer = client.post(
+        "/login",
+        data={"username": user.username, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    cookie = answer.headers["set-cookie"]
+    assert "carnet_session=" in cookie
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" in cookie
+
+
+def test_an_order_keyed_without_javascript_is_recorded_once_with_its_status_link(
+    client: TestClient, session: Session, shop: dict[str, str]
+) -> None:
+    token = sign_in(client, session, "rep")
+    form = {
+        "csrf_token": token,
+        "entry_key": "form-1",
+        "customer_query": shop["customer"],
+        "action": "refresh",
+    }
+    page = client.post("/orders/new", data=form)
+    assert "Librairie des Halles" in page.text
+    form |= {"customer_code": shop["customer"], "item": shop["p0"], "item_quantity": "3"}
+    page = client.post("/orders/new", data=form)
+    assert 'name="code" value="' + shop["p0"] + '"' in page.text
+    lines = {"code": [shop["p0"]], "quantity": ["3"]}
+    save = {**form, "item": "", "action": "save", **lines}
+    first = client.post("/orders/new", data=save, follow_redirects=False)
+    again = client.post("/orders/new", data=save, follow_redirects=False)  # a double click
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"]
+    number = number_in(first.headers["location"])
+    orders = session.execute(select(SaleOrder.number)).scalars().all()
+    assert orders.count(number) == 1 and len(orders) == 1
+    detail = client.get(first.headers["location"])
+    assert number in detail.text and "/s/" in detail.text
+
+
+def test_a_refused_line_keeps_what_was_typed_and_says_why_beside_it(
+    client: TestClient, session: Session, shop: dict[str, str]
+) -> None:
+    token = sign_in(client, session, "rep")
+    form = {
+        "csrf_token": token,
+        "entry_key": "form-2",
+        "customer_query": shop["customer"],
+        "customer_code": shop["customer"],
+        "code": [shop["p0"], shop["p1"]],
+        "quantity": ["2", "-4"],
+        "action": "save",
+    }
+    page = client.post("/orders/new", data=form)
+    assert page.status_code == 422
+    assert 'id="quantity-1-error"' in page.text and 'value="-4"' in page.text
+    assert session.execute(select(SaleOrder)).first() is None
+
+
+def test_an_email_order_keeps_the_pasted_email(
+    client: TestClient, session: Session, shop: dict[str, str]
+) -> None:
+    token = sign_in(client, session, "rep")
+    email = "Bonjour,\nmerci de nous envoyer 2 exemplaires.\nCordialement"
+    form = {
+        "csrf_token": token,
+        "entry_key": "form-3",
+        "customer_query": shop["customer"],
+        "customer_code": shop["customer"],
+        "channel": "email",
+        "email_text": email,
+        "code": [shop["p2"]],
+        "quantity": ["2"],
+        "action": "save",
+    }
+    answer = client.post("/orders/new", data=form, follow_redirects=False)
+    assert answer.status_code == 303
+    order = session.execute(select(SaleOrder)).scalar_one()
+    assert order.channel == "email" and order.email_text == email
+
+
+def test_a_new_status_link_ends_the_old_one(
+    client: TestClient, session: Session, shop: dict[str, str]
+) -> None:
+    token = sign_in(client, session, "rep")
+    form = {
+        "csrf_token": token,
+        "entry_key": "form-4",
+        "customer_query": shop["customer"],
+        "customer_code": shop["customer"],
+        "code": [shop["p0"]],
+        "quantity": ["1"],
+        "action": "save",
+    }
+    number = number_in(client.post("/orders/new", data=form, follow_redirects=False).headers["location"])
+    old = session.execute(select(OrderStatusLink.token)).scalar_one()
+    page = client.get(f"/s/{old}")
+    assert page.status_code == 200 and number in page.text
+    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+    assert "Librairie des Halles" not in page.text
+    client.post(f"/orders/{number}/status-link", data={"csrf_token": token})
+    assert client.get(f"/s/{old}").status_code == 404
+    new = session.execute(
+        select(OrderStatusLink.token).where(OrderStatusLink.revoked_at.is_(None))
+    ).scalar_one()
+    assert len(new) >= 32 and client.get(f"/s/{new}").status_code == 200
+
+
+def test_status_pages_are_rate_limited(
+    client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(status, "status_rate", status.RateLimit(5))
+    answers = [client.get("/s/guessing-a-token").status_code for _ in range(7)]
+    assert answers == [404] * 5 + [429] * 2
+
+
+def test_the_warehouse_ships_part_of_an_order_and_a_preview_prints_nothing(
+    client: TestClient, session: Session, shop: dict[str, str]
+) -> None:
+    rep_token = sign_in(client, session, "rep")
+    form = {
+        "csrf_token": rep_token,
+        "entry_key": "form-5",
+        "customer_query": shop["customer"],
+        "customer_code": shop["customer"],
+        "code": [shop["p0"], shop["p1"]],
+        "quantity": ["4", "2"],
+        "action": "save",
+    }
+    number = number_in(client.post("/orders/new", data=form, follow_redirects=False).headers["location"])
+    client.cookies.clear()
+    token = sign_in(client, session, "warehouse")
+    shipped = client.post(
+        f"/warehouse/orders/{number}/ship",
+        data={"csrf_token": token, "form_key": "ship-1", "qty-1": "1", "qty-2": "0"},
+        follow_redirects=False,
+    )
+    assert shipped.status_code == 303
+    note = session.execute(select(DeliveryNote)).scalar_one()
+    assert shipped.headers["location"] == f"/warehouse?shipped={note.number}"
+    assert client.get(f"/warehouse/notes/{note.number}/preview").content.startswith(b"%PDF")
+    session.refresh(note)
+    assert note.print_count == 0
+    assert client.post(f"/warehouse/notes/{note.number}/print", data={"csrf_token": token}).status_code == 200
+    session.refresh(note)
+    assert note.print_count == 1
+
+
+def test_the_api_documentation_loads_nothing_from_elsewhere_and_offers_to_authorize(
+    client: TestClient,
+) -> None:
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    assert "cdn." not in page.text and "/assets/swagger-ui-5.36.0/swagger-ui-bundle.js" in page.text
+    assert client.get("/assets/swagger-ui-5.36.0/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/assets/htmx-2.0.11.min.js").status_code == 200
+    schemes = client.get("/api/v1/openapi.json").json()["components"]["securitySchemes"]
+    assert set(schemes) == {"signIn", "bearerToken", "partnerKey"}
