@@ -97,6 +97,15 @@ ENGLISH: Final[dict[str, str]] = {
     "Attendent une personne": "Waiting for a person",
     "Impressions": "Prints",
     "Retours": "Returns",
+    "Retour": "Return",
+    "Retour enregistré": "Return recorded",
+    "Nouveau retour": "New return",
+    "Enregistrer le retour": "Record the return",
+    "Bon de livraison (si connu)": "Delivery note (when known)",
+    "Motif": "Reason",
+    "Article": "Item",
+    "Avoir différé": "Deferred credit note",
+    "Facture corrigée": "Invoice corrected",
     "Administration": "Administration",
 }
 

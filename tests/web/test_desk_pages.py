@@ -253,3 +253,29 @@ def test_the_api_documentation_loads_nothing_from_elsewhere_and_offers_to_author
     assert client.get("/assets/htmx-2.0.11.min.js").status_code == 200
     schemes = client.get("/api/v1/openapi.json").json()["components"]["securitySchemes"]
     assert set(schemes) == {"signIn", "bearerToken", "partnerKey"}
+
+
+def test_a_return_keyed_by_a_rep_gets_its_credit_note_and_a_bad_row_is_shown_beside_it(
+    client: TestClient, session: Session, shop: dict[str, str]
+) -> None:
+    token = sign_in(client, session, "rep")
+    page = client.get("/returns/new")
+    key = re.search(r'name="form_key" value="([^"]+)"', page.text)
+    assert key
+    form = {
+        "csrf_token": token,
+        "form_key": key.group(1),
+        "customer_code": shop["customer"],
+        "item": [shop["p0"], "", shop["p1"]],
+        "quantity": ["2", "", "zero"],
+        "reason": ["abîmé", "", ""],
+    }
+    refused = client.post("/returns/new", data=form)
+    assert refused.status_code == 422
+    assert 'id="quantity-2-error"' in refused.text and 'value="zero"' in refused.text
+    form["quantity"] = ["2", "", "1"]
+    recorded = client.post("/returns/new", data=form, follow_redirects=False)
+    again = client.post("/returns/new", data=form, follow_redirects=False)
+    assert recorded.status_code == 303 and recorded.headers["location"] == again.headers["location"]
+    detail = client.get(recorded.headers["location"])
+    assert "abîmé" in detail.text and "Avoir différé" in detail.text
