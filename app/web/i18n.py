@@ -107,6 +107,30 @@ ENGLISH: Final[dict[str, str]] = {
     "Avoir différé": "Deferred credit note",
     "Facture corrigée": "Invoice corrected",
     "Administration": "Administration",
+    "Enregistré": "Saved",
+    "Clé API du partenaire, affichée une seule fois : copiez-la maintenant.": (
+        "The partner's API key, shown once only: copy it now."
+    ),
+    "Incident et mode": "Incident and mode",
+    "L'ERP est revenu : terminer l'incident": "The ERP is back: end the incident",
+    "Cause": "Cause",
+    "Début (jj/mm/aaaa hh:mm, vide : maintenant)": "Start (dd/mm/yyyy hh:mm, empty: now)",
+    "Déclarer un incident": "Declare an incident",
+    "Importer des données ERP": "Import ERP data",
+    "Dernier import": "Latest import",
+    "Fichier CSV ou JSON": "CSV or JSON file",
+    "Données au (jj/mm/aaaa hh:mm, vide : maintenant)": "Data as of (dd/mm/yyyy hh:mm, empty: now)",
+    "Importer": "Import",
+    "lignes importées": "rows imported",
+    "créées": "created",
+    "mises à jour": "updated",
+    "refusées": "refused",
+    "Utilisateurs": "Users",
+    "Rôle": "Role",
+    "Créer": "Create",
+    "Partenaires EDI": "EDI partners",
+    "Nom": "Name",
+    "Codes clients (séparés par des espaces)": "Customer codes (separated by spaces)",
 }
 
 
@@ -136,6 +160,12 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "edi": "EDI",
         "web": "web",
         "api": "API",
+        "degraded": "ERP en panne",
+        "recovering": "reprise en cours",
+        "normal": "normal",
+        "customers": "clients",
+        "products": "articles",
+        "stock": "stock",
     },
     "en": {
         "captured": "captured",
@@ -143,6 +173,7 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "partially_shipped": "partly shipped",
         "in_replay": "being replayed",
         "credit_note": "credit note",
+        "degraded": "ERP down",
     },
 }
 

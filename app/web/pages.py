@@ -37,6 +37,7 @@ NAVIGATION = (
     NavItem("/returns/new", "Retours", (Role.REP,)),
     NavItem("/warehouse", "Entrepôt", (Role.WAREHOUSE,)),
     NavItem("/finance", "Finance", (Role.FINANCE,)),
+    NavItem("/admin", "Administration", ()),
 )
 
 

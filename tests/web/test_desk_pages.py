@@ -279,3 +279,40 @@ def test_a_return_keyed_by_a_rep_gets_its_credit_note_and_a_bad_row_is_shown_bes
     assert recorded.status_code == 303 and recorded.headers["location"] == again.headers["location"]
     detail = client.get(recorded.headers["location"])
     assert "abîmé" in detail.text and "Avoir différé" in detail.text
+
+
+def test_an_admin_declares_an_incident_that_every_page_then_announces(
+    client: TestClient, session: Session
+) -> None:
+    token = sign_in(client, session, "admin")
+    answer = client.post(
+        "/admin/incidents",
+        data={"csrf_token": token, "reason": "ERP chiffré", "started_at": ""},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    page = client.get("/orders")
+    assert "ERP indisponible" in page.text and "banner-degraded" in page.text
+
+
+def test_an_admin_imports_a_file_and_reads_the_refused_rows(client: TestClient, session: Session) -> None:
+    token = sign_in(client, session, "admin")
+    csv = b"code;nom;prix;tva\nART-1;Atlas;12,50;5,5\nART-2;Carte;douze;20\n"
+    answer = client.post(
+        "/admin/imports",
+        data={"csrf_token": token, "kind": "products", "as_of": ""},
+        files={"file": ("articles.csv", csv, "text/csv")},
+    )
+    assert answer.status_code == 200, re.findall(r'role="alert"[^>]*>([^<]+)', answer.text)
+    assert "1 lignes importées" in answer.text
+    assert "articles.csv" in answer.text and "douze" in answer.text
+
+
+def test_a_partners_key_is_shown_once(client: TestClient, session: Session, shop: dict[str, str]) -> None:
+    token = sign_in(client, session, "admin")
+    answer = client.post(
+        "/admin/partners", data={"csrf_token": token, "name": "Dilicom", "customers": shop["customer"]}
+    )
+    key = re.search(r'id="api-key">([^<]+)<', answer.text)
+    assert key and key.group(1).startswith("ck_")
+    assert key.group(1) not in client.get("/admin").text
