@@ -298,6 +298,9 @@ def _stock_shortfalls(
         Warning(
             code="stock_shortfall",
             line_no=line.line_no,
+            product_code=line.product_code,
+            available=max(available[line.product_id], ZERO),
+            ordered=demand[line.product_id],
             detail=f"line {line.line_no}: {line.product_code} has {max(available[line.product_id], ZERO)} "
             f"available for {demand[line.product_id]} ordered",
         )
@@ -404,7 +407,7 @@ def _order_row(plan: OrderPlan, number: str, now: datetime, warnings: list[Warni
         "vat_total": plan.totals.vat,
         "gross_total": plan.totals.gross,
         "vat_breakdown": breakdown_json(plan.totals),
-        "warnings": [w.model_dump(exclude_none=True) for w in warnings],
+        "warnings": [w.model_dump(mode="json", exclude_none=True) for w in warnings],
         "problems": list(plan.problems),
         "external_references": plan.external_references,
         "content_fingerprint": plan.content_fingerprint,

@@ -85,6 +85,9 @@ class Warning(BaseModel):
     detail: str
     line_no: int | None = None
     orders: list[str] | None = None
+    product_code: str | None = None
+    available: QuantityOut | None = Field(default=None, description="stock_shortfall: what stock is free")
+    ordered: QuantityOut | None = Field(default=None, description="stock_shortfall: what the order asks")
 
 
 class OrderRead(BaseModel):

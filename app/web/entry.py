@@ -29,7 +29,7 @@ from app.orders import capture
 from app.orders import service as orders
 from app.orders.capture import OrderPlan
 from app.orders.models import Channel
-from app.orders.schemas import OrderCreate, OrderRead
+from app.orders.schemas import OrderCreate, OrderRead, Warning
 from app.tracking.service import issue_link
 from app.web.pages import Banner, Reads, banner, is_htmx, render
 from app.web.session import Csrf, Rep
@@ -112,15 +112,15 @@ class EntryState:
     line_errors: dict[int, str] = field(default_factory=dict)
     focus: str = "customer_query"
 
-    def line_warnings(self, line_no: int) -> list[str]:
+    def line_warnings(self, line_no: int) -> list[Warning]:
         if self.plan is None:
             return []
-        return [w.detail for w in self.plan.warnings if w.line_no == line_no]
+        return [w for w in self.plan.warnings if w.line_no == line_no]
 
-    def order_warnings(self) -> list[str]:
+    def order_warnings(self) -> list[Warning]:
         if self.plan is None:
             return []
-        return [w.detail for w in self.plan.warnings if w.line_no is None]
+        return [w for w in self.plan.warnings if w.line_no is None]
 
 
 def _decimal(text: str) -> Decimal | None:

@@ -108,6 +108,10 @@ ENGLISH: Final[dict[str, str]] = {
     "Facture corrigée": "Invoice corrected",
     "Administration": "Administration",
     "Enregistré": "Saved",
+    "Stock insuffisant": "Not enough stock",
+    "disponible(s) pour": "available for",
+    "commandé(s) ; le reste partira en reliquat": "ordered; the rest will be backordered",
+    "Doublon possible : ce client a déjà": "Possible duplicate: this customer already has",
     "Clé API du partenaire, affichée une seule fois : copiez-la maintenant.": (
         "The partner's API key, shown once only: copy it now."
     ),

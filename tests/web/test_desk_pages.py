@@ -316,3 +316,30 @@ def test_a_partners_key_is_shown_once(client: TestClient, session: Session, shop
     key = re.search(r'id="api-key">([^<]+)<', answer.text)
     assert key and key.group(1).startswith("ck_")
     assert key.group(1) not in client.get("/admin").text
+
+
+def test_the_same_order_keyed_again_is_flagged_before_it_is_saved(
+    client: TestClient, session: Session, shop: dict[str, str]
+) -> None:
+    token = sign_in(client, session, "rep")
+    form = {
+        "csrf_token": token,
+        "entry_key": "form-6",
+        "customer_query": shop["customer"],
+        "customer_code": shop["customer"],
+        "code": [shop["p0"]],
+        "quantity": ["11"],
+        "action": "save",
+    }
+    first = number_in(client.post("/orders/new", data=form, follow_redirects=False).headers["location"])
+    again = client.post("/orders/new", data={**form, "entry_key": "form-7", "action": "refresh"})
+    assert f"Doublon possible : ce client a déjà {first}" in again.text
+    assert "Stock insuffisant : " + shop["p0"] + ", 0 disponible(s) pour 11" in again.text
+
+
+def test_the_desk_speaks_english_on_request(client: TestClient, session: Session) -> None:
+    sign_in(client, session, "rep")
+    assert "Saisie de commande" in client.get("/orders/new").text
+    client.get("/lang/en?next=/orders/new")
+    page = client.get("/orders/new")
+    assert "Order entry" in page.text and 'lang="en"' in page.text
