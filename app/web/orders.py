@@ -58,7 +58,7 @@ def order_detail(
         top=banner(session),
         order=orders.order_read(order),
         notes=notes_of_order(session, order.id),
-        status_url=str(request.base_url).rstrip("/") + f"/s/{token}" if token else None,
+        status_url=str(request.base_url).rstrip("/") + f"/status/{token}" if token else None,
         captured=bool(captured),
         may_change=actor.role in (Role.REP, Role.ADMIN),
     )

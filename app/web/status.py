@@ -57,7 +57,7 @@ class RateLimit:
 status_rate = RateLimit(PER_MINUTE)
 
 
-@router.get("/s/{token}", response_class=HTMLResponse)
+@router.get("/status/{token}", response_class=HTMLResponse)
 def order_status(request: Request, token: str, session: ReadSession) -> HTMLResponse:
     status_rate.check(request.client.host if request.client else "?")
     view = status_for_token(session, token)

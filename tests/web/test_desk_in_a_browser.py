@@ -320,4 +320,4 @@ def test_a_customer_sees_a_backordered_line_on_the_status_page(desk: Desk, brows
     expect(row.locator("td").nth(3)).to_have_text("3")
     expect(customer.locator("body")).not_to_contain_text("Librairie du Parc")
     screenshot(desk, customer, "customer-status")
-    assert customer.request.get(f"{desk.base}/s/not-a-real-token").status == 404
+    assert customer.request.get(f"{desk.base}/status/not-a-real-token").status == 404

@@ -132,7 +132,7 @@ def test_an_order_keyed_without_javascript_is_recorded_once_with_its_status_link
     orders = session.execute(select(SaleOrder.number)).scalars().all()
     assert orders.count(number) == 1 and len(orders) == 1
     detail = client.get(first.headers["location"])
-    assert number in detail.text and "/s/" in detail.text
+    assert number in detail.text and "/status/" in detail.text
 
 
 def test_a_refused_line_keeps_what_was_typed_and_says_why_beside_it(
@@ -191,23 +191,23 @@ def test_a_new_status_link_ends_the_old_one(
     }
     number = number_in(client.post("/orders/new", data=form, follow_redirects=False).headers["location"])
     old = session.execute(select(OrderStatusLink.token)).scalar_one()
-    page = client.get(f"/s/{old}")
+    page = client.get(f"/status/{old}")
     assert page.status_code == 200 and number in page.text
     assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
     assert "Librairie des Halles" not in page.text
     client.post(f"/orders/{number}/status-link", data={"csrf_token": token})
-    assert client.get(f"/s/{old}").status_code == 404
+    assert client.get(f"/status/{old}").status_code == 404
     new = session.execute(
         select(OrderStatusLink.token).where(OrderStatusLink.revoked_at.is_(None))
     ).scalar_one()
-    assert len(new) >= 32 and client.get(f"/s/{new}").status_code == 200
+    assert len(new) >= 32 and client.get(f"/status/{new}").status_code == 200
 
 
 def test_status_pages_are_rate_limited(
     client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(status, "status_rate", status.RateLimit(5))
-    answers = [client.get("/s/guessing-a-token").status_code for _ in range(7)]
+    answers = [client.get("/status/guessing-a-token").status_code for _ in range(7)]
     assert answers == [404] * 5 + [429] * 2
 
 
