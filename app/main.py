@@ -12,6 +12,7 @@ from app.catalog.routes import router as catalog_router
 from app.config import get_settings
 from app.delivery.routes import router as delivery_router
 from app.edi.routes import router as edi_router
+from app.email.routes import router as email_router
 from app.fulfilment.routes import router as fulfilment_router
 from app.incidents.routes import router as incidents_router
 from app.invoicing.routes import router as invoicing_router
@@ -50,6 +51,7 @@ def create_app() -> FastAPI:
         fulfilment_router,
         invoicing_router,
         edi_router,
+        email_router,
         incidents_router,
         replay_router,
         system.router,
@@ -58,7 +60,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     web.install(app)
     docs.install(app, prefix=API_PREFIX)
-    app.add_middleware(RefuseNul, skip_prefixes=(f"{API_PREFIX}/edi/",))
+    app.add_middleware(RefuseNul, skip_prefixes=(f"{API_PREFIX}/edi/", f"{API_PREFIX}/email/"))
     app.add_middleware(
         BodySizeLimit,
         default_limit=settings.max_body_bytes,

@@ -12,6 +12,7 @@ from app.delivery.models import (
     StockReceiptLine,
 )
 from app.edi.models import EdiAcknowledgment, EdiEnvelopeClaim, EdiInterchange, PartnerItem, PartnerParty
+from app.email.models import InboxAttachment, InboxMessage, InboxMessageOrder
 from app.idempotency.models import IdempotencyRecord
 from app.incidents.models import Incident
 from app.invoicing.models import DeferredDocument, DeferredDocumentLine
@@ -34,6 +35,9 @@ __all__ = [
     "GoodsReturn",
     "GoodsReturnLine",
     "IdempotencyRecord",
+    "InboxAttachment",
+    "InboxMessage",
+    "InboxMessageOrder",
     "Incident",
     "OrderStatusLink",
     "Partner",
