@@ -18,7 +18,7 @@ from app.clock import utcnow
 from app.email.models import CustomerMatch, InboxAttachment, InboxMessage, InboxMessageOrder, InboxState
 from app.email.order_files import AskedOrder, AttachmentReading, read_order_file
 from app.email.reading import ReceivedEmail, read_email
-from app.errors import Conflict, DomainError, InvalidInput, NotFound
+from app.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
 from app.orders import capture
 from app.orders.models import Channel, OrderStatus, SaleOrder
 from app.orders.schemas import OrderCreate
@@ -233,11 +233,15 @@ def _order_from_file(
 
 
 def link_order(session: Session, *, message_id: int, order_number: str) -> None:
+    """The order was made from this message: the item is keyed, and each leads to the other."""
+    message = session.get(InboxMessage, message_id)
+    if message is None:
+        raise NotFound(
+            f"no inbox item {message_id}", errors=[FieldError(("form", "inbox_item"), "unknown item")]
+        )
     order_id = session.execute(select(SaleOrder.id).where(SaleOrder.number == order_number)).scalar_one()
     session.add(InboxMessageOrder(message_id=message_id, order_id=order_id))
-    message = session.get(InboxMessage, message_id)
-    if message is not None:
-        message.state = InboxState.KEYED
+    message.state = InboxState.KEYED
     session.flush()
 
 
@@ -352,4 +356,12 @@ def inbox_item(session: Session, message: InboxMessage) -> InboxItemRead:
             )
             for a in attachments
         ],
+    )
+
+
+def messages_of_order(session: Session, *, order_id: int) -> list[int]:
+    return list(
+        session.execute(
+            select(InboxMessageOrder.message_id).where(InboxMessageOrder.order_id == order_id)
+        ).scalars()
     )

@@ -23,6 +23,7 @@ from app.api import Once, ReadSession, Writes
 from app.auth.service import Actor
 from app.catalog.models import Customer
 from app.catalog.repository import find_customers, find_products
+from app.email import service as inbox
 from app.errors import DomainError
 from app.numbering import Rank
 from app.orders import capture
@@ -61,6 +62,7 @@ class EntryForm:
     item: str = ""
     item_quantity: str = "1"
     lines: list[EntryLine] = field(default_factory=list)
+    inbox_item: int | None = None  # the email the order is keyed from, shown beside the form
 
     @classmethod
     def blank(cls) -> "EntryForm":
@@ -86,6 +88,7 @@ class EntryForm:
             item=text("item"),
             item_quantity=text("item_quantity") or "1",
             lines=[EntryLine(c.strip(), q.strip()) for c, q in zip(codes, quantities, strict=False)],
+            inbox_item=int(text("inbox_item")) if text("inbox_item").isdigit() else None,
         )
 
     def draft_values(self) -> dict[str, Any]:
@@ -286,7 +289,7 @@ async def post_order_form(request: Request, actor: Rep, reads: Reads, writes: Wr
         answer = await once.write_planned(
             writes,
             lambda session: capture.plan_order(session, draft=draft, actor=actor),
-            lambda session, plan: _record(session, plan, actor),
+            lambda session, plan: _record(session, plan, actor, form.inbox_item),
             rank=Rank.ORDERS,
         )
     except DomainError as exc:
@@ -308,9 +311,11 @@ def _explain_refusal(state: EntryState) -> None:
         state.errors.setdefault("item", "ajoutez au moins une ligne")
 
 
-def _record(session: Session, plan: OrderPlan, actor: Actor) -> DeskCaptured:
+def _record(session: Session, plan: OrderPlan, actor: Actor, inbox_item: int | None) -> DeskCaptured:
     order = capture.record_order(session, plan=plan)
     token = issue_link(session, order_number=order.number, issued_by=actor.caller_key)
+    if inbox_item is not None:
+        inbox.link_order(session, message_id=inbox_item, order_number=order.number)
     return DeskCaptured(number=order.number, status_token=token)
 
 

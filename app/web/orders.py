@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.api import ReadSession, Writes
 from app.auth.models import Role
 from app.delivery.repository import notes_of_order
+from app.email.service import messages_of_order
 from app.orders import service as orders
 from app.orders.models import OrderStatus
 from app.pagination import Cursor, decode_cursor
@@ -60,6 +61,7 @@ def order_detail(
         notes=notes_of_order(session, order.id),
         status_url=str(request.base_url).rstrip("/") + f"/status/{token}" if token else None,
         captured=bool(captured),
+        emails=messages_of_order(session, order_id=order.id),
         may_change=actor.role in (Role.REP, Role.ADMIN),
     )
 

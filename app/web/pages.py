@@ -34,6 +34,7 @@ class NavItem:
 NAVIGATION = (
     NavItem("/orders/new", "Saisie de commande", (Role.REP,)),
     NavItem("/orders", "Commandes", (Role.REP, Role.WAREHOUSE, Role.FINANCE)),
+    NavItem("/inbox", "Emails", (Role.REP,)),
     NavItem("/returns/new", "Retours", (Role.REP,)),
     NavItem("/warehouse", "Entrepôt", (Role.WAREHOUSE,)),
     NavItem("/finance", "Finance", (Role.FINANCE,)),

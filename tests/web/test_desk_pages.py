@@ -9,11 +9,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.catalog.models import Customer
 from app.delivery.models import DeliveryNote
 from app.orders.models import SaleOrder
 from app.tracking.models import OrderStatusLink
 from app.web import status
-from tests.builders import PASSWORD, make_customer, make_product, make_user
+from tests.builders import PASSWORD, auth_headers, make_customer, make_product, make_user
+from tests.email.mail import email
 
 
 def csrf_of(page: str) -> str:
@@ -343,3 +345,61 @@ def test_the_desk_speaks_english_on_request(client: TestClient, session: Session
     client.get("/lang/en?next=/orders/new")
     page = client.get("/orders/new")
     assert "Order entry" in page.text and 'lang="en"' in page.text
+
+
+def test_a_rep_keys_an_order_beside_its_email_and_the_order_leads_back_to_it(
+    client: TestClient, session: Session, shop: dict[str, str]
+) -> None:
+    customer = session.execute(select(Customer).where(Customer.code == shop["customer"])).scalar_one()
+    customer.email = "achats@halles.fr"
+    session.flush()
+    raw = email(sender="achats@halles.fr", text="Merci de nous envoyer 2 Atlas.\n<b>urgent</b>")
+    client.post(
+        "/api/v1/email/messages",
+        content=raw,
+        headers={**auth_headers(session), "Content-Type": "message/rfc822"},
+    )
+    token = sign_in(client, session, "rep")
+    listing = client.get("/inbox")
+    assert "nouveau (1)" in listing.text
+    item_id = re.search(r'href="/inbox/(\d+)"', listing.text)
+    assert item_id
+    page = client.get(f"/inbox/{item_id.group(1)}")
+    assert "&lt;b&gt;urgent&lt;/b&gt;" in page.text  # the email shows as text, never as HTML
+    assert 'name="inbox_item"' in page.text and "Librairie des Halles" in page.text
+    form = {
+        "csrf_token": token,
+        "entry_key": "inbox-1",
+        "customer_query": shop["customer"],
+        "customer_code": shop["customer"],
+        "channel": "email",
+        "email_text": "Merci",
+        "inbox_item": item_id.group(1),
+        "code": [shop["p0"]],
+        "quantity": ["2"],
+        "action": "save",
+    }
+    saved = client.post("/orders/new", data=form, follow_redirects=False)
+    detail = client.get(saved.headers["location"])
+    assert f'href="/inbox/{item_id.group(1)}"' in detail.text
+    assert "saisi (1)" in client.get("/inbox").text
+
+
+def test_an_email_that_is_not_an_order_needs_a_reason(client: TestClient, session: Session) -> None:
+    raw = email(sender="pub@example.org", text="Promotion !")
+    client.post(
+        "/api/v1/email/messages",
+        content=raw,
+        headers={**auth_headers(session), "Content-Type": "message/rfc822"},
+    )
+    token = sign_in(client, session, "rep")
+    item_id = re.search(r'href="/inbox/(\d+)"', client.get("/inbox").text)
+    assert item_id
+    refused = client.post(
+        f"/inbox/{item_id.group(1)}/not-an-order", data={"csrf_token": token, "reason": " "}
+    )
+    assert refused.status_code == 422 and "say why" in refused.text
+    done = client.post(
+        f"/inbox/{item_id.group(1)}/not-an-order", data={"csrf_token": token, "reason": "publicité"}
+    )
+    assert done.status_code == 200 and "pas une commande (1)" in done.text
