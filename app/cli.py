@@ -217,6 +217,27 @@ def _backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mail_poll(args: argparse.Namespace) -> int:
+    from app.db import run_unit
+    from app.email.polling import Mailbox, poll
+
+    url = args.url or get_settings().imap_url
+    if not url:
+        print("error: no mailbox: set CARNET_IMAP_URL or give --url", file=sys.stderr)
+        return 2
+    try:
+        mailbox = Mailbox.from_url(url)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = poll(mailbox, run_unit)
+    print(
+        f"{mailbox.folder}: {result.seen} message(s) taken, {result.new_items} new inbox item(s), "
+        f"{result.known} known"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="carnet", description="Degraded-mode order capture")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -297,6 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
     backup = commands.add_parser("backup", help="a consistent copy of the database (SQLite file or pg_dump)")
     backup.add_argument("file")
     backup.set_defaults(handler=_backup)
+
+    mail = commands.add_parser("mail", help="orders by email").add_subparsers(
+        dest="mail_command", required=True
+    )
+    mail_poll = mail.add_parser("poll", help="take the mailbox's new messages into the inbox, once")
+    mail_poll.add_argument("--url", help="imaps://user:password@host/folder (default: CARNET_IMAP_URL)")
+    mail_poll.set_defaults(handler=_mail_poll)
 
     from app.replay.commands import add_commands as add_replay_commands
 

@@ -72,7 +72,10 @@ class Settings(BaseSettings):
     replay_heartbeat_seconds: float = 2.0
     replay_lock_ttl_seconds: float = 30.0
     replay_lease_seconds: float = 300.0
+    # The mailbox reps' orders arrive in (imaps://user:password@host/folder); polled by each server
+    # process every `imap_poll_seconds` when set, or by `carnet mail poll`.
     imap_url: str | None = None
+    imap_poll_seconds: float = 60.0
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

@@ -10,8 +10,10 @@ from app import docs, health, problems, system
 from app.auth.routes import router as auth_router
 from app.catalog.routes import router as catalog_router
 from app.config import get_settings
+from app.db import get_engine
 from app.delivery.routes import router as delivery_router
 from app.edi.routes import router as edi_router
+from app.email.polling import Mailbox, Poller
 from app.email.routes import router as email_router
 from app.fulfilment.routes import router as fulfilment_router
 from app.incidents.routes import router as incidents_router
@@ -20,14 +22,26 @@ from app.limits import BodySizeLimit, RefuseNul
 from app.orders.routes import router as orders_router
 from app.replay.routes import router as replay_router
 from app.web import routes as web
-from app.writer import stop_writers
+from app.writer import stop_writers, writer_for
 
 API_PREFIX = "/api/v1"
 
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    poller = None
+    if settings.imap_url:
+        writer = writer_for(get_engine())
+        poller = Poller(
+            Mailbox.from_url(settings.imap_url),
+            lambda work: writer.submit(work).result(),
+            settings.imap_poll_seconds,
+        )
+        poller.start()
     yield
+    if poller is not None:
+        poller.stop()
     # Units already handed to the writer are written (and committed) before the process ends.
     await asyncio.to_thread(stop_writers)
 

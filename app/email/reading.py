@@ -109,17 +109,20 @@ def detect_type(data: bytes) -> str:
     return "text"
 
 
-def read_email(raw: bytes) -> ReceivedEmail:
-    """Parse a message; what cannot be read is said in `problems`, never raised."""
+def read_email(raw: bytes, *, size: int | None = None) -> ReceivedEmail:
+    """Parse a message; what cannot be read is said in `problems`, never raised. `size` is the whole
+    message's when only its headers were fetched (a message over the limit stays in the mailbox)."""
     problems: list[str] = []
     content_hash = hashlib.sha256(raw).hexdigest()
-    if len(raw) > MAX_MESSAGE_BYTES:
+    size = len(raw) if size is None else size
+    if size > MAX_MESSAGE_BYTES:
         problems.append(
-            f"message of {len(raw) // 1_048_576} MB: over the {MAX_MESSAGE_BYTES // 1_048_576} MB limit"
+            f"message of {size // 1_048_576} MB, over the {MAX_MESSAGE_BYTES // 1_048_576} MB limit: "
+            "only its headers are kept, the whole message stays in the mailbox"
         )
-        raw_headers = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0][:65536]
-        message = BytesParser(policy=policy.default).parsebytes(raw_headers + b"\r\n\r\n", headersonly=True)
-        return _received(raw, content_hash, message, "", (), problems)
+        headers = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0][:65536]
+        message = BytesParser(policy=policy.default).parsebytes(headers + b"\r\n\r\n", headersonly=True)
+        return _received(headers, content_hash, message, "", (), problems)
     message = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(message, EmailMessage)
     text = _body_text(message, problems)

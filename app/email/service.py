@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import Role
@@ -61,8 +62,8 @@ class ReadMessage:
     attachments: tuple[AttachmentReading | None, ...]
 
 
-def read_message(raw: bytes) -> ReadMessage:
-    email = read_email(raw)
+def read_message(raw: bytes, *, size: int | None = None) -> ReadMessage:
+    email = read_email(raw, size=size)
     return ReadMessage(
         email, tuple(read_order_file(a) if a.is_order_file else None for a in email.attachments)
     )
@@ -135,8 +136,13 @@ def receive_message(session: Session, *, read: ReadMessage, source: str) -> Rece
             for index, a in enumerate(email.attachments)
         ],
     )
-    session.add(message)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:  # the same message, stored at this moment by another poller
+        same = _same_message(session, email)
+        assert same is not None
+        return Received(inbox_item(session, same), new=False)
     asked = [order for reading in read.attachments if reading for order in reading.orders]
     problems = [p for reading in read.attachments if reading for p in reading.problems]
     if asked and customer is None:
