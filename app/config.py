@@ -76,6 +76,22 @@ class Settings(BaseSettings):
     # process every `imap_poll_seconds` when set, or by `carnet mail poll`.
     imap_url: str | None = None
     imap_poll_seconds: float = 60.0
+    # Customer notices by email (order confirmed, shipped, backorder shipped): `off`, `opt_in` (the
+    # customers whose `email_notices` is set) or `all` (every customer with an email address).
+    customer_notices: Literal["off", "opt_in", "all"] = "off"
+    notice_lang: Literal["fr", "en"] = "fr"
+    notice_window_hours: float = 72.0  # orders and notes older than this never get a notice
+    notice_poll_seconds: float = 15.0
+    notice_retry_seconds: float = 30.0
+    notice_max_attempts: int = 12
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "commandes@carnet-diffusion.example"
+    # The address customers reach this service at, for the status links in notices.
+    public_url: str = "http://127.0.0.1:8000"
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from fastapi import FastAPI
 
@@ -25,6 +26,7 @@ from app.web import routes as web
 from app.writer import stop_writers, writer_for
 
 API_PREFIX = "/api/v1"
+T = TypeVar("T")
 
 
 @asynccontextmanager

@@ -16,6 +16,7 @@ from app.email.models import InboxAttachment, InboxMessage, InboxMessageOrder
 from app.idempotency.models import IdempotencyRecord
 from app.incidents.models import Incident
 from app.invoicing.models import DeferredDocument, DeferredDocumentLine
+from app.notices.models import CustomerNotice
 from app.numbering import DocumentCounter
 from app.orders.models import SaleOrder, SaleOrderLine
 from app.replay.models import ReplayDependency, ReplayItem, ReplayRecapMember, ReplayRun
@@ -24,6 +25,7 @@ from app.tracking.models import OrderStatusLink
 __all__ = [
     "Base",
     "Customer",
+    "CustomerNotice",
     "DeferredDocument",
     "DeferredDocumentLine",
     "DeliveryNote",

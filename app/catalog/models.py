@@ -28,6 +28,7 @@ class Customer(Base):
     discount_percent: Mapped[Decimal] = mapped_column(Rate(), default=Decimal(0))
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     show_prices_on_delivery_note: Mapped[bool] = mapped_column(Boolean, default=True)
+    email_notices: Mapped[bool] = mapped_column(Boolean, default=False)  # order and delivery notices
     snapshot_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     shipping_addresses: Mapped[list["ShippingAddress"]] = relationship(

@@ -1,4 +1,4 @@
-"""Orders by email: the inbox, its attachments, the orders made from a message
+"""Orders by email: the inbox, its attachments, the orders made from a message; customer notices
 
 Revision ID: 0012
 Revises: 0010
@@ -85,9 +85,41 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("message_id", "order_id", name=op.f("pk_inbox_message_order")),
     )
     op.create_index(op.f("ix_inbox_message_order_order_id"), "inbox_message_order", ["order_id"])
+    with op.batch_alter_table("customer") as batch:
+        batch.add_column(sa.Column("email_notices", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.create_table(
+        "customer_notice",
+        sa.Column("id", Id, nullable=False),
+        sa.Column("kind", sa.String(24), nullable=False),
+        sa.Column("order_id", Id, nullable=False),
+        sa.Column("delivery_note_id", Id, nullable=False),
+        sa.Column("recipient", sa.String(254), nullable=False),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("message_id", sa.String(200), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+        sa.Column("last_error", sa.String(500), nullable=True),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("sent_at", UtcDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["sale_order.id"],
+            name=op.f("fk_customer_notice_order_id_sale_order"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_notice")),
+        sa.UniqueConstraint("kind", "order_id", "delivery_note_id", name=op.f("uq_customer_notice_kind")),
+    )
+    op.create_index(op.f("ix_customer_notice_order_id"), "customer_notice", ["order_id"])
+    op.create_index(op.f("ix_customer_notice_status"), "customer_notice", ["status"])
 
 
 def downgrade() -> None:
+    op.drop_table("customer_notice")
+    with op.batch_alter_table("customer") as batch:
+        batch.drop_column("email_notices")
     op.drop_table("inbox_message_order")
     op.drop_table("inbox_attachment")
     op.drop_table("inbox_message")
