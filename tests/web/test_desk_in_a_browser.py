@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import Engine, select
 
-from app.auth.service import Actor
+from app.auth.service import Actor, issue_token
 from app.db import session_scope
 from app.delivery.models import DeliveryNote
 from app.fulfilment.service import ship_order
@@ -24,6 +25,7 @@ from app.orders.models import SaleOrder, SaleOrderLine
 from app.orders.schemas import OrderCreate
 from tests.builders import PASSWORD, make_customer, make_product, make_user
 from tests.conftest import Database
+from tests.email.mail import email
 from tests.workload import Server, database_url
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -65,6 +67,7 @@ def desk(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         for role in ("rep", "warehouse", "finance"):
             make_user(session, role=role, username=role)
         customer = make_customer(session, code="LIB001", name="Librairie du Parc", discount_percent="5")
+        customer.email = "commandes@librairie-parc.fr"
         blocked = make_customer(session, code="LIB666", name="Librairie Fermée", blocked=True)
         xss = make_customer(session, code="LIBXSS", name=XSS_NAME)
         products = [make_product(session, price=f"{10 + i}.50", stock="1000") for i in range(6)]
@@ -321,3 +324,35 @@ def test_a_customer_sees_a_backordered_line_on_the_status_page(desk: Desk, brows
     expect(customer.locator("body")).not_to_contain_text("Librairie du Parc")
     screenshot(desk, customer, "customer-status")
     assert customer.request.get(f"{desk.base}/status/not-a-real-token").status == 404
+
+
+def test_a_rep_keys_an_order_from_an_email_beside_it(desk: Desk, browser: Browser) -> None:
+    with session_scope(desk.engine) as session:
+        token = issue_token(make_user(session, role="rep"))
+    raw = email(
+        sender="commandes@librairie-parc.fr",
+        subject="Commande urgente",
+        text="Merci d'envoyer 4 exemplaires.",
+    )
+    handed = httpx.post(
+        f"{desk.base}/api/v1/email/messages",
+        content=raw,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "message/rfc822"},
+    )
+    assert handed.status_code == 201
+    item = handed.json()["id"]
+    page = signed_in(browser, desk, "rep")
+    page.goto("/inbox")
+    page.get_by_role("link", name="Commande urgente").click()
+    expect(page.locator("#email-body")).to_contain_text("4 exemplaires")
+    expect(page.locator("#customer-card")).to_contain_text("Librairie du Parc")
+    page.locator("#item").focus()
+    add_line(page, desk.products[3], "4", 0)
+    screenshot(desk, page, "inbox")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_url(re.compile(r"/orders/CMD-"))
+    expect(page.locator(f"a[href='/inbox/{item}']")).to_be_visible()
+    with session_scope(desk.engine) as session:
+        number = page.locator("#order-number").inner_text().strip()
+        order = session.execute(select(SaleOrder).where(SaleOrder.number == number)).scalar_one()
+        assert order.channel == "email" and order.email_text == "Merci d'envoyer 4 exemplaires."
