@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -58,18 +58,19 @@ class TestSignature:
     @pytest.mark.parametrize(
         ("headers", "why"),
         [
-            ({}, "missing"),
-            ({"X-Carnet-Timestamp": "1767225600"}, "missing"),
-            (signed_headers(b"another body", key="k"), "bad signature"),
-            (signed_headers(sample_order(1).to_json(), key="k", secret="wrong"), "bad signature"),
-            (signed_headers(sample_order(1).to_json(), key="k", at=time.time() - 3600), "window"),
+            (lambda: {}, "missing"),
+            (lambda: {"X-Carnet-Timestamp": "1767225600"}, "missing"),
+            (lambda: signed_headers(b"another body", key="k"), "bad signature"),
+            (lambda: signed_headers(sample_order(1).to_json(), key="k", secret="wrong"), "bad signature"),
+            (lambda: signed_headers(sample_order(1).to_json(), key="k", at=time.time() - 3600), "window"),
         ],
         ids=["nothing", "no-signature", "other-body", "other-secret", "stale"],
     )
     def test_an_unsigned_or_badly_signed_request_is_refused(
-        self, client: httpx.Client, erp: ReferenceErp, headers: dict[str, str], why: str
+        self, client: httpx.Client, erp: ReferenceErp, headers: Callable[[], dict[str, str]], why: str
     ) -> None:
-        response = client.post("/orders", content=sample_order(1).to_json(), headers=headers)
+        # Signed when the test runs, not when it is collected: the window is measured from now.
+        response = client.post("/orders", content=sample_order(1).to_json(), headers=headers())
         assert response.status_code == 401
         assert why in response.json()["detail"]
         assert erp.store.documents() == []
