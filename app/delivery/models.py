@@ -110,6 +110,9 @@ class GoodsReturn(Base):
     number: Mapped[str] = mapped_column(String(32), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     delivery_note_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_note.id"), index=True)
+    # The ERP invoice the goods were billed on before the outage, read from the customer's paperwork:
+    # what the credit note of goods Carnet did not deliver corrects.
+    invoice_reference: Mapped[str | None] = mapped_column(String(35))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
     warnings: Mapped[list[Any]] = mapped_column(JSON)

@@ -6,7 +6,9 @@ come back than was delivered less what already came back, and each returned quan
 delivery note line it goes back against, whose frozen prices make the credit note.
 
 Goods that Carnet never delivered to the customer (shipped before the outage) are accepted with the
-warning `not_delivered_by_carnet`; their credit note is priced from the current snapshot.
+warning `not_delivered_by_carnet`; their credit note is priced from the current snapshot and corrects
+the ERP invoice the return names (`invoice_reference`, from the customer's paperwork). Without one, it
+waits for finance to key it into the ERP by hand.
 
 Returned goods go straight back to the stock on hand: there is no quarantine or inspection step in
 degraded mode. The deferred credit note is issued by `app.invoicing.service.record_return`.
@@ -81,12 +83,18 @@ def receive_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> Go
         candidates = [d for d in delivered if d.product_id == product.id]
         if not candidates and note is None:
             return_lines.append(_return_line(len(return_lines) + 1, line, product, None, line.quantity))
+            corrects = (
+                f"its credit note corrects ERP invoice {draft.invoice_reference}"
+                if draft.invoice_reference
+                else "name the ERP invoice it was billed on (invoice_reference), or finance keys the "
+                "credit note into the ERP by hand"
+            )
             warnings.append(
                 Warning(
                     code="not_delivered_by_carnet",
                     line_no=len(return_lines),
                     detail=f"{product.code} was not delivered to {customer.code} by Carnet: "
-                    "credited at the current snapshot price",
+                    f"credited at the current snapshot price; {corrects}",
                 )
             )
             continue
@@ -122,6 +130,7 @@ def receive_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> Go
         number=take_number(session, get_settings().return_prefix, moment),
         customer=customer,
         delivery_note=note,
+        invoice_reference=draft.invoice_reference,
         recorded_at=moment.at,
         recorded_by=actor.caller_key,
         warnings=[w.model_dump(exclude_none=True) for w in warnings],
@@ -188,6 +197,7 @@ def return_read(goods_return: GoodsReturn) -> ReturnRead:
         customer_code=goods_return.customer.code,
         customer_name=goods_return.customer.name,
         delivery_note_number=goods_return.delivery_note.number if goods_return.delivery_note else None,
+        invoice_reference=goods_return.invoice_reference,
         recorded_at=goods_return.recorded_at,
         recorded_by=goods_return.recorded_by,
         lines=[

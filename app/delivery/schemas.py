@@ -158,6 +158,12 @@ class ReturnCreate(BaseModel):
 
     customer_code: Code
     delivery_note_number: str | None = Field(default=None, min_length=1, max_length=32)
+    invoice_reference: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9+_/-]{1,35}$",
+        description="the ERP invoice the goods were billed on before the outage (from the customer's "
+        "paperwork): the credit note of goods Carnet did not deliver corrects it and is replayed",
+    )
     lines: list[ReturnLineIn] = Field(min_length=1, max_length=MAX_ORDER_LINES)
 
 
@@ -176,6 +182,7 @@ class ReturnRead(BaseModel):
     customer_code: str
     customer_name: str
     delivery_note_number: str | None
+    invoice_reference: str | None
     recorded_at: datetime
     recorded_by: str
     lines: list[ReturnLineRead]

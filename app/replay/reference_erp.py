@@ -405,8 +405,9 @@ def _dependencies(kind: str, document: dict[str, Any]) -> list[str]:
     if kind == "invoice":
         return list(references.get("order_numbers") or [])
     if kind == "credit_note":
-        corrected = references.get("corrected_invoice") or {}
-        return [corrected["erp_number"] or corrected["reference"]] if corrected else []
+        first = references.get("corrected_invoice")
+        corrected = ([first] if first else []) + list(references.get("further_corrected_invoices") or [])
+        return [invoice["erp_number"] or invoice["reference"] for invoice in corrected]
     return []
 
 

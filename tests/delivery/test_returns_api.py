@@ -165,8 +165,11 @@ class TestReturnWithoutANote:
             (1, older["number"]),
         ]
         assert goods_return["delivery_note_number"] is None
-        assert goods_return["credit_note"]["delivery_note_number"] is None
-        assert goods_return["credit_note"]["totals"]["net"] == "34.00"  # 2 x 12.00 + 1 x 10.00
+        # The credit note is bound to what the goods went back against, not to the return's header.
+        credit_note = goods_return["credit_note"]
+        assert credit_note["delivery_note_number"] == newer["number"]
+        assert credit_note["invoice_reference"] is not None
+        assert credit_note["totals"]["net"] == "34.00"  # 2 x 12.00 + 1 x 10.00
 
     def test_no_more_than_delivered_overall(self, client: TestClient, session: Session) -> None:
         customer, product = make_customer(session), make_product(session)
@@ -192,7 +195,44 @@ class TestReturnWithoutANote:
         credit = goods_return["credit_note"]
         assert credit["lines"][0]["unit_price"] == "8.00"
         assert credit["totals"]["net"] == "15.20"  # 2 x 8.00 less the customer's 5 %
+        assert (credit["invoice_reference"], credit["corrected_erp_invoice"]) == (None, None)
         assert stock_of(session, product)[0] == Decimal(2)
+
+    def test_goods_billed_before_the_outage_name_the_erp_invoice_their_credit_note_corrects(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, product = make_customer(session), make_product(session, price="8.00", vat_rate="20")
+
+        answer = client.post(
+            "/api/v1/returns",
+            json={
+                "customer_code": customer.code,
+                "invoice_reference": "F2026-00841",
+                "lines": [{"product_code": product.code, "quantity": 1}],
+            },
+            headers=auth_headers(session),
+        )
+
+        assert answer.status_code == 201, answer.text
+        goods_return = answer.json()
+        assert goods_return["invoice_reference"] == "F2026-00841"
+        assert "corrects ERP invoice F2026-00841" in goods_return["warnings"][0]["detail"]
+        assert goods_return["credit_note"]["corrected_erp_invoice"] == "F2026-00841"
+
+    def test_an_erp_invoice_number_must_be_one_the_erp_accepts(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, product = make_customer(session), make_product(session)
+        answer = client.post(
+            "/api/v1/returns",
+            json={
+                "customer_code": customer.code,
+                "invoice_reference": "F 2026 841",
+                "lines": [{"product_code": product.code, "quantity": 1}],
+            },
+            headers=auth_headers(session),
+        )
+        assert_problem(answer, 422, ["body", "invoice_reference"])
 
 
 class TestReturnRefusals:
