@@ -147,7 +147,9 @@ class TestSync:
         ).credit_note
         invoices = {
             d.delivery_note_id: d.reference
-            for d in session.execute(select(DeferredDocument).where(DeferredDocument.kind == "invoice")).scalars()
+            for d in session.execute(
+                select(DeferredDocument).where(DeferredDocument.kind == "invoice")
+            ).scalars()
         }
         assert credit_note.invoice_id is not None and credit_note.corrected_erp_invoice is None
         sync_outbox(session, now=utcnow(), grouping=PER_NOTE)

@@ -28,7 +28,9 @@ from tests.replay.replay_data import ADMIN, REP, WAREHOUSE, capture, catalogue
 from tests.replay.test_engine import committed, replay, settings
 
 
-def report_of(engine: Engine, incident_id: int | None = None, lang: ReportLang = "fr") -> ReconciliationReport:
+def report_of(
+    engine: Engine, incident_id: int | None = None, lang: ReportLang = "fr"
+) -> ReconciliationReport:
     with session_scope(engine, write=False) as session:
         incident = incidents.get_incident(session, incident_id=incident_id) if incident_id else None
         return reconciliation(session, incident=incident, settings=settings(), now=utcnow(), lang=lang)
