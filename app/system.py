@@ -21,7 +21,7 @@ from app.config import get_settings
 from app.incidents.schemas import IncidentRead
 from app.incidents.service import Mode, current_mode, incident_read
 from app.orders.models import SaleOrder
-from app.replay.repository import uninvoiced_past_months
+from app.replay.repository import NEEDS_A_PERSON, uninvoiced_past_months, waiting_items
 
 router = APIRouter(tags=["system"])
 BANNERS = {
@@ -53,17 +53,29 @@ def snapshot_as_of(session: Session) -> datetime | None:
 
 
 def system_warnings(session: Session, *, now: datetime) -> list[SystemWarning]:
-    count, oldest = uninvoiced_past_months(session, before=_month_start(now))
-    if not count:
-        return []
-    return [
-        SystemWarning(
-            code="uninvoiced_past_month",
-            count=count,
-            detail=f"{count} delivery note(s) of past months not yet invoiced in the ERP "
-            f"(oldest {oldest:%d/%m/%Y}): replay them before the month's invoicing closes",
+    warnings = []
+    waiting = waiting_items(session)
+    for_a_person = sum(count for _, status, count in waiting if status in NEEDS_A_PERSON)
+    if for_a_person:
+        warnings.append(
+            SystemWarning(
+                code="replay_needs_a_person",
+                count=for_a_person,
+                detail=f"{for_a_person} document(s) the replay cannot put into the ERP: key them by hand "
+                "or cancel them (replay items held, failed or dead)",
+            )
         )
-    ]
+    count, oldest = uninvoiced_past_months(session, before=_month_start(now))
+    if count:
+        warnings.append(
+            SystemWarning(
+                code="uninvoiced_past_month",
+                count=count,
+                detail=f"{count} delivery note(s) of past months not yet invoiced in the ERP "
+                f"(oldest {oldest:%d/%m/%Y}): replay them before the month's invoicing closes",
+            )
+        )
+    return warnings
 
 
 @router.get("/system")
@@ -74,6 +86,9 @@ def get_system(session: ReadSession) -> SystemRead:
     mode, incident = current_mode(session)
     warnings = system_warnings(session, now=now)
     banner = BANNERS.get(mode) or (warnings[0].detail if warnings else None)
+    waiting = next((w.count for w in warnings if w.code == "replay_needs_a_person"), 0)
+    if mode == Mode.RECOVERING and waiting:
+        banner = f"{BANNERS[Mode.RECOVERING]} {waiting} document(s) attendent une personne."
     return SystemRead(
         mode=mode,
         incident=incident_read(incident) if incident is not None else None,
@@ -100,6 +115,14 @@ def metrics(session: ReadSession) -> Response:
     uninvoiced, _ = uninvoiced_past_months(session, before=_month_start(utcnow()))
     lines += ["# TYPE carnet_mode gauge"]
     lines += [f'carnet_mode{{mode="{m}"}} {int(m == mode)}' for m in Mode]
+    lines += [
+        "# HELP carnet_replay_waiting_documents outbox items not yet in the ERP nor cancelled",
+        "# TYPE carnet_replay_waiting_documents gauge",
+    ]
+    lines += [
+        f'carnet_replay_waiting_documents{{kind="{kind}",status="{status}"}} {count}'
+        for kind, status, count in waiting_items(session)
+    ]
     lines += [
         "# HELP carnet_uninvoiced_past_month_delivery_notes delivery notes of past months not in the ERP",
         "# TYPE carnet_uninvoiced_past_month_delivery_notes gauge",

@@ -2,6 +2,7 @@
 
     carnet replay [--dry-run] [--kind order|invoice|credit_note ...] [--connector http|files]
                   [--workers N] [--incident ID | --all] [--retry-failed] [--wait SECONDS] [--report FILE]
+                  [--lang fr|en]
     carnet replay --join RUN_ID [--workers N]       (PostgreSQL: lend this process to a running run)
     carnet incidents start --reason TEXT [--started-at WHEN] | end ID [--ended-at WHEN] | list
 
@@ -62,6 +63,7 @@ def add_commands(commands: Any) -> None:
     replay.add_argument(
         "--report", type=Path, metavar="FILE", help="write the reconciliation (.json .csv .pdf)"
     )
+    replay.add_argument("--lang", choices=["fr", "en"], default="fr", help="the report's language")
     replay.set_defaults(handler=_replay)
 
     incidents = commands.add_parser("incidents", help="ERP outages").add_subparsers(
@@ -101,7 +103,7 @@ def _replay(args: argparse.Namespace) -> int:
     with session_scope(write=False) as session:
         run = service.get_run(session, run_id=run_id, actor=actor)
         if args.report is not None:
-            _write_report(session, run_id, actor, args.report)
+            _write_report(session, run_id, actor, args.report, args.lang)
     _print_summary(run, elapsed)
     return {"completed": 0, "incomplete": 1}.get(status, 3)
 
@@ -134,10 +136,10 @@ def _start(args: argparse.Namespace, stop: threading.Event) -> int:
             stop.wait(START_RETRY_SECONDS)
 
 
-def _write_report(session: Any, run_id: int, actor: Actor, path: Path) -> None:
+def _write_report(session: Any, run_id: int, actor: Actor, path: Path, lang: str) -> None:
     from app.replay import report_formats, service
 
-    report = service.run_report(session, run_id=run_id, actor=actor)
+    report = service.run_report(session, run_id=run_id, actor=actor, lang="en" if lang == "en" else "fr")
     if path.suffix == ".csv":
         path.write_text(report_formats.report_csv(report), encoding="utf-8")
     elif path.suffix == ".pdf":

@@ -13,6 +13,7 @@ from sqlalchemy.sql import Executable
 from app.delivery.models import DeliveryNote, DeliveryNoteStatus
 from app.invoicing.models import DeferredDocument, DocumentKind, DocumentStatus
 from app.replay.models import (
+    SETTLED,
     ItemStatus,
     ReplayDependency,
     ReplayItem,
@@ -369,3 +370,16 @@ def uninvoiced_past_months(session: Session, *, before: date) -> tuple[int, date
     )
     count, oldest = session.execute(query).one()
     return int(count), oldest
+
+
+NEEDS_A_PERSON = (ItemStatus.HELD, ItemStatus.FAILED, ItemStatus.DEAD)
+
+
+def waiting_items(session: Session) -> list[tuple[str, str, int]]:
+    """Outbox items neither acknowledged nor cancelled, counted per kind and status."""
+    query = (
+        select(ITEM.c.kind, ITEM.c.status, func.count())
+        .where(ITEM.c.status.not_in(SETTLED))
+        .group_by(ITEM.c.kind, ITEM.c.status)
+    )
+    return [(kind, status, count) for kind, status, count in session.execute(query)]

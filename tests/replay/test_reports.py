@@ -190,6 +190,64 @@ class TestFormats:
         assert "équilibré" in text and "NON" not in text
         assert "Commandes" in text and "Factures" in text and "Avoirs" in text
 
+    def test_one_language_per_report_with_local_times_and_whole_words(self, fresh_engine: Engine) -> None:
+        with session_scope(fresh_engine) as session:
+            data = capture(session, catalogue(session), orders=2, credit_every=0)
+            cancelled = capture(session, data, orders=1, ship=False).orders[-1]
+            cancel_order(session, number=cancelled, actor=REP)
+            record_return(
+                session,
+                draft=ReturnCreate(
+                    customer_code=data.customers[3].code,
+                    lines=[{"product_code": data.products[2].code, "quantity": 1}],
+                ),
+                actor=REP,
+            )
+        replay(fresh_engine, ErpDouble(), settings())
+
+        def text_of(lang: ReportLang) -> str:
+            report = report_of(fresh_engine, lang=lang)
+            pages = PdfReader(BytesIO(report_pdf(report))).pages
+            # Lines wrap between words only: joined again with spaces, every phrase reads whole.
+            return " ".join(" ".join(page.extract_text() for page in pages).split())
+
+        french, english = text_of("fr"), text_of("en")
+        assert "Rapprochement NON équilibré" in french and "commande annulée" in french
+        assert "Commandes" in french and "Avoirs" in french and "attend une personne" in french
+        assert "ERP replay reconciliation" in english and "order cancelled" in english
+        assert "Orders" in english and "Credit notes" in english and "waits for a person" in english
+        for english_word in ("cancelled", "void", "pending", "Orders"):
+            assert english_word not in french
+        for french_word in ("Commandes", "Avoirs", "annulée", "attend", "Motif"):
+            assert french_word not in english
+        # Times on the seller's clock, with the zone; never UTC.
+        assert "UTC" not in french and "UTC" not in english
+        assert any(zone in french for zone in (" CET", " CEST"))
+
+    def test_csv_reasons_in_the_language_asked_and_amounts_of_what_waits(self, fresh_engine: Engine) -> None:
+        with session_scope(fresh_engine) as session:
+            data = capture(session, catalogue(session), orders=1, credit_every=0)
+            stray = record_return(
+                session,
+                draft=ReturnCreate(
+                    customer_code=data.customers[3].code,
+                    lines=[{"product_code": data.products[2].code, "quantity": 1}],
+                ),
+                actor=REP,
+            ).credit_note
+        replay(fresh_engine, ErpDouble(), settings())
+        rows = list(csv.DictReader(io.StringIO(report_csv(report_of(fresh_engine, lang="en")))))
+        [waiting] = [r for r in rows if r["section"] == "outstanding"]
+        assert (waiting["reference"], waiting["status"]) == (stray.reference, "waits for a person")
+        assert waiting["reason"].startswith("goods Carnet did not deliver")
+        assert Decimal(waiting["captured_gross"]) == stray.gross_total
+        totals = [
+            r for r in rows if r["section"] == "waiting" and not r["customer_code"] and not r["vat_rate"]
+        ]
+        assert [(r["kind"], r["captured_count"], Decimal(r["captured_gross"])) for r in totals] == [
+            ("credit_note", "1", stray.gross_total)
+        ]
+
 
 def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised() -> None:
     assert spreadsheet_safe('=HYPERLINK("http://x","clic")') == '\'=HYPERLINK("http://x","clic")'

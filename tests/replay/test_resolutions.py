@@ -24,6 +24,7 @@ from app.replay.runs import execute_run, start_run
 from app.replay.schemas import ItemResolve, ReconciliationReport
 from app.replay.service import resolve_item
 from tests.builders import auth_headers
+from tests.replay.committed_app import committed_client
 from tests.replay.erp_double import ErpDouble
 from tests.replay.replay_data import ADMIN, FINANCE, REP, capture, catalogue
 from tests.replay.test_engine import settings
@@ -79,6 +80,14 @@ class TestWaitingForAPerson:
         assert report.excluded == []
         credit_waits = next(w for w in report.waiting if w.kind == "credit_note" and w.customer_code is None)
         assert credit_waits.figures.count == 1 and credit_waits.figures.gross > Decimal(0)
+        with committed_client(fresh_engine) as client:
+            system = client.get("/api/v1/system").json()
+            metrics = client.get("/api/v1/metrics").text
+        assert system["mode"] == "recovering"
+        assert "1 document(s) attendent une personne" in system["banner"]
+        assert [(w["code"], w["count"]) for w in system["warnings"]] == [("replay_needs_a_person", 1)]
+        assert 'carnet_replay_waiting_documents{kind="credit_note",status="held"} 1' in metrics
+        assert 'carnet_mode{mode="recovering"} 1' in metrics
 
     def test_keyed_by_hand_the_erp_holds_it_and_the_system_is_normal_again(
         self, fresh_engine: Engine
