@@ -23,6 +23,7 @@ from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog import repository as catalog_repository
 from app.catalog.models import Product
+from app.catalog.stock import Movement, record_movements
 from app.config import get_settings
 from app.delivery import repository
 from app.delivery.models import (
@@ -138,6 +139,15 @@ def receive_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> Go
     )
     session.add(goods_return)
     session.flush()
+    record_movements(
+        session,
+        (
+            Movement(
+                line.product_id, line.quantity, "return", goods_return.number, actor.caller_key, moment.at
+            )
+            for line in return_lines
+        ),
+    )
     return goods_return
 
 

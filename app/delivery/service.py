@@ -20,6 +20,7 @@ from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog import repository as catalog_repository
 from app.catalog.models import Customer, Product
+from app.catalog.stock import Movement, record_movements
 from app.clock import utcnow
 from app.config import get_settings
 from app.delivery import repository
@@ -134,6 +135,13 @@ def issue_delivery_note(
     )
     session.add(note)
     session.flush()
+    record_movements(
+        session,
+        (
+            Movement(line.product_id, -line.quantity, "shipment", note.number, actor.caller_key, moment.at)
+            for line in note_lines
+        ),
+    )
     return note
 
 
@@ -276,6 +284,13 @@ def void_delivery_note(session: Session, *, note: DeliveryNote, actor: Actor) ->
     note.voided_at = utcnow()
     note.voided_by = actor.caller_key
     session.flush()
+    record_movements(
+        session,
+        (
+            Movement(line.product_id, line.quantity, "void", note.number, actor.caller_key, note.voided_at)
+            for line in note.lines
+        ),
+    )
     return note
 
 
@@ -300,6 +315,20 @@ def receive_stock(session: Session, *, draft: StockReceiptCreate, actor: Actor) 
         receipt.lines.append(StockReceiptLine(product=products[product.id], quantity=line.quantity))
     session.add(receipt)
     session.flush()
+    record_movements(
+        session,
+        (
+            Movement(
+                line.product.id,
+                line.quantity,
+                "receipt",
+                draft.reference,
+                actor.caller_key,
+                receipt.received_at,
+            )
+            for line in receipt.lines
+        ),
+    )
     return receipt
 
 
