@@ -1,6 +1,7 @@
 """Queries on master data."""
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -73,5 +74,21 @@ def products_by_codes_or_gtins(
     return {p.code: p for p in products}, {p.gtin: p for p in products if p.gtin}
 
 
-def latest_snapshot(session: Session) -> SnapshotImport | None:
-    return session.execute(select(SnapshotImport).order_by(SnapshotImport.as_of.desc()).limit(1)).scalar()
+def master_data_as_of(session: Session) -> dict[str, datetime | None]:
+    """How old each kind of master data is: customers and products as of their latest import (else
+    their oldest record), stock as of the oldest figure a product's stock on hand rests on."""
+    latest = dict(
+        session.execute(
+            select(SnapshotImport.kind, func.max(SnapshotImport.as_of))
+            .where(SnapshotImport.kind.in_(("customers", "products")))
+            .group_by(SnapshotImport.kind)
+        )
+        .tuples()
+        .all()
+    )
+    return {
+        "customers": latest.get("customers")
+        or session.execute(select(func.min(Customer.snapshot_at))).scalar(),
+        "products": latest.get("products") or session.execute(select(func.min(Product.snapshot_at))).scalar(),
+        "stock": session.execute(select(func.min(Product.stock_as_of))).scalar(),
+    }
