@@ -116,6 +116,11 @@ class GoodsReturn(Base):
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
     warnings: Mapped[list[Any]] = mapped_column(JSON)
+    # Cancelled before its credit note was replayed: the goods left the stock again, the credit note
+    # is void; the return keeps its number.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
 
     customer: Mapped[Customer] = relationship(lazy="raise")
     delivery_note: Mapped[DeliveryNote | None] = relationship(lazy="raise")

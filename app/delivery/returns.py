@@ -14,7 +14,8 @@ Returned goods go straight back to the stock on hand: there is no quarantine or 
 degraded mode. The deferred credit note is issued by `app.invoicing.service.record_return`.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from app.auth.service import Actor
 from app.catalog import repository as catalog_repository
 from app.catalog.models import Product
 from app.catalog.stock import Movement, record_movements
+from app.clock import utcnow
 from app.config import get_settings
 from app.delivery import repository
 from app.delivery.models import (
@@ -40,9 +42,10 @@ from app.delivery.service import (
     qty,
     resolve_products,
 )
-from app.errors import BusinessRuleViolation, FieldError, InvalidInput, NotFound, NotPermitted
+from app.errors import BusinessRuleViolation, Conflict, FieldError, InvalidInput, NotFound, NotPermitted
 from app.money import ZERO
 from app.numbering import business_moment, take_number
+from app.orders.capture import DUPLICATE_WINDOW, content_fingerprint
 from app.orders.schemas import Warning
 
 RETURN_ROLES = (Role.REP,)
@@ -127,6 +130,9 @@ def receive_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> Go
     for return_line in return_lines:
         locked[return_line.product_id].stock_on_hand += return_line.quantity
     moment = business_moment()
+    duplicate = _possible_duplicate(session, customer_id=customer.id, lines=return_lines, now=moment.at)
+    if duplicate is not None:
+        warnings.append(duplicate)
     goods_return = GoodsReturn(
         number=take_number(session, get_settings().return_prefix, moment),
         customer=customer,
@@ -149,6 +155,66 @@ def receive_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> Go
         ),
     )
     return goods_return
+
+
+def _possible_duplicate(
+    session: Session, *, customer_id: int, lines: Sequence[GoodsReturnLine], now: datetime
+) -> Warning | None:
+    """A return keyed twice (the rep, then the warehouse from the parcel) would credit twice: name the
+    customer's recent returns of the same products in the same quantities, as orders do."""
+    fingerprint = content_fingerprint(_demand(lines))
+    alikes = [
+        earlier.number
+        for earlier in repository.recent_returns(
+            session, customer_id=customer_id, since=now - DUPLICATE_WINDOW
+        )
+        if content_fingerprint(_demand(earlier.lines)) == fingerprint
+    ]
+    if not alikes:
+        return None
+    return Warning(
+        code="possible_duplicate",
+        detail=f"the customer already returned the same items and quantities: {', '.join(alikes)}",
+    )
+
+
+def _demand(lines: Iterable[GoodsReturnLine]) -> dict[int, Decimal]:
+    demand: dict[int, Decimal] = {}
+    for line in lines:
+        demand[line.product_id] = demand.get(line.product_id, ZERO) + line.quantity
+    return demand
+
+
+def cancel_goods_return(session: Session, *, goods_return: GoodsReturn, reason: str, actor: Actor) -> None:
+    """Cancel a return the caller holds locked: its goods leave the stock again (they were never
+    there, or go back to the customer); it keeps its number. The caller voids its credit note."""
+    if goods_return.cancelled_at is not None:
+        raise Conflict(f"return {goods_return.number} is already cancelled", slug="return-cancelled")
+    locked = repository.lock_products(session, {line.product_id for line in goods_return.lines})
+    for line in goods_return.lines:
+        locked[line.product_id].stock_on_hand -= line.quantity
+    now = utcnow()
+    goods_return.cancelled_at, goods_return.cancelled_by, goods_return.cancel_reason = (
+        now,
+        actor.caller_key,
+        reason,
+    )
+    record_movements(
+        session,
+        (
+            Movement(
+                line.product_id,
+                -line.quantity,
+                "return_cancelled",
+                goods_return.number,
+                actor.caller_key,
+                now,
+                reason,
+            )
+            for line in goods_return.lines
+        ),
+    )
+    session.flush()
 
 
 def _locked_note_of(session: Session, number: str, customer_id: int) -> DeliveryNote:
@@ -193,9 +259,9 @@ def _return_line(
     )
 
 
-def get_return(session: Session, *, number: str, actor: Actor) -> GoodsReturn:
+def get_return(session: Session, *, number: str, actor: Actor, lock: bool = False) -> GoodsReturn:
     actor.require(*RETURN_ROLES, *READING_ROLES, Role.FINANCE)
-    goods_return = repository.get_return(session, number)
+    goods_return = repository.get_return(session, number, lock=lock)
     if goods_return is None or not actor.may_see_customer(goods_return.customer_id):
         raise NotFound(f"no return {number!r}")
     return goods_return
@@ -208,6 +274,8 @@ def return_read(goods_return: GoodsReturn) -> ReturnRead:
         customer_name=goods_return.customer.name,
         delivery_note_number=goods_return.delivery_note.number if goods_return.delivery_note else None,
         invoice_reference=goods_return.invoice_reference,
+        cancelled_at=goods_return.cancelled_at,
+        cancel_reason=goods_return.cancel_reason,
         recorded_at=goods_return.recorded_at,
         recorded_by=goods_return.recorded_by,
         lines=[

@@ -14,6 +14,8 @@ from app.delivery.schemas import (
     BackorderRead,
     DeliveryNoteRead,
     PrintRequest,
+    StockCorrectionCreate,
+    StockCorrectionRead,
     StockReceiptCreate,
     StockReceiptRead,
 )
@@ -84,6 +86,15 @@ def list_backorders(
         after_id=decode_cursor(cursor),
         limit=limit,
     )
+
+
+@router.post("/stock-corrections", status_code=201, responses={403: {}, 422: {}})
+async def correct_stock(
+    body: StockCorrectionCreate, actor: CurrentActor, writes: Writes
+) -> StockCorrectionRead:
+    """A warehouse count fixes a wrong figure without waiting for the ERP: the stock on hand becomes
+    what was counted, recorded as a movement with its reason."""
+    return await writes.write(lambda session: service.correct_stock(session, draft=body, actor=actor))
 
 
 @router.post("/stock-receipts", status_code=201, responses={422: {}})

@@ -37,6 +37,8 @@ from app.delivery.schemas import (
     DeliveryNoteLineRead,
     DeliveryNoteRead,
     ProductQuantityIn,
+    StockCorrectionCreate,
+    StockCorrectionRead,
     StockReceiptCreate,
     StockReceiptLineRead,
     StockReceiptRead,
@@ -330,6 +332,34 @@ def receive_stock(session: Session, *, draft: StockReceiptCreate, actor: Actor) 
         ),
     )
     return receipt
+
+
+def correct_stock(session: Session, *, draft: StockCorrectionCreate, actor: Actor) -> StockCorrectionRead:
+    """A warehouse count: the product's stock on hand becomes what was counted, as of now (an ERP
+    figure older than the count is no longer applied to it), and the difference is recorded as a
+    movement with its reason."""
+    actor.require(*SHIPPING_ROLES)
+    product = catalog_repository.get_product_by_code(session, draft.product_code)
+    if product is None:
+        raise InvalidInput(f"unknown product {draft.product_code!r}", loc=("body", "product_code"))
+    if not product.allows_decimal_quantity and draft.counted != draft.counted.to_integral_value():
+        raise InvalidInput(f"{product.code} is counted in whole units", loc=("body", "counted"))
+    locked = repository.lock_products(session, {product.id})[product.id]
+    previous, now = locked.stock_on_hand, utcnow()
+    locked.stock_on_hand, locked.stock_as_of = draft.counted, now
+    difference = draft.counted - previous
+    record_movements(
+        session, [Movement(product.id, difference, "count", None, actor.caller_key, now, draft.reason)]
+    )
+    session.flush()
+    return StockCorrectionRead(
+        product_code=product.code,
+        counted=draft.counted,
+        previous=previous,
+        difference=difference,
+        reason=draft.reason,
+        counted_at=now,
+    )
 
 
 def resolve_products(session: Session, lines: Sequence[ProductQuantityIn]) -> list[Product]:

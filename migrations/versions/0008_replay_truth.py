@@ -1,6 +1,7 @@
 """Nothing left behind: the ERP invoice a return corrects, resolutions by a person
 
-- `goods_return.invoice_reference`: the ERP invoice (billed before the outage) a return corrects.
+- `goods_return.invoice_reference`: the ERP invoice (billed before the outage) a return corrects;
+  `cancelled_at`, `cancelled_by`, `cancel_reason`: a return cancelled before its replay.
 - `deferred_document.corrected_erp_invoice`: that reference on the credit note of goods Carnet did not
   deliver; `deferred_document.void_reason`: why a person voided a document.
 - `replay_item.resolved_by`, `resolved_at`, `resolution_note`: an item keyed into the ERP by hand or
@@ -28,6 +29,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("goods_return", sa.Column("invoice_reference", sa.String(length=35), nullable=True))
+    op.add_column("goods_return", sa.Column("cancelled_at", UtcDateTime(), nullable=True))
+    op.add_column("goods_return", sa.Column("cancelled_by", sa.String(length=64), nullable=True))
+    op.add_column("goods_return", sa.Column("cancel_reason", sa.String(length=500), nullable=True))
     op.add_column(
         "deferred_document", sa.Column("corrected_erp_invoice", sa.String(length=35), nullable=True)
     )
@@ -81,4 +85,7 @@ def downgrade() -> None:
     op.drop_column("replay_item", "resolved_by")
     op.drop_column("deferred_document", "void_reason")
     op.drop_column("deferred_document", "corrected_erp_invoice")
+    op.drop_column("goods_return", "cancel_reason")
+    op.drop_column("goods_return", "cancelled_by")
+    op.drop_column("goods_return", "cancelled_at")
     op.drop_column("goods_return", "invoice_reference")
