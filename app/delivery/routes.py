@@ -19,6 +19,8 @@ from app.delivery.schemas import (
     StockReceiptCreate,
     StockReceiptRead,
 )
+from app.orders.schemas import OrderRead
+from app.orders.service import order_read
 from app.pagination import Cursor, Limit, Page, decode_cursor
 from app.templating import Lang
 
@@ -85,6 +87,17 @@ def list_backorders(
         older_than_days=older_than_days,
         after_id=decode_cursor(cursor),
         limit=limit,
+    )
+
+
+@router.post("/orders/{number}/lines/{line_no}/close", responses={403: {}, 404: {}, 409: {}})
+async def close_backorder(number: str, line_no: int, actor: CurrentActor, writes: Writes) -> OrderRead:
+    """The customer gives up the rest of a backordered line: it will not ship, and its reservation is
+    released; the order is shipped once nothing else is left to ship."""
+    return await writes.write(
+        lambda session: order_read(
+            service.close_backorder(session, number=number, line_no=line_no, actor=actor)
+        )
     )
 
 

@@ -107,7 +107,7 @@ def issue_delivery_note(
                 description=line.description,
                 ordered_quantity=line.quantity,
                 quantity=shipped,
-                backordered_quantity=max(line.quantity - line.shipped_quantity, ZERO),
+                backordered_quantity=max(line.open_quantity, ZERO),
                 unit_price=line.unit_price,
                 price_includes_vat=line.price_includes_vat,
                 discount_percent=line.discount_percent,
@@ -171,7 +171,7 @@ def _quantities_to_ship(
     if wanted is None:
         for line in order.lines:
             product = products[line.product_id]
-            can = min(line.quantity - line.shipped_quantity, left[line.product_id])
+            can = min(line.open_quantity, left[line.product_id])
             if not product.allows_decimal_quantity:
                 can = can.to_integral_value(rounding=ROUND_FLOOR)
             if can > 0:
@@ -198,7 +198,7 @@ def _quantities_to_ship(
             continue
         line = found
         product = products[line.product_id]
-        remaining = line.quantity - line.shipped_quantity
+        remaining = line.open_quantity
         if asked.quantity > remaining:
             input_errors.append(
                 FieldError(
@@ -332,6 +332,33 @@ def receive_stock(session: Session, *, draft: StockReceiptCreate, actor: Actor) 
         ),
     )
     return receipt
+
+
+def close_backorder(session: Session, *, number: str, line_no: int, actor: Actor) -> SaleOrder:
+    """The customer gives up the rest of a backordered line: it will not ship, its reservation is
+    released, and the order is shipped once nothing else is left to ship."""
+    actor.require(*SHIPPING_ROLES, Role.REP)
+    order = repository.lock_order_by_number(session, number)
+    if order is None or not actor.may_see_customer(order.customer_id):
+        raise NotFound(f"no order {number!r}", errors=[FieldError(("path", "number"), "unknown order")])
+    line = next((line for line in order.lines if line.line_no == line_no), None)
+    if line is None:
+        raise NotFound(
+            f"order {number} has no line {line_no}", errors=[FieldError(("path", "line_no"), "unknown line")]
+        )
+    if line.backordered_quantity <= 0:
+        raise Conflict(
+            f"line {line_no} of order {number} has no backorder to close",
+            errors=[FieldError(("path", "line_no"), "nothing backordered")],
+            slug="no-backorder",
+        )
+    product = repository.lock_products(session, {line.product_id})[line.product_id]
+    rest = line.open_quantity
+    line.closed_quantity += rest
+    product.reserved_quantity -= rest
+    orders_service.record_shipment(order, quantities={})
+    session.flush()
+    return order
 
 
 def correct_stock(session: Session, *, draft: StockCorrectionCreate, actor: Actor) -> StockCorrectionRead:
