@@ -30,6 +30,13 @@ from app.replay.engine import Tally
 from app.replay.outbox import KINDS
 
 START_RETRY_SECONDS = 0.5
+SCOPE_PARTS = {
+    "in_window": "captured in the incident's window",
+    "before_window": "captured before it, not in the ERP yet (swept in)",
+    "included": "included by finance",
+    "after_window": "captured after the window (outside this run: include them, or replay --all)",
+    "excluded": "excluded by finance (waiting)",
+}
 
 
 def cli_actor() -> Actor:
@@ -162,11 +169,21 @@ def _print_summary(run: Any, elapsed: float) -> None:
             f"{counts.in_flight} in flight, {counts.failed} failed, {counts.dead} dead"
         )
     if run.dry_run and run.summary:
+        window = run.summary.get("window")
+        if window:
+            print(
+                f"  incident {window['incident_id']}: {window['started_at']} → {window['ended_at'] or 'open'}"
+            )
+        for part, found in run.summary.get("scope", {}).items():
+            if found["count"]:
+                shown = ", ".join(found["references"][:5]) + (" …" if found["count"] > 5 else "")
+                print(f"  {SCOPE_PARTS[part]}: {found['count']} ({shown})")
         for kind_name, figures in run.summary.get("would_send", {}).items():
             print(
                 f"  would send {figures['count']} {kind_name}: net {figures['net']}, VAT {figures['vat']}, "
                 f"gross {figures['gross']}"
             )
+        print("  include or exclude before the real run: POST /api/v1/replay-items/scope")
     for error in run.errors[:10]:
         print(f"  ! {error}")
     if run.error:

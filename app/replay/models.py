@@ -33,6 +33,11 @@ class ItemStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # a person decided it does not go to the ERP, with a reason
 
 
+class ItemScope(enum.StrEnum):
+    INCLUDED = "included"
+    EXCLUDED = "excluded"
+
+
 # An item in one of these states needs nothing more; any other waits for the ERP or for a person.
 SETTLED = (ItemStatus.ACKNOWLEDGED, ItemStatus.CANCELLED)
 
@@ -118,6 +123,9 @@ class ReplayItem(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     resolution_note: Mapped[str | None] = mapped_column(String(500))
+    # Finance's word on the run's scope, given after a dry run: `included` (sent although captured
+    # outside the run's window), `excluded` (held back from every run until included again).
+    scope: Mapped[str | None] = mapped_column(String(8))
 
 
 class ReplayDependency(Base):

@@ -25,7 +25,7 @@ from app.incidents.service import incident_read
 from app.invoicing.models import DeferredDocument, DocumentStatus
 from app.orders.models import OrderStatus, SaleOrder
 from app.replay import repository
-from app.replay.models import SETTLED, ItemStatus, ReplayItem, ReplayRecapMember
+from app.replay.models import SETTLED, ItemScope, ItemStatus, ReplayItem, ReplayRecapMember
 from app.replay.schemas import (
     Amounts,
     CustomerFigures,
@@ -212,8 +212,18 @@ def incident_settled(session: Session, incident: Incident) -> bool:
     return not missing and not held
 
 
-def dry_run_plan(session: Session, *, until: datetime | None, kinds: Sequence[str]) -> dict[str, Any]:
-    """What a run would send now: the open items of its scope and kinds, with their totals."""
+OPEN = (ItemStatus.PENDING, ItemStatus.IN_FLIGHT, ItemStatus.HELD, ItemStatus.FAILED, ItemStatus.DEAD)
+SCOPE_LISTED = 100  # references listed per part of the scope; the figures cover them all
+
+
+def dry_run_plan(
+    session: Session, *, incident: Incident | None, until: datetime | None, kinds: Sequence[str]
+) -> dict[str, Any]:
+    """What a run would send now, and the scope finance confirms before the first real run: the
+    incident's window; what the run sweeps in (captured in the window, captured before it and still
+    not in the ERP, or included by finance); what falls outside (captured after the window, to be
+    included or left to a later run, or excluded by finance). Each part per kind, with its totals
+    and references."""
     rows = session.execute(
         select(
             ReplayItem.id,
@@ -222,31 +232,63 @@ def dry_run_plan(session: Session, *, until: datetime | None, kinds: Sequence[st
             ReplayItem.order_id,
             ReplayItem.document_id,
             ReplayItem.period,
-        ).where(
-            ReplayItem.kind.in_(kinds),
-            repository.in_scope(until),
-            ReplayItem.status.in_([ItemStatus.PENDING, ItemStatus.IN_FLIGHT]),
+            ReplayItem.reference,
+            ReplayItem.incident_id,
+            ReplayItem.issued_at,
+            ReplayItem.scope,
         )
+        .where(ReplayItem.kind.in_(kinds), ReplayItem.status.in_(OPEN))
+        .order_by(ReplayItem.issued_at, ReplayItem.id)
     ).all()
     values = captured_values(session, rows)
-    tallies: dict[str, Tally] = {kind: Tally() for kind in KIND_ORDER if kind in kinds}
+    parts: dict[str, dict[str, Tally]] = defaultdict(lambda: defaultdict(Tally))
+    listed: dict[str, list[str]] = defaultdict(list)
+    would_send: dict[str, Tally] = {kind: Tally() for kind in KIND_ORDER if kind in kinds}
+    given_up: dict[str, int] = defaultdict(int)
     for row in rows:
+        part = _scope_part(row, incident, until)
         if row.id in values:
-            tallies[row.kind].add(values[row.id])
-    given_up = session.execute(
-        select(ReplayItem.kind, func.count())
-        .where(
-            ReplayItem.kind.in_(kinds),
-            repository.in_scope(until),
-            ReplayItem.status.in_([ItemStatus.FAILED, ItemStatus.DEAD]),
-        )
-        .group_by(ReplayItem.kind)
-    ).all()
+            parts[part][row.kind].add(values[row.id])
+        if len(listed[part]) < SCOPE_LISTED:
+            listed[part].append(row.reference)
+        if part in ("in_window", "before_window", "included"):
+            if row.status in (ItemStatus.PENDING, ItemStatus.IN_FLIGHT) and row.id in values:
+                would_send[row.kind].add(values[row.id])
+            elif row.status not in (ItemStatus.PENDING, ItemStatus.IN_FLIGHT):
+                given_up[row.kind] += 1
     return {
-        "would_send": {kind: tally.figures().model_dump(mode="json") for kind, tally in tallies.items()},
-        "would_send_count": sum(tally.count for tally in tallies.values()),
-        "needing_a_human": {kind: number for kind, number in given_up},
+        "window": None
+        if incident is None
+        else {
+            "incident_id": incident.id,
+            "started_at": incident.started_at.isoformat(),
+            "ended_at": incident.ended_at.isoformat() if incident.ended_at else None,
+        },
+        "scope": {
+            part: {
+                "figures": {
+                    kind: tally.figures().model_dump(mode="json") for kind, tally in parts[part].items()
+                },
+                "count": sum(tally.count for tally in parts[part].values()),
+                "references": listed[part],
+            }
+            for part in ("in_window", "before_window", "included", "after_window", "excluded")
+        },
+        "would_send": {kind: tally.figures().model_dump(mode="json") for kind, tally in would_send.items()},
+        "would_send_count": sum(tally.count for tally in would_send.values()),
+        "needing_a_human": dict(given_up),
     }
+
+
+def _scope_part(row: Row[*tuple[Any, ...]], incident: Incident | None, until: datetime | None) -> str:
+    """Where an open item stands in a run's scope (the rule of `repository.in_scope`, told apart)."""
+    if row.scope == ItemScope.EXCLUDED:
+        return "excluded"
+    if until is not None and row.issued_at > until:
+        return "included" if row.scope == ItemScope.INCLUDED else "after_window"
+    if incident is not None and row.incident_id != incident.id:
+        return "before_window"
+    return "in_window"
 
 
 def _items(session: Session, incident: Incident | None) -> Sequence[Row[*tuple[Any, ...]]]:
@@ -266,6 +308,7 @@ def _items(session: Session, incident: Incident | None) -> Sequence[Row[*tuple[A
         ReplayItem.resolved_by,
         ReplayItem.resolved_at,
         ReplayItem.resolution_note,
+        ReplayItem.scope,
     ).order_by(ReplayItem.id)
     if incident is not None:
         query = query.where(ReplayItem.incident_id == incident.id)
@@ -277,7 +320,9 @@ def _open_item(
 ) -> OpenDocument:
     blocking = [need for need in needs if need.status != ItemStatus.ACKNOWLEDGED]
     error = item.last_error or ""
-    if item.status == ItemStatus.HELD:
+    if item.scope == ItemScope.EXCLUDED:
+        reason = Reason("excluded_by_finance")
+    elif item.status == ItemStatus.HELD:
         reason = Reason("no_invoice_to_correct")
     elif item.status == ItemStatus.FAILED:
         reason = Reason("refused", {"error": error})

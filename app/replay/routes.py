@@ -22,6 +22,8 @@ from app.replay.schemas import (
     RunPage,
     RunRead,
     RunStarted,
+    ScopeChange,
+    ScopeChanged,
 )
 
 router = APIRouter(tags=["replay"])
@@ -136,6 +138,13 @@ def list_replay_items(
 async def retry_replay_item(item_id: RowId, actor: CurrentActor, writes: Writes) -> ItemRead:
     """Send a failed or dead item again at the next run."""
     return await writes.write(lambda session: service.retry_item(session, item_id=item_id, actor=actor))
+
+
+@router.post("/replay-items/scope", responses={403: {}, 422: {}})
+async def change_replay_scope(body: ScopeChange, actor: CurrentActor, writes: Writes) -> ScopeChanged:
+    """After a dry run showed the scope: include items captured outside the run's window, exclude
+    items finance holds back (they wait, listed, until included again or resolved by hand)."""
+    return await writes.write(lambda session: service.change_scope(session, change=body, actor=actor))
 
 
 @router.post("/replay-items/{item_id}/resolve", responses={403: {}, 404: {}, 409: {}, 422: {}})

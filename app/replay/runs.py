@@ -125,7 +125,8 @@ def execute_run(
             synced = sync_outbox(session, now=utcnow(), grouping=settings.invoice_grouping)
             repository.release_unsent(session, run_id=run_id)
             if run.dry_run:
-                plan = dry_run_plan(session, until=until, kinds=run.kinds)
+                incident = incidents.get(session, run.incident_id) if run.incident_id is not None else None
+                plan = dry_run_plan(session, incident=incident, until=until, kinds=run.kinds)
                 plan["added_to_outbox"] = synced.added
                 _finish(session, run_id, RunStatus.COMPLETED, summary=plan)
                 return RunStatus.COMPLETED

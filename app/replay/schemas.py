@@ -90,6 +90,23 @@ class ItemRead(BaseModel):
     resolution_note: str | None = None
 
 
+class ScopeChange(BaseModel):
+    """Finance's word on a run's scope after a dry run, by reference (order number, DI-…, DC-…)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: list[str] = Field(default_factory=list, max_length=10_000, description="send them too")
+    exclude: list[str] = Field(default_factory=list, max_length=10_000, description="hold them back")
+    reset: list[str] = Field(default_factory=list, max_length=10_000, description="back to their window")
+
+
+class ScopeChanged(BaseModel):
+    included: list[str]
+    excluded: list[str]
+    reset: list[str]
+    not_changed: list[str] = Field(description="unknown references, or items already sent or settled")
+
+
 class ItemResolve(BaseModel):
     """A person's resolution of an item the replay cannot send (held, failed, dead, or not sent yet)."""
 

@@ -14,10 +14,19 @@ from app.incidents import repository as incidents
 from app.invoicing.models import DeferredDocument, DocumentStatus
 from app.pagination import next_cursor
 from app.replay import repository
-from app.replay.models import ItemStatus, ReplayItem, ReplayRecapMember, ReplayRun, RunStatus
+from app.replay.models import ItemScope, ItemStatus, ReplayItem, ReplayRecapMember, ReplayRun, RunStatus
 from app.replay.reports import reconciliation
 from app.replay.runs import REPLAY_ROLES, scope_until, settle_incidents
-from app.replay.schemas import ItemRead, ItemResolve, ReconciliationReport, RunPage, RunRead, StatusCounts
+from app.replay.schemas import (
+    ItemRead,
+    ItemResolve,
+    ReconciliationReport,
+    RunPage,
+    RunRead,
+    ScopeChange,
+    ScopeChanged,
+    StatusCounts,
+)
 from app.replay.wording import ReportLang
 
 RECENT_ERRORS = 20
@@ -125,6 +134,25 @@ def retry_item(session: Session, *, item_id: int, actor: Actor) -> ItemRead:
     item.next_attempt_at = None
     session.flush()
     return item_read(item)
+
+
+def change_scope(session: Session, *, change: ScopeChange, actor: Actor) -> ScopeChanged:
+    """Include or exclude items before a run (after a dry run showed its scope). An excluded item
+    waits, listed as such, until it is included again or resolved by hand: never dropped."""
+    actor.require(*REPLAY_ROLES)
+    asked = [*change.include, *change.exclude, *change.reset]
+    if len(set(asked)) != len(asked):
+        raise InvalidInput("a reference is given twice", loc=("body",))
+    included = repository.set_scope(session, references=change.include, scope=ItemScope.INCLUDED)
+    excluded = repository.set_scope(session, references=change.exclude, scope=ItemScope.EXCLUDED)
+    reset = repository.set_scope(session, references=change.reset, scope=None)
+    done = {*included, *excluded, *reset}
+    return ScopeChanged(
+        included=sorted(included),
+        excluded=sorted(excluded),
+        reset=sorted(reset),
+        not_changed=[reference for reference in asked if reference not in done],
+    )
 
 
 RESOLVABLE = (ItemStatus.PENDING, ItemStatus.HELD, ItemStatus.FAILED, ItemStatus.DEAD)

@@ -31,6 +31,10 @@ REASONS: dict[str, dict[ReportLang, str]] = {
         "en": "goods Carnet did not deliver, and the return names no ERP invoice: key it into the ERP "
         "against the original invoice, then mark it keyed with its reference",
     },
+    "excluded_by_finance": {
+        "fr": "écarté du périmètre de la reprise par la comptabilité : à réintégrer ou à résoudre à la main",
+        "en": "excluded from the replay's scope by finance: include it again or resolve it by hand",
+    },
     "not_in_outbox": {
         "fr": "pas encore dans la file de reprise : il y entre au lancement de la prochaine reprise",
         "en": "not in the outbox yet: it enters when the next replay run starts",
@@ -61,6 +65,10 @@ STATUSES: dict[str, dict[ReportLang, str]] = {
     "held": {"fr": "attend une personne", "en": "waits for a person"},
     "acknowledged": {"fr": "accusé", "en": "acknowledged"},
     "cancelled": {"fr": "écarté", "en": "left out"},
+    "excluded_by_finance": {
+        "fr": "écarté du périmètre de la reprise par la comptabilité : à réintégrer ou à résoudre à la main",
+        "en": "excluded from the replay's scope by finance: include it again or resolve it by hand",
+    },
     "not_in_outbox": {"fr": "hors file", "en": "not in outbox"},
     "held_for_review": {"fr": "à vérifier", "en": "under review"},
 }

@@ -5,7 +5,7 @@
 - `deferred_document.corrected_erp_invoice`: that reference on the credit note of goods Carnet did not
   deliver; `deferred_document.void_reason`: why a person voided a document.
 - `replay_item.resolved_by`, `resolved_at`, `resolution_note`: an item keyed into the ERP by hand or
-  cancelled by a person.
+  cancelled by a person; `replay_item.scope`: finance's inclusions and exclusions after a dry run.
 - `sale_order_line.closed_quantity`: what the customer gave up of a backorder.
 - `stock_movement`: what left and came in, so that a dated stock figure from the ERP is brought up to
   now; filled from the shipments, voids, receipts and returns recorded so far.
@@ -40,6 +40,7 @@ def upgrade() -> None:
     op.add_column("replay_item", sa.Column("resolved_by", sa.String(length=64), nullable=True))
     op.add_column("replay_item", sa.Column("resolved_at", UtcDateTime(), nullable=True))
     op.add_column("replay_item", sa.Column("resolution_note", sa.String(length=500), nullable=True))
+    op.add_column("replay_item", sa.Column("scope", sa.String(length=8), nullable=True))
     op.add_column(
         "sale_order_line",
         sa.Column("closed_quantity", ExactDecimal(14, 3), server_default=sa.text("0"), nullable=False),
@@ -86,6 +87,7 @@ def downgrade() -> None:
     op.drop_column("sale_order_line", "closed_quantity")
     op.drop_index("ix_stock_movement_product_moved", table_name="stock_movement")
     op.drop_table("stock_movement")
+    op.drop_column("replay_item", "scope")
     op.drop_column("replay_item", "resolution_note")
     op.drop_column("replay_item", "resolved_at")
     op.drop_column("replay_item", "resolved_by")
