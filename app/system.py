@@ -58,7 +58,7 @@ def master_data_ages(session: Session, *, now: datetime) -> list[MasterDataAge]:
     ]
 
 
-def snapshot_as_of(ages: list[MasterDataAge]) -> datetime | None:
+def oldest_master_data(ages: list[MasterDataAge]) -> datetime | None:
     """The master data is as old as its oldest kind (a fresh product file says nothing of the stock)."""
     return min((_aware(age.as_of) for age in ages if age.as_of is not None), default=None)
 
@@ -97,7 +97,7 @@ def system_warnings(session: Session, *, now: datetime) -> list[SystemWarning]:
 def get_system(session: ReadSession) -> SystemRead:
     now = utcnow()
     ages = master_data_ages(session, now=now)
-    as_of = snapshot_as_of(ages)
+    as_of = oldest_master_data(ages)
     mode, incident = current_mode(session)
     warnings = system_warnings(session, now=now)
     banner = BANNERS.get(mode) or (warnings[0].detail if warnings else None)
@@ -123,7 +123,7 @@ def metrics(session: ReadSession) -> Response:
         lines.append(f'carnet_orders{{status="{status}"}} {count}')
     now = utcnow()
     ages = master_data_ages(session, now=now)
-    as_of = snapshot_as_of(ages)
+    as_of = oldest_master_data(ages)
     if as_of is not None:
         lines += [
             "# TYPE carnet_snapshot_age_seconds gauge",

@@ -129,6 +129,8 @@ def execute_run(
                 plan = dry_run_plan(session, incident=incident, until=until, kinds=run.kinds)
                 plan["added_to_outbox"] = synced.added
                 _finish(session, run_id, RunStatus.COMPLETED, summary=plan)
+                # What a person withdrew since (a return cancelled) has just left the outbox.
+                settle_incidents(session, until)
                 return RunStatus.COMPLETED
             to_send = len(repository.open_items(session, until=until, kinds=run.kinds))
         sync_seconds = time.perf_counter() - started

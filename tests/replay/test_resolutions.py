@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from app.clock import utcnow
 from app.db import session_scope
+from app.delivery.models import GoodsReturn
 from app.delivery.schemas import ReturnCreate
-from app.fulfilment.service import record_return
+from app.fulfilment.service import cancel_return, record_return
 from app.incidents import service as incidents
 from app.incidents.service import Mode, current_mode
 from app.invoicing.models import DeferredDocument
@@ -208,3 +209,23 @@ def test_an_invoice_keyed_by_hand_lets_the_credit_note_correcting_it_go(fresh_en
     sent = ErpDocument.from_json(credit_note.body)
     assert sent.references.corrected_invoice is not None
     assert sent.references.corrected_invoice.erp_number == "ERP-INV-BYHAND-1"
+
+
+def test_a_return_cancelled_after_the_run_leaves_the_outbox_at_the_next_dry_run(fresh_engine: Engine) -> None:
+    incident_id, stray, _ = outage_with_a_stray_credit_note(fresh_engine)
+    with session_scope(fresh_engine) as session:
+        number = session.execute(
+            select(GoodsReturn.number)
+            .join(DeferredDocument, DeferredDocument.goods_return_id == GoodsReturn.id)
+            .where(DeferredDocument.reference == stray)
+        ).scalar_one()
+        cancel_return(session, number=number, reason="retour refusé au quai", actor=REP)
+    with session_scope(fresh_engine) as session:
+        started = start_run(
+            session, actor=FINANCE, settings=settings(), incident_id=incident_id, dry_run=True
+        )
+    execute_run(started.id, engine=fresh_engine, settings=settings(), connector_factory=ErpDouble().connector)
+
+    report, mode = report_and_mode(fresh_engine, incident_id)
+    assert report.balanced and mode == Mode.NORMAL
+    assert [(d.reference, d.reason) for d in report.excluded] == [(stray, "annulé : retour refusé au quai")]
