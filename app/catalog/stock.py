@@ -79,8 +79,12 @@ def bring_up_to_now(session: Session, figures: Sequence[StockFigure]) -> Brought
         ids = [figure.product_id for figure in chunk]
         query = select(Product.id, Product.stock_as_of).where(Product.id.in_(ids))
         current = {pid: as_of for pid, as_of in session.execute(query)}
-        newer = [f for f in chunk if current[f.product_id] <= f.as_of]
-        brought.older += [(f.product_id, current[f.product_id]) for f in chunk if f not in newer]
+        newer = []
+        for figure in chunk:
+            if current[figure.product_id] <= figure.as_of:
+                newer.append(figure)
+            else:
+                brought.older.append((figure.product_id, current[figure.product_id]))
         since = _moved_since(session, newer)
         brought.applied += [
             (f.product_id, f.quantity + since.get(f.product_id, ZERO), f.as_of) for f in newer
