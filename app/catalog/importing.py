@@ -52,7 +52,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -86,6 +85,7 @@ from app.catalog.schemas import CustomerCreate, ProductCreate, StockLevel
 from app.catalog.stock import StockFigure, bring_up_to_now
 from app.clock import utcnow
 from app.config import get_settings
+from app.templating import format_moment
 
 PROGRESS_MIN_ROWS = 1_000
 
@@ -356,9 +356,9 @@ def _import_stock(
 
 
 def _older_than(code: str, figure_as_of: datetime) -> str:
-    local = figure_as_of.astimezone(ZoneInfo(get_settings().business_timezone))
+    as_of = format_moment(figure_as_of, get_settings().business_timezone)
     return (
-        f"older than the stock Carnet has for {code} (as of {local:%d/%m/%Y %H:%M %Z}, with what was "
+        f"older than the stock Carnet has for {code} (as of {as_of}, with what was "
         "shipped, received and returned since): not applied"
     )
 

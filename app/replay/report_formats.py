@@ -9,8 +9,8 @@ from typing import Any
 from app.money import money_str, rate_str
 from app.pdf import render_pdf
 from app.replay.schemas import Amounts, Figures, KindFigures, ReconciliationReport
-from app.replay.wording import KINDS, PDF_WORDS, ReportLang, local_time, status_label
-from app.templating import environment, format_rate
+from app.replay.wording import KINDS, PDF_WORDS, ReportLang, status_label
+from app.templating import environment, format_moment, format_rate
 
 TEMPLATE = "pdf/reconciliation.html"
 CSV_HEADER = (
@@ -130,7 +130,7 @@ def report_pdf(report: ReconciliationReport) -> bytes:
         words=PDF_WORDS[lang],
         kinds={kind: labels[lang] for kind, labels in KINDS.items()},
         status=lambda status: status_label(status, lang),
-        when=lambda moment: local_time(moment, report.timezone, lang),
+        when=lambda moment: format_moment(moment, report.timezone, lang),
         rates=_rate_rows,
         rate_label=lambda text: format_rate(Decimal(text), lang),
     )

@@ -3,11 +3,10 @@ by the request. Reasons are stored as codes with their facts (`Reason`) and said
 language only when it is written; what the ERP itself answered is quoted as it came."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal
-from zoneinfo import ZoneInfo
 
-ReportLang = Literal["fr", "en"]
+from app.templating import Lang
+
+ReportLang = Lang  # the languages of every printed document
 
 REASONS: dict[str, dict[ReportLang, str]] = {
     "not_sent_yet": {"fr": "pas encore envoyé à l'ERP", "en": "not sent to the ERP yet"},
@@ -93,13 +92,6 @@ class Reason:
 
 def status_label(status: str, lang: ReportLang) -> str:
     return STATUSES.get(status, {}).get(lang, status)
-
-
-def local_time(moment: datetime, timezone: str, lang: ReportLang) -> str:
-    """A moment on the seller's clock with its zone: `07/12/2026 14:53 CET` or `7 Dec 2026 14:53 CET`."""
-    local = moment.astimezone(ZoneInfo(timezone))
-    day = f"{local:%d/%m/%Y}" if lang == "fr" else f"{local.day} {local:%b %Y}"
-    return f"{day} {local:%H:%M} {local.tzname()}"
 
 
 PDF_WORDS: dict[ReportLang, dict[str, str]] = {
