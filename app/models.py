@@ -1,7 +1,7 @@
 """Every mapped class, imported once so that Alembic and the tests see the whole schema."""
 
 from app.auth.models import Partner, PartnerCustomer, User
-from app.catalog.models import Customer, Product, ShippingAddress, SnapshotImport
+from app.catalog.models import Customer, Product, ShippingAddress, SnapshotImport, StockMovement
 from app.db import Base
 from app.delivery.models import (
     DeliveryNote,
@@ -55,6 +55,7 @@ __all__ = [
     "SaleOrderLine",
     "ShippingAddress",
     "SnapshotImport",
+    "StockMovement",
     "StockReceipt",
     "StockReceiptLine",
     "User",

@@ -14,14 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.api import ReadSession
-from app.catalog.models import Product
-from app.catalog.repository import latest_snapshot
+from app.catalog.repository import master_data_as_of
 from app.clock import utcnow
 from app.config import get_settings
 from app.incidents.schemas import IncidentRead
 from app.incidents.service import Mode, current_mode, incident_read
 from app.orders.models import SaleOrder
-from app.replay.repository import uninvoiced_past_months
+from app.replay.repository import NEEDS_A_PERSON, uninvoiced_past_months, waiting_items
 
 router = APIRouter(tags=["system"])
 BANNERS = {
@@ -36,49 +35,81 @@ class SystemWarning(BaseModel):
     count: int
 
 
+class MasterDataAge(BaseModel):
+    kind: str = Field(description="customers | products | stock")
+    as_of: datetime | None
+    age_seconds: int | None
+
+
 class SystemRead(BaseModel):
     mode: str = Field(description="degraded | recovering | normal")
     incident: IncidentRead | None = Field(description="the open incident, or the one being recovered from")
-    snapshot_as_of: datetime | None
+    snapshot_as_of: datetime | None = Field(description="the oldest of the kinds of master data below")
     snapshot_age_seconds: int | None
+    master_data: list[MasterDataAge] = Field(description="how old each kind of master data is")
     warnings: list[SystemWarning]
     banner: str | None = Field(description="what the web pages show at the top, when anything")
 
 
-def snapshot_as_of(session: Session) -> datetime | None:
-    snapshot = latest_snapshot(session)
-    if snapshot is not None:
-        return snapshot.as_of
-    return session.execute(select(func.min(Product.stock_as_of))).scalar()
+def master_data_ages(session: Session, *, now: datetime) -> list[MasterDataAge]:
+    return [
+        MasterDataAge(kind=kind, as_of=as_of, age_seconds=_age(now, as_of))
+        for kind, as_of in master_data_as_of(session).items()
+    ]
+
+
+def oldest_master_data(ages: list[MasterDataAge]) -> datetime | None:
+    """The master data is as old as its oldest kind (a fresh product file says nothing of the stock)."""
+    return min((_aware(age.as_of) for age in ages if age.as_of is not None), default=None)
+
+
+def _age(now: datetime, as_of: datetime | None) -> int | None:
+    return int((now - _aware(as_of)).total_seconds()) if as_of is not None else None
 
 
 def system_warnings(session: Session, *, now: datetime) -> list[SystemWarning]:
-    count, oldest = uninvoiced_past_months(session, before=_month_start(now))
-    if not count:
-        return []
-    return [
-        SystemWarning(
-            code="uninvoiced_past_month",
-            count=count,
-            detail=f"{count} delivery note(s) of past months not yet invoiced in the ERP "
-            f"(oldest {oldest:%d/%m/%Y}): replay them before the month's invoicing closes",
+    warnings = []
+    waiting = waiting_items(session)
+    for_a_person = sum(count for _, status, count in waiting if status in NEEDS_A_PERSON)
+    if for_a_person:
+        warnings.append(
+            SystemWarning(
+                code="replay_needs_a_person",
+                count=for_a_person,
+                detail=f"{for_a_person} document(s) the replay cannot put into the ERP: key them by hand "
+                "or cancel them (replay items held, failed or dead)",
+            )
         )
-    ]
+    count, oldest = uninvoiced_past_months(session, before=_month_start(now))
+    if count:
+        warnings.append(
+            SystemWarning(
+                code="uninvoiced_past_month",
+                count=count,
+                detail=f"{count} delivery note(s) of past months not yet invoiced in the ERP "
+                f"(oldest {oldest:%d/%m/%Y}): replay them before the month's invoicing closes",
+            )
+        )
+    return warnings
 
 
 @router.get("/system")
 def get_system(session: ReadSession) -> SystemRead:
     now = utcnow()
-    as_of = snapshot_as_of(session)
-    age = int((now - _aware(as_of)).total_seconds()) if as_of else None
+    ages = master_data_ages(session, now=now)
+    as_of = oldest_master_data(ages)
     mode, incident = current_mode(session)
     warnings = system_warnings(session, now=now)
     banner = BANNERS.get(mode) or (warnings[0].detail if warnings else None)
+    waiting = next((w.count for w in warnings if w.code == "replay_needs_a_person"), 0)
+    if mode == Mode.RECOVERING and waiting:
+        banner = f"{BANNERS[Mode.RECOVERING]} {waiting} document(s) attendent une personne."
     return SystemRead(
         mode=mode,
         incident=incident_read(incident) if incident is not None else None,
         snapshot_as_of=as_of,
-        snapshot_age_seconds=age,
+        snapshot_age_seconds=_age(now, as_of),
+        master_data=ages,
         warnings=warnings,
         banner=banner,
     )
@@ -90,16 +121,33 @@ def metrics(session: ReadSession) -> Response:
     lines = ["# TYPE carnet_orders gauge"]
     for status, count in session.execute(select(SaleOrder.status, func.count()).group_by(SaleOrder.status)):
         lines.append(f'carnet_orders{{status="{status}"}} {count}')
-    as_of = snapshot_as_of(session)
+    now = utcnow()
+    ages = master_data_ages(session, now=now)
+    as_of = oldest_master_data(ages)
     if as_of is not None:
         lines += [
             "# TYPE carnet_snapshot_age_seconds gauge",
-            f"carnet_snapshot_age_seconds {int((utcnow() - _aware(as_of)).total_seconds())}",
+            f"carnet_snapshot_age_seconds {_age(now, as_of)}",
+            "# HELP carnet_master_data_age_seconds how old each kind of master data is",
+            "# TYPE carnet_master_data_age_seconds gauge",
+        ]
+        lines += [
+            f'carnet_master_data_age_seconds{{kind="{age.kind}"}} {age.age_seconds}'
+            for age in ages
+            if age.age_seconds is not None
         ]
     mode, _ = current_mode(session)
     uninvoiced, _ = uninvoiced_past_months(session, before=_month_start(utcnow()))
     lines += ["# TYPE carnet_mode gauge"]
     lines += [f'carnet_mode{{mode="{m}"}} {int(m == mode)}' for m in Mode]
+    lines += [
+        "# HELP carnet_replay_waiting_documents outbox items not yet in the ERP nor cancelled",
+        "# TYPE carnet_replay_waiting_documents gauge",
+    ]
+    lines += [
+        f'carnet_replay_waiting_documents{{kind="{kind}",status="{status}"}} {count}'
+        for kind, status, count in waiting_items(session)
+    ]
     lines += [
         "# HELP carnet_uninvoiced_past_month_delivery_notes delivery notes of past months not in the ERP",
         "# TYPE carnet_uninvoiced_past_month_delivery_notes gauge",

@@ -7,10 +7,11 @@ euro sign after the amount behind a no-break space (`1 234,50 €`); English wri
 Filters take the language as an argument (`amount|money(lang)`), else read `lang` from the template context.
 """
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, Literal
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
@@ -57,6 +58,12 @@ def format_rate(rate: Decimal, lang: Lang = DEFAULT_LANG) -> str:
     """A VAT rate given in percent: `5,5 %` (fr) or `5.5%` (en)."""
     text = format_quantity(rate, lang)
     return f"{text}{NARROW_NBSP}%" if lang == "fr" else f"{text}%"
+
+
+def format_moment(moment: datetime, timezone: str, lang: Lang = DEFAULT_LANG) -> str:
+    """A moment on the given clock, with its zone: `07/12/2026 14:53 CET` (fr) or `7 Dec 2026 14:53 CET`."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{format_date(local.date(), lang)} {local:%H:%M} {local.tzname()}"
 
 
 def format_date(value: date, lang: Lang = DEFAULT_LANG) -> str:

@@ -4,14 +4,17 @@ come back (deferred credit note), the ERP returns and the admin ends the inciden
 everything into the ERP over HTTP and gets a reconciliation with no difference; the system is normal."""
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+from app.catalog.importing import import_data
 from app.config import get_settings
 from app.db import session_scope
-from app.replay.reference_erp import ReferenceErp, running_reference_erp
+from app.replay.reference_erp import FaultPolicy, ReferenceErp, running_reference_erp
 from tests.builders import auth_headers, make_customer, make_product
 from tests.replay.committed_app import committed_client
 from tests.replay.test_fault_replay import wait_for
@@ -134,3 +137,230 @@ def test_an_outage_replayed_into_the_erp_and_reconciled(fresh_engine: Engine, er
         assert (system["mode"], system["incident"], system["warnings"]) == ("normal", None, [])
         replayed = client.get(f"/api/v1/incidents/{incident['id']}", headers=admin).json()
         assert replayed["state"] == "replayed"
+
+
+def test_nothing_left_behind_an_outage_with_returns_a_stale_stock_file_and_faults(
+    fresh_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Returns keyed with and without their delivery note, a return of goods the ERP billed before the
+    outage, one nobody can match, one keyed twice and cancelled, a backorder the customer gives up, a
+    stale stock file; a replay into an ERP that fails one request in three. The ERP holds each document
+    once; the reconciliation is balanced, and the system normal, only once the last item is resolved."""
+    faults = FaultPolicy(fail_rate=0.35, modes=("error", "drop"), seed=20261207)
+    with running_reference_erp(state=tmp_path / "erp.db", secret=SECRET, faults=faults) as erp:
+        erp.store.hold_existing(kind="invoice", erp_number="F2026-00841")  # billed before the outage
+        for name, value in {
+            "CARNET_ERP_URL": erp.url,
+            "CARNET_ERP_SECRET": SECRET,
+            "CARNET_REPLAY_BACKOFF_BASE_SECONDS": "0.01",
+            "CARNET_REPLAY_BACKOFF_CAP_SECONDS": "0.05",
+            "CARNET_REPLAY_MAX_ATTEMPTS": "40",
+        }.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        try:
+            _outage_story(fresh_engine, erp)
+        finally:
+            get_settings.cache_clear()
+
+
+def _outage_story(engine: Engine, erp: ReferenceErp) -> None:
+    with session_scope(engine) as session:
+        people = {role: auth_headers(session, role=role) for role in ("admin", "rep", "warehouse", "finance")}
+        quais = make_customer(session, name="Librairie des Quais", discount_percent="5")
+        gare = make_customer(session, name="Librairie de la Gare")
+        novel = make_product(session, price="22.00", vat_rate="5.5", includes_vat=True, stock="40")
+        lamp = make_product(session, price="35.00", vat_rate="20", stock="10")
+        atlas = make_product(session, price="48.00", vat_rate="5.5", includes_vat=True, stock="3")
+        guide = make_product(session, price="12.90", vat_rate="5.5", includes_vat=True, stock="0")
+    admin, rep, warehouse, finance = (people[r] for r in ("admin", "rep", "warehouse", "finance"))
+
+    def post(client: Any, url: str, body: Any = None, *, who: dict[str, str], status: int = 201) -> Any:
+        answer = client.post(url, json=body, headers=who)
+        assert answer.status_code == status, answer.text
+        return answer.json()
+
+    with committed_client(engine) as client:
+        incident = post(client, "/api/v1/incidents", {"reason": "ERP injoignable"}, who=admin)
+        order = post(
+            client,
+            "/api/v1/orders",
+            {
+                "customer_code": quais.code,
+                "channel": "phone",
+                "lines": [
+                    {"product_code": novel.code, "quantity": 6},
+                    {"product_code": lamp.code, "quantity": 2},
+                ],
+            },
+            who=rep,
+        )["number"]
+        note = post(client, f"/api/v1/orders/{order}/deliveries", who=warehouse)["number"]
+        backordered = post(
+            client,
+            "/api/v1/orders",
+            {
+                "customer_code": gare.code,
+                "channel": "email",
+                "lines": [{"product_code": atlas.code, "quantity": 5}],
+            },
+            who=rep,
+        )["number"]
+        post(client, f"/api/v1/orders/{backordered}/deliveries", who=warehouse)  # 3 of 5: 2 on backorder
+        # The customer gives up the two atlases still to come.
+        closed = post(client, f"/api/v1/orders/{backordered}/lines/1/close", who=rep, status=200)
+        assert (closed["status"], closed["lines"][0]["closed_quantity"]) == ("shipped", 2)
+
+        # Returns: with the note's number; without it (bound to the same note's invoice all the same);
+        # goods billed by the ERP before the outage, with that invoice's number; goods nobody can match.
+        with_note = post(
+            client,
+            "/api/v1/returns",
+            {
+                "customer_code": quais.code,
+                "delivery_note_number": note,
+                "lines": [{"product_code": novel.code, "quantity": 2}],
+            },
+            who=rep,
+        )["credit_note"]
+        without_note = post(
+            client,
+            "/api/v1/returns",
+            {"customer_code": quais.code, "lines": [{"product_code": lamp.code, "quantity": 1}]},
+            who=rep,
+        )["credit_note"]
+        assert without_note["delivery_note_number"] == note and without_note["invoice_reference"]
+        billed_before = post(
+            client,
+            "/api/v1/returns",
+            {
+                "customer_code": gare.code,
+                "invoice_reference": "F2026-00841",
+                "lines": [{"product_code": guide.code, "quantity": 3}],
+            },
+            who=rep,
+        )["credit_note"]
+        unmatched = post(
+            client,
+            "/api/v1/returns",
+            {"customer_code": gare.code, "lines": [{"product_code": guide.code, "quantity": 1}]},
+            who=rep,
+        )["credit_note"]
+        # The same parcel keyed a second time: flagged, then cancelled before the replay.
+        twice = post(
+            client,
+            "/api/v1/returns",
+            {"customer_code": gare.code, "lines": [{"product_code": guide.code, "quantity": 1}]},
+            who=rep,
+        )
+        assert "possible_duplicate" in [w["code"] for w in twice["warnings"]]
+        cancelled = post(
+            client,
+            f"/api/v1/returns/{twice['number']}/cancel",
+            {"reason": "colis saisi deux fois"},
+            who=rep,
+            status=200,
+        )["credit_note"]
+        assert cancelled["status"] == "void"
+
+        # A stock file from the ERP, dated the evening before: Carnet's movements since stay applied.
+        stale_at = datetime.fromisoformat(incident["started_at"]) - timedelta(hours=13)
+        with session_scope(engine) as session:
+            import_data(
+                session,
+                kind="stock",
+                data=f"code;stock\n{novel.code};50\n".encode(),
+                source="stock.csv",
+                fmt="csv",
+                as_of=stale_at,
+            )
+            older = import_data(
+                session,
+                kind="stock",
+                data=f"code;stock\n{novel.code};80\n".encode(),
+                source="old.csv",
+                fmt="csv",
+                as_of=stale_at - timedelta(days=1),
+            )
+        assert older.rows_rejected == 1 and "older than the stock Carnet has" in older.report_lines[0]
+        stock = client.get(f"/api/v1/products/{novel.code}", headers=rep).json()
+        assert stock["stock_on_hand"] == 50 - 6 + 2  # shipped 6, 2 came back, both after the file's date
+
+        client.post(f"/api/v1/incidents/{incident['id']}/end", headers=admin)
+        assert client.get("/api/v1/system").json()["mode"] == "recovering"
+
+        # Finance looks at the scope first, then replays for real, into an ERP that keeps failing.
+        dry = _replay(client, finance, dry_run=True)
+        assert dry["status"] == "completed" and erp.store.documents() == [_existing()]
+        # In the window: 2 orders, 2 invoices, 4 credit notes (one held for a person); nothing outside.
+        assert dry["summary"]["scope"]["in_window"]["count"] == 8
+        assert dry["summary"]["scope"]["after_window"]["count"] == 0
+        run = _replay(client, finance)
+        assert run["status"] == "incomplete", run  # one credit note waits for a person
+        assert run["retried"] > 0  # the ERP failed some sends, lost some answers
+
+        held = erp.store.documents()[1:]
+        keys = [d["idempotency_key"] for d in held]
+        assert len(keys) == len(set(keys)) == 7  # 2 orders, 2 invoices, 3 credit notes: each once
+        by_reference = {d["reference"]: d for d in held}
+        assert {with_note["reference"], without_note["reference"], billed_before["reference"]} <= set(
+            by_reference
+        )
+        assert unmatched["reference"] not in by_reference and cancelled["reference"] not in by_reference
+
+        report = client.get(f"/api/v1/incidents/{incident['id']}/report", headers=finance).json()
+        assert not report["balanced"]
+        assert [(d["reference"], d["reason_code"]) for d in report["outstanding"]] == [
+            (unmatched["reference"], "no_invoice_to_correct")
+        ]
+        assert report["outstanding"][0]["amounts"]["gross"] == unmatched["totals"]["gross"]
+        left_out = {d["reference"]: d for d in report["excluded"]}
+        assert left_out[cancelled["reference"]]["reason"] == "annulé : colis saisi deux fois"
+        assert left_out[cancelled["reference"]]["amounts"]["gross"] == cancelled["totals"]["gross"]
+        system = client.get("/api/v1/system").json()
+        assert system["mode"] == "recovering" and "attendent une personne" in system["banner"]
+
+        # The last one is keyed into the ERP by hand: the reconciliation balances, the system is normal.
+        item = next(
+            i
+            for i in client.get("/api/v1/replay-items", params={"status": "held"}, headers=finance).json()[
+                "items"
+            ]
+        )
+        post(
+            client,
+            f"/api/v1/replay-items/{item['id']}/resolve",
+            {"outcome": "keyed", "erp_reference": "AV-MANUEL-7", "reason": "avoir saisi par la comptabilité"},
+            who=finance,
+            status=200,
+        )
+        report = client.get(f"/api/v1/incidents/{incident['id']}/report", headers=finance).json()
+        assert report["balanced"] and report["outstanding"] == []
+        assert [d["erp_reference"] for d in report["keyed_by_hand"]] == ["AV-MANUEL-7"]
+        assert client.get("/api/v1/system").json()["mode"] == "normal"
+        pdf = client.get(
+            f"/api/v1/incidents/{incident['id']}/report",
+            params={"format": "pdf", "lang": "en"},
+            headers=finance,
+        )
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def _existing() -> dict[str, object]:
+    return {
+        "kind": "invoice",
+        "idempotency_key": "existing:F2026-00841",
+        "reference": "F2026-00841",
+        "erp_number": "F2026-00841",
+        "received_count": 1,
+    }
+
+
+def _replay(client: Any, finance: dict[str, str], *, dry_run: bool = False) -> Any:
+    started = client.post("/api/v1/replay-runs", json={"dry_run": dry_run}, headers=finance)
+    assert started.status_code == 202, started.text
+    url = f"/api/v1/replay-runs/{started.json()['id']}"
+    wait_for(
+        lambda: client.get(url, headers=finance).json()["status"] != "running", seconds=60, what="the run"
+    )
+    return client.get(url, headers=finance).json()

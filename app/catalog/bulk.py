@@ -15,13 +15,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.catalog.models import Customer, Product, ShippingAddress
 from app.catalog.schemas import CustomerCreate, ProductCreate, ShippingAddressIn
+from app.catalog.stock import StockFigure, bring_up_to_now
 from app.clock import utcnow
+from app.config import get_settings
 
 CHUNK_SIZE = 5_000
 
@@ -48,8 +51,10 @@ _address_table = cast(Table, ShippingAddress.__table__)
 
 
 def aware(moment: datetime) -> datetime:
-    """A moment in UTC; a naive one is taken as the machine's local time."""
-    return (moment if moment.tzinfo else moment.astimezone()).astimezone(UTC)
+    """A moment in UTC; a naive one (a file's date without an offset) is on the business's clock
+    (`CARNET_BUSINESS_TIMEZONE`, Europe/Paris by default), not the machine's."""
+    local = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(get_settings().business_timezone))
+    return local.astimezone(UTC)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK_SIZE) -> Iterator[Sequence[Any]]:
@@ -86,15 +91,19 @@ def write_products(
     current: dict[str, tuple[int, str | None]],
     as_of: datetime,
     advance: Advance | None = None,
+    stock_kept: list[tuple[str, datetime]] | None = None,
 ) -> tuple[int, int]:
     """Insert new products and update existing ones (only the fields each row states), with Core
     executemany. `current`: code -> (id, gtin) of the products in the database. The reserved quantity
-    is never written except as 0 on a new product."""
+    is never written except as 0 on a new product. An existing product's stock is the file's figure
+    brought up to now (app/catalog/stock.py); a figure older than the product's is not applied, and
+    `stock_kept` receives (code, date of the product's figure) for each."""
     advance = advance or (lambda _stage, _n: None)
     t = _product_table
     new_rows: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
     gtin_moves: list[dict[str, Any]] = []
+    figures: list[StockFigure] = []
     for model, present in products:
         values = model.model_dump(exclude={"stock_as_of"})
         stock_as_of = aware(model.stock_as_of) if model.stock_as_of else as_of
@@ -112,9 +121,20 @@ def write_products(
         }
         if "stock_on_hand" in present or "stock_as_of" in present:
             change["stock_as_of"] = stock_as_of
+            figures.append(StockFigure(pid, model.stock_on_hand, stock_as_of))
         if "gtin" in present and old_gtin and model.gtin != old_gtin:
             gtin_moves.append({"b_id": pid, "gtin": None})
         changes.append(change)
+    brought = bring_up_to_now(session, figures)
+    change_of = {change["b_id"]: change for change in changes}
+    for pid, quantity, _ in brought.applied:
+        change_of[pid]["stock_on_hand"] = quantity
+    codes = {pid: code for code, (pid, _) in current.items()}
+    for pid, figure_as_of in brought.older:
+        for field in ("stock_on_hand", "stock_as_of"):
+            change_of[pid].pop(field, None)
+        if stock_kept is not None:
+            stock_kept.append((codes[pid], figure_as_of))
     by_id = update(t).where(t.c.id == bindparam("b_id"))
     # GTINs may move between products within one file: free them all before any is taken again.
     _execute_many(session, by_id, gtin_moves, lambda _stage, _n: None)
@@ -138,14 +158,15 @@ def upsert_products(
 
 def write_stock(
     session: Session,
-    levels: Sequence[tuple[int, Decimal]],
+    levels: Sequence[tuple[int, Decimal, datetime]],
     *,
-    as_of: datetime,
     advance: Advance,
 ) -> None:
-    """Set the stock on hand of existing products, `(product id, quantity)`, as of `as_of`."""
+    """Set the stock on hand of existing products, `(product id, quantity, as of)`."""
     t = _product_table
-    changes = [{"b_id": pid, "stock_on_hand": quantity, "stock_as_of": as_of} for pid, quantity in levels]
+    changes = [
+        {"b_id": pid, "stock_on_hand": quantity, "stock_as_of": as_of} for pid, quantity, as_of in levels
+    ]
     _execute_many(session, update(t).where(t.c.id == bindparam("b_id")), changes, advance)
 
 

@@ -25,7 +25,10 @@ stock     code*, stock_on_hand*|stock|quantite|qte
 Rules:
 - Columns absent from the file are left as they are on existing records (new ones get the default);
   a product's quantity reserved by open orders is never touched. Giving the stock sets `stock_as_of`
-  (the row's `date_stock`, else the snapshot's as-of).
+  (the row's `date_stock`, else the snapshot's as-of), and the stock on hand is the file's figure with
+  Carnet's movements after that date applied on top (app/catalog/stock.py); a figure older than the
+  product's current one is not applied, and the report says which. Dates without an offset are on
+  the business's clock (`CARNET_BUSINESS_TIMEZONE`).
 - Customers: several rows with the same code give that customer several shipping addresses (customer
   columns repeated identically or left empty). With shipping columns in the file, a customer's shipping
   addresses become those of the file; without them, they are kept.
@@ -79,7 +82,10 @@ from app.catalog.reading import (
     read_table,
 )
 from app.catalog.schemas import CustomerCreate, ProductCreate, StockLevel
+from app.catalog.stock import StockFigure, bring_up_to_now
 from app.clock import utcnow
+from app.config import get_settings
+from app.templating import format_moment
 
 PROGRESS_MIN_ROWS = 1_000
 
@@ -313,7 +319,13 @@ def _import_products(
             table.reject(row.line, "gtin", f"GTIN {model.gtin} belongs to product {conflicts[model.code]}")
         else:
             accepted.append((model, row.present))
-    created, updated = write_products(session, accepted, current=current, as_of=as_of, advance=advance)
+    kept: list[tuple[str, datetime]] = []
+    created, updated = write_products(
+        session, accepted, current=current, as_of=as_of, advance=advance, stock_kept=kept
+    )
+    line_of = {model.code: row.line for row, model in valid}
+    for code, figure_as_of in kept:
+        table.notes.append(f"{table.unit} {line_of[code]}: stock_on_hand: {_older_than(code, figure_as_of)}")
     return created, updated, len(accepted)
 
 
@@ -328,14 +340,27 @@ def _import_stock(
 ) -> tuple[int, int, int]:
     valid = _validate_rows(table, StockLevel, ("code", "stock_on_hand"), advance)
     ids = {code: pid for code, (pid, _) in current_products(session).items()}
-    levels = []
+    figures, lines = [], {}
     for row, level in valid:
         if level.code not in ids:
             table.reject(row.line, "code", f"no product {level.code}")
         else:
-            levels.append((ids[level.code], level.stock_on_hand))
-    write_stock(session, levels, as_of=as_of, advance=advance)
-    return 0, len(levels), len(levels)
+            figures.append(StockFigure(ids[level.code], level.stock_on_hand, as_of))
+            lines[ids[level.code]] = (row.line, level.code)
+    brought = bring_up_to_now(session, figures)
+    for pid, figure_as_of in brought.older:
+        line, code = lines[pid]
+        table.reject(line, "stock_on_hand", _older_than(code, figure_as_of))
+    write_stock(session, brought.applied, advance=advance)
+    return 0, len(brought.applied), len(brought.applied)
+
+
+def _older_than(code: str, figure_as_of: datetime) -> str:
+    as_of = format_moment(figure_as_of, get_settings().business_timezone)
+    return (
+        f"older than the stock Carnet has for {code} (as of {as_of}, with what was "
+        "shipped, received and returned since): not applied"
+    )
 
 
 # --- customers -------------------------------------------------------------------------------------

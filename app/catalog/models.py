@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, Id, Quantity, Rate, UnitPrice, UtcDateTime
@@ -87,3 +87,21 @@ class SnapshotImport(Base):
     rows_accepted: Mapped[int] = mapped_column(Integer)
     rows_rejected: Mapped[int] = mapped_column(Integer)
     report: Mapped[str] = mapped_column(Text, default="")
+
+
+class StockMovement(Base):
+    """Goods that left or came in, as Carnet saw them (a shipment, a void, a receipt, a return, a
+    count): the ledger that lets a stock figure from the ERP, dated, be brought up to now."""
+
+    __tablename__ = "stock_movement"
+    __table_args__ = (Index("ix_stock_movement_product_moved", "product_id", "moved_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    moved_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Signed: what left is negative.
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    kind: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(64))

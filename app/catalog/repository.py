@@ -1,6 +1,7 @@
 """Queries on master data."""
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -147,3 +148,23 @@ def find_customers(
     rest = session.execute(query.where(*matches_every_word).order_by(Customer.name).limit(limit)).scalars()
     found.update((c.id, c) for c in rest if c.id not in found)
     return list(found.values())[:limit]
+
+
+def master_data_as_of(session: Session) -> dict[str, datetime | None]:
+    """How old each kind of master data is: customers and products as of their latest import (else
+    their oldest record), stock as of the oldest figure a product's stock on hand rests on."""
+    latest = dict(
+        session.execute(
+            select(SnapshotImport.kind, func.max(SnapshotImport.as_of))
+            .where(SnapshotImport.kind.in_(("customers", "products")))
+            .group_by(SnapshotImport.kind)
+        )
+        .tuples()
+        .all()
+    )
+    return {
+        "customers": latest.get("customers")
+        or session.execute(select(func.min(Customer.snapshot_at))).scalar(),
+        "products": latest.get("products") or session.execute(select(func.min(Product.snapshot_at))).scalar(),
+        "stock": session.execute(select(func.min(Product.stock_as_of))).scalar(),
+    }

@@ -110,9 +110,17 @@ class GoodsReturn(Base):
     number: Mapped[str] = mapped_column(String(32), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     delivery_note_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_note.id"), index=True)
+    # The ERP invoice the goods were billed on before the outage, read from the customer's paperwork:
+    # what the credit note of goods Carnet did not deliver corrects.
+    invoice_reference: Mapped[str | None] = mapped_column(String(35))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
     warnings: Mapped[list[Any]] = mapped_column(JSON)
+    # Cancelled before its credit note was replayed: the goods left the stock again, the credit note
+    # is void; the return keeps its number.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
 
     customer: Mapped[Customer] = relationship(lazy="raise")
     delivery_note: Mapped[DeliveryNote | None] = relationship(lazy="raise")

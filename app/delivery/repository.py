@@ -102,7 +102,9 @@ def has_returns(session: Session, note_id: int) -> bool:
     query = (
         select(GoodsReturnLine.id)
         .join(DeliveryNoteLine, GoodsReturnLine.delivery_note_line_id == DeliveryNoteLine.id)
-        .where(DeliveryNoteLine.delivery_note_id == note_id)
+        .where(
+            DeliveryNoteLine.delivery_note_id == note_id, GoodsReturnLine.return_id.in_(standing_returns())
+        )
         .limit(1)
     )
     return session.execute(query).first() is not None
@@ -114,7 +116,10 @@ def returned_by_note_line(session: Session, note_line_ids: Collection[int]) -> d
         return {}
     query = (
         select(GoodsReturnLine.delivery_note_line_id, func.sum(GoodsReturnLine.quantity))
-        .where(GoodsReturnLine.delivery_note_line_id.in_(note_line_ids))
+        .where(
+            GoodsReturnLine.delivery_note_line_id.in_(note_line_ids),
+            GoodsReturnLine.return_id.in_(standing_returns()),
+        )
         .group_by(GoodsReturnLine.delivery_note_line_id)
     )
     return {line_id: total for line_id, total in session.execute(query) if line_id is not None}
@@ -153,7 +158,29 @@ def delivered_lines(
     return session.execute(query).scalars().all()
 
 
-def get_return(session: Session, number: str) -> GoodsReturn | None:
+def standing_returns() -> Select[int]:
+    """Ids of the returns not cancelled: only their goods count as come back."""
+    return select(GoodsReturn.id).where(GoodsReturn.cancelled_at.is_(None))
+
+
+def recent_returns(session: Session, *, customer_id: int, since: datetime) -> Sequence[GoodsReturn]:
+    """The customer's returns recorded since `since`, not cancelled, with their lines."""
+    query = (
+        select(GoodsReturn)
+        .where(
+            GoodsReturn.customer_id == customer_id,
+            GoodsReturn.recorded_at >= since,
+            GoodsReturn.cancelled_at.is_(None),
+        )
+        .options(selectinload(GoodsReturn.lines))
+        .order_by(GoodsReturn.id)
+    )
+    return session.execute(query).scalars().all()
+
+
+def get_return(session: Session, number: str, *, lock: bool = False) -> GoodsReturn | None:
+    if lock:
+        session.execute(select(GoodsReturn.id).where(GoodsReturn.number == number).with_for_update())
     query = (
         select(GoodsReturn)
         .where(GoodsReturn.number == number)

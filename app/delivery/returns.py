@@ -6,13 +6,16 @@ come back than was delivered less what already came back, and each returned quan
 delivery note line it goes back against, whose frozen prices make the credit note.
 
 Goods that Carnet never delivered to the customer (shipped before the outage) are accepted with the
-warning `not_delivered_by_carnet`; their credit note is priced from the current snapshot.
+warning `not_delivered_by_carnet`; their credit note is priced from the current snapshot and corrects
+the ERP invoice the return names (`invoice_reference`, from the customer's paperwork). Without one, it
+waits for finance to key it into the ERP by hand.
 
 Returned goods go straight back to the stock on hand: there is no quarantine or inspection step in
 degraded mode. The deferred credit note is issued by `app.invoicing.service.record_return`.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -21,6 +24,8 @@ from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog import repository as catalog_repository
 from app.catalog.models import Product
+from app.catalog.stock import Movement, record_movements
+from app.clock import utcnow
 from app.config import get_settings
 from app.delivery import repository
 from app.delivery.models import (
@@ -37,9 +42,10 @@ from app.delivery.service import (
     qty,
     resolve_products,
 )
-from app.errors import BusinessRuleViolation, FieldError, InvalidInput, NotFound, NotPermitted
+from app.errors import BusinessRuleViolation, Conflict, FieldError, InvalidInput, NotFound, NotPermitted
 from app.money import ZERO
 from app.numbering import business_moment, take_number
+from app.orders.capture import DUPLICATE_WINDOW, content_fingerprint
 from app.orders.schemas import Warning
 
 RETURN_ROLES = (Role.REP,)
@@ -81,12 +87,18 @@ def receive_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> Go
         candidates = [d for d in delivered if d.product_id == product.id]
         if not candidates and note is None:
             return_lines.append(_return_line(len(return_lines) + 1, line, product, None, line.quantity))
+            corrects = (
+                f"its credit note corrects ERP invoice {draft.invoice_reference}"
+                if draft.invoice_reference
+                else "name the ERP invoice it was billed on (invoice_reference), or finance keys the "
+                "credit note into the ERP by hand"
+            )
             warnings.append(
                 Warning(
                     code="not_delivered_by_carnet",
                     line_no=len(return_lines),
                     detail=f"{product.code} was not delivered to {customer.code} by Carnet: "
-                    "credited at the current snapshot price",
+                    f"credited at the current snapshot price; {corrects}",
                 )
             )
             continue
@@ -118,10 +130,14 @@ def receive_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> Go
     for return_line in return_lines:
         locked[return_line.product_id].stock_on_hand += return_line.quantity
     moment = business_moment()
+    duplicate = _possible_duplicate(session, customer_id=customer.id, lines=return_lines, now=moment.at)
+    if duplicate is not None:
+        warnings.append(duplicate)
     goods_return = GoodsReturn(
         number=take_number(session, get_settings().return_prefix, moment),
         customer=customer,
         delivery_note=note,
+        invoice_reference=draft.invoice_reference,
         recorded_at=moment.at,
         recorded_by=actor.caller_key,
         warnings=[w.model_dump(exclude_none=True) for w in warnings],
@@ -129,7 +145,76 @@ def receive_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> Go
     )
     session.add(goods_return)
     session.flush()
+    record_movements(
+        session,
+        (
+            Movement(
+                line.product_id, line.quantity, "return", goods_return.number, actor.caller_key, moment.at
+            )
+            for line in return_lines
+        ),
+    )
     return goods_return
+
+
+def _possible_duplicate(
+    session: Session, *, customer_id: int, lines: Sequence[GoodsReturnLine], now: datetime
+) -> Warning | None:
+    """A return keyed twice (the rep, then the warehouse from the parcel) would credit twice: name the
+    customer's recent returns of the same products in the same quantities, as orders do."""
+    fingerprint = content_fingerprint(_demand(lines))
+    alikes = [
+        earlier.number
+        for earlier in repository.recent_returns(
+            session, customer_id=customer_id, since=now - DUPLICATE_WINDOW
+        )
+        if content_fingerprint(_demand(earlier.lines)) == fingerprint
+    ]
+    if not alikes:
+        return None
+    return Warning(
+        code="possible_duplicate",
+        detail=f"the customer already returned the same items and quantities: {', '.join(alikes)}",
+    )
+
+
+def _demand(lines: Iterable[GoodsReturnLine]) -> dict[int, Decimal]:
+    demand: dict[int, Decimal] = {}
+    for line in lines:
+        demand[line.product_id] = demand.get(line.product_id, ZERO) + line.quantity
+    return demand
+
+
+def cancel_goods_return(session: Session, *, goods_return: GoodsReturn, reason: str, actor: Actor) -> None:
+    """Cancel a return the caller holds locked: its goods leave the stock again (they were never
+    there, or go back to the customer); it keeps its number. The caller voids its credit note."""
+    if goods_return.cancelled_at is not None:
+        raise Conflict(f"return {goods_return.number} is already cancelled", slug="return-cancelled")
+    locked = repository.lock_products(session, {line.product_id for line in goods_return.lines})
+    for line in goods_return.lines:
+        locked[line.product_id].stock_on_hand -= line.quantity
+    now = utcnow()
+    goods_return.cancelled_at, goods_return.cancelled_by, goods_return.cancel_reason = (
+        now,
+        actor.caller_key,
+        reason,
+    )
+    record_movements(
+        session,
+        (
+            Movement(
+                line.product_id,
+                -line.quantity,
+                "return_cancelled",
+                goods_return.number,
+                actor.caller_key,
+                now,
+                reason,
+            )
+            for line in goods_return.lines
+        ),
+    )
+    session.flush()
 
 
 def _locked_note_of(session: Session, number: str, customer_id: int) -> DeliveryNote:
@@ -174,9 +259,9 @@ def _return_line(
     )
 
 
-def get_return(session: Session, *, number: str, actor: Actor) -> GoodsReturn:
+def get_return(session: Session, *, number: str, actor: Actor, lock: bool = False) -> GoodsReturn:
     actor.require(*RETURN_ROLES, *READING_ROLES, Role.FINANCE)
-    goods_return = repository.get_return(session, number)
+    goods_return = repository.get_return(session, number, lock=lock)
     if goods_return is None or not actor.may_see_customer(goods_return.customer_id):
         raise NotFound(f"no return {number!r}")
     return goods_return
@@ -188,6 +273,9 @@ def return_read(goods_return: GoodsReturn) -> ReturnRead:
         customer_code=goods_return.customer.code,
         customer_name=goods_return.customer.name,
         delivery_note_number=goods_return.delivery_note.number if goods_return.delivery_note else None,
+        invoice_reference=goods_return.invoice_reference,
+        cancelled_at=goods_return.cancelled_at,
+        cancel_reason=goods_return.cancel_reason,
         recorded_at=goods_return.recorded_at,
         recorded_by=goods_return.recorded_by,
         lines=[

@@ -14,9 +14,13 @@ from app.delivery.schemas import (
     BackorderRead,
     DeliveryNoteRead,
     PrintRequest,
+    StockCorrectionCreate,
+    StockCorrectionRead,
     StockReceiptCreate,
     StockReceiptRead,
 )
+from app.orders.schemas import OrderRead
+from app.orders.service import order_read
 from app.pagination import Cursor, Limit, Page, decode_cursor
 from app.templating import Lang
 
@@ -84,6 +88,26 @@ def list_backorders(
         after_id=decode_cursor(cursor),
         limit=limit,
     )
+
+
+@router.post("/orders/{number}/lines/{line_no}/close", responses={403: {}, 404: {}, 409: {}})
+async def close_backorder(number: str, line_no: int, actor: CurrentActor, writes: Writes) -> OrderRead:
+    """The customer gives up the rest of a backordered line: it will not ship, and its reservation is
+    released; the order is shipped once nothing else is left to ship."""
+    return await writes.write(
+        lambda session: order_read(
+            service.close_backorder(session, number=number, line_no=line_no, actor=actor)
+        )
+    )
+
+
+@router.post("/stock-corrections", status_code=201, responses={403: {}, 422: {}})
+async def correct_stock(
+    body: StockCorrectionCreate, actor: CurrentActor, writes: Writes
+) -> StockCorrectionRead:
+    """A warehouse count fixes a wrong figure without waiting for the ERP: the stock on hand becomes
+    what was counted, recorded as a movement with its reason."""
+    return await writes.write(lambda session: service.correct_stock(session, draft=body, actor=actor))
 
 
 @router.post("/stock-receipts", status_code=201, responses={422: {}})

@@ -2,6 +2,7 @@
 
 import datetime as dt
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -158,6 +159,12 @@ class ReturnCreate(BaseModel):
 
     customer_code: Code
     delivery_note_number: str | None = Field(default=None, min_length=1, max_length=32)
+    invoice_reference: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9+_/-]{1,35}$",
+        description="the ERP invoice the goods were billed on before the outage (from the customer's "
+        "paperwork): the credit note of goods Carnet did not deliver corrects it and is replayed",
+    )
     lines: list[ReturnLineIn] = Field(min_length=1, max_length=MAX_ORDER_LINES)
 
 
@@ -176,7 +183,35 @@ class ReturnRead(BaseModel):
     customer_code: str
     customer_name: str
     delivery_note_number: str | None
+    invoice_reference: str | None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
     recorded_at: datetime
     recorded_by: str
     lines: list[ReturnLineRead]
     warnings: list[Warning]
+
+
+class ReturnCancel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class StockCorrectionCreate(BaseModel):
+    """A warehouse count: the stock on hand of a product is what was counted, with why it differed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    product_code: Code
+    counted: Decimal = Field(ge=0, max_digits=14, decimal_places=3)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class StockCorrectionRead(BaseModel):
+    product_code: str
+    counted: QuantityOut
+    previous: QuantityOut
+    difference: QuantityOut
+    reason: str
+    counted_at: datetime

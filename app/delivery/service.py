@@ -20,6 +20,7 @@ from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog import repository as catalog_repository
 from app.catalog.models import Customer, Product
+from app.catalog.stock import Movement, record_movements
 from app.clock import utcnow
 from app.config import get_settings
 from app.delivery import repository
@@ -36,6 +37,8 @@ from app.delivery.schemas import (
     DeliveryNoteLineRead,
     DeliveryNoteRead,
     ProductQuantityIn,
+    StockCorrectionCreate,
+    StockCorrectionRead,
     StockReceiptCreate,
     StockReceiptLineRead,
     StockReceiptRead,
@@ -104,7 +107,7 @@ def issue_delivery_note(
                 description=line.description,
                 ordered_quantity=line.quantity,
                 quantity=shipped,
-                backordered_quantity=max(line.quantity - line.shipped_quantity, ZERO),
+                backordered_quantity=max(line.open_quantity, ZERO),
                 unit_price=line.unit_price,
                 price_includes_vat=line.price_includes_vat,
                 discount_percent=line.discount_percent,
@@ -134,6 +137,13 @@ def issue_delivery_note(
     )
     session.add(note)
     session.flush()
+    record_movements(
+        session,
+        (
+            Movement(line.product_id, -line.quantity, "shipment", note.number, actor.caller_key, moment.at)
+            for line in note_lines
+        ),
+    )
     return note
 
 
@@ -161,7 +171,7 @@ def _quantities_to_ship(
     if wanted is None:
         for line in order.lines:
             product = products[line.product_id]
-            can = min(line.quantity - line.shipped_quantity, left[line.product_id])
+            can = min(line.open_quantity, left[line.product_id])
             if not product.allows_decimal_quantity:
                 can = can.to_integral_value(rounding=ROUND_FLOOR)
             if can > 0:
@@ -188,7 +198,7 @@ def _quantities_to_ship(
             continue
         line = found
         product = products[line.product_id]
-        remaining = line.quantity - line.shipped_quantity
+        remaining = line.open_quantity
         if asked.quantity > remaining:
             input_errors.append(
                 FieldError(
@@ -276,6 +286,13 @@ def void_delivery_note(session: Session, *, note: DeliveryNote, actor: Actor) ->
     note.voided_at = utcnow()
     note.voided_by = actor.caller_key
     session.flush()
+    record_movements(
+        session,
+        (
+            Movement(line.product_id, line.quantity, "void", note.number, actor.caller_key, note.voided_at)
+            for line in note.lines
+        ),
+    )
     return note
 
 
@@ -300,7 +317,76 @@ def receive_stock(session: Session, *, draft: StockReceiptCreate, actor: Actor) 
         receipt.lines.append(StockReceiptLine(product=products[product.id], quantity=line.quantity))
     session.add(receipt)
     session.flush()
+    record_movements(
+        session,
+        (
+            Movement(
+                line.product.id,
+                line.quantity,
+                "receipt",
+                draft.reference,
+                actor.caller_key,
+                receipt.received_at,
+            )
+            for line in receipt.lines
+        ),
+    )
     return receipt
+
+
+def close_backorder(session: Session, *, number: str, line_no: int, actor: Actor) -> SaleOrder:
+    """The customer gives up the rest of a backordered line: it will not ship, its reservation is
+    released, and the order is shipped once nothing else is left to ship."""
+    actor.require(*SHIPPING_ROLES, Role.REP)
+    order = repository.lock_order_by_number(session, number)
+    if order is None or not actor.may_see_customer(order.customer_id):
+        raise NotFound(f"no order {number!r}", errors=[FieldError(("path", "number"), "unknown order")])
+    line = next((line for line in order.lines if line.line_no == line_no), None)
+    if line is None:
+        raise NotFound(
+            f"order {number} has no line {line_no}", errors=[FieldError(("path", "line_no"), "unknown line")]
+        )
+    if line.backordered_quantity <= 0:
+        raise Conflict(
+            f"line {line_no} of order {number} has no backorder to close",
+            errors=[FieldError(("path", "line_no"), "nothing backordered")],
+            slug="no-backorder",
+        )
+    product = repository.lock_products(session, {line.product_id})[line.product_id]
+    rest = line.open_quantity
+    line.closed_quantity += rest
+    product.reserved_quantity -= rest
+    orders_service.record_shipment(order, quantities={})
+    session.flush()
+    return order
+
+
+def correct_stock(session: Session, *, draft: StockCorrectionCreate, actor: Actor) -> StockCorrectionRead:
+    """A warehouse count: the product's stock on hand becomes what was counted, as of now (an ERP
+    figure older than the count is no longer applied to it), and the difference is recorded as a
+    movement with its reason."""
+    actor.require(*SHIPPING_ROLES)
+    product = catalog_repository.get_product_by_code(session, draft.product_code)
+    if product is None:
+        raise InvalidInput(f"unknown product {draft.product_code!r}", loc=("body", "product_code"))
+    if not product.allows_decimal_quantity and draft.counted != draft.counted.to_integral_value():
+        raise InvalidInput(f"{product.code} is counted in whole units", loc=("body", "counted"))
+    locked = repository.lock_products(session, {product.id})[product.id]
+    previous, now = locked.stock_on_hand, utcnow()
+    locked.stock_on_hand, locked.stock_as_of = draft.counted, now
+    difference = draft.counted - previous
+    record_movements(
+        session, [Movement(product.id, difference, "count", None, actor.caller_key, now, draft.reason)]
+    )
+    session.flush()
+    return StockCorrectionRead(
+        product_code=product.code,
+        counted=draft.counted,
+        previous=previous,
+        difference=difference,
+        reason=draft.reason,
+        counted_at=now,
+    )
 
 
 def resolve_products(session: Session, lines: Sequence[ProductQuantityIn]) -> list[Product]:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Response
 from app.api import IdempotencyKey, Once, ReadSession, Writes
 from app.auth.dependencies import CurrentActor
 from app.delivery import service as delivery_service
-from app.delivery.schemas import DeliveryCreate, DeliveryNoteRead, ReturnCreate
+from app.delivery.schemas import DeliveryCreate, DeliveryNoteRead, ReturnCancel, ReturnCreate
 from app.fulfilment import service
 from app.fulfilment.schemas import ReturnWithCreditNoteRead
 from app.numbering import Rank
@@ -71,6 +71,19 @@ async def record_return(
         writes,
         lambda session: service.return_read(service.record_return(session, draft=body, actor=actor)),
         rank=Rank.RETURNS,
+    )
+
+
+@router.post("/returns/{number}/cancel", responses={403: {}, 404: {}, 409: {}, 422: {}})
+async def cancel_return(
+    number: str, body: ReturnCancel, actor: CurrentActor, writes: Writes
+) -> ReturnWithCreditNoteRead:
+    """Cancel a return keyed by mistake, before its credit note is replayed: the goods leave the stock
+    again, the credit note is voided (not deleted) with the reason."""
+    return await writes.write(
+        lambda session: service.return_read(
+            service.cancel_return(session, number=number, reason=body.reason, actor=actor)
+        )
     )
 
 

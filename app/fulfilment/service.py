@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from app.auth.models import Role
 from app.auth.service import Actor
 from app.delivery import returns as delivery_returns
 from app.delivery import service as delivery_service
@@ -56,6 +57,26 @@ def record_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> Rec
     """Record returned goods and issue their deferred credit note."""
     goods_return = delivery_returns.receive_return(session, draft=draft, actor=actor)
     return RecordedReturn(goods_return, issue_deferred_credit_note(session, goods_return=goods_return))
+
+
+def cancel_return(session: Session, *, number: str, reason: str, actor: Actor) -> RecordedReturn:
+    """Cancel a return before its credit note was replayed: the goods leave the stock again and the
+    credit note is voided (kept, with the reason), so the replay leaves it out and says why."""
+    actor.require(*delivery_returns.RETURN_ROLES, Role.FINANCE)
+    goods_return = delivery_returns.get_return(session, number=number, actor=actor, lock=True)
+    credit_note = invoicing_repository.credit_note_of_return(session, goods_return.id, lock=True)
+    assert credit_note is not None, "every return has its credit note"
+    if credit_note.status != DocumentStatus.PENDING:
+        raise Conflict(
+            f"the credit note {credit_note.reference} of return {number} is {credit_note.status}, not "
+            "pending: the return can no longer be cancelled in Carnet",
+            errors=[FieldError(("path", "number"), f"credit note {credit_note.status}")],
+            slug="credit-note-not-pending",
+        )
+    delivery_returns.cancel_goods_return(session, goods_return=goods_return, reason=reason, actor=actor)
+    credit_note.status = DocumentStatus.VOID
+    credit_note.voided_at, credit_note.void_reason = goods_return.cancelled_at, reason
+    return RecordedReturn(goods_return, credit_note)
 
 
 def get_return(session: Session, *, number: str, actor: Actor) -> RecordedReturn:

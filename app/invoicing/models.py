@@ -48,11 +48,17 @@ class DeferredDocument(Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("sale_order.id"), index=True)
     delivery_note_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_note.id"), index=True)
     goods_return_id: Mapped[int | None] = mapped_column(ForeignKey("goods_return.id"), unique=True)
-    # A credit note against a delivery note points at that note's deferred invoice.
+    # A credit note for goods Carnet delivered points at the deferred invoice of the note its first
+    # line went back against (every invoice it corrects follows from its lines' delivery note lines).
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("deferred_document.id"), index=True)
+    # For goods Carnet did not deliver: the ERP invoice (billed before the outage) the credit note
+    # corrects, as the return named it. Without it such a credit note waits for a person.
+    corrected_erp_invoice: Mapped[str | None] = mapped_column(String(35))
     issue_date: Mapped[date] = mapped_column(Date)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Why it was voided, when a person said so (a return cancelled, a document cancelled at replay).
+    void_reason: Mapped[str | None] = mapped_column(String(500))
     net_total: Mapped[Decimal] = mapped_column(Money())
     vat_total: Mapped[Decimal] = mapped_column(Money())
     gross_total: Mapped[Decimal] = mapped_column(Money())

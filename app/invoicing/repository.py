@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import Select
 
 from app.catalog.models import Customer
-from app.delivery.models import GoodsReturnLine
+from app.delivery.models import GoodsReturn, GoodsReturnLine
 from app.invoicing.models import DeferredDocument, DocumentKind
 
 
@@ -104,10 +104,13 @@ def totals_by_kind(
     return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
 
 
-def credit_note_of_return(session: Session, return_id: int) -> DeferredDocument | None:
-    return session.execute(
-        _documents().where(DeferredDocument.goods_return_id == return_id)
-    ).scalar_one_or_none()
+def credit_note_of_return(session: Session, return_id: int, *, lock: bool = False) -> DeferredDocument | None:
+    which = DeferredDocument.goods_return_id == return_id
+    if lock:
+        # Locked first, loaded after: an eager load under populate_existing would also reset the
+        # return's own loaded lines.
+        session.execute(select(DeferredDocument.id).where(which).with_for_update())
+    return session.execute(_documents().where(which)).scalar_one_or_none()
 
 
 def returned_quantities(
@@ -120,6 +123,7 @@ def returned_quantities(
         select(GoodsReturnLine.delivery_note_line_id, GoodsReturnLine.quantity).where(
             GoodsReturnLine.delivery_note_line_id.in_(delivery_note_line_ids),
             GoodsReturnLine.return_id != excluding_return_id,
+            GoodsReturnLine.return_id.in_(select(GoodsReturn.id).where(GoodsReturn.cancelled_at.is_(None))),
         )
     )
     returned: dict[int, Decimal] = {}

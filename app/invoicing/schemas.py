@@ -38,10 +38,18 @@ class DeferredDocumentRead(BaseModel):
     order_number: str | None
     delivery_note_number: str | None
     return_number: str | None
-    invoice_reference: str | None = Field(description="for a credit note: the deferred invoice it credits")
+    invoice_reference: str | None = Field(
+        description="for a credit note: the deferred invoice of the first delivery note its goods went "
+        "back against"
+    )
+    corrected_erp_invoice: str | None = Field(
+        default=None,
+        description="for a credit note of goods Carnet did not deliver: the ERP invoice it corrects",
+    )
     issue_date: date
     issued_at: datetime
     voided_at: datetime | None
+    void_reason: str | None = None
     lines: list[DeferredDocumentLineRead]
     totals: TotalsRead
 

@@ -75,6 +75,8 @@ def issue_deferred_invoice(session: Session, *, note: DeliveryNote) -> DeferredD
 def issue_deferred_credit_note(session: Session, *, goods_return: GoodsReturn) -> DeferredDocument:
     """Credit returned goods: at the prices of the delivery note line they go back against, or, for
     goods Carnet never delivered, at the current snapshot price with the customer's current discount.
+    The credit note corrects the invoices of the delivery notes its lines went back against, and for
+    goods Carnet never delivered the ERP invoice the return names (none: a person keys it by hand).
 
     Goods that come back in several returns are credited on what has come back so far: each credit is
     the amount of everything returned against that delivered line, less what earlier returns were
@@ -145,17 +147,24 @@ def issue_deferred_credit_note(session: Session, *, goods_return: GoodsReturn) -
         or compute_totals(priced_lines).gross > MAX_AMOUNT
     ):
         raise InvalidInput(f"the credit note's amounts would exceed {MAX_AMOUNT}", loc=("body", "lines"))
-    note = goods_return.delivery_note
+    # Bound to what the goods went back against, whatever the return's header said: the invoice of
+    # the note of its first delivered line (the others follow from the lines), and for goods Carnet
+    # did not deliver the ERP invoice the return names.
+    first_note = next(
+        (line.delivery_note_line.note for line in goods_return.lines if line.delivery_note_line), None
+    )
+    undelivered = any(line.delivery_note_line is None for line in goods_return.lines)
     return _new_document(
         session,
         kind=DocumentKind.CREDIT_NOTE,
         prefix=get_settings().deferred_credit_note_prefix,
         lines=lines,
         customer=goods_return.customer,
-        order=note.order if note is not None else None,
-        delivery_note=note,
+        order=session.get(SaleOrder, first_note.order_id) if first_note is not None else None,
+        delivery_note=first_note,
         goods_return=goods_return,
-        invoice=repository.invoice_of_note(session, note.id) if note is not None else None,
+        invoice=repository.invoice_of_note(session, first_note.id) if first_note is not None else None,
+        corrected_erp_invoice=goods_return.invoice_reference if undelivered else None,
     )
 
 
@@ -203,6 +212,7 @@ def _new_document(
     delivery_note: DeliveryNote | None = None,
     goods_return: GoodsReturn | None = None,
     invoice: DeferredDocument | None = None,
+    corrected_erp_invoice: str | None = None,
     issued_at: datetime | None = None,
 ) -> DeferredDocument:
     totals = compute_totals(priced for _, priced in lines)
@@ -217,6 +227,7 @@ def _new_document(
         delivery_note=delivery_note,
         goods_return=goods_return,
         invoice=invoice,
+        corrected_erp_invoice=corrected_erp_invoice,
         issue_date=moment.day,
         issued_at=moment.at,
         net_total=totals.net,
@@ -310,9 +321,11 @@ def deferred_document_read(document: DeferredDocument) -> DeferredDocumentRead:
         delivery_note_number=document.delivery_note.number if document.delivery_note else None,
         return_number=document.goods_return.number if document.goods_return else None,
         invoice_reference=document.invoice.reference if document.invoice else None,
+        corrected_erp_invoice=document.corrected_erp_invoice,
         issue_date=document.issue_date,
         issued_at=document.issued_at,
         voided_at=document.voided_at,
+        void_reason=document.void_reason,
         lines=[DeferredDocumentLineRead.model_validate(line) for line in document.lines],
         totals=totals_read(totals),
     )

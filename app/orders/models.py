@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -108,5 +109,13 @@ class SaleOrderLine(PricedLineColumns, Base):
     external_line_no: Mapped[str | None] = mapped_column(String(35))
     shipped_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0))
     backordered_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0))
+    # What the customer gave up of a backorder: it will not ship (its reservation was released).
+    closed_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0), server_default=text("0"))
 
     order: Mapped[SaleOrder] = relationship(back_populates="lines", lazy="raise")
+
+    @property
+    def open_quantity(self) -> Decimal:
+        """What is still to ship: ordered, less shipped, less what the customer gave up."""
+        # A line not flushed yet has no closed quantity (its column default applies at insert).
+        return self.quantity - self.shipped_quantity - (self.closed_quantity or Decimal(0))

@@ -65,6 +65,9 @@ class OrderLineRead(BaseModel):
     net_amount: MoneyOut
     shipped_quantity: QuantityOut
     backordered_quantity: QuantityOut
+    closed_quantity: QuantityOut = Field(
+        default=Decimal(0), description="what the customer gave up of a backorder"
+    )
 
 
 class VatLineRead(BaseModel):

@@ -95,7 +95,7 @@ SHIPPABLE_STATUSES = (OrderStatus.CAPTURED, OrderStatus.PARTIALLY_SHIPPED)
 def shipping_status(lines: list[SaleOrderLine]) -> OrderStatus:
     """The status an open order has once shipping has moved its lines: nothing shipped (again, after a
     delivery note was voided), some of it, or all of it."""
-    if all(line.shipped_quantity >= line.quantity for line in lines):
+    if all(line.open_quantity <= 0 for line in lines):
         return OrderStatus.SHIPPED
     if any(line.shipped_quantity > 0 for line in lines):
         return OrderStatus.PARTIALLY_SHIPPED
@@ -116,7 +116,7 @@ def record_shipment(order: SaleOrder, *, quantities: Mapping[int, Decimal]) -> N
         line.shipped_quantity += quantities.get(line.line_no, ZERO)
     order.status = shipping_status(order.lines)
     for line in order.lines:
-        remaining = max(line.quantity - line.shipped_quantity, ZERO)
+        remaining = max(line.open_quantity, ZERO)
         line.backordered_quantity = remaining if order.status == OrderStatus.PARTIALLY_SHIPPED else ZERO
 
 

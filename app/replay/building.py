@@ -154,7 +154,7 @@ def recap_document(
 def credit_note_document(
     source: DocumentSource,
     *,
-    corrected: CorrectedInvoice,
+    corrected: tuple[CorrectedInvoice, ...],
     credit_note_number: str | None,
     seller: ErpParty,
 ) -> ErpDocument:
@@ -175,7 +175,8 @@ def credit_note_document(
         references=DocumentReferences(
             order_numbers=_present(document.order_number),
             delivery_note_numbers=_present(document.note_number),
-            corrected_invoice=corrected,
+            corrected_invoice=corrected[0] if corrected else None,
+            further_corrected_invoices=corrected[1:],
         ),
     )
 

@@ -2,6 +2,7 @@
 
     carnet replay [--dry-run] [--kind order|invoice|credit_note ...] [--connector http|files]
                   [--workers N] [--incident ID | --all] [--retry-failed] [--wait SECONDS] [--report FILE]
+                  [--lang fr|en]
     carnet replay --join RUN_ID [--workers N]       (PostgreSQL: lend this process to a running run)
     carnet incidents start --reason TEXT [--started-at WHEN] | end ID [--ended-at WHEN] | list
 
@@ -29,6 +30,13 @@ from app.replay.engine import Tally
 from app.replay.outbox import KINDS
 
 START_RETRY_SECONDS = 0.5
+SCOPE_PARTS = {
+    "in_window": "captured in the incident's window",
+    "before_window": "captured before it, not in the ERP yet (swept in)",
+    "included": "included by finance",
+    "after_window": "captured after the window (outside this run: include them, or replay --all)",
+    "excluded": "excluded by finance (waiting)",
+}
 
 
 def cli_actor() -> Actor:
@@ -62,6 +70,7 @@ def add_commands(commands: Any) -> None:
     replay.add_argument(
         "--report", type=Path, metavar="FILE", help="write the reconciliation (.json .csv .pdf)"
     )
+    replay.add_argument("--lang", choices=["fr", "en"], default="fr", help="the report's language")
     replay.set_defaults(handler=_replay)
 
     incidents = commands.add_parser("incidents", help="ERP outages").add_subparsers(
@@ -101,7 +110,7 @@ def _replay(args: argparse.Namespace) -> int:
     with session_scope(write=False) as session:
         run = service.get_run(session, run_id=run_id, actor=actor)
         if args.report is not None:
-            _write_report(session, run_id, actor, args.report)
+            _write_report(session, run_id, actor, args.report, args.lang)
     _print_summary(run, elapsed)
     return {"completed": 0, "incomplete": 1}.get(status, 3)
 
@@ -134,10 +143,10 @@ def _start(args: argparse.Namespace, stop: threading.Event) -> int:
             stop.wait(START_RETRY_SECONDS)
 
 
-def _write_report(session: Any, run_id: int, actor: Actor, path: Path) -> None:
+def _write_report(session: Any, run_id: int, actor: Actor, path: Path, lang: str) -> None:
     from app.replay import report_formats, service
 
-    report = service.run_report(session, run_id=run_id, actor=actor)
+    report = service.run_report(session, run_id=run_id, actor=actor, lang="en" if lang == "en" else "fr")
     if path.suffix == ".csv":
         path.write_text(report_formats.report_csv(report), encoding="utf-8")
     elif path.suffix == ".pdf":
@@ -160,11 +169,21 @@ def _print_summary(run: Any, elapsed: float) -> None:
             f"{counts.in_flight} in flight, {counts.failed} failed, {counts.dead} dead"
         )
     if run.dry_run and run.summary:
+        window = run.summary.get("window")
+        if window:
+            print(
+                f"  incident {window['incident_id']}: {window['started_at']} → {window['ended_at'] or 'open'}"
+            )
+        for part, found in run.summary.get("scope", {}).items():
+            if found["count"]:
+                shown = ", ".join(found["references"][:5]) + (" …" if found["count"] > 5 else "")
+                print(f"  {SCOPE_PARTS[part]}: {found['count']} ({shown})")
         for kind_name, figures in run.summary.get("would_send", {}).items():
             print(
                 f"  would send {figures['count']} {kind_name}: net {figures['net']}, VAT {figures['vat']}, "
                 f"gross {figures['gross']}"
             )
+        print("  include or exclude before the real run: POST /api/v1/replay-items/scope")
     for error in run.errors[:10]:
         print(f"  ! {error}")
     if run.error:

@@ -71,6 +71,13 @@ class DocumentReferences:
     customer_reference: str | None = None
     delivery_note_numbers: tuple[str, ...] = ()
     corrected_invoice: CorrectedInvoice | None = None
+    # Goods of one return that went back against several invoices: the others it corrects.
+    further_corrected_invoices: tuple[CorrectedInvoice, ...] = ()
+
+    @property
+    def corrected_invoices(self) -> tuple[CorrectedInvoice, ...]:
+        first = (self.corrected_invoice,) if self.corrected_invoice is not None else ()
+        return first + self.further_corrected_invoices
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,14 +155,16 @@ class ErpDocument:
                 "order_numbers": list(refs.order_numbers),
                 "customer_reference": refs.customer_reference,
                 "delivery_note_numbers": list(refs.delivery_note_numbers),
-                "corrected_invoice": None
-                if corrected is None
-                else {
-                    "reference": corrected.reference,
-                    "erp_number": corrected.erp_number,
-                    "invoice_number": corrected.invoice_number,
-                    "issue_date": corrected.issue_date.isoformat() if corrected.issue_date else None,
-                },
+                "corrected_invoice": None if corrected is None else _corrected_dict(corrected),
+                **(
+                    {
+                        "further_corrected_invoices": [
+                            _corrected_dict(c) for c in refs.further_corrected_invoices
+                        ]
+                    }
+                    if refs.further_corrected_invoices
+                    else {}
+                ),
             },
             "lines": [_line_dict(line) for line in self.lines],
             "totals": {
@@ -200,13 +209,9 @@ class ErpDocument:
                 order_numbers=tuple(refs.get("order_numbers", ())),
                 customer_reference=refs.get("customer_reference"),
                 delivery_note_numbers=tuple(refs.get("delivery_note_numbers", ())),
-                corrected_invoice=None
-                if corrected is None
-                else CorrectedInvoice(
-                    reference=corrected["reference"],
-                    erp_number=corrected.get("erp_number"),
-                    invoice_number=corrected.get("invoice_number"),
-                    issue_date=_date_or_none(corrected.get("issue_date")),
+                corrected_invoice=None if corrected is None else _corrected_from(corrected),
+                further_corrected_invoices=tuple(
+                    _corrected_from(c) for c in refs.get("further_corrected_invoices", ())
                 ),
             ),
             lines=tuple(_line_from(line) for line in data["lines"]),
@@ -217,6 +222,24 @@ class ErpDocument:
                 totals["vat_breakdown"],
             ),
         )
+
+
+def _corrected_dict(corrected: CorrectedInvoice) -> dict[str, Any]:
+    return {
+        "reference": corrected.reference,
+        "erp_number": corrected.erp_number,
+        "invoice_number": corrected.invoice_number,
+        "issue_date": corrected.issue_date.isoformat() if corrected.issue_date else None,
+    }
+
+
+def _corrected_from(data: dict[str, Any]) -> CorrectedInvoice:
+    return CorrectedInvoice(
+        reference=data["reference"],
+        erp_number=data.get("erp_number"),
+        invoice_number=data.get("invoice_number"),
+        issue_date=_date_or_none(data.get("issue_date")),
+    )
 
 
 def _address_dict(address: PostalAddress) -> dict[str, Any]:

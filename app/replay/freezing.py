@@ -138,15 +138,22 @@ def _single(
 ) -> ErpDocument:
     if row.kind == DocumentKind.INVOICE:
         return building.invoice_document(source, invoice_number=number, seller=seller, settings=settings)
-    invoice = next(need for need in needs if need.kind == DocumentKind.INVOICE)
-    corrected = CorrectedInvoice(
-        reference=invoice.reference,
-        erp_number=invoice.erp_reference,
-        invoice_number=invoice.final_number,
-        issue_date=_issue_date(invoice.payload),
-    )
+    corrected = [
+        CorrectedInvoice(
+            reference=invoice.reference,
+            erp_number=invoice.erp_reference,
+            invoice_number=invoice.final_number,
+            issue_date=_issue_date(invoice.payload),
+        )
+        for invoice in sorted(needs, key=lambda need: need.id)
+        if invoice.kind == DocumentKind.INVOICE
+    ]
+    erp_invoice = source.document.corrected_erp_invoice
+    if erp_invoice:
+        # Billed by the ERP before the outage: known there by this number only.
+        corrected.append(CorrectedInvoice(reference=erp_invoice, erp_number=erp_invoice))
     return building.credit_note_document(
-        source, corrected=corrected, credit_note_number=number, seller=seller
+        source, corrected=tuple(corrected), credit_note_number=number, seller=seller
     )
 
 

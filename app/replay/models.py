@@ -26,9 +26,20 @@ from app.db import Base, Id, UtcDateTime
 class ItemStatus(enum.StrEnum):
     PENDING = "pending"
     IN_FLIGHT = "in_flight"
-    ACKNOWLEDGED = "acknowledged"
+    ACKNOWLEDGED = "acknowledged"  # by the ERP, or keyed into it by a person (`resolved_by` set)
     FAILED = "failed"
     DEAD = "dead"
+    HELD = "held"  # Carnet cannot send it (a credit note with no invoice to correct): a person must
+    CANCELLED = "cancelled"  # a person decided it does not go to the ERP, with a reason
+
+
+class ItemScope(enum.StrEnum):
+    INCLUDED = "included"
+    EXCLUDED = "excluded"
+
+
+# An item in one of these states needs nothing more; any other waits for the ERP or for a person.
+SETTLED = (ItemStatus.ACKNOWLEDGED, ItemStatus.CANCELLED)
 
 
 class RunStatus(enum.StrEnum):
@@ -107,6 +118,14 @@ class ReplayItem(Base):
     erp_reference: Mapped[str | None] = mapped_column(String(100))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # A person's resolution: keyed into the ERP by hand (acknowledged, with the ERP's reference) or
+    # cancelled; who, when and why.
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolution_note: Mapped[str | None] = mapped_column(String(500))
+    # Finance's word on the run's scope, given after a dry run: `included` (sent although captured
+    # outside the run's window), `excluded` (held back from every run until included again).
+    scope: Mapped[str | None] = mapped_column(String(8))
 
 
 class ReplayDependency(Base):

@@ -7,9 +7,10 @@ missing. Kinds are filled in dependency order (orders, invoices, credit notes): 
 only once its order is in, a credit note once its invoice is.
 
 Not replayed, and listed by the reconciliation report instead: cancelled orders, orders waiting for
-review (until resolved), void documents, and credit notes for goods Carnet never delivered (no
-Carnet invoice to correct: finance enters them in the ERP against the ERP's own invoice). Items for
-documents cancelled or voided before their first send are removed again.
+review (until resolved) and void documents. A credit note for goods Carnet never delivered corrects
+the ERP invoice its return names; without one it enters the outbox `held`, and waits there until a
+person keys it into the ERP or cancels it. Items for documents cancelled or voided before their first
+send are removed again.
 
 With `monthly_recap` grouping, deferred invoices join the recap of their customer, month and
 incident while it has not been sent yet; once a recap was frozen for sending, later invoices of that
@@ -28,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    case,
     cast,
     delete,
     exists,
@@ -41,8 +43,9 @@ from sqlalchemy.orm import Session
 
 from app.catalog.models import Customer
 from app.db import UtcDateTime
+from app.delivery.models import DeliveryNoteLine
 from app.incidents.repository import incident_of
-from app.invoicing.models import DeferredDocument, DocumentKind, DocumentStatus
+from app.invoicing.models import DeferredDocument, DeferredDocumentLine, DocumentKind, DocumentStatus
 from app.orders.models import OrderStatus, SaleOrder
 from app.replay.models import ItemStatus, ReplayDependency, ReplayItem, ReplayRecapMember
 
@@ -156,10 +159,41 @@ def _add_invoices(session: Session, now: datetime) -> int:
 
 
 def _add_credit_notes(session: Session, now: datetime) -> int:
+    """Credit notes enter once every Carnet invoice they correct is in the outbox (they depend on the
+    items that carry those invoices, single or recap). One for goods Carnet did not deliver, without
+    the ERP invoice it corrects, enters `held`: only a person can put it into the ERP."""
     document = DeferredDocument.__table__
+    corrected = document.alias("corrected")
+    line = DeferredDocumentLine.__table__
+    delivered = DeliveryNoteLine.__table__
+
+    def corrected_invoices(*columns: Any) -> Any:
+        """The invoices of the delivery notes a credit note's lines went back against."""
+        return (
+            select(*columns)
+            .select_from(line)
+            .join(delivered, delivered.c.id == line.c.delivery_note_line_id)
+            .join(
+                corrected,
+                and_(
+                    corrected.c.delivery_note_id == delivered.c.delivery_note_id,
+                    corrected.c.kind == DocumentKind.INVOICE,
+                ),
+            )
+        )
+
     covering = ITEM.alias("covering")
-    single = select(covering.c.id).where(covering.c.document_id == document.c.invoice_id).scalar_subquery()
-    recap = select(MEMBER.c.item_id).where(MEMBER.c.document_id == document.c.invoice_id).scalar_subquery()
+    single = select(covering.c.id).where(covering.c.document_id == corrected.c.id).scalar_subquery()
+    recap = select(MEMBER.c.item_id).where(MEMBER.c.document_id == corrected.c.id).scalar_subquery()
+    covering_item = func.coalesce(single, recap)
+    uncovered = exists(
+        corrected_invoices(corrected.c.id).where(line.c.document_id == document.c.id, covering_item.is_(None))
+    )
+    undelivered = exists().where(line.c.document_id == document.c.id, line.c.delivery_note_line_id.is_(None))
+    status = case(
+        (and_(undelivered, document.c.corrected_erp_invoice.is_(None)), literal(ItemStatus.HELD.value)),
+        else_=literal(ItemStatus.PENDING.value),
+    )
     rows = select(
         literal(CREDIT_NOTE_KIND),
         uuid_text(document.c.idempotency_key, _dialect(session)),
@@ -169,18 +203,20 @@ def _add_credit_notes(session: Session, now: datetime) -> int:
         document.c.customer_id,
         incident_of(document.c.issued_at),
         document.c.issued_at,
-        *_pending(now),
+        status,
+        literal(0),
+        literal(now, UtcDateTime()),
     ).where(
         document.c.kind == DocumentKind.CREDIT_NOTE,
         document.c.status != DocumentStatus.VOID,
-        document.c.invoice_id.is_not(None),
         ~exists().where(ITEM.c.document_id == document.c.id),
-        func.coalesce(single, recap).is_not(None),
+        ~uncovered,
     )
     added = _insert(session, rows)
     dependencies = (
-        select(ITEM.c.id, func.coalesce(single, recap))
-        .join(document, document.c.id == ITEM.c.document_id)
+        corrected_invoices(ITEM.c.id, covering_item)
+        .distinct()
+        .join(ITEM, ITEM.c.document_id == line.c.document_id)
         .where(ITEM.c.kind == CREDIT_NOTE_KIND, ~exists().where(DEPENDENCY.c.item_id == ITEM.c.id))
     )
     session.execute(insert(DEPENDENCY).from_select(["item_id", "needs_id"], dependencies))
@@ -293,7 +329,7 @@ def _new_recap(
 
 def _remove_withdrawn(session: Session) -> int:
     """Unsent items whose document was cancelled or voided since it entered the outbox."""
-    unsent = and_(ITEM.c.payload.is_(None), ITEM.c.status == ItemStatus.PENDING)
+    unsent = and_(ITEM.c.payload.is_(None), ITEM.c.status.in_([ItemStatus.PENDING, ItemStatus.HELD]))
     cancelled = select(SaleOrder.id).where(SaleOrder.status == OrderStatus.CANCELLED)
     void = select(DeferredDocument.id).where(DeferredDocument.status == DocumentStatus.VOID)
     # Session.execute is typed as returning a Result; for a DELETE it is a CursorResult (rowcount).

@@ -140,6 +140,16 @@ class ErpStore:
         )
         return Receipt(201, erp_number=erp_number)
 
+    def hold_existing(self, *, kind: str, erp_number: str) -> None:
+        """A document the ERP held before Carnet replayed anything (an invoice of goods billed before
+        the outage), known by its ERP number only: what a credit note may name as corrected."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO document (idempotency_key, kind, reference, erp_number, body_sha256, body,"
+                " received_at) VALUES (?, ?, ?, ?, '', x'', ?)",
+                (f"existing:{erp_number}", kind, erp_number, erp_number, time.time()),
+            )
+
     def documents(self) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute(
@@ -405,8 +415,9 @@ def _dependencies(kind: str, document: dict[str, Any]) -> list[str]:
     if kind == "invoice":
         return list(references.get("order_numbers") or [])
     if kind == "credit_note":
-        corrected = references.get("corrected_invoice") or {}
-        return [corrected["erp_number"] or corrected["reference"]] if corrected else []
+        first = references.get("corrected_invoice")
+        corrected = ([first] if first else []) + list(references.get("further_corrected_invoices") or [])
+        return [invoice["erp_number"] or invoice["reference"] for invoice in corrected]
     return []
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from app.money import money_str, rate_str
 from app.pdf import render_pdf
-from app.replay.schemas import Figures, KindFigures, ReconciliationReport
-from app.templating import environment
+from app.replay.schemas import Amounts, Figures, KindFigures, ReconciliationReport
+from app.replay.wording import KINDS, PDF_WORDS, ReportLang, status_label
+from app.templating import environment, format_moment, format_rate
 
 TEMPLATE = "pdf/reconciliation.html"
 CSV_HEADER = (
@@ -34,7 +35,6 @@ CSV_HEADER = (
     "status",
     "reason",
 )
-KIND_LABELS = {"order": "Commandes", "invoice": "Factures", "credit_note": "Avoirs"}
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -66,7 +66,9 @@ class _SpreadsheetSafeWriter:
 
 def report_csv(report: ReconciliationReport) -> str:
     """RFC 4180, UTF-8. Per kind and per customer one row of document totals, then one row per VAT
-    rate (net is the rate's base, vat its amount); then outstanding and excluded documents."""
+    rate (net is the rate's base, vat its amount); then what waits (per kind and customer, by rate),
+    the documents that wait, those left out and those keyed by hand, each with its amounts (in the
+    captured columns); reasons in the report's language."""
     out = io.StringIO()
     writer = _SpreadsheetSafeWriter(csv.writer(out, lineterminator="\r\n"))
     writer.writerow(CSV_HEADER)
@@ -74,48 +76,63 @@ def report_csv(report: ReconciliationReport) -> str:
         writer.writerows(_figure_rows("total", figures, "", ""))
     for customer in report.customers:
         writer.writerows(_figure_rows("customer", customer, customer.customer_code, customer.customer_name))
-    blank = [""] * 12
+    for waiting in report.waiting:
+        code, name = waiting.customer_code or "", waiting.customer_name or ""
+        writer.writerows(_waiting_rows(waiting.kind, waiting.figures, code, name))
     for document in report.outstanding:
-        writer.writerow(
-            [
-                "outstanding",
-                document.kind,
-                document.customer_code,
-                "",
-                "",
-                *blank,
-                document.reference,
-                document.status,
-                document.reason,
-            ]
-        )
+        status = status_label(document.status, report.lang)
+        writer.writerow(_document_row("outstanding", document, document.amounts, status, document.reason))
     for excluded in report.excluded:
+        status = status_label("cancelled", report.lang)
+        writer.writerow(_document_row("excluded", excluded, excluded.amounts, status, excluded.reason))
+    for keyed in report.keyed_by_hand:
         writer.writerow(
-            [
-                "excluded",
-                excluded.kind,
-                excluded.customer_code,
-                "",
-                "",
-                *blank,
-                excluded.reference,
-                "",
-                excluded.reason,
-            ]
+            _document_row("keyed_by_hand", keyed, keyed.amounts, keyed.erp_reference or "", keyed.note or "")
         )
+    blank = [""] * 12
     check = report.erp_check
     for reference in check.missing_erp_reference:
-        writer.writerow(
-            ["erp_check", "", "", "", "", *blank, reference, "", "acknowledged without an ERP reference"]
-        )
+        writer.writerow(["erp_check", "", "", "", "", *blank, reference, "", _CHECKS["missing"][report.lang]])
     for reference in check.duplicate_erp_references:
-        writer.writerow(["erp_check", "", "", "", "", *blank, reference, "", "ERP reference given twice"])
+        writer.writerow(["erp_check", "", "", "", "", *blank, reference, "", _CHECKS["twice"][report.lang]])
     return out.getvalue()
 
 
+_CHECKS: dict[str, dict[ReportLang, str]] = {
+    "missing": {"fr": "accusé sans référence ERP", "en": "acknowledged without an ERP reference"},
+    "twice": {"fr": "référence ERP donnée deux fois", "en": "ERP reference given twice"},
+}
+
+
+def _document_row(
+    section: str, document: Any, amounts: Amounts | None, status: str, reason: str
+) -> list[Any]:
+    """A document's row (kind, customer, reference): its amounts in the captured columns (what it is
+    worth in Carnet), its status and the reason."""
+    money = ["", *(money_str(v) for v in (amounts.net, amounts.vat, amounts.gross))] if amounts else [""] * 4
+    head = [section, document.kind, document.customer_code, "", ""]
+    return [*head, *money, *[""] * 8, document.reference, status, reason]
+
+
+def _waiting_rows(kind: str, figures: Figures, code: str, name: str) -> Iterator[list[Any]]:
+    """What waits, in the captured columns: totals, then one row per VAT rate."""
+    yield ["waiting", kind, code, name, "", *_totals(figures), *[""] * 8, "", "", ""]
+    for vat in figures.vat_breakdown:
+        cells = ["", money_str(vat.base), money_str(vat.amount), ""]
+        yield ["waiting", kind, code, name, rate_str(vat.rate), *cells, *[""] * 8, "", "", ""]
+
+
 def report_pdf(report: ReconciliationReport) -> bytes:
+    lang = report.lang
     html = environment.get_template(TEMPLATE).render(
-        report=report, labels=KIND_LABELS, rates=_rate_rows, lang="fr"
+        report=report,
+        lang=lang,
+        words=PDF_WORDS[lang],
+        kinds={kind: labels[lang] for kind, labels in KINDS.items()},
+        status=lambda status: status_label(status, lang),
+        when=lambda moment: format_moment(moment, report.timezone, lang),
+        rates=_rate_rows,
+        rate_label=lambda text: format_rate(Decimal(text), lang),
     )
     return render_pdf(html)
 

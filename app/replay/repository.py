@@ -13,6 +13,8 @@ from sqlalchemy.sql import Executable
 from app.delivery.models import DeliveryNote, DeliveryNoteStatus
 from app.invoicing.models import DeferredDocument, DocumentKind, DocumentStatus
 from app.replay.models import (
+    SETTLED,
+    ItemScope,
     ItemStatus,
     ReplayDependency,
     ReplayItem,
@@ -38,8 +40,26 @@ def _execute_dml(session: Session, statement: Executable) -> CursorResult[Any]:
 
 def in_scope(until: datetime | None) -> Any:
     """Items a run may send: everything captured up to the end of its incident (dependencies always
-    come earlier: an order before its delivery note, an invoice before the return it corrects)."""
-    return ITEM.c.issued_at <= until if until is not None else ITEM.c.id.is_not(None)
+    come earlier: an order before its delivery note, an invoice before the return it corrects), and
+    what finance included after a dry run; never what finance excluded."""
+    not_excluded = ITEM.c.scope.is_(None) | (ITEM.c.scope != ItemScope.EXCLUDED)
+    if until is None:
+        return not_excluded
+    return ((ITEM.c.issued_at <= until) | (ITEM.c.scope == ItemScope.INCLUDED)) & not_excluded
+
+
+def set_scope(session: Session, *, references: Sequence[str], scope: str | None) -> list[str]:
+    """Include or exclude the unsent items of these references; the references changed."""
+    changed = session.execute(
+        update(ITEM)
+        .where(
+            ITEM.c.reference.in_(references),
+            ITEM.c.status.in_([ItemStatus.PENDING, ItemStatus.HELD, ItemStatus.FAILED, ItemStatus.DEAD]),
+        )
+        .values(scope=scope)
+        .returning(ITEM.c.reference)
+    )
+    return list(changed.scalars())
 
 
 def claimable_ids(
@@ -369,3 +389,16 @@ def uninvoiced_past_months(session: Session, *, before: date) -> tuple[int, date
     )
     count, oldest = session.execute(query).one()
     return int(count), oldest
+
+
+NEEDS_A_PERSON = (ItemStatus.HELD, ItemStatus.FAILED, ItemStatus.DEAD)
+
+
+def waiting_items(session: Session) -> list[tuple[str, str, int]]:
+    """Outbox items neither acknowledged nor cancelled, counted per kind and status."""
+    query = (
+        select(ITEM.c.kind, ITEM.c.status, func.count())
+        .where(ITEM.c.status.not_in(SETTLED))
+        .group_by(ITEM.c.kind, ITEM.c.status)
+    )
+    return [(kind, status, count) for kind, status, count in session.execute(query)]

@@ -14,10 +14,21 @@ from app.db import get_engine
 from app.pagination import Cursor, Limit, Page, decode_cursor
 from app.replay import report_formats, runs, service
 from app.replay.models import ReplayRun
-from app.replay.schemas import ItemRead, ReconciliationReport, RunCreate, RunPage, RunRead, RunStarted
+from app.replay.schemas import (
+    ItemRead,
+    ItemResolve,
+    ReconciliationReport,
+    RunCreate,
+    RunPage,
+    RunRead,
+    RunStarted,
+    ScopeChange,
+    ScopeChanged,
+)
 
 router = APIRouter(tags=["replay"])
 ReportFormat = Annotated[Literal["json", "csv", "pdf"], Query(alias="format")]
+ReportLanguage = Annotated[Literal["fr", "en"], Query(alias="lang", description="the report's one language")]
 Launcher = Callable[[int, Engine], None]
 
 
@@ -84,18 +95,27 @@ def get_replay_run(run_id: RowId, session: ReadSession, actor: CurrentActor) -> 
 
 @router.get("/replay-runs/{run_id}/report", responses={403: {}, 404: {}})
 def get_run_report(
-    run_id: RowId, session: ReadSession, actor: CurrentActor, output: ReportFormat = "json"
+    run_id: RowId,
+    session: ReadSession,
+    actor: CurrentActor,
+    output: ReportFormat = "json",
+    lang: ReportLanguage = "fr",
 ) -> ReconciliationReport:
-    """The reconciliation of the run's incident: `?format=csv` for a spreadsheet, `pdf` for the auditor."""
-    report = service.run_report(session, run_id=run_id, actor=actor)
+    """The reconciliation of the run's incident: `?format=csv` for a spreadsheet, `pdf` for the auditor;
+    `?lang=fr|en` for the language of the whole report (French by default)."""
+    report = service.run_report(session, run_id=run_id, actor=actor, lang=lang)
     return _report_answer(report, output, f"replay-run-{run_id}")  # type: ignore[return-value]
 
 
 @router.get("/incidents/{incident_id}/report", responses={403: {}, 404: {}})
 def get_incident_report(
-    incident_id: RowId, session: ReadSession, actor: CurrentActor, output: ReportFormat = "json"
+    incident_id: RowId,
+    session: ReadSession,
+    actor: CurrentActor,
+    output: ReportFormat = "json",
+    lang: ReportLanguage = "fr",
 ) -> ReconciliationReport:
-    report = service.incident_report(session, incident_id=incident_id, actor=actor)
+    report = service.incident_report(session, incident_id=incident_id, actor=actor, lang=lang)
     return _report_answer(report, output, f"incident-{incident_id}")  # type: ignore[return-value]
 
 
@@ -118,6 +138,24 @@ def list_replay_items(
 async def retry_replay_item(item_id: RowId, actor: CurrentActor, writes: Writes) -> ItemRead:
     """Send a failed or dead item again at the next run."""
     return await writes.write(lambda session: service.retry_item(session, item_id=item_id, actor=actor))
+
+
+@router.post("/replay-items/scope", responses={403: {}, 422: {}})
+async def change_replay_scope(body: ScopeChange, actor: CurrentActor, writes: Writes) -> ScopeChanged:
+    """After a dry run showed the scope: include items captured outside the run's window, exclude
+    items finance holds back (they wait, listed, until included again or resolved by hand)."""
+    return await writes.write(lambda session: service.change_scope(session, change=body, actor=actor))
+
+
+@router.post("/replay-items/{item_id}/resolve", responses={403: {}, 404: {}, 409: {}, 422: {}})
+async def resolve_replay_item(
+    item_id: RowId, body: ItemResolve, actor: CurrentActor, writes: Writes
+) -> ItemRead:
+    """A person settles an item the replay cannot send: `keyed` into the ERP by hand (with its ERP
+    reference) or `cancelled` (with a reason). The system is normal again once nothing waits."""
+    return await writes.write(
+        lambda session: service.resolve_item(session, item_id=item_id, resolution=body, actor=actor)
+    )
 
 
 def _report_answer(report: ReconciliationReport, output: str, name: str) -> ReconciliationReport | Response:

@@ -35,7 +35,7 @@ from app.incidents.models import Incident
 from app.replay import repository
 from app.replay.connectors.base import Connector
 from app.replay.engine import Progress, Tally, Worker, WorkerConfig
-from app.replay.models import ItemStatus, ReplayItem, ReplayRun, RunStatus
+from app.replay.models import SETTLED, ReplayItem, ReplayRun, RunStatus
 from app.replay.outbox import KINDS, sync_outbox
 from app.replay.reports import dry_run_plan, incident_settled
 
@@ -125,9 +125,12 @@ def execute_run(
             synced = sync_outbox(session, now=utcnow(), grouping=settings.invoice_grouping)
             repository.release_unsent(session, run_id=run_id)
             if run.dry_run:
-                plan = dry_run_plan(session, until=until, kinds=run.kinds)
+                incident = incidents.get(session, run.incident_id) if run.incident_id is not None else None
+                plan = dry_run_plan(session, incident=incident, until=until, kinds=run.kinds)
                 plan["added_to_outbox"] = synced.added
                 _finish(session, run_id, RunStatus.COMPLETED, summary=plan)
+                # What a person withdrew since (a return cancelled) has just left the outbox.
+                settle_incidents(session, until)
                 return RunStatus.COMPLETED
             to_send = len(repository.open_items(session, until=until, kinds=run.kinds))
         sync_seconds = time.perf_counter() - started
@@ -143,8 +146,7 @@ def execute_run(
         with session_scope(engine) as session:
             status = _final_status(session, run, until)
             _finish(session, run_id, status, summary=summary)
-            if status == RunStatus.COMPLETED:
-                _settle_incidents(session, until)
+            settle_incidents(session, until)
         return status
     except Exception as exc:
         log.exception("replay run %s failed", run_id)
@@ -307,7 +309,7 @@ def _final_status(session: Session, run: ReplayRun, until: datetime | None) -> s
         select(func.count()).where(
             ReplayItem.kind.in_(run.kinds),
             repository.in_scope(until),
-            ReplayItem.status != ItemStatus.ACKNOWLEDGED,
+            ReplayItem.status.not_in(SETTLED),
         )
     ).scalar_one()
     return RunStatus.INCOMPLETE if left else RunStatus.COMPLETED
@@ -328,8 +330,9 @@ def _finish(
     )
 
 
-def _settle_incidents(session: Session, until: datetime | None) -> None:
-    """Ended incidents whose every document is now in the ERP: the system leaves `recovering`."""
+def settle_incidents(session: Session, until: datetime | None = None) -> None:
+    """Ended incidents whose every document is now in the ERP or resolved by a person: the system
+    leaves `recovering`. After a run, and after a person resolved what the run could not send."""
     now = utcnow()
     for incident in incidents.ended_not_replayed(session, ended_by=until):
         if incident_settled(session, incident):

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.catalog.schemas import MoneyOut, RateOut
 from app.incidents.schemas import IncidentRead
@@ -37,6 +37,8 @@ class StatusCounts(BaseModel):
     acknowledged: int = 0
     failed: int = 0
     dead: int = 0
+    held: int = 0
+    cancelled: int = 0
     total: int = 0
 
 
@@ -83,6 +85,38 @@ class ItemRead(BaseModel):
     final_number: str | None
     erp_reference: str | None
     acknowledged_at: datetime | None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    resolution_note: str | None = None
+
+
+class ScopeChange(BaseModel):
+    """Finance's word on a run's scope after a dry run, by reference (order number, DI-…, DC-…)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: list[str] = Field(default_factory=list, max_length=10_000, description="send them too")
+    exclude: list[str] = Field(default_factory=list, max_length=10_000, description="hold them back")
+    reset: list[str] = Field(default_factory=list, max_length=10_000, description="back to their window")
+
+
+class ScopeChanged(BaseModel):
+    included: list[str]
+    excluded: list[str]
+    reset: list[str]
+    not_changed: list[str] = Field(description="unknown references, or items already sent or settled")
+
+
+class ItemResolve(BaseModel):
+    """A person's resolution of an item the replay cannot send (held, failed, dead, or not sent yet)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    outcome: Literal["keyed", "cancelled"] = Field(
+        description="keyed: entered into the ERP by hand (give its reference); cancelled: not for the ERP"
+    )
+    erp_reference: str | None = Field(default=None, min_length=1, max_length=100)
+    reason: str | None = Field(default=None, min_length=1, max_length=500)
 
 
 class VatAmount(BaseModel):
@@ -111,20 +145,58 @@ class CustomerFigures(KindFigures):
     customer_name: str
 
 
+class Amounts(BaseModel):
+    net: MoneyOut
+    vat: MoneyOut
+    gross: MoneyOut
+
+
 class OpenDocument(BaseModel):
+    """A document the ERP does not hold yet, what it is worth, and why it waits."""
+
     kind: str
     reference: str
     customer_code: str = ""
     status: str
     attempts: int = 0
-    reason: str
+    item_id: int | None = Field(default=None, description="its outbox item, to retry or resolve it")
+    amounts: Amounts | None = None
+    reason_code: str
+    reason: str = Field(description="in the report's language")
 
 
 class ExcludedDocument(BaseModel):
+    """A document left out of the replay by a person's action (an order cancelled, a delivery note or
+    return voided, an item cancelled at replay), with its amount and the reason."""
+
     kind: str
     reference: str
     customer_code: str
-    reason: str
+    amounts: Amounts | None = None
+    reason_code: str
+    reason: str = Field(description="in the report's language")
+
+
+class KeyedDocument(BaseModel):
+    """A document a person keyed into the ERP by hand."""
+
+    kind: str
+    reference: str
+    customer_code: str
+    erp_reference: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    note: str | None
+    amounts: Amounts | None = None
+
+
+class WaitingFigures(BaseModel):
+    """What waits (not in the ERP yet), per kind, and per customer when `customer_code` is set."""
+
+    kind: str
+    customer_code: str | None = None
+    customer_name: str | None = None
+    figures: Figures
 
 
 class ErpCheck(BaseModel):
@@ -138,13 +210,20 @@ class ReconciliationReport(BaseModel):
     """What Carnet captured against what the ERP acknowledged, for one incident (or everything)."""
 
     generated_at: datetime
+    lang: Literal["fr", "en"]
+    timezone: str = Field(description="the business time zone local times are given in")
     incident: IncidentRead | None
     run_id: int | None
     invoice_numbering: str
     invoice_grouping: str
-    balanced: bool = Field(description="no difference, nothing outstanding, every acknowledgment referenced")
+    balanced: bool = Field(
+        description="the ERP holds everything captured and nothing waits: no difference, nothing "
+        "outstanding, every acknowledgment referenced"
+    )
     kinds: list[KindFigures]
     customers: list[CustomerFigures]
+    waiting: list[WaitingFigures] = Field(description="what is not in the ERP yet, per kind and customer")
     outstanding: list[OpenDocument]
     excluded: list[ExcludedDocument]
+    keyed_by_hand: list[KeyedDocument]
     erp_check: ErpCheck

@@ -9,14 +9,25 @@ from sqlalchemy.orm import Session
 from app.auth.service import Actor
 from app.clock import utcnow
 from app.config import Settings, get_settings
-from app.errors import Conflict, FieldError, NotFound
+from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.incidents import repository as incidents
+from app.invoicing.models import DeferredDocument, DocumentStatus
 from app.pagination import next_cursor
 from app.replay import repository
-from app.replay.models import ItemStatus, ReplayItem, ReplayRun, RunStatus
+from app.replay.models import ItemScope, ItemStatus, ReplayItem, ReplayRecapMember, ReplayRun, RunStatus
 from app.replay.reports import reconciliation
-from app.replay.runs import REPLAY_ROLES, scope_until
-from app.replay.schemas import ItemRead, ReconciliationReport, RunPage, RunRead, StatusCounts
+from app.replay.runs import REPLAY_ROLES, scope_until, settle_incidents
+from app.replay.schemas import (
+    ItemRead,
+    ItemResolve,
+    ReconciliationReport,
+    RunPage,
+    RunRead,
+    ScopeChange,
+    ScopeChanged,
+    StatusCounts,
+)
+from app.replay.wording import ReportLang
 
 RECENT_ERRORS = 20
 
@@ -125,6 +136,78 @@ def retry_item(session: Session, *, item_id: int, actor: Actor) -> ItemRead:
     return item_read(item)
 
 
+def change_scope(session: Session, *, change: ScopeChange, actor: Actor) -> ScopeChanged:
+    """Include or exclude items before a run (after a dry run showed its scope). An excluded item
+    waits, listed as such, until it is included again or resolved by hand: never dropped."""
+    actor.require(*REPLAY_ROLES)
+    asked = [*change.include, *change.exclude, *change.reset]
+    if len(set(asked)) != len(asked):
+        raise InvalidInput("a reference is given twice", loc=("body",))
+    included = repository.set_scope(session, references=change.include, scope=ItemScope.INCLUDED)
+    excluded = repository.set_scope(session, references=change.exclude, scope=ItemScope.EXCLUDED)
+    reset = repository.set_scope(session, references=change.reset, scope=None)
+    done = {*included, *excluded, *reset}
+    return ScopeChanged(
+        included=sorted(included),
+        excluded=sorted(excluded),
+        reset=sorted(reset),
+        not_changed=[reference for reference in asked if reference not in done],
+    )
+
+
+RESOLVABLE = (ItemStatus.PENDING, ItemStatus.HELD, ItemStatus.FAILED, ItemStatus.DEAD)
+
+
+def resolve_item(
+    session: Session, *, item_id: int, resolution: ItemResolve, actor: Actor, now: datetime | None = None
+) -> ItemRead:
+    """A person settles what the replay could not: keyed into the ERP by hand (acknowledged, with the
+    ERP's reference; what depends on it may then be sent) or cancelled with a reason (its deferred
+    documents are voided, never deleted). An item a run holds, or already settled, is refused."""
+    actor.require(*REPLAY_ROLES)
+    now = now or utcnow()
+    item = repository.get_item(session, item_id, lock=True)
+    if item is None:
+        raise NotFound(f"no replay item {item_id}", errors=[FieldError(("path", "id"), "unknown item")])
+    if item.status not in RESOLVABLE:
+        raise Conflict(
+            f"replay item {item.reference} is {item.status}: only an item waiting for the ERP or for a "
+            "person is resolved by hand",
+            slug="item-not-resolvable",
+        )
+    keyed = resolution.outcome == "keyed"
+    if keyed and not resolution.erp_reference:
+        raise InvalidInput("the ERP's reference of the document keyed by hand", loc=("body", "erp_reference"))
+    if not keyed and not resolution.reason:
+        raise InvalidInput("why the document does not go to the ERP", loc=("body", "reason"))
+    item.status = ItemStatus.ACKNOWLEDGED if keyed else ItemStatus.CANCELLED
+    item.erp_reference = resolution.erp_reference if keyed else None
+    item.acknowledged_at = now if keyed else None
+    item.next_attempt_at = item.claimed_by = item.claimed_until = None
+    item.resolved_by, item.resolved_at, item.resolution_note = actor.name, now, resolution.reason
+    document_ids = (
+        [item.document_id]
+        if item.document_id
+        else list(
+            session.execute(
+                select(ReplayRecapMember.document_id).where(ReplayRecapMember.item_id == item.id)
+            ).scalars()
+        )
+    )
+    for document in session.execute(
+        select(DeferredDocument).where(DeferredDocument.id.in_(document_ids)).with_for_update()
+    ).scalars():
+        if keyed:
+            document.status = DocumentStatus.REPLAYED
+            document.final_number = document.final_number or resolution.erp_reference
+        else:
+            document.status = DocumentStatus.VOID
+            document.voided_at, document.void_reason = now, resolution.reason
+    session.flush()
+    settle_incidents(session)
+    return item_read(item)
+
+
 def retry_given_up(session: Session, *, actor: Actor, run: ReplayRun) -> int:
     """Every failed and dead item of a run's scope pending again (`carnet replay --retry-failed`)."""
     actor.require(*REPLAY_ROLES)
@@ -139,13 +222,19 @@ def run_report(
     actor: Actor,
     settings: Settings | None = None,
     now: datetime | None = None,
+    lang: ReportLang = "fr",
 ) -> ReconciliationReport:
     """The reconciliation of the run's incident (everything, for a run without one), as it stands now."""
     actor.require(*REPLAY_ROLES)
     run = _run(session, run_id)
     incident = incidents.get(session, run.incident_id) if run.incident_id is not None else None
     return reconciliation(
-        session, incident=incident, settings=settings or get_settings(), now=now or utcnow(), run_id=run.id
+        session,
+        incident=incident,
+        settings=settings or get_settings(),
+        now=now or utcnow(),
+        run_id=run.id,
+        lang=lang,
     )
 
 
@@ -156,6 +245,7 @@ def incident_report(
     actor: Actor,
     settings: Settings | None = None,
     now: datetime | None = None,
+    lang: ReportLang = "fr",
 ) -> ReconciliationReport:
     actor.require(*REPLAY_ROLES)
     incident = incidents.get(session, incident_id)
@@ -168,7 +258,12 @@ def incident_report(
         .limit(1)
     ).scalar()
     return reconciliation(
-        session, incident=incident, settings=settings or get_settings(), now=now or utcnow(), run_id=latest
+        session,
+        incident=incident,
+        settings=settings or get_settings(),
+        now=now or utcnow(),
+        run_id=latest,
+        lang=lang,
     )
 
 
@@ -185,6 +280,9 @@ def item_read(item: ReplayItem) -> ItemRead:
         final_number=item.final_number,
         erp_reference=item.erp_reference,
         acknowledged_at=item.acknowledged_at,
+        resolved_by=item.resolved_by,
+        resolved_at=item.resolved_at,
+        resolution_note=item.resolution_note,
     )
 
 

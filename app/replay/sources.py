@@ -165,6 +165,7 @@ def load_documents(session: Session, ids: Iterable[int]) -> dict[int, DocumentSo
             document.vat_total,
             document.gross_total,
             document.vat_breakdown,
+            document.corrected_erp_invoice,
             SaleOrder.number.label("order_number"),
             SaleOrder.customer_reference,
             DeliveryNote.number.label("note_number"),

@@ -1,7 +1,7 @@
 """The web desk: customers' status links, the email an order was keyed from, the title index
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0008_replay_truth
 Create Date: 2026-12-07 14:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from app.db import Id, UtcDateTime
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008_replay_truth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

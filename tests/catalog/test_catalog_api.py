@@ -1,9 +1,13 @@
 """Customers and products through the API."""
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.builders import auth_headers, make_customer
+from app.catalog.importing import import_file
+from tests.builders import auth_headers, make_customer, make_product
 
 CUSTOMER = {
     "code": "LIB042",
@@ -97,3 +101,22 @@ class TestProducts:
         system = client.get("/api/v1/system").json()
         assert system["mode"] == "normal"  # no incident declared
         assert system["snapshot_as_of"].startswith("2026-11-20T06:00")
+
+    def test_system_shows_how_old_each_kind_of_master_data_is(
+        self, client: TestClient, session: Session, tmp_path: Path
+    ) -> None:
+        make_customer(session)
+        make_product(session, code="OLD1", stock="5")  # stock as of the snapshot, 2026-11-20 06:00 UTC
+        path = tmp_path / "products.csv"
+        path.write_text("code;nom;prix;tva\nOLD1;Livre;6,00;5,5\n", encoding="utf-8")
+        import_file(session, kind="products", path=path, as_of=datetime(2026, 11, 21, 19, 0, tzinfo=UTC))
+
+        system = client.get("/api/v1/system").json()
+
+        ages = {age["kind"]: age["as_of"] for age in system["master_data"]}
+        assert ages["products"].startswith("2026-11-21T19:00")
+        assert ages["stock"].startswith("2026-11-20T06:00")
+        # The snapshot is as old as its oldest kind: a fresh price list says nothing of the stock.
+        assert system["snapshot_as_of"].startswith("2026-11-20T06:00")
+        metrics = client.get("/api/v1/metrics").text
+        assert 'carnet_master_data_age_seconds{kind="stock"}' in metrics

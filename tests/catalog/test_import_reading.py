@@ -6,6 +6,7 @@ import pytest
 
 from app.catalog.importing import unique_conflicts
 from app.catalog.reading import ImportRefused, decode_text, normalize_header, parse_as_of, read_table
+from app.config import get_settings
 
 
 class TestHeaders:
@@ -67,10 +68,19 @@ class TestAsOf:
     def test_an_offset_is_kept(self) -> None:
         assert parse_as_of("2026-11-20T06:00+01:00") == datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
 
-    def test_a_french_date_without_offset_is_local_time(self) -> None:
-        local = datetime(2026, 11, 20, 6, 30).astimezone()
-
-        assert parse_as_of("20/11/2026 06h30") == local.astimezone(UTC)
+    def test_a_date_without_offset_is_on_the_business_clock_not_the_machines(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Paris is UTC+1 in November and UTC+2 in July, whatever the server's own zone.
+        assert parse_as_of("20/11/2026 06h30") == datetime(2026, 11, 20, 5, 30, tzinfo=UTC)
+        assert parse_as_of("2026-07-01T08:00") == datetime(2026, 7, 1, 6, 0, tzinfo=UTC)
+        monkeypatch.setenv("CARNET_BUSINESS_TIMEZONE", "America/Martinique")
+        get_settings.cache_clear()
+        try:
+            assert parse_as_of("20/11/2026 06h30") == datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
+        finally:
+            monkeypatch.undo()
+            get_settings.cache_clear()
 
     def test_the_answer_is_always_in_utc(self) -> None:
         assert parse_as_of("2026-11-20T06:00:00-05:00").tzinfo == UTC

@@ -1,6 +1,6 @@
 """Stock levels import: `code;stock`, nothing else touched."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog.importing import ImportResult, import_file
 from app.catalog.models import Product
+from app.catalog.stock import Movement, record_movements
 from tests.builders import SNAPSHOT_AT, make_product
 
 AS_OF = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
@@ -69,3 +70,64 @@ class TestStockImport:
 
         assert result.rows_accepted == 1
         assert product(session, "ST4").stock_on_hand == Decimal(7)
+
+
+def moved(session: Session, code: str, quantity: str, at: datetime, kind: str = "shipment") -> None:
+    pid = product(session, code).id
+    record_movements(session, [Movement(pid, Decimal(quantity), kind, f"{kind}-{at:%H%M}", "test", at)])
+
+
+class TestStockTheSnapshotCannotRewind:
+    def test_carnets_movements_after_the_figures_date_are_applied_on_top(
+        self, session: Session, tmp_path: Path
+    ) -> None:
+        make_product(session, code="SN1", stock="100")
+        moved(session, "SN1", "-5", AS_OF - timedelta(hours=1))  # the ERP's figure already counts it
+        moved(session, "SN1", "-7", AS_OF + timedelta(hours=1))
+        moved(session, "SN1", "12", AS_OF + timedelta(hours=2), kind="receipt")
+        moved(session, "SN1", "2", AS_OF + timedelta(hours=3), kind="return")
+
+        result = run_import(session, tmp_path, "code;stock\nSN1;50\n")
+
+        assert (result.rows_accepted, result.rows_rejected) == (1, 0)
+        imported = product(session, "SN1")
+        assert (imported.stock_on_hand, imported.stock_as_of) == (Decimal(50 - 7 + 12 + 2), AS_OF)
+
+    def test_an_older_figure_is_applied_only_where_it_is_newer_and_the_report_says_which(
+        self, session: Session, tmp_path: Path
+    ) -> None:
+        counted = make_product(session, code="SN2", stock="30")
+        counted.stock_as_of = AS_OF + timedelta(hours=5)  # counted by the warehouse since
+        make_product(session, code="SN3", stock="8")
+        session.flush()
+
+        result = run_import(session, tmp_path, "code;stock\nSN2;99\nSN3;4\n")
+
+        assert (result.rows_accepted, result.rows_rejected) == (1, 1)
+        [line] = result.report_lines
+        assert line.startswith(
+            "stock.csv:2: stock: older than the stock Carnet has for SN2 (as of 26/11/2026 10:00 CET"
+        )
+        assert line.endswith("not applied")
+        assert (product(session, "SN2").stock_on_hand, product(session, "SN3").stock_on_hand) == (30, 4)
+
+    def test_a_products_file_with_stock_follows_the_same_rule(self, session: Session, tmp_path: Path) -> None:
+        counted = make_product(session, code="SN4", stock="30", price="5.00")
+        counted.stock_as_of = AS_OF + timedelta(hours=5)
+        make_product(session, code="SN5", stock="8", price="5.00")
+        session.flush()
+        moved(session, "SN5", "-3", AS_OF + timedelta(hours=1))
+        path = tmp_path / "products.csv"
+        path.write_text(
+            "code;nom;prix;tva;stock\nSN4;Livre;6,00;5,5;99\nSN5;Livre;6,00;5,5;10\n", encoding="utf-8"
+        )
+
+        result = import_file(session, kind="products", path=path, as_of=AS_OF)
+
+        assert result.rows_accepted == 2
+        sn4, sn5 = product(session, "SN4"), product(session, "SN5")
+        assert (sn4.unit_price, sn4.stock_on_hand) == (Decimal("6.00"), 30)
+        assert sn5.stock_on_hand == 10 - 3
+        assert any(
+            "line 2: stock_on_hand: older than the stock Carnet has for SN4" in n for n in result.notes
+        )

@@ -144,3 +144,43 @@ class TestStockReceipts:
             headers=auth_headers(session, role="rep"),
         )
         assert_problem(answer, 403)
+
+
+class TestClosingABackorder:
+    def test_the_customer_gives_up_the_rest_of_a_line_its_reservation_is_released(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, scarce, plenty = (
+            make_customer(session),
+            make_product(session, stock="1"),
+            make_product(session),
+        )
+        warehouse = auth_headers(session, role="warehouse")
+        number = order_of(session, customer, (scarce, 3), (plenty, 2))
+        ship(client, warehouse, number)  # 1 of 3 scarce, 2 of 2 plenty
+        assert stock_of(session, scarce) == (Decimal(0), Decimal(2))
+
+        closed = client.post(f"/api/v1/orders/{number}/lines/1/close", headers=auth_headers(session))
+
+        assert closed.status_code == 200, closed.text
+        order = closed.json()
+        assert order["status"] == "shipped"
+        line = order["lines"][0]
+        assert (line["shipped_quantity"], line["closed_quantity"], line["backordered_quantity"]) == (1, 2, 0)
+        assert stock_of(session, scarce) == (Decimal(0), Decimal(0))  # nothing reserved any more
+        assert backorders(client, warehouse, customer_code=customer.code) == []
+        # Goods arriving later do not ship to a customer who gave up.
+        client.post(
+            "/api/v1/stock-receipts",
+            json={"lines": [{"product_code": scarce.code, "quantity": 5}]},
+            headers=warehouse,
+        )
+        assert client.post(f"/api/v1/orders/{number}/deliveries", headers=warehouse).status_code == 409
+
+    def test_only_a_backordered_line_can_be_closed(self, client: TestClient, session: Session) -> None:
+        customer, product = make_customer(session), make_product(session)
+        number = order_of(session, customer, (product, 2))
+        answer = client.post(f"/api/v1/orders/{number}/lines/1/close", headers=auth_headers(session))
+        assert assert_problem(answer, 409)["type"] == "/problems/no-backorder"
+        missing = client.post(f"/api/v1/orders/{number}/lines/9/close", headers=auth_headers(session))
+        assert missing.status_code == 404

@@ -5,10 +5,11 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.catalog.models import Customer, Product
+from app.catalog.models import Customer, Product, StockMovement
+from app.invoicing.models import DeferredDocument
 from tests.builders import auth_headers, make_customer, make_product
 from tests.delivery.fulfilment import assert_problem, fulfilment_state, order_of, ship, stock_of
 
@@ -165,8 +166,11 @@ class TestReturnWithoutANote:
             (1, older["number"]),
         ]
         assert goods_return["delivery_note_number"] is None
-        assert goods_return["credit_note"]["delivery_note_number"] is None
-        assert goods_return["credit_note"]["totals"]["net"] == "34.00"  # 2 x 12.00 + 1 x 10.00
+        # The credit note is bound to what the goods went back against, not to the return's header.
+        credit_note = goods_return["credit_note"]
+        assert credit_note["delivery_note_number"] == newer["number"]
+        assert credit_note["invoice_reference"] is not None
+        assert credit_note["totals"]["net"] == "34.00"  # 2 x 12.00 + 1 x 10.00
 
     def test_no_more_than_delivered_overall(self, client: TestClient, session: Session) -> None:
         customer, product = make_customer(session), make_product(session)
@@ -192,7 +196,44 @@ class TestReturnWithoutANote:
         credit = goods_return["credit_note"]
         assert credit["lines"][0]["unit_price"] == "8.00"
         assert credit["totals"]["net"] == "15.20"  # 2 x 8.00 less the customer's 5 %
+        assert (credit["invoice_reference"], credit["corrected_erp_invoice"]) == (None, None)
         assert stock_of(session, product)[0] == Decimal(2)
+
+    def test_goods_billed_before_the_outage_name_the_erp_invoice_their_credit_note_corrects(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, product = make_customer(session), make_product(session, price="8.00", vat_rate="20")
+
+        answer = client.post(
+            "/api/v1/returns",
+            json={
+                "customer_code": customer.code,
+                "invoice_reference": "F2026-00841",
+                "lines": [{"product_code": product.code, "quantity": 1}],
+            },
+            headers=auth_headers(session),
+        )
+
+        assert answer.status_code == 201, answer.text
+        goods_return = answer.json()
+        assert goods_return["invoice_reference"] == "F2026-00841"
+        assert "corrects ERP invoice F2026-00841" in goods_return["warnings"][0]["detail"]
+        assert goods_return["credit_note"]["corrected_erp_invoice"] == "F2026-00841"
+
+    def test_an_erp_invoice_number_must_be_one_the_erp_accepts(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, product = make_customer(session), make_product(session)
+        answer = client.post(
+            "/api/v1/returns",
+            json={
+                "customer_code": customer.code,
+                "invoice_reference": "F 2026 841",
+                "lines": [{"product_code": product.code, "quantity": 1}],
+            },
+            headers=auth_headers(session),
+        )
+        assert_problem(answer, 422, ["body", "invoice_reference"])
 
 
 class TestReturnRefusals:
@@ -260,3 +301,120 @@ class TestReturnsInSeveralGoes:
             credited.append(Decimal(answer.json()["credit_note"]["lines"][0]["line_amount"]))
         assert credited == [Decimal("0.34"), Decimal("0.33"), Decimal("0.34")]
         assert sum(credited) == invoiced
+
+
+class TestWaysOut:
+    def test_a_return_cancelled_before_replay_takes_the_goods_out_again_and_voids_its_credit_note(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, product = make_customer(session), make_product(session, price="10.00", stock="10")
+        note = ship(
+            client, auth_headers(session, role="warehouse"), order_of(session, customer, (product, 4))
+        )
+        rep = auth_headers(session)
+        recorded = record(client, rep, customer, line(product, 3)).json()
+        assert stock_of(session, product)[0] == Decimal(6 + 3)
+
+        answer = client.post(
+            f"/api/v1/returns/{recorded['number']}/cancel", json={"reason": "keyed twice"}, headers=rep
+        )
+
+        assert answer.status_code == 200, answer.text
+        cancelled = answer.json()
+        assert (cancelled["cancel_reason"], cancelled["cancelled_at"] is not None) == ("keyed twice", True)
+        credit_note = cancelled["credit_note"]
+        assert (credit_note["status"], credit_note["void_reason"]) == ("void", "keyed twice")
+        assert credit_note["reference"] == recorded["credit_note"]["reference"]  # kept, not deleted
+        assert stock_of(session, product)[0] == Decimal(6)
+        # What came back no longer counts: the four delivered may come back again.
+        again = record(client, rep, customer, line(product, 4), delivery_note_number=note["number"])
+        assert again.status_code == 201, again.text
+        twice = client.post(f"/api/v1/returns/{recorded['number']}/cancel", json={"reason": "x"}, headers=rep)
+        assert twice.status_code == 409
+
+    def test_a_return_whose_credit_note_went_to_the_erp_cannot_be_cancelled(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, product = make_customer(session), make_product(session, stock="10")
+        recorded = record(client, auth_headers(session), customer, line(product, 1)).json()
+        session.execute(
+            update(DeferredDocument)
+            .where(DeferredDocument.reference == recorded["credit_note"]["reference"])
+            .values(status="in_replay")
+        )
+        answer = client.post(
+            f"/api/v1/returns/{recorded['number']}/cancel",
+            json={"reason": "late"},
+            headers=auth_headers(session),
+        )
+        assert assert_problem(answer, 409)["type"] == "/problems/credit-note-not-pending"
+
+    def test_the_same_goods_keyed_twice_are_flagged_as_a_possible_duplicate(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, book, pen = make_customer(session), make_product(session), make_product(session)
+        rep = auth_headers(session)
+        first = record(client, rep, customer, line(book, 2), line(pen, 1)).json()
+        assert "possible_duplicate" not in [w["code"] for w in first["warnings"]]
+
+        second = record(client, rep, customer, line(pen, 1), line(book, 2)).json()
+        duplicate = next(w for w in second["warnings"] if w["code"] == "possible_duplicate")
+        assert first["number"] in duplicate["detail"]
+        different = record(client, rep, customer, line(book, 1)).json()
+        assert "possible_duplicate" not in [w["code"] for w in different["warnings"]]
+
+    def test_a_retried_return_with_the_same_idempotency_key_is_one_return(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, product = make_customer(session), make_product(session, stock="0")
+        rep = {**auth_headers(session), "Idempotency-Key": "ret-7f3a"}
+        body = {"customer_code": customer.code, "lines": [line(product, 2)]}
+        first = client.post("/api/v1/returns", json=body, headers=rep)
+        retry = client.post("/api/v1/returns", json=body, headers=rep)
+        assert (first.status_code, retry.status_code) == (201, 201)
+        assert retry.json()["number"] == first.json()["number"]
+        assert retry.headers.get("Idempotent-Replayed") == "true"
+        assert stock_of(session, product)[0] == Decimal(2)
+
+
+class TestStockCorrection:
+    def test_a_warehouse_count_sets_the_stock_and_is_recorded_as_a_movement(
+        self, client: TestClient, session: Session
+    ) -> None:
+        product = make_product(session, stock="12")
+        answer = client.post(
+            "/api/v1/stock-corrections",
+            json={"product_code": product.code, "counted": 9, "reason": "3 damaged in the rack"},
+            headers=auth_headers(session, role="warehouse"),
+        )
+        assert answer.status_code == 201, answer.text
+        assert {k: answer.json()[k] for k in ("counted", "previous", "difference")} == {
+            "counted": 9,
+            "previous": 12,
+            "difference": -3,
+        }
+        session.expire_all()
+        assert stock_of(session, product)[0] == Decimal(9)
+        [movement] = session.execute(
+            select(StockMovement).where(StockMovement.product_id == product.id)
+        ).scalars()
+        assert (movement.kind, movement.quantity, movement.reason) == (
+            "count",
+            Decimal(-3),
+            "3 damaged in the rack",
+        )
+
+    def test_only_the_warehouse_counts_and_whole_units_stay_whole(
+        self, client: TestClient, session: Session
+    ) -> None:
+        product = make_product(session, stock="12")
+        body = {"product_code": product.code, "counted": 9, "reason": "count"}
+        assert (
+            client.post("/api/v1/stock-corrections", json=body, headers=auth_headers(session)).status_code
+            == 403
+        )
+        half = {**body, "counted": "8.5"}
+        answer = client.post(
+            "/api/v1/stock-corrections", json=half, headers=auth_headers(session, role="warehouse")
+        )
+        assert_problem(answer, 422, ["body", "counted"])

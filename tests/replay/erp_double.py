@@ -75,6 +75,11 @@ class ErpDouble:
     def close(self) -> None:
         pass
 
+    def key_by_hand(self, kind: DocumentKind, reference: str, number: str) -> None:
+        """A person entered a document into the ERP by hand: it holds it, under no replay key."""
+        with self._lock:
+            self.held[f"by-hand:{number}"] = Held(kind, reference, number, b"")
+
     def _missing_dependency(self, document: ErpDocument) -> str | None:
         if document.kind is DocumentKind.INVOICE:
             orders = {h.reference for h in self.held.values() if h.kind == DocumentKind.ORDER}

@@ -128,7 +128,7 @@ class TestFailures:
                 session, incident=None, settings=settings(), now=by_reference[doomed].created_at
             )
         reasons = {d.reference: d.reason for d in report.outstanding}
-        assert any(reason.startswith(f"waiting for {doomed}") for reason in reasons.values())
+        assert any(reason.startswith(f"attend {doomed}") for reason in reasons.values())
         assert not report.balanced
 
     def test_a_refused_document_waits_for_a_human_then_goes_again_rebuilt(self, fresh_engine: Engine) -> None:

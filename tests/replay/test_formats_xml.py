@@ -11,7 +11,7 @@ import facturx
 import pytest
 from lxml import etree
 
-from app.replay.documents import DocumentKind, ErpDocument
+from app.replay.documents import CorrectedInvoice, DocumentKind, ErpDocument
 from app.replay.formats import UnsupportedDocument, build_cii, build_ubl, cii_bytes, ubl_bytes
 from app.replay.formats.common import rounding_adjustments
 from app.replay.formats.samples import (
@@ -234,6 +234,21 @@ class TestReferences:
         assert cii.findtext(".//ram:InvoiceReferencedDocument/ram:IssuerAssignedID", namespaces=CII) == (
             "FA-2026-000042"
         )
+
+    def test_a_credit_note_for_goods_of_several_invoices_names_each(self) -> None:
+        first = sample_credit_note(3, invoice=recap_invoice(), erp_number="ERP-INV-000009")
+        billed_before = CorrectedInvoice(reference="F2026-00841", erp_number="F2026-00841")
+        credit_note = replace(
+            first, references=replace(first.references, further_corrected_invoices=(billed_before,))
+        )
+        assert facturx.xml_check_xsd(cii_bytes(credit_note), flavor="factur-x", level="en16931")
+        assert facturx.xml_check_xsd(ubl_bytes(credit_note), flavor="ubl-2.1-creditnote")
+        ubl_ids = build_ubl(credit_note).findall(
+            "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID", UBL
+        )
+        cii_ids = build_cii(credit_note).findall(".//ram:InvoiceReferencedDocument/ram:IssuerAssignedID", CII)
+        assert [e.text for e in ubl_ids] == [e.text for e in cii_ids] == ["FA-2026-000042", "F2026-00841"]
+        assert ErpDocument.from_json(credit_note.to_json()) == credit_note
 
     def test_parties_carry_vat_numbers_and_gln(self) -> None:
         document = recap_invoice()

@@ -94,17 +94,67 @@ class TestSync:
         assert removed == 1
         assert len([i for i in items(session) if i.kind == "invoice"]) == 1
 
-    def test_a_credit_note_for_goods_carnet_never_delivered_is_not_replayed(self, session: Session) -> None:
+    def test_a_credit_note_with_nothing_to_correct_waits_in_the_outbox_for_a_person(
+        self, session: Session
+    ) -> None:
         data = capture(session, catalogue(session), orders=1, credit_every=0)
         stranger = data.products[3]
-        record_return(
+        credit_note = record_return(
             session,
             draft=ReturnCreate(
                 customer_code=data.customers[2].code, lines=[{"product_code": stranger.code, "quantity": 1}]
             ),
             actor=REP,
-        )
-        assert sync_outbox(session, now=utcnow(), grouping=PER_NOTE).added["credit_note"] == 0
+        ).credit_note
+        assert sync_outbox(session, now=utcnow(), grouping=PER_NOTE).added["credit_note"] == 1
+        held = next(i for i in items(session) if i.kind == "credit_note")
+        assert (held.reference, held.status) == (credit_note.reference, "held")
+
+    def test_a_credit_note_naming_the_erp_invoice_it_corrects_is_replayed(self, session: Session) -> None:
+        data = capture(session, catalogue(session), orders=1, credit_every=0)
+        credit_note = record_return(
+            session,
+            draft=ReturnCreate(
+                customer_code=data.customers[2].code,
+                invoice_reference="F2026-00841",
+                lines=[{"product_code": data.products[3].code, "quantity": 1}],
+            ),
+            actor=REP,
+        ).credit_note
+        assert credit_note.corrected_erp_invoice == "F2026-00841" and credit_note.invoice_id is None
+        sync_outbox(session, now=utcnow(), grouping=PER_NOTE)
+        item = next(i for i in items(session) if i.kind == "credit_note")
+        assert item.status == "pending"
+        assert not [pair for pair in needs(session) if pair[0] == credit_note.reference]
+
+    def test_a_return_without_its_note_number_depends_on_the_invoices_its_goods_went_back_against(
+        self, session: Session
+    ) -> None:
+        data = capture(session, catalogue(session, customers=1), orders=2, credit_every=0)
+        first, second = data.products[0], data.products[1]
+        # Order 1 shipped `first` x1 and `second` x2; order 2 shipped `second` x2 and `third` x2:
+        # `first` goes back against note 1, the four `second` against notes 2 then 1.
+        credit_note = record_return(
+            session,
+            draft=ReturnCreate(
+                customer_code=data.customers[0].code,
+                lines=[
+                    {"product_code": first.code, "quantity": 1},
+                    {"product_code": second.code, "quantity": 4},
+                ],
+            ),
+            actor=REP,
+        ).credit_note
+        invoices = {
+            d.delivery_note_id: d.reference
+            for d in session.execute(
+                select(DeferredDocument).where(DeferredDocument.kind == "invoice")
+            ).scalars()
+        }
+        assert credit_note.invoice_id is not None and credit_note.corrected_erp_invoice is None
+        sync_outbox(session, now=utcnow(), grouping=PER_NOTE)
+        corrected = {b for a, b in needs(session) if a == credit_note.reference}
+        assert corrected == set(invoices.values()) and len(corrected) == 2
 
 
 class TestIncidentOfDocuments:

@@ -22,15 +22,18 @@ from app.replay.models import ReplayItem
 from app.replay.report_formats import report_csv, report_pdf, spreadsheet_safe
 from app.replay.reports import reconciliation
 from app.replay.schemas import ReconciliationReport
+from app.replay.wording import ReportLang
 from tests.replay.erp_double import ErpDouble
 from tests.replay.replay_data import ADMIN, REP, WAREHOUSE, capture, catalogue
 from tests.replay.test_engine import committed, replay, settings
 
 
-def report_of(engine: Engine, incident_id: int | None = None) -> ReconciliationReport:
+def report_of(
+    engine: Engine, incident_id: int | None = None, lang: ReportLang = "fr"
+) -> ReconciliationReport:
     with session_scope(engine, write=False) as session:
         incident = incidents.get_incident(session, incident_id=incident_id) if incident_id else None
-        return reconciliation(session, incident=incident, settings=settings(), now=utcnow())
+        return reconciliation(session, incident=incident, settings=settings(), now=utcnow(), lang=lang)
 
 
 def kind(report: ReconciliationReport, name: str) -> tuple[object, ...]:
@@ -73,18 +76,24 @@ class TestFigures:
         doomed = data.orders[0]
         erp = ErpDouble(faults=lambda document, attempt: "error" if document.reference == doomed else None)
         replay(fresh_engine, erp, settings(replay_max_attempts=2))
-        report = report_of(fresh_engine)
+        report = report_of(fresh_engine, lang="en")
 
         assert not report.balanced
         assert kind(report, "order")[:3] == (3, 2, 1)
         assert kind(report, "invoice")[:3] == (3, 2, 1)
         assert kind(report, "credit_note")[:3] == (1, 0, 1)
-        reasons = {d.reference: (d.status, d.reason) for d in report.outstanding}
-        assert reasons[doomed][0] == "dead" and "gave up after 2 attempts" in reasons[doomed][1]
+        reasons = {d.reference: (d.status, d.reason_code, d.reason) for d in report.outstanding}
+        assert reasons[doomed][:2] == ("dead", "gave_up")
+        assert reasons[doomed][2].startswith("given up after 2 attempts; last answer: “ERP answered 500")
         invoice = next(
-            ref for ref, (status, _) in reasons.items() if status == "pending" and ref.startswith("DI")
+            ref for ref, (status, _, _) in reasons.items() if status == "pending" and ref.startswith("DI")
         )
-        assert reasons[invoice][1] == f"waiting for {doomed} (dead)"
+        assert reasons[invoice][2] == f"waiting for {doomed} (given up)"
+        # What waits is worth something: per kind, per customer and per VAT rate.
+        order_waits = next(w for w in report.waiting if w.kind == "order" and w.customer_code is None)
+        assert order_waits.figures.count == 1 and order_waits.figures.gross > 0
+        assert sum((v.base for v in order_waits.figures.vat_breakdown), Decimal(0)) == order_waits.figures.net
+        assert {d.reference for d in report.outstanding if d.amounts is not None} >= {doomed, invoice}
 
     def test_documents_left_out_on_purpose_are_listed_apart(self, fresh_engine: Engine) -> None:
         with session_scope(fresh_engine) as session:
@@ -105,11 +114,19 @@ class TestFigures:
         replay(fresh_engine, ErpDouble(), settings())
         report = report_of(fresh_engine)
 
-        excluded = {d.reference: d.reason for d in report.excluded}
-        assert excluded[cancelled] == "cancelled"
-        assert excluded[unmatched.reference].startswith("goods Carnet did not deliver")
-        assert "void" in excluded.values()
-        assert [(d.reference, d.status) for d in report.outstanding] == [(held, "held")]
+        # Left out by a person: listed with what they are worth and why.
+        excluded = {d.reference: (d.reason_code, d.reason, d.amounts) for d in report.excluded}
+        assert excluded[cancelled][:2] == ("order_cancelled", "commande annulée")
+        void_invoice = next(value for ref, value in excluded.items() if ref.startswith("DI"))
+        assert void_invoice[:2] == ("delivery_note_void", "bon de livraison annulé")
+        assert all(amounts is not None and amounts.gross > 0 for _, _, amounts in excluded.values())
+        # A credit note with nothing to correct is never left out silently: it waits for a person.
+        waiting = {d.reference: (d.status, d.reason_code, d.amounts) for d in report.outstanding}
+        assert waiting[held][:2] == ("held_for_review", "held_for_review")
+        assert waiting[unmatched.reference][:2] == ("held", "no_invoice_to_correct")
+        assert waiting[unmatched.reference][2] is not None
+        assert waiting[unmatched.reference][2].gross == unmatched.gross_total
+        assert unmatched.reference not in excluded
         assert not report.balanced
 
     def test_an_acknowledgment_without_an_erp_reference_is_flagged(self, fresh_engine: Engine) -> None:
@@ -172,6 +189,64 @@ class TestFormats:
         assert "Rapprochement de la reprise ERP" in text
         assert "équilibré" in text and "NON" not in text
         assert "Commandes" in text and "Factures" in text and "Avoirs" in text
+
+    def test_one_language_per_report_with_local_times_and_whole_words(self, fresh_engine: Engine) -> None:
+        with session_scope(fresh_engine) as session:
+            data = capture(session, catalogue(session), orders=2, credit_every=0)
+            cancelled = capture(session, data, orders=1, ship=False).orders[-1]
+            cancel_order(session, number=cancelled, actor=REP)
+            record_return(
+                session,
+                draft=ReturnCreate(
+                    customer_code=data.customers[3].code,
+                    lines=[{"product_code": data.products[2].code, "quantity": 1}],
+                ),
+                actor=REP,
+            )
+        replay(fresh_engine, ErpDouble(), settings())
+
+        def text_of(lang: ReportLang) -> str:
+            report = report_of(fresh_engine, lang=lang)
+            pages = PdfReader(BytesIO(report_pdf(report))).pages
+            # Lines wrap between words only: joined again with spaces, every phrase reads whole.
+            return " ".join(" ".join(page.extract_text() for page in pages).split())
+
+        french, english = text_of("fr"), text_of("en")
+        assert "Rapprochement NON équilibré" in french and "commande annulée" in french
+        assert "Commandes" in french and "Avoirs" in french and "attend une personne" in french
+        assert "ERP replay reconciliation" in english and "order cancelled" in english
+        assert "Orders" in english and "Credit notes" in english and "waits for a person" in english
+        for english_word in ("cancelled", "void", "pending", "Orders"):
+            assert english_word not in french
+        for french_word in ("Commandes", "Avoirs", "annulée", "attend", "Motif"):
+            assert french_word not in english
+        # Times on the seller's clock, with the zone; never UTC.
+        assert "UTC" not in french and "UTC" not in english
+        assert any(zone in french for zone in (" CET", " CEST"))
+
+    def test_csv_reasons_in_the_language_asked_and_amounts_of_what_waits(self, fresh_engine: Engine) -> None:
+        with session_scope(fresh_engine) as session:
+            data = capture(session, catalogue(session), orders=1, credit_every=0)
+            stray = record_return(
+                session,
+                draft=ReturnCreate(
+                    customer_code=data.customers[3].code,
+                    lines=[{"product_code": data.products[2].code, "quantity": 1}],
+                ),
+                actor=REP,
+            ).credit_note
+        replay(fresh_engine, ErpDouble(), settings())
+        rows = list(csv.DictReader(io.StringIO(report_csv(report_of(fresh_engine, lang="en")))))
+        [waiting] = [r for r in rows if r["section"] == "outstanding"]
+        assert (waiting["reference"], waiting["status"]) == (stray.reference, "waits for a person")
+        assert waiting["reason"].startswith("goods Carnet did not deliver")
+        assert Decimal(waiting["captured_gross"]) == stray.gross_total
+        totals = [
+            r for r in rows if r["section"] == "waiting" and not r["customer_code"] and not r["vat_rate"]
+        ]
+        assert [(r["kind"], r["captured_count"], Decimal(r["captured_gross"])) for r in totals] == [
+            ("credit_note", "1", stray.gross_total)
+        ]
 
 
 def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised() -> None:

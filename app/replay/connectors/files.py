@@ -208,7 +208,7 @@ def _csv_rows(document: ErpDocument, *, with_header: bool) -> bytes:
     if with_header:
         writer.writerow(CSV_HEADER)
     refs = document.references
-    corrected = refs.corrected_invoice.number if refs.corrected_invoice else ""
+    corrected = " ".join(c.number for c in refs.corrected_invoices)
     totals = document.totals
     for line in document.lines:
         writer.writerow(

@@ -178,8 +178,7 @@ def _settlement(settlement: etree._Element, document: ErpDocument) -> None:
     _ram(summary, "GrandTotalAmount", money_str(document.totals.gross))
     _ram(summary, "DuePayableAmount", money_str(document.totals.gross))
 
-    corrected = document.references.corrected_invoice
-    if corrected is not None:
+    for corrected in document.references.corrected_invoices:  # BG-3 repeats
         invoice = _referenced(settlement, "InvoiceReferencedDocument", corrected.number)
         if corrected.issue_date:
             _date(invoice, "FormattedIssueDateTime", corrected.issue_date.strftime("%Y%m%d"), namespace=QDT)

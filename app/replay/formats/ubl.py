@@ -71,11 +71,11 @@ def build_ubl(document: ErpDocument) -> etree._Element:
         _cbc(order, "ID", refs.customer_reference or "NA")
         if refs.order_numbers:
             _cbc(order, "SalesOrderID", refs.order_numbers[0])
-    if refs.corrected_invoice is not None:
+    for corrected in refs.corrected_invoices:  # BG-3 repeats
         invoice_ref = _cac(_cac(root, "BillingReference"), "InvoiceDocumentReference")
-        _cbc(invoice_ref, "ID", refs.corrected_invoice.number)
-        if refs.corrected_invoice.issue_date:
-            _cbc(invoice_ref, "IssueDate", refs.corrected_invoice.issue_date.isoformat())
+        _cbc(invoice_ref, "ID", corrected.number)
+        if corrected.issue_date:
+            _cbc(invoice_ref, "IssueDate", corrected.issue_date.isoformat())
     if refs.delivery_note_numbers:
         _cbc(_cac(root, "DespatchDocumentReference"), "ID", refs.delivery_note_numbers[0])
     extras = [(n, "Sales order") for n in refs.order_numbers[1:]]
