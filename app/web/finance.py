@@ -2,7 +2,7 @@
 replay into the ERP (dry run, run, live progress, the reconciliation to download)."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -26,7 +26,7 @@ from app.replay import service as replay
 from app.replay.routes import Launcher, get_launcher
 from app.replay.schemas import ItemRead, ItemResolve, RunRead, ScopeChange
 from app.web.chart import day_bars
-from app.web.pages import banner, render
+from app.web.pages import banner, local_time, render
 from app.web.session import Csrf, Finance
 
 router = APIRouter()
@@ -54,7 +54,7 @@ class RunView:
     run: RunRead
     would_send: tuple[KindFigure, ...]
     needing_a_human: tuple[KindFigure, ...]
-    window: dict[str, Any] | None
+    window: tuple[int, datetime, datetime | None] | None  # incident, start, end (local time)
     scope: tuple[ScopePart, ...]
 
 
@@ -88,11 +88,22 @@ def run_views(session: Session, actor: Actor) -> list[RunView]:
                 run,
                 _figures(summary.get("would_send")),
                 _figures(summary.get("needing_a_human")),
-                window if isinstance(window, dict) else None,
+                _window(window),
                 parts,
             )
         )
     return views
+
+
+def _window(window: object) -> tuple[int, datetime, datetime | None] | None:
+    if not isinstance(window, dict) or not window.get("started_at"):
+        return None
+    ended = window.get("ended_at")
+    return (
+        int(window["incident_id"]),
+        local_time(datetime.fromisoformat(window["started_at"])),
+        local_time(datetime.fromisoformat(ended)) if ended else None,
+    )
 
 
 WAITING = ("held", "failed", "dead")
