@@ -458,3 +458,26 @@ def test_ways_out_at_the_desk_a_given_up_backorder_a_cancelled_return_and_a_stoc
         data={"csrf_token": rep, "reason": "saisi deux fois"},
     )
     assert cancelled.status_code == 200 and "Annuler ce retour" not in cancelled.text
+
+
+def test_the_title_search_finds_every_word_in_any_case_and_follows_a_renamed_title(
+    client: TestClient, session: Session
+) -> None:
+    prince = make_product(session, code="PRINCE")
+    prince.name = "Le Petit Prince"
+    other = make_product(session, code="ATLAS")
+    other.name = "Atlas des oiseaux"
+    session.flush()
+    sign_in(client, session, "rep")
+
+    def found(typed: str) -> list[str]:
+        page = client.get("/orders/new/products", params={"item": typed})
+        return re.findall(r'data-value="([^"]+)"', page.text)
+
+    assert found("petit prin") == ["PRINCE"]
+    assert found("PRINCE") == ["PRINCE"]
+    assert found("oiseaux atlas") == ["ATLAS"]
+    assert found("zzzz") == []
+    other.name = "Atlas des poissons"
+    session.flush()
+    assert found("poissons") == ["ATLAS"] and found("oiseaux") == []
