@@ -18,7 +18,7 @@ from app.catalog.repository import latest_snapshot
 from app.edi.partners import create_partner
 from app.errors import DomainError
 from app.incidents import service as incidents
-from app.web.pages import Reads, banner, render
+from app.web.pages import Reads, banner, forget_banner, render
 from app.web.session import Admin, Csrf
 
 router = APIRouter()
@@ -81,6 +81,7 @@ async def declare_incident(
         )
     except DomainError as exc:
         return await _after(request, actor, reads, exc)
+    forget_banner()
     return RedirectResponse("/admin?done=incident", status_code=303)
 
 
@@ -96,6 +97,7 @@ async def end_incident(
         )
     except DomainError as exc:
         return await _after(request, actor, reads, exc)
+    forget_banner()
     return RedirectResponse("/admin?done=incident-ended", status_code=303)
 
 

@@ -1,6 +1,7 @@
 """Rendering a desk page: the shared Jinja environment, the banner every page carries (the ERP is
 down, how old the snapshot is), the navigation a role may use, the CSRF token for its forms."""
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,12 +56,29 @@ class Banner:
     snapshot_age_hours: int | None
 
 
+BANNER_SECONDS = 5.0
+_banners: dict[str, tuple[float, Banner]] = {}
+
+
 def banner(session: Session) -> Banner:
+    """What every page says at the top. The system's state takes a few queries over whole tables
+    (the oldest stock figure, documents waiting): it is read again every few seconds, not per page."""
+    key = str(session.get_bind().engine.url)
+    cached = _banners.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
     system = get_system(session)
     as_of = system.snapshot_as_of
     local = as_of.astimezone(ZoneInfo(get_settings().business_timezone)) if as_of else None
     age = system.snapshot_age_seconds
-    return Banner(system.mode, system.banner, local, age // 3600 if age is not None else None)
+    fresh = Banner(system.mode, system.banner, local, age // 3600 if age is not None else None)
+    _banners[key] = (time.monotonic() + BANNER_SECONDS, fresh)
+    return fresh
+
+
+def forget_banner() -> None:
+    """The mode changed here (an incident declared or ended): the next page reads it afresh."""
+    _banners.clear()
 
 
 def render(
