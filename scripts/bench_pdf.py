@@ -22,6 +22,7 @@ from app.delivery.pdf import (
     CustomerView,
     DeliveryNoteLineView,
     DeliveryNoteView,
+    LinePrices,
     SellerView,
     render_delivery_note,
     render_delivery_notes_parallel,
@@ -57,11 +58,15 @@ def make_view(number: int, *, lines: int = 20, show_prices: bool = True) -> Deli
                 ordered_quantity=ordered,
                 shipped_quantity=ordered - backordered,
                 backordered_quantity=backordered,
-                unit_price=price,
-                net_amount=price * (ordered - backordered),
+                prices=LinePrices(
+                    unit_price=price,
+                    discounts=(Decimal(5),),
+                    net_unit_price=price * Decimal("0.95"),
+                    amount=price * Decimal("0.95") * (ordered - backordered),
+                ),
             )
         )
-    net = sum((line.net_amount or Decimal(0) for line in note_lines), Decimal(0))
+    net = sum((line.prices.amount for line in note_lines if line.prices), Decimal(0))
     vat = (net * Decimal("0.055")).quantize(Decimal("0.01"))
     totals = Totals(net, vat, net + vat, (VatLine(Decimal("5.5"), net, vat),))
     return DeliveryNoteView(

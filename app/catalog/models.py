@@ -49,6 +49,8 @@ class ShippingAddress(Base):
     city: Mapped[str] = mapped_column(String(100))
     country: Mapped[str] = mapped_column(String(2))
     gln: Mapped[str | None] = mapped_column(String(13), index=True)
+    # Where goods go when an order names no address (a customer's only address is its default anyway).
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
 
     customer: Mapped[Customer] = relationship(back_populates="shipping_addresses", lazy="raise")
 

@@ -74,6 +74,7 @@ _CUSTOMER_NAMES: dict[str, str] = {
     "shipping_city": "shipping_city ville_livraison",
     "shipping_country": "shipping_country pays_livraison",
     "shipping_gln": "shipping_gln gln_livraison",
+    "shipping_is_default": "shipping_is_default shipping_default livraison_par_defaut adresse_par_defaut",
 }
 _STOCK_NAMES: dict[str, str] = {
     "code": _PRODUCT_NAMES["code"],
@@ -96,6 +97,7 @@ _BOOLEANS = {
     "allows_decimal_quantity",
     "blocked",
     "show_prices_on_delivery_note",
+    "shipping_is_default",
 }
 _COUNTRIES = {"billing_country", "shipping_country"}
 _TRUE = {"oui", "o", "yes", "y", "true", "vrai", "1", "x", "on"}

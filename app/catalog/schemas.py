@@ -68,6 +68,9 @@ class Address(BaseModel):
 class ShippingAddressIn(Address):
     code: Code
     gln: Gln | None = None
+    is_default: bool = Field(
+        default=False, description="where an order naming no address ships (an only address is the default)"
+    )
 
 
 class CustomerCreate(BaseModel):
@@ -91,12 +94,15 @@ class CustomerCreate(BaseModel):
         codes = [address.code for address in value]
         if len(codes) != len(set(codes)):
             raise ValueError("shipping address codes must be unique")
+        if sum(address.is_default for address in value) > 1:
+            raise ValueError("at most one shipping address may be the default")
         return value
 
 
 class ShippingAddressRead(Address):
     code: str
     gln: str | None
+    is_default: bool
 
 
 class CustomerRead(BaseModel):

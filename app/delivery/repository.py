@@ -20,7 +20,14 @@ from app.delivery.models import (
     GoodsReturn,
     GoodsReturnLine,
 )
+from app.incidents.models import Incident
 from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
+
+
+def incident_windows(session: Session) -> list[tuple[int, datetime, datetime | None]]:
+    """Every incident's id and window (a handful of rows), to tell which one a note was issued in."""
+    rows = session.execute(select(Incident.id, Incident.started_at, Incident.ended_at))
+    return [(id_, start, end) for id_, start, end in rows]
 
 
 def _notes() -> Select[DeliveryNote]:

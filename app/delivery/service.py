@@ -20,6 +20,7 @@ from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog import repository as catalog_repository
 from app.catalog.models import Customer, Product
+from app.catalog.service import default_shipping_address, shipping_address_data
 from app.clock import utcnow
 from app.config import get_settings
 from app.delivery import repository
@@ -32,6 +33,7 @@ from app.delivery.models import (
 )
 from app.delivery.schemas import (
     BackorderRead,
+    Consignment,
     DeliveryLineIn,
     DeliveryNoteLineRead,
     DeliveryNoteRead,
@@ -59,7 +61,12 @@ def qty(value: Decimal) -> str:
 
 
 def issue_delivery_note(
-    session: Session, *, number: str, lines: Sequence[DeliveryLineIn] | None, actor: Actor
+    session: Session,
+    *,
+    number: str,
+    lines: Sequence[DeliveryLineIn] | None,
+    actor: Actor,
+    consignment: Consignment | None = None,
 ) -> DeliveryNote:
     """Ship (part of) an order: a numbered delivery note with its lines priced and frozen."""
     actor.require(*SHIPPING_ROLES)
@@ -69,6 +76,7 @@ def issue_delivery_note(
     _check_shippable(order)
     products = repository.lock_products(session, {line.product_id for line in order.lines})
     quantities = _quantities_to_ship(order, products, lines)
+    already_shipped = {line.line_no: line.shipped_quantity for line in order.lines}
 
     orders_service.record_shipment(order, quantities=quantities)
     for line in order.lines:
@@ -103,6 +111,7 @@ def issue_delivery_note(
                 gtin=line.gtin,
                 description=line.description,
                 ordered_quantity=line.quantity,
+                previously_shipped_quantity=already_shipped[line.line_no],
                 quantity=shipped,
                 backordered_quantity=max(line.quantity - line.shipped_quantity, ZERO),
                 unit_price=line.unit_price,
@@ -114,6 +123,7 @@ def issue_delivery_note(
             )
         )
     totals = compute_totals(priced)
+    consignment = consignment or Consignment()
     note = DeliveryNote(
         number=take_number(session, get_settings().delivery_note_prefix, moment),
         status=DeliveryNoteStatus.ISSUED,
@@ -122,8 +132,11 @@ def issue_delivery_note(
         issue_date=moment.day,
         issued_at=moment.at,
         issued_by=actor.caller_key,
-        shipping_address=order.shipping_address or billing_address(order.customer),
+        shipping_address=order.shipping_address or _default_address(session, order.customer),
         show_prices=order.customer.show_prices_on_delivery_note,
+        parcel_count=consignment.parcel_count,
+        carrier=consignment.carrier,
+        tracking_number=consignment.tracking_number,
         customer_discount_percent=order.customer_discount_percent,
         net_total=totals.net,
         vat_total=totals.vat,
@@ -221,6 +234,12 @@ def _quantities_to_ship(
             "not enough stock on hand for this delivery", errors=stock_errors, slug="insufficient-stock"
         )
     return quantities
+
+
+def _default_address(session: Session, customer: Customer) -> dict[str, Any]:
+    """Where an order that names no address ships (orders captured before defaults, or by EDI)."""
+    default = default_shipping_address(catalog_repository.shipping_addresses_of(session, customer.id))
+    return shipping_address_data(default) if default is not None else billing_address(customer)
 
 
 def billing_address(customer: Customer) -> dict[str, Any]:
@@ -419,6 +438,9 @@ def delivery_note_read(note: DeliveryNote) -> DeliveryNoteRead:
         shipping_address=note.shipping_address,
         show_prices=note.show_prices,
         customer_discount_percent=note.customer_discount_percent,
+        parcel_count=note.parcel_count,
+        carrier=note.carrier,
+        tracking_number=note.tracking_number,
         lines=[DeliveryNoteLineRead.model_validate(line) for line in note.lines],
         totals=totals_read(totals),
         print_count=note.print_count,
