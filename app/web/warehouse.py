@@ -13,14 +13,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from app.api import Once, ReadSession, Writes
 from app.clock import utcnow
 from app.delivery import printing
 from app.delivery import service as delivery
 from app.delivery.repository import notes_issued_on
-from app.delivery.schemas import DeliveryLineIn
+from app.delivery.schemas import Consignment, DeliveryLineIn
 from app.errors import FieldError, InvalidInput
 from app.fulfilment import service as fulfilment
 from app.numbering import Rank, business_moment
@@ -84,17 +86,31 @@ async def ship(request: Request, number: str, actor: Warehouse, writes: Writes) 
     key makes a double click one delivery note."""
     form = await request.form()
     lines = _typed_lines(form.multi_items())
+    consignment = _consignment(form)
     key = str(form.get("form_key") or "") or None
-    payload = [line.model_dump(mode="json") for line in lines] if lines is not None else None
+    payload = {
+        "lines": [line.model_dump(mode="json") for line in lines] if lines is not None else None,
+        **consignment.model_dump(),
+    }
     once = Once.of(actor.caller_key, key, scope=f"desk-delivery:{number}:", payload=payload)
     answer = await once.write(
         writes,
         lambda session: delivery.delivery_note_read(
-            fulfilment.ship_order(session, number=number, lines=lines, actor=actor)
+            fulfilment.ship_order(session, number=number, lines=lines, actor=actor, consignment=consignment)
         ),
         rank=Rank.SHIPMENTS,
     )
     return RedirectResponse(f"/warehouse?shipped={json.loads(bytes(answer.body))['number']}", status_code=303)
+
+
+def _consignment(form: FormData) -> Consignment:
+    """Parcels, carrier and tracking number as typed (all optional: blank ones are written by hand)."""
+    typed = {name: str(form.get(name) or "").strip() or None for name in Consignment.model_fields}
+    try:
+        return Consignment.model_validate(typed)
+    except ValidationError as exc:
+        errors = [FieldError(("form", str(error["loc"][0])), error["msg"]) for error in exc.errors()]
+        raise InvalidInput("colis, transporteur ou numéro de suivi invalides", errors=errors) from exc
 
 
 def _typed_lines(items: Sequence[tuple[str, object]]) -> list[DeliveryLineIn] | None:

@@ -76,6 +76,25 @@ class TestCustomerRows:
         assert (brest.blocked, brest.billing_country, brest.shipping_addresses) == (True, "FR", [])
         assert failler.snapshot_at == AS_OF
 
+    def test_the_default_shipping_address_is_a_column_and_a_customer_has_at_most_one(
+        self, session: Session, tmp_path: Path
+    ) -> None:
+        header = HEADER.replace("GLN livraison\n", "GLN livraison;Livraison par défaut\n")
+        content = header + (
+            "DEF1;Librairie Défaut;;;;1 rue;75001;Paris;;;;MAG;Magasin;2 rue;75002;Paris;;non\n"
+            "DEF1;;;;;;;;;;;ENT;Entrepôt;ZI Nord;93200;Saint-Denis;;oui\n"
+            "DEF2;Deux défauts;;;;1 rue;75001;Paris;;;;A;A;2 rue;75002;Paris;;oui\n"
+            "DEF2;;;;;;;;;;;B;B;3 rue;75003;Paris;;oui\n"
+        )
+
+        result = run_import(session, tmp_path, content)
+
+        imported = customer(session, "DEF1")
+        assert imported is not None
+        assert [(a.code, a.is_default) for a in imported.shipping_addresses] == [("MAG", False), ("ENT", True)]
+        assert customer(session, "DEF2") is None and result.rows_rejected == 2
+        assert "at most one shipping address may be the default" in result.report
+
     def test_invalid_identifiers_are_reported_on_their_line(self, session: Session, tmp_path: Path) -> None:
         content = HEADER + (
             "BAD;Librairie;FR00000000000;3012345000018;;1 rue;75001;Paris;;;;;;;;;\n"

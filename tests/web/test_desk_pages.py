@@ -229,11 +229,20 @@ def test_the_warehouse_ships_part_of_an_order_and_a_preview_prints_nothing(
     token = sign_in(client, session, "warehouse")
     shipped = client.post(
         f"/warehouse/orders/{number}/ship",
-        data={"csrf_token": token, "form_key": "ship-1", "qty-1": "1", "qty-2": "0"},
+        data={
+            "csrf_token": token,
+            "form_key": "ship-1",
+            "qty-1": "1",
+            "qty-2": "0",
+            "parcel_count": "2",
+            "carrier": "Geodis",
+            "tracking_number": "",
+        },
         follow_redirects=False,
     )
     assert shipped.status_code == 303
     note = session.execute(select(DeliveryNote)).scalar_one()
+    assert (note.parcel_count, note.carrier, note.tracking_number) == (2, "Geodis", None)
     assert shipped.headers["location"] == f"/warehouse?shipped={note.number}"
     assert client.get(f"/warehouse/notes/{note.number}/preview").content.startswith(b"%PDF")
     session.refresh(note)
