@@ -52,7 +52,7 @@ _BETWEEN_TAGS: Final = re.compile(r">\s+<")
 LABELS: Final[dict[Lang, dict[str, str]]] = {
     "fr": {
         "title": "Bon de livraison",
-        "duplicate": "DUPLICATA",
+        "duplicate": "DUPLICATA n° {copy}",
         "preview": "APERÇU, NE PAS REMETTRE",
         "void": "ANNULÉ",
         "customer": "Client",
@@ -99,7 +99,7 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
     },
     "en": {
         "title": "Delivery note",
-        "duplicate": "DUPLICATE",
+        "duplicate": "DUPLICATE no. {copy}",
         "preview": "PREVIEW, DO NOT HAND OVER",
         "void": "VOID",
         "customer": "Customer",
@@ -221,10 +221,15 @@ class DeliveryNoteView:
     tracking_number: str | None = None
     # The incident during which the note was issued, printed in small print.
     incident_id: int | None = None
-    is_duplicate: bool = False
+    # Which print this is: 1 is the original, later ones are duplicates; None for a preview.
+    copy_number: int | None = None
     is_void: bool = False
     is_preview: bool = False
     lang: Lang = "fr"
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.copy_number is not None and self.copy_number > 1
 
     def __post_init__(self) -> None:
         if self.lang not in LABELS:
@@ -257,7 +262,7 @@ class _PrintedNote:
 def _printed(view: DeliveryNoteView) -> _PrintedNote:
     labels = LABELS[view.lang]
     flags = (("preview", view.is_preview), ("duplicate", view.is_duplicate), ("void", view.is_void))
-    marks = [labels[name] for name, flag in flags if flag]
+    marks = [labels[name].format(copy=view.copy_number) for name, flag in flags if flag]
     # segno writes only path geometry (the note number is encoded, not printed), so the SVG is safe markup.
     qr_svg = segno.make_qr(view.number, error="m").svg_inline(border=0, omitsize=True, svgclass="qr")
     return _PrintedNote(

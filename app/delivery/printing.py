@@ -63,9 +63,11 @@ def preview_delivery_note(
     actor.require(*READING_ROLES)
     note = repository.get_note(session, number)
     if note is None or not actor.may_see_customer(note.customer_id):
-        raise NotFound(f"no delivery note {number!r}")
+        raise NotFound(
+            f"no delivery note {number!r}", errors=[FieldError(("path", "number"), "unknown delivery note")]
+        )
     windows = repository.incident_windows(session)
-    return replace(delivery_note_view(note, lang=lang, is_duplicate=False, windows=windows), is_preview=True)
+    return replace(delivery_note_view(note, lang=lang, copy_number=None, windows=windows), is_preview=True)
 
 
 def print_delivery_notes(
@@ -113,8 +115,8 @@ def print_delivery_notes(
     windows = repository.incident_windows(session)
     views = []
     for note in ordered:
-        views.append(delivery_note_view(note, lang=lang, is_duplicate=note.print_count > 0, windows=windows))
         note.print_count += 1
+        views.append(delivery_note_view(note, lang=lang, copy_number=note.print_count, windows=windows))
         note.first_printed_at = note.first_printed_at or now
         note.last_printed_at = now
     session.flush()
@@ -129,10 +131,11 @@ def render(views: Sequence[DeliveryNoteView]) -> bytes:
 
 
 def delivery_note_view(
-    note: DeliveryNote, *, lang: Lang, is_duplicate: bool, windows: Sequence[IncidentWindow] = ()
+    note: DeliveryNote, *, lang: Lang, copy_number: int | None, windows: Sequence[IncidentWindow] = ()
 ) -> DeliveryNoteView:
     """What the note prints. Quantities and prices are the note's frozen figures; the customer block
-    is the customer's current master data; `windows` are the incidents' (id, start, end)."""
+    is the customer's current master data; `copy_number` is this print's (1: the original, None: not a
+    print); `windows` are the incidents' (id, start, end)."""
     settings = get_settings()
     home = settings.seller_country
     seller = SellerView(
@@ -162,7 +165,7 @@ def delivery_note_view(
         carrier=note.carrier,
         tracking_number=note.tracking_number,
         incident_id=_incident_of(note.issued_at, windows),
-        is_duplicate=is_duplicate,
+        copy_number=copy_number,
         is_void=note.status == DeliveryNoteStatus.VOID,
         lang=lang,
     )

@@ -42,9 +42,19 @@ def get_delivery_note(number: str, session: ReadSession, actor: CurrentActor) ->
 
 
 @router.get("/delivery-notes/{number}/pdf", response_class=Response, responses=PDF_RESPONSE)
-async def delivery_note_pdf(number: str, actor: CurrentActor, writes: Writes, lang: Lang = "fr") -> Response:
-    """The note as a PDF: the first print is the original, later ones are marked duplicate. The print
-    is recorded (and committed) first, then rendered off the event loop."""
+def delivery_note_pdf(number: str, session: ReadSession, actor: CurrentActor, lang: Lang = "fr") -> Response:
+    """The note to look at: a preview, marked as such on every page, that counts no print (so the
+    copy handed to the driver is still the original). Print with `POST .../print`."""
+    view = printing.preview_delivery_note(session, number=number, lang=lang, actor=actor)
+    return _pdf(printing.render([view]), f"{number}-preview.pdf")
+
+
+@router.post("/delivery-notes/{number}/print", response_class=Response, responses=PDF_RESPONSE)
+async def print_delivery_note(
+    number: str, actor: CurrentActor, writes: Writes, lang: Lang = "fr"
+) -> Response:
+    """Print the note: the first print is the original, later ones say DUPLICATA with their copy
+    number. The print is recorded (and committed) first, then rendered off the event loop."""
     view = await writes.write(partial(printing.print_delivery_note, number=number, lang=lang, actor=actor))
     return _pdf(await run_in_threadpool(printing.render, [view]), f"{number}.pdf")
 

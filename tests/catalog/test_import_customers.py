@@ -91,7 +91,10 @@ class TestCustomerRows:
 
         imported = customer(session, "DEF1")
         assert imported is not None
-        assert [(a.code, a.is_default) for a in imported.shipping_addresses] == [("MAG", False), ("ENT", True)]
+        assert [(a.code, a.is_default) for a in imported.shipping_addresses] == [
+            ("MAG", False),
+            ("ENT", True),
+        ]
         assert customer(session, "DEF2") is None and result.rows_rejected == 2
         assert "at most one shipping address may be the default" in result.report
 

@@ -67,7 +67,7 @@ def make_note_view(
     lines: int = 3,
     show_prices: bool = False,
     lang: Lang = "fr",
-    is_duplicate: bool = False,
+    copy_number: int | None = 1,
     is_void: bool = False,
     customer: CustomerView = CUSTOMER,
 ) -> DeliveryNoteView:
@@ -88,7 +88,7 @@ def make_note_view(
         customer_reference="PO-7781",
         show_prices=show_prices,
         totals=totals if show_prices else None,
-        is_duplicate=is_duplicate,
+        copy_number=copy_number,
         is_void=is_void,
         lang=lang,
     )
@@ -182,9 +182,9 @@ class TestRenderDeliveryNote:
         assert "Facture à suivre" in text
 
     def test_a_reprint_carries_the_duplicate_mark(self) -> None:
-        (reprint,) = page_texts(render_delivery_note(make_note_view(is_duplicate=True)))
+        (reprint,) = page_texts(render_delivery_note(make_note_view(copy_number=2)))
         (original,) = page_texts(render_delivery_note(make_note_view()))
-        assert "DUPLICATA" in reprint
+        assert "DUPLICATA n° 2" in reprint
         assert "DUPLICATA" not in original
 
     def test_a_void_note_is_marked_void(self) -> None:
@@ -192,10 +192,10 @@ class TestRenderDeliveryNote:
         assert "VOID" in text
 
     def test_english_variant_translates_labels_amounts_and_dates(self) -> None:
-        view = make_note_view(show_prices=True, lang="en", is_duplicate=True)
+        view = make_note_view(show_prices=True, lang="en", copy_number=3)
         assert view.totals is not None
         (text,) = page_texts(render_delivery_note(view))
-        for expected in ("Delivery note", "Invoice to follow", "DUPLICATE", "26 Nov 2026", "SHIP TO"):
+        for expected in ("Delivery note", "Invoice to follow", "DUPLICATE no. 3", "26 Nov 2026", "SHIP TO"):
             assert expected in text
         assert f"Total incl. VAT {format_money(view.totals.gross, 'en')}" in text
         for french in ("Bon de livraison", "Facture à suivre", "DUPLICATA", "Total TTC"):
