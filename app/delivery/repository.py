@@ -105,6 +105,26 @@ def lock_products(session: Session, ids: Iterable[int]) -> dict[int, Product]:
     return {product.id: product for product in session.execute(query).scalars()}
 
 
+def orders_to_pick(session: Session, *, number: str | None, day: date) -> list[SaleOrder]:
+    """The order of this number, else every order that may ship on `day` (captured or partly shipped,
+    wanted by that day or with no date), in the order they were captured, with their lines."""
+    query = (
+        select(SaleOrder).options(selectinload(SaleOrder.lines)).order_by(SaleOrder.created_at, SaleOrder.id)
+    )
+    if number is not None:
+        return list(session.execute(query.where(SaleOrder.number == number)).scalars())
+    query = query.where(
+        SaleOrder.status.in_((OrderStatus.CAPTURED, OrderStatus.PARTIALLY_SHIPPED)),
+        (SaleOrder.requested_date.is_(None)) | (SaleOrder.requested_date <= day),
+    )
+    return list(session.execute(query).scalars())
+
+
+def products_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Product]:
+    query = select(Product).where(Product.id.in_(set(ids)))
+    return {product.id: product for product in session.execute(query).scalars()}
+
+
 def has_returns(session: Session, note_id: int) -> bool:
     query = (
         select(GoodsReturnLine.id)

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api import ReadSession, Writes
 from app.auth.dependencies import CurrentActor
-from app.delivery import printing, service
+from app.delivery import picking, printing, service
 from app.delivery.schemas import (
     BackorderRead,
     DeliveryNoteRead,
@@ -73,6 +73,16 @@ async def print_delivery_notes(body: PrintRequest, actor: CurrentActor, writes: 
     )
     name = views[0].number if len(views) == 1 else f"{views[0].number}_{views[-1].number}"
     return _pdf(await run_in_threadpool(printing.render, views), f"{name}.pdf")
+
+
+@router.get("/picking-list", response_class=Response, responses=PDF_RESPONSE)
+def picking_list(
+    session: ReadSession, actor: CurrentActor, order: str | None = None, lang: Lang = "fr"
+) -> Response:
+    """What to pick, one line per product sorted by code: for `order`, else for every order that may
+    ship today. Backorders (what the stock on hand cannot serve) are left out."""
+    view = picking.picking_list(session, actor=actor, order_number=order, lang=lang)
+    return _pdf(picking.render_picking_list(view), f"picking-{order or view.day.isoformat()}.pdf")
 
 
 @router.get("/backorders")

@@ -9,7 +9,7 @@ The deferred invoice that every delivery note needs is issued by `app.invoicing.
 which calls `issue_delivery_note` here: imports point from invoicing to delivery, never back.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
@@ -73,7 +73,7 @@ def issue_delivery_note(
     order = repository.lock_order_by_number(session, number)
     if order is None or not actor.may_see_customer(order.customer_id):
         raise NotFound(f"no order {number!r}", errors=[FieldError(("path", "number"), "unknown order")])
-    _check_shippable(order)
+    check_shippable(order)
     products = repository.lock_products(session, {line.product_id for line in order.lines})
     quantities = _quantities_to_ship(order, products, lines)
     already_shipped = {line.line_no: line.shipped_quantity for line in order.lines}
@@ -150,7 +150,7 @@ def issue_delivery_note(
     return note
 
 
-def _check_shippable(order: SaleOrder) -> None:
+def check_shippable(order: SaleOrder) -> None:
     where = [FieldError(("path", "number"), f"order {order.number} is {order.status}")]
     if order.status == OrderStatus.CANCELLED:
         raise Conflict(
@@ -169,17 +169,10 @@ def _quantities_to_ship(
 ) -> dict[int, Decimal]:
     """Quantity to ship per order line number: as asked (checked against what is left to ship and the
     stock on hand), or, when nothing is asked, as much of each open line as the stock allows."""
-    left = {pid: max(product.stock_on_hand, ZERO) for pid, product in products.items()}
+    left = stock_left(products.values())
     quantities: dict[int, Decimal] = {}
     if wanted is None:
-        for line in order.lines:
-            product = products[line.product_id]
-            can = min(line.quantity - line.shipped_quantity, left[line.product_id])
-            if not product.allows_decimal_quantity:
-                can = can.to_integral_value(rounding=ROUND_FLOOR)
-            if can > 0:
-                quantities[line.line_no] = can
-                left[line.product_id] -= can
+        quantities = shippable_quantities(order, products, left)
         if not quantities:
             raise BusinessRuleViolation(
                 f"nothing of order {order.number} can ship: no stock on hand for what is left to ship",
@@ -240,6 +233,28 @@ def _default_address(session: Session, customer: Customer) -> dict[str, Any]:
     """Where an order that names no address ships (orders captured before defaults, or by EDI)."""
     default = default_shipping_address(catalog_repository.shipping_addresses_of(session, customer.id))
     return shipping_address_data(default) if default is not None else billing_address(customer)
+
+
+def stock_left(products: Iterable[Product]) -> dict[int, Decimal]:
+    """What may still leave the warehouse, by product id: the stock on hand, never below zero."""
+    return {product.id: max(product.stock_on_hand, ZERO) for product in products}
+
+
+def shippable_quantities(
+    order: SaleOrder, products: Mapping[int, Product], left: dict[int, Decimal]
+) -> dict[int, Decimal]:
+    """How much of each open line of the order the stock `left` allows, by order line number, taken
+    from `left` (so that successive orders share the stock first come, first served)."""
+    quantities: dict[int, Decimal] = {}
+    for line in order.lines:
+        product = products[line.product_id]
+        can = min(line.quantity - line.shipped_quantity, left[line.product_id])
+        if not product.allows_decimal_quantity:
+            can = can.to_integral_value(rounding=ROUND_FLOOR)
+        if can > 0:
+            quantities[line.line_no] = can
+            left[line.product_id] -= can
+    return quantities
 
 
 def billing_address(customer: Customer) -> dict[str, Any]:

@@ -27,6 +27,8 @@ ENGLISH: Final[dict[str, str]] = {
     "Code": "Code",
     "Colis": "Parcels",
     "Commande": "Order",
+    "Liste de préparation du jour": "Today's picking list",
+    "Préparation": "Picking list",
     "N° de suivi": "Tracking no.",
     "Transporteur": "Carrier",
     "Commande enregistrée": "Order recorded",

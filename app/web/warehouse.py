@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 
 from app.api import Once, ReadSession, Writes
 from app.clock import utcnow
-from app.delivery import printing
+from app.delivery import picking, printing
 from app.delivery import service as delivery
 from app.delivery.repository import notes_issued_on
 from app.delivery.schemas import Consignment, DeliveryLineIn
@@ -131,6 +131,15 @@ def _typed_lines(items: Sequence[tuple[str, object]]) -> list[DeliveryLineIn] | 
     if not lines:
         raise InvalidInput("aucune quantité à expédier", loc=("form", "qty"))
     return lines
+
+
+@router.get("/warehouse/picking-list")
+def picking_list(session: ReadSession, actor: Warehouse, order: str | None = None) -> Response:
+    """The picking list of one order, or of every order that may ship today."""
+    view = picking.picking_list(session, actor=actor, order_number=order or None)
+    return _pdf(
+        picking.render_picking_list(view), f"preparation-{order or view.day.isoformat()}.pdf", download=False
+    )
 
 
 @router.get("/warehouse/notes/{number}/preview")

@@ -3,9 +3,11 @@ JavaScript posts them, the customer's status link, the API documentation."""
 
 import re
 from collections.abc import Iterator
+from io import BytesIO
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +16,7 @@ from app.orders.models import SaleOrder
 from app.tracking.models import OrderStatusLink
 from app.web import status
 from tests.builders import PASSWORD, make_customer, make_product, make_user
+from tests.delivery.fulfilment import order_of
 
 
 def csrf_of(page: str) -> str:
@@ -352,3 +355,17 @@ def test_the_desk_speaks_english_on_request(client: TestClient, session: Session
     client.get("/lang/en?next=/orders/new")
     page = client.get("/orders/new")
     assert "Order entry" in page.text and 'lang="en"' in page.text
+
+
+def test_the_warehouse_page_offers_the_picking_list_of_the_day_and_of_each_order(
+    client: TestClient, session: Session
+) -> None:
+    customer, product = make_customer(session), make_product(session, code="PD-1")
+    number = order_of(session, customer, (product, 2))
+    sign_in(client, session, "warehouse")
+    page = client.get("/warehouse").text
+    assert 'href="/warehouse/picking-list"' in page
+    assert f'href="/warehouse/picking-list?order={number}"' in page
+    pdf = client.get("/warehouse/picking-list", params={"order": number}).content
+    text = "\n".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
+    assert f"PD-1 {product.gtin} {product.name} 2 " in text
