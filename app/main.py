@@ -14,6 +14,7 @@ from app.delivery.routes import router as delivery_router
 from app.edi.routes import router as edi_router
 from app.fulfilment.routes import router as fulfilment_router
 from app.incidents.routes import router as incidents_router
+from app.invoice_pdf.routes import router as invoice_pdf_router
 from app.invoicing.routes import router as invoicing_router
 from app.limits import BodySizeLimit, RefuseNul
 from app.orders.routes import router as orders_router
@@ -49,6 +50,7 @@ def create_app() -> FastAPI:
         delivery_router,
         fulfilment_router,
         invoicing_router,
+        invoice_pdf_router,
         edi_router,
         incidents_router,
         replay_router,
