@@ -32,6 +32,7 @@ ADDRESS_PARTS = ("name", "street", "street2", "postal_code", "city", "country")
 CUSTOMER_FIELDS = (
     "code",
     "name",
+    "siren",
     "vat_number",
     "gln",
     "email",
@@ -163,6 +164,7 @@ def _customer_values(model: CustomerCreate) -> dict[str, Any]:
     return {
         "code": model.code,
         "name": model.name,
+        "siren": model.siren,
         "vat_number": model.vat_number,
         "gln": model.gln,
         "email": model.email.lower() if model.email else None,

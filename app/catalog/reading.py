@@ -53,6 +53,7 @@ _PRODUCT_NAMES: dict[str, str] = {
 _CUSTOMER_NAMES: dict[str, str] = {
     "code": "code code_client client customer_code numero_client n_client",
     "name": "name nom raison_sociale societe company nom_client",
+    "siren": "siren numero_siren n_siren siret",
     "vat_number": "vat_number tva tva_intra tva_intracommunautaire numero_tva n_tva no_tva vat vat_id",
     "gln": "gln code_gln",
     "email": "email e_mail mail courriel",

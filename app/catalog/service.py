@@ -31,6 +31,7 @@ def save_customer(session: Session, *, data: CustomerCreate, snapshot_at: dateti
         session.add(customer)
     billing = data.billing_address
     customer.name = data.name
+    customer.siren = data.siren
     customer.vat_number = data.vat_number
     customer.gln = data.gln
     customer.email = data.email.lower() if data.email else None
@@ -146,6 +147,7 @@ def customer_read(customer: Customer) -> CustomerRead:
     return CustomerRead(
         code=customer.code,
         name=customer.name,
+        siren=customer.siren,
         vat_number=customer.vat_number,
         gln=customer.gln,
         email=customer.email,

@@ -1,5 +1,5 @@
-"""Documents a customer signs for: the default shipping address, what a note says was already
-delivered, its parcels, carrier and tracking number
+"""Documents a customer signs for and the tax office accepts: the buyer's SIREN, the default shipping
+address, what a note says was already delivered, its parcels, carrier and tracking number
 
 Revision ID: 0011
 Revises: 0010
@@ -20,6 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("customer") as batch:
+        batch.add_column(sa.Column("siren", sa.String(9), nullable=True))
     with op.batch_alter_table("shipping_address") as batch:
         batch.add_column(sa.Column("is_default", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("delivery_note") as batch:
@@ -41,3 +43,5 @@ def downgrade() -> None:
         batch.drop_column("parcel_count")
     with op.batch_alter_table("shipping_address") as batch:
         batch.drop_column("is_default")
+    with op.batch_alter_table("customer") as batch:
+        batch.drop_column("siren")

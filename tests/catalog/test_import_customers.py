@@ -98,6 +98,22 @@ class TestCustomerRows:
         assert customer(session, "DEF2") is None and result.rows_rejected == 2
         assert "at most one shipping address may be the default" in result.report
 
+    def test_the_siren_is_imported_checked_and_a_siret_gives_its_siren(
+        self, session: Session, tmp_path: Path
+    ) -> None:
+        content = (
+            "Code client;Raison sociale;Adresse;CP;Ville;SIREN\n"
+            "SR1;Librairie A;1 rue;75001;Paris;552 100 554\n"
+            "SR2;Librairie B;1 rue;75001;Paris;55210055400013\n"
+            "SR3;Librairie C;1 rue;75001;Paris;552100555\n"
+        )
+
+        result = run_import(session, tmp_path, content)
+
+        sirens = [getattr(customer(session, code), "siren", None) for code in ("SR1", "SR2", "SR3")]
+        assert sirens == ["552100554", "552100554", None]
+        assert result.rows_rejected == 1 and "clients.csv:4: SIREN: not a valid SIREN" in result.report
+
     def test_invalid_identifiers_are_reported_on_their_line(self, session: Session, tmp_path: Path) -> None:
         content = HEADER + (
             "BAD;Librairie;FR00000000000;3012345000018;;1 rue;75001;Paris;;;;;;;;;\n"

@@ -10,20 +10,25 @@ from io import BytesIO
 import facturx
 import pytest
 from fastapi.testclient import TestClient
+from lxml import etree
 from pydantic import ValidationError
 from pypdf import PdfReader
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.catalog.models import Customer
 from app.config import Settings
 from app.invoice_pdf.rendering import InvoiceView, invoice_view, render_invoice_pdf
+from app.invoice_pdf.service import deferred_document_view
 from app.replay.documents import ErpDocument
 from app.replay.formats import cii_bytes
 from app.replay.formats.samples import sample_credit_note, sample_invoice
 from app.templating import format_money
 from tests.builders import auth_headers, make_customer, make_product
-from tests.delivery.fulfilment import assert_problem, order_of, ship
+from tests.delivery.fulfilment import FINANCE, assert_problem, order_of, ship
 from tests.replay.test_formats_xml import ACCEPTED_WARNINGS, schematron  # noqa: F401 (a fixture)
 
+CII = {"ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
 MENTIONS = "SAS au capital de 100 000 € · RCS Lyon 123 456 789"
 INVOICE = sample_invoice(
     7,
@@ -131,6 +136,41 @@ class TestDeferredDocumentPdf:
         assert_problem(
             client.get(f"/api/v1/deferred-documents/{reference}/pdf", headers=auth_headers(session)), 403
         )
+
+
+class TestBuyerSiren:
+    def test_the_customers_siren_is_checked_and_reaches_the_invoice_and_its_xml(
+        self, client: TestClient, session: Session
+    ) -> None:
+        admin = auth_headers(session, role="admin")
+        body = {
+            "code": "SIR1",
+            "name": "Librairie Siren",
+            "siren": "552 100 554",
+            "billing_address": {"street": "1 rue", "postal_code": "69002", "city": "Lyon"},
+        }
+        created = client.post("/api/v1/customers", json=body, headers=admin)
+        assert created.status_code in (200, 201), created.text
+        assert created.json()["siren"] == "552100554"
+        refused = client.post("/api/v1/customers", json={**body, "siren": "552100555"}, headers=admin)
+        assert_problem(refused, 422, ["body", "siren"])
+
+        customer = session.scalars(select(Customer).where(Customer.code == "SIR1")).one()
+        ship(
+            client,
+            auth_headers(session, role="warehouse"),
+            order_of(session, customer, (make_product(session), 2)),
+        )
+        finance = auth_headers(session, role="finance")
+        listed = client.get("/api/v1/deferred-documents", params={"customer_code": "SIR1"}, headers=finance)
+        reference = listed.json()["items"][0]["reference"]
+        view = deferred_document_view(session, key=reference, actor=FINANCE)
+        buyer = etree.fromstring(cii_bytes(view.document)).find(".//ram:BuyerTradeParty", CII)
+        assert buyer is not None
+        legal = buyer.find("ram:SpecifiedLegalOrganization/ram:ID", CII)
+        assert legal is not None and (legal.text, legal.get("schemeID")) == ("552100554", "0002")
+        pdf = client.get(f"/api/v1/deferred-documents/{reference}/pdf", headers=finance).content
+        assert "SIREN/SIRET 552100554" in text_of(pdf)
 
 
 class TestSellerIdentityAtStartUp:
