@@ -14,7 +14,8 @@ products  code*, name*|nom|libelle|designation|titre, unit_price*|prix|prix_unit
 customers code*|code_client, name*|nom|raison_sociale, billing_street*|adresse|rue,
           billing_postal_code*|code_postal|cp, billing_city*|ville, billing_street2|adresse_2|complement,
           billing_country|pays (default FR), billing_name|nom_facturation,
-          siren|numero_siren|siret (a SIRET gives its SIREN), vat_number|tva|tva_intra|numero_tva, gln, email|courriel, phone|telephone|tel,
+          siren|numero_siren|siret (a SIRET gives its SIREN),
+          vat_number|tva|tva_intra|numero_tva, gln, email|courriel, phone|telephone|tel,
           discount_percent|remise, blocked|bloque, show_prices_on_delivery_note|prix_sur_bl;
           one shipping address per row: shipping_code|code_livraison, shipping_name|nom_livraison,
           shipping_street|adresse_livraison, shipping_street2|complement_livraison,
