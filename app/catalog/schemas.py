@@ -7,8 +7,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 from stdnum import ean, isbn
 from stdnum.eu import vat
-from stdnum.fr import siren
 from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.fr import siren
 
 from app.money import money_str, price_str, quantity_out, rate_str
 
