@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from stdnum.eu import vat
 from stdnum.fr import siren, siret
@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     outage_credit_note_prefix: str = "AAD"
     # One invoice per delivery note, or one recap invoice per customer and month over its notes.
     invoice_grouping: Literal["per_delivery_note", "monthly_recap"] = "per_delivery_note"
+    # With monthly recaps, the day of the month from which /system warns that the month's recap
+    # invoices are due at its end (a per-note invoice is due at delivery: warned from delivery on).
+    recap_warning_day: int = Field(default=25, ge=1, le=28)
     replay_connector: Literal["http", "files"] = "http"
     replay_folder: Path = Path("var/replay")
     replay_batch_size: int = 200
