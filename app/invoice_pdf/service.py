@@ -37,4 +37,7 @@ def deferred_document_view(session: Session, *, key: str, actor: Actor) -> Invoi
             errors=[FieldError(("path", "key"), "not replayed yet")],
             slug="credit-note-not-replayed",
         )
-    return invoice_view(document, seller_mentions=settings.seller_legal_mentions)
+    # The delivery date is the note's, whenever the invoice is issued.
+    note = deferred.delivery_note
+    delivery_date = note.issue_date if note is not None else None
+    return invoice_view(document, delivery_date=delivery_date, seller_mentions=settings.seller_legal_mentions)

@@ -4,6 +4,7 @@ needs; read back with pypdf and factur-x."""
 
 import re
 from collections.abc import Callable
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from io import BytesIO
 
@@ -133,6 +134,8 @@ class TestDeferredDocumentPdf:
         assert answer.status_code == 200, answer.text
         text = text_of(answer.content)
         assert "Facture proforma" in text and note["number"] in text and customer.name in text
+        delivered = date.fromisoformat(str(note["issue_date"]))
+        assert "Date de livraison" in text and f"{delivered:%d/%m/%Y}" in text
         assert_problem(
             client.get(f"/api/v1/deferred-documents/{reference}/pdf", headers=auth_headers(session)), 403
         )

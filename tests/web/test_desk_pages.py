@@ -138,6 +138,33 @@ def test_an_order_keyed_without_javascript_is_recorded_once_with_its_status_link
     assert number in detail.text and "/s/" in detail.text
 
 
+def test_the_order_form_preselects_the_default_address_and_asks_when_there_is_none(
+    client: TestClient, session: Session
+) -> None:
+    with_default = make_customer(session, code="LIB200", addresses=2)
+    with_default.shipping_addresses[1].is_default = True
+    without_default = make_customer(session, code="LIB201", addresses=2)
+    product = make_product(session)
+    token = sign_in(client, session, "rep")
+
+    def entry(customer_code: str, action: str) -> str:
+        form = {
+            "csrf_token": token,
+            "entry_key": f"form-{customer_code}",
+            "customer_query": customer_code,
+            "customer_code": customer_code,
+            "code": [product.code],
+            "quantity": ["1"],
+            "action": action,
+        }
+        return client.post("/orders/new", data=form).text
+
+    assert '<option value="DP2" selected>' in entry(with_default.code, "refresh")
+    page = entry(without_default.code, "save")
+    assert 'id="shipping_address-error"' in page and "DP1, DP2" in page
+    assert session.execute(select(SaleOrder)).first() is None
+
+
 def test_a_refused_line_keeps_what_was_typed_and_says_why_beside_it(
     client: TestClient, session: Session, shop: dict[str, str]
 ) -> None:
