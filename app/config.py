@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     seller_legal_id: str | None = None
     # Printed under the seller on invoices: legal form, share capital, RCS registration.
     seller_legal_mentions: str | None = None
+    # The seller opted to pay VAT on debits (a mandatory invoice mention from September 2026).
+    seller_vat_on_debits: bool = False
     seller_gln: str | None = None
     # Printed on replayed invoices: French law wants the due date and the late-payment terms stated.
     payment_terms_days: int = 30

@@ -27,6 +27,9 @@ STYLESHEET: Final = "css/invoice.css"
 BASE_STYLESHEET: Final = "css/print_base.css"
 PDF_VARIANT: Final = "pdf/a-3b"
 EARLY_PAYMENT: Final = "Pas d'escompte pour paiement anticipé."
+# Mentions of the 2026 reform: Carnet sells goods only; the VAT-on-debits option is the seller's.
+OPERATION_CATEGORY: Final = "Catégorie d'opération : livraison de biens."
+VAT_ON_DEBITS: Final = "Option pour le paiement de la TVA d'après les débits."
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +49,18 @@ class InvoiceView:
     # The delivery date: that of the delivery note(s) the document bills.
     delivery_date: date
     seller_mentions: str | None
+    vat_on_debits: bool = False
     early_payment: str = EARLY_PAYMENT
+    operation_category: str = OPERATION_CATEGORY
+    vat_on_debits_mention: str = VAT_ON_DEBITS
 
 
 def invoice_view(
-    document: ErpDocument, *, delivery_date: date | None = None, seller_mentions: str | None = None
+    document: ErpDocument,
+    *,
+    delivery_date: date | None = None,
+    seller_mentions: str | None = None,
+    vat_on_debits: bool = False,
 ) -> InvoiceView:
     if document.kind is DocumentKind.ORDER:
         raise ValueError(f"{document.reference}: an order is not invoiced")
@@ -68,6 +78,7 @@ def invoice_view(
         adjustments=rounding_adjustments(document),
         delivery_date=delivery_date or document.issue_date,
         seller_mentions=seller_mentions,
+        vat_on_debits=vat_on_debits,
     )
 
 

@@ -40,4 +40,9 @@ def deferred_document_view(session: Session, *, key: str, actor: Actor) -> Invoi
     # The delivery date is the note's, whenever the invoice is issued.
     note = deferred.delivery_note
     delivery_date = note.issue_date if note is not None else None
-    return invoice_view(document, delivery_date=delivery_date, seller_mentions=settings.seller_legal_mentions)
+    return invoice_view(
+        document,
+        delivery_date=delivery_date,
+        seller_mentions=settings.seller_legal_mentions,
+        vat_on_debits=settings.seller_vat_on_debits,
+    )

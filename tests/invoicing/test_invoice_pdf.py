@@ -100,6 +100,8 @@ class TestLegalMentions:
         assert "Date de facture" in text and "Date de livraison" in text and "01/04/2026" in text
         assert "pénalités de retard" in text and "40 €" in text
         assert "Pas d'escompte pour paiement anticipé." in text
+        assert "Catégorie d'opération : livraison de biens." in text
+        assert "TVA d'après les débits" not in text
         assert f"Net à payer TTC {format_money(INVOICE.totals.gross)}" in text
 
     def test_every_line_adds_up_as_in_the_xml(self, invoice_pdf: bytes) -> None:
@@ -111,6 +113,10 @@ class TestLegalMentions:
             assert (Decimal(net) * line.quantity).quantize(Decimal("0.01"), ROUND_HALF_UP) == Decimal(amount)
             amounts += Decimal(amount)
         assert amounts == sum((line.net_amount for line in INVOICE.lines), Decimal(0))
+
+    def test_the_vat_on_debits_option_is_stated_when_the_seller_took_it(self) -> None:
+        view = invoice_view(INVOICE, seller_mentions=MENTIONS, vat_on_debits=True)
+        assert "Option pour le paiement de la TVA d'après les débits." in text_of(render_invoice_pdf(view))
 
     def test_a_credit_note_names_the_invoice_it_corrects(self, credit_note_pdf: bytes) -> None:
         text = text_of(credit_note_pdf)
