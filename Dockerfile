@@ -27,4 +27,6 @@ ENV PATH=/venv/bin:$PATH \
     CARNET_WORKERS=2
 EXPOSE 8000
 # CARNET_SECRET_KEY must be given at run time: the service refuses the development key in production.
+# So must the seller's identity printed on invoices: CARNET_SELLER_LEGAL_ID (SIREN or SIRET),
+# CARNET_SELLER_VAT_NUMBER and CARNET_SELLER_LEGAL_MENTIONS (legal form, capital, RCS).
 CMD ["sh", "-c", "python -m app db upgrade && exec python -m app serve"]

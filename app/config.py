@@ -4,8 +4,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from stdnum.eu import vat
+from stdnum.fr import siren, siret
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me-in-production"
 
@@ -42,6 +44,10 @@ class Settings(BaseSettings):
     seller_code: str = "CARNET"
     # SIREN (or SIRET) of the seller, and its GS1 location number, for invoices sent to the ERP.
     seller_legal_id: str | None = None
+    # Printed under the seller on invoices: legal form, share capital, RCS registration.
+    seller_legal_mentions: str | None = None
+    # The seller opted to pay VAT on debits (a mandatory invoice mention from September 2026).
+    seller_vat_on_debits: bool = False
     seller_gln: str | None = None
     # Printed on replayed invoices: French law wants the due date and the late-payment terms stated.
     payment_terms_days: int = 30
@@ -60,6 +66,9 @@ class Settings(BaseSettings):
     outage_credit_note_prefix: str = "AAD"
     # One invoice per delivery note, or one recap invoice per customer and month over its notes.
     invoice_grouping: Literal["per_delivery_note", "monthly_recap"] = "per_delivery_note"
+    # With monthly recaps, the day of the month from which /system warns that the month's recap
+    # invoices are due at its end (a per-note invoice is due at delivery: warned from delivery on).
+    recap_warning_day: int = Field(default=25, ge=1, le=28)
     replay_connector: Literal["http", "files"] = "http"
     replay_folder: Path = Path("var/replay")
     replay_batch_size: int = 200
@@ -97,6 +106,8 @@ class Settings(BaseSettings):
     def _refuse_default_secret_in_production(self) -> "Settings":
         if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
             raise ValueError("CARNET_SECRET_KEY must be set to a real secret in production")
+        if self.environment == "production":
+            _check_seller_identity(self)
         return self
 
     @property
@@ -113,3 +124,19 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def _check_seller_identity(settings: Settings) -> None:
+    """Invoices need the seller's legal identity: refuse to start without a valid one in production."""
+    missing = [
+        f"CARNET_{name.upper()}"
+        for name in ("seller_legal_id", "seller_vat_number", "seller_legal_mentions")
+        if not getattr(settings, name)
+    ]
+    if missing:
+        raise ValueError(f"invoices need the seller's identity: set {', '.join(missing)}")
+    legal_id = str(settings.seller_legal_id).replace(" ", "")
+    if not (siren.is_valid(legal_id) or siret.is_valid(legal_id)):
+        raise ValueError(f"CARNET_SELLER_LEGAL_ID {legal_id!r} is neither a SIREN nor a SIRET")
+    if not vat.is_valid(str(settings.seller_vat_number)):
+        raise ValueError(f"CARNET_SELLER_VAT_NUMBER {settings.seller_vat_number!r} is not a valid VAT number")

@@ -351,7 +351,13 @@ def demo_customers(rng: random.Random, count: int) -> list[CustomerCreate]:
         has_gln = kind == "chain" or rng.random() < 0.4
         addresses = [
             ShippingAddressIn(
-                code="LIV1", name=name, street=_street(rng), postal_code=postal_code, city=city, country="FR"
+                code="LIV1",
+                name=name,
+                street=_street(rng),
+                postal_code=postal_code,
+                city=city,
+                country="FR",
+                is_default=True,
             )
         ]
         for index in range(2, rng.choices((1, 2, 3, 4), weights=(55, 25, 12, 8))[0] + 1):

@@ -20,6 +20,7 @@ from app.email.routes import router as email_router
 from app.fulfilment.routes import router as fulfilment_router
 from app.headers import SecurityHeaders
 from app.incidents.routes import router as incidents_router
+from app.invoice_pdf.routes import router as invoice_pdf_router
 from app.invoicing.routes import router as invoicing_router
 from app.limits import BodySizeLimit, RefuseNul
 from app.notices.sending import NoticeSender
@@ -74,6 +75,7 @@ def create_app() -> FastAPI:
         delivery_router,
         fulfilment_router,
         invoicing_router,
+        invoice_pdf_router,
         edi_router,
         email_router,
         incidents_router,

@@ -2,7 +2,9 @@
 
 Rounding rule (French commercial practice, and what the ERP does): amounts are rounded to the cent,
 half away from zero (ROUND_HALF_UP on Decimal), at these points only:
-- each line amount: quantity x unit price x (1 - line discount) x (1 - customer discount);
+- each line's net unit price: unit price x (1 - line discount) x (1 - customer discount), rounded to
+  4 decimals like every stored unit price;
+- each line amount: quantity x net unit price, so that a printed line adds up by hand;
 - per VAT rate, on the sum of the line amounts of that rate (never line by line):
   - lines priced without VAT: vat = round(sum_net x rate);
   - lines priced with VAT included (a book's fixed public price): the gross sum is what the customer pays,
@@ -13,6 +15,7 @@ Totals are sums of the per-rate figures, so gross = net + vat and the breakdown 
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
+PRICE_STEP = Decimal("0.0001")
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 # The largest amount a money column holds (NUMERIC(12, 2)): anything above cannot be stored.
@@ -21,6 +24,11 @@ MAX_AMOUNT = Decimal("9999999999.99")
 
 def round_money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def round_price(value: Decimal) -> Decimal:
+    """A unit price to its 4 stored decimals."""
+    return value.quantize(PRICE_STEP, rounding=ROUND_HALF_UP)
 
 
 def percent(rate: Decimal) -> Decimal:

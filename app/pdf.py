@@ -122,13 +122,15 @@ def render_pdf(
     stylesheets: Sequence[str] = (),
     base_stylesheet: str | None = None,
     url_fetcher: URLFetcher | None = None,
+    pdf_variant: str | None = None,
 ) -> bytes:
     """Render an HTML document to PDF bytes.
 
     `stylesheets` are asset paths (`css/delivery_note.css`), parsed once and reused. `base_stylesheet`
     (an asset path) replaces WeasyPrint's HTML5 defaults with a bundled base that styles only what
     the template uses (`css/print_base.css`). `url_fetcher` replaces the asset fetcher for
-    resources the HTML itself references; tests use it to watch fetches.
+    resources the HTML itself references; tests use it to watch fetches. `pdf_variant` asks WeasyPrint
+    for a PDF flavour (`pdf/a-3b` for invoices that embed their Factur-X XML).
     """
     fetcher = url_fetcher or AssetFetcher()
     with _render_lock, _collector_paused():
@@ -136,7 +138,10 @@ def render_pdf(
             css = [_stylesheet(name) for name in stylesheets]
             base = _stylesheet(base_stylesheet) if base_stylesheet else None
             pdf: bytes = _Document(base=base, string=html, url_fetcher=fetcher).write_pdf(
-                stylesheets=css, font_config=_font_configuration(), **_WRITE_OPTIONS
+                stylesheets=css,
+                font_config=_font_configuration(),
+                pdf_variant=pdf_variant,
+                **_WRITE_OPTIONS,
             )
         except FatalURLFetchingError as error:
             raise AssetRefused(str(error)) from error

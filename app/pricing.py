@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from app.money import ZERO, percent, rate_str, round_money
+from app.money import ZERO, percent, rate_str, round_money, round_price
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,17 @@ def price_line(
     customer_discount_percent: Decimal = ZERO,
 ) -> PricedLine:
     """Discounts apply in cascade: first the line's, then the customer's, on what remains."""
-    amount = (
-        quantity
-        * unit_price
-        * (1 - percent(line_discount_percent))
-        * (1 - percent(customer_discount_percent))
+    net_price = net_unit_price(unit_price, line_discount_percent, customer_discount_percent)
+    return PricedLine(quantity, unit_price, price_includes_vat, vat_rate, round_money(quantity * net_price))
+
+
+def net_unit_price(
+    unit_price: Decimal, line_discount_percent: Decimal = ZERO, customer_discount_percent: Decimal = ZERO
+) -> Decimal:
+    """The unit price once the discounts are applied in cascade (in the basis of the price)."""
+    return round_price(
+        unit_price * (1 - percent(line_discount_percent)) * (1 - percent(customer_discount_percent))
     )
-    return PricedLine(quantity, unit_price, price_includes_vat, vat_rate, round_money(amount))
 
 
 def compute_totals(lines: Iterable[PricedLine]) -> Totals:

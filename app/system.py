@@ -15,10 +15,13 @@ from sqlalchemy.orm import Session
 
 from app.api import ReadSession
 from app.catalog.repository import master_data_as_of
+from app.catalog.schemas import MoneyOut
 from app.clock import utcnow
 from app.config import get_settings
 from app.incidents.schemas import IncidentRead
 from app.incidents.service import Mode, current_mode, incident_read
+from app.invoicing.repository import uninvoiced_deliveries
+from app.money import money_str
 from app.orders.models import SaleOrder
 from app.replay.repository import NEEDS_A_PERSON, uninvoiced_past_months, waiting_items
 
@@ -33,6 +36,8 @@ class SystemWarning(BaseModel):
     code: str
     detail: str
     count: int
+    age_days: int | None = Field(default=None, description="age of the oldest document concerned")
+    amount: MoneyOut | None = Field(default=None, description="amount at stake, incl. VAT")
 
 
 class MasterDataAge(BaseModel):
@@ -68,7 +73,11 @@ def _age(now: datetime, as_of: datetime | None) -> int | None:
 
 
 def system_warnings(session: Session, *, now: datetime) -> list[SystemWarning]:
+    """What finance must act on, before the invoicing deadline rather than after it: an invoice per
+    delivery note is due when the goods leave, a monthly recap at the end of the month."""
     warnings = []
+    settings = get_settings()
+    today = _today(now)
     waiting = waiting_items(session)
     for_a_person = sum(count for _, status, count in waiting if status in NEEDS_A_PERSON)
     if for_a_person:
@@ -80,7 +89,8 @@ def system_warnings(session: Session, *, now: datetime) -> list[SystemWarning]:
                 "or cancel them (replay items held, failed or dead)",
             )
         )
-    count, oldest = uninvoiced_past_months(session, before=_month_start(now))
+    # Already late comes first: the banner shows the first warning.
+    count, oldest = uninvoiced_past_months(session, before=today.replace(day=1))
     if count:
         warnings.append(
             SystemWarning(
@@ -90,6 +100,32 @@ def system_warnings(session: Session, *, now: datetime) -> list[SystemWarning]:
                 f"(oldest {oldest:%d/%m/%Y}): replay them before the month's invoicing closes",
             )
         )
+    if settings.invoice_grouping == "per_delivery_note":
+        due = uninvoiced_deliveries(session)
+        if due.count and due.oldest is not None:
+            warnings.append(
+                SystemWarning(
+                    code="uninvoiced_delivery",
+                    count=due.count,
+                    age_days=(today - due.oldest).days,
+                    amount=due.gross,
+                    detail=f"{due.count} delivery note(s) not yet invoiced in the ERP, oldest delivered "
+                    f"{(today - due.oldest).days} day(s) ago, {money_str(due.gross)} EUR incl. VAT: "
+                    "an invoice per delivery note is due at delivery, replay them",
+                )
+            )
+    elif today.day >= settings.recap_warning_day:
+        due = uninvoiced_deliveries(session, issued_from=today.replace(day=1))
+        if due.count:
+            warnings.append(
+                SystemWarning(
+                    code="recap_due_at_month_end",
+                    count=due.count,
+                    amount=due.gross,
+                    detail=f"{due.count} delivery note(s) of this month, {money_str(due.gross)} EUR incl. "
+                    "VAT, wait for their recap invoice, due at the end of the month: replay before it",
+                )
+            )
     return warnings
 
 
@@ -138,6 +174,8 @@ def metrics(session: ReadSession) -> Response:
         ]
     mode, _ = current_mode(session)
     uninvoiced, _ = uninvoiced_past_months(session, before=_month_start(utcnow()))
+    due = uninvoiced_deliveries(session)
+    oldest_days = (_today(utcnow()) - due.oldest).days if due.oldest is not None else 0
     lines += ["# TYPE carnet_mode gauge"]
     lines += [f'carnet_mode{{mode="{m}"}} {int(m == mode)}' for m in Mode]
     lines += [
@@ -152,13 +190,27 @@ def metrics(session: ReadSession) -> Response:
         "# HELP carnet_uninvoiced_past_month_delivery_notes delivery notes of past months not in the ERP",
         "# TYPE carnet_uninvoiced_past_month_delivery_notes gauge",
         f"carnet_uninvoiced_past_month_delivery_notes {uninvoiced}",
+        "# HELP carnet_uninvoiced_delivery_notes delivery notes whose invoice is not in the ERP yet",
+        "# TYPE carnet_uninvoiced_delivery_notes gauge",
+        f"carnet_uninvoiced_delivery_notes {due.count}",
+        "# HELP carnet_uninvoiced_amount_euros their invoices' amount incl. VAT",
+        "# TYPE carnet_uninvoiced_amount_euros gauge",
+        f"carnet_uninvoiced_amount_euros {money_str(due.gross)}",
+        "# HELP carnet_oldest_uninvoiced_delivery_age_days days since the oldest of them was delivered",
+        "# TYPE carnet_oldest_uninvoiced_delivery_age_days gauge",
+        f"carnet_oldest_uninvoiced_delivery_age_days {oldest_days}",
     ]
     return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
 
+def _today(now: datetime) -> date:
+    """Today on the seller's calendar."""
+    return now.astimezone(ZoneInfo(get_settings().business_timezone)).date()
+
+
 def _month_start(now: datetime) -> date:
     """The first day of the current month on the seller's calendar."""
-    return now.astimezone(ZoneInfo(get_settings().business_timezone)).date().replace(day=1)
+    return _today(now).replace(day=1)
 
 
 def _aware(moment: datetime) -> datetime:

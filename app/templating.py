@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 
-from app.money import round_money
+from app.money import price_str, round_money
 
 Lang = Literal["fr", "en"]
 DEFAULT_LANG: Final[Lang] = "fr"
@@ -41,10 +41,20 @@ def _group(number: str, lang: Lang) -> str:
 
 def format_money(amount: Decimal, lang: Lang = DEFAULT_LANG) -> str:
     """An amount in euros, rounded to the cent: `1 234,50 €` (fr) or `€1,234.50` (en)."""
-    text = _group(format(round_money(amount), "f"), lang)
+    text = format_amount(amount, lang)
     if lang == "fr":
         return f"{text}{NBSP}€"
     return f"-€{text[1:]}" if text.startswith("-") else f"€{text}"
+
+
+def format_amount(amount: Decimal, lang: Lang = DEFAULT_LANG) -> str:
+    """An amount without the currency sign, for table cells whose heading says €: `1 234,50`."""
+    return _group(format(round_money(amount), "f"), lang)
+
+
+def format_price(price: Decimal, lang: Lang = DEFAULT_LANG) -> str:
+    """A unit price without the currency sign, 2 decimals at least and up to 4: `12,50`, `39,9119`."""
+    return _group(price_str(price), lang)
 
 
 def format_quantity(quantity: Decimal | int, lang: Lang = DEFAULT_LANG) -> str:
@@ -87,6 +97,16 @@ def _money_filter(context: Context, amount: Decimal, lang: Lang | None = None) -
 
 
 @pass_context
+def _amount_filter(context: Context, amount: Decimal, lang: Lang | None = None) -> str:
+    return format_amount(amount, _lang(context, lang))
+
+
+@pass_context
+def _price_filter(context: Context, price: Decimal, lang: Lang | None = None) -> str:
+    return format_price(price, _lang(context, lang))
+
+
+@pass_context
 def _quantity_filter(context: Context, quantity: Decimal | int, lang: Lang | None = None) -> str:
     return format_quantity(quantity, _lang(context, lang))
 
@@ -111,6 +131,8 @@ def _build_environment() -> Environment:
     )
     filters: dict[str, Any] = {
         "money": _money_filter,
+        "amount": _amount_filter,
+        "price": _price_filter,
         "quantity": _quantity_filter,
         "rate": _rate_filter,
         "date": _date_filter,

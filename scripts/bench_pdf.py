@@ -2,7 +2,8 @@
 
 Notes are realistic rather than flattering: 20 lines (one A4 page), product names of 25-45
 characters, one line in five backordered, prices and totals shown (the slowest variant; hidden
-prices are measured too). Run from the repository root: `.venv/bin/python scripts/bench_pdf.py`.
+prices are measured too), and beside them the same note rendered by plain WeasyPrint, and an invoice
+PDF/A-3 with its Factur-X XML. Run from the repository root: `.venv/bin/python scripts/bench_pdf.py`.
 """
 
 import argparse
@@ -16,17 +17,25 @@ from decimal import Decimal
 from io import BytesIO
 
 from pypdf import PdfReader
+from weasyprint import CSS, HTML  # type: ignore[import-untyped]
+from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
 
 from app.delivery.pdf import (
+    STYLESHEET,
     AddressView,
     CustomerView,
     DeliveryNoteLineView,
     DeliveryNoteView,
+    LinePrices,
     SellerView,
+    delivery_notes_html,
     render_delivery_note,
     render_delivery_notes_parallel,
 )
+from app.invoice_pdf.rendering import invoice_view, render_invoice_pdf
+from app.pdf import AssetFetcher, asset_path
 from app.pricing import Totals, VatLine
+from app.replay.formats.samples import sample_invoice
 
 TITLES = (
     "Les Misérables, tome {n} (poche)",
@@ -57,11 +66,15 @@ def make_view(number: int, *, lines: int = 20, show_prices: bool = True) -> Deli
                 ordered_quantity=ordered,
                 shipped_quantity=ordered - backordered,
                 backordered_quantity=backordered,
-                unit_price=price,
-                net_amount=price * (ordered - backordered),
+                prices=LinePrices(
+                    unit_price=price,
+                    discounts=(Decimal(5),),
+                    net_unit_price=price * Decimal("0.95"),
+                    amount=price * Decimal("0.95") * (ordered - backordered),
+                ),
             )
         )
-    net = sum((line.net_amount or Decimal(0) for line in note_lines), Decimal(0))
+    net = sum((line.prices.amount for line in note_lines if line.prices), Decimal(0))
     vat = (net * Decimal("0.055")).quantize(Decimal("0.01"))
     totals = Totals(net, vat, net + vat, (VatLine(Decimal("5.5"), net, vat),))
     return DeliveryNoteView(
@@ -107,6 +120,17 @@ def median_ms(work: Callable[[], bytes], repeat: int) -> float:
     return statistics.median(timed(work)[0] for _ in range(repeat)) * 1000
 
 
+def _naive_weasyprint(html: str) -> bytes:
+    """The same note as plain WeasyPrint renders it: HTML5 defaults, the stylesheet parsed each time,
+    a new font configuration, default PDF options. The comparison point of the figures above."""
+    fonts = FontConfiguration()
+    css = CSS(
+        filename=str(asset_path(f"carnet-asset:{STYLESHEET}")), url_fetcher=AssetFetcher(), font_config=fonts
+    )
+    pdf: bytes = HTML(string=html, url_fetcher=AssetFetcher()).write_pdf(stylesheets=[css], font_config=fonts)
+    return pdf
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--notes", type=int, default=1000, help="notes in the batch figures")
@@ -118,6 +142,16 @@ def main() -> None:
     for name, view in (("median", make_view(1)), ("no_prices_median", make_view(1, show_prices=False))):
         milliseconds = median_ms(lambda view=view: render_delivery_note(view), args.repeat)
         print(f"pdf_note_1page_{name} {milliseconds:.1f} ms")
+
+    html = delivery_notes_html([make_view(1)])
+    naive = median_ms(lambda: _naive_weasyprint(html), max(3, args.repeat // 3))
+    print(f"pdf_note_1page_naive_weasyprint_median {naive:.1f} ms")
+
+    invoice = invoice_view(
+        sample_invoice(1, order_numbers=("CMD-1",), delivery_note_numbers=("BL-1",), invoice_number="FAD-1")
+    )
+    render_invoice_pdf(invoice)
+    print(f"pdf_invoice_facturx_median {median_ms(lambda: render_invoice_pdf(invoice), args.repeat):.1f} ms")
 
     long_note = make_view(2, lines=200)
     seconds, _, pdf = timed(lambda: render_delivery_note(long_note))

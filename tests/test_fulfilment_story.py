@@ -52,12 +52,16 @@ def test_order_to_deferred_documents(client: TestClient, session: Session) -> No
     ).json()
     assert [(b["product_code"], b["backordered_quantity"]) for b in backorders["items"]] == [(novel.code, 6)]
 
-    # The box leaves with its printed note: the original, then a duplicate for the file.
-    original = client.get(f"/api/v1/delivery-notes/{first_note['number']}/pdf", headers=warehouse)
+    # Looked at first (a preview prints nothing), the box leaves with its printed note: the original,
+    # then a duplicate for the file.
+    note_url = f"/api/v1/delivery-notes/{first_note['number']}"
+    preview = client.get(f"{note_url}/pdf", headers=warehouse)
+    assert "APERÇU" in PdfReader(BytesIO(preview.content)).pages[0].extract_text()
+    original = client.post(f"{note_url}/print", headers=warehouse)
     text = PdfReader(BytesIO(original.content)).pages[0].extract_text()
     assert first_note["number"] in text and "Librairie du Rivage" in text and "DUPLICATA" not in text
-    duplicate = client.get(f"/api/v1/delivery-notes/{first_note['number']}/pdf", headers=warehouse)
-    assert "DUPLICATA" in PdfReader(BytesIO(duplicate.content)).pages[0].extract_text()
+    duplicate = client.post(f"{note_url}/print", headers=warehouse)
+    assert "DUPLICATA n° 2" in PdfReader(BytesIO(duplicate.content)).pages[0].extract_text()
 
     # The publisher's delivery arrives; the backorder ships.
     receipt = client.post(

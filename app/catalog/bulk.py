@@ -35,6 +35,7 @@ ADDRESS_PARTS = ("name", "street", "street2", "postal_code", "city", "country")
 CUSTOMER_FIELDS = (
     "code",
     "name",
+    "siren",
     "vat_number",
     "gln",
     "email",
@@ -184,6 +185,7 @@ def _customer_values(model: CustomerCreate) -> dict[str, Any]:
     return {
         "code": model.code,
         "name": model.name,
+        "siren": model.siren,
         "vat_number": model.vat_number,
         "gln": model.gln,
         "email": model.email.lower() if model.email else None,

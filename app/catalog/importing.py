@@ -14,12 +14,13 @@ products  code*, name*|nom|libelle|designation|titre, unit_price*|prix|prix_unit
 customers code*|code_client, name*|nom|raison_sociale, billing_street*|adresse|rue,
           billing_postal_code*|code_postal|cp, billing_city*|ville, billing_street2|adresse_2|complement,
           billing_country|pays (default FR), billing_name|nom_facturation,
+          siren|numero_siren|siret (a SIRET gives its SIREN),
           vat_number|tva|tva_intra|numero_tva, gln, email|courriel, phone|telephone|tel,
           discount_percent|remise, blocked|bloque, show_prices_on_delivery_note|prix_sur_bl;
           one shipping address per row: shipping_code|code_livraison, shipping_name|nom_livraison,
           shipping_street|adresse_livraison, shipping_street2|complement_livraison,
           shipping_postal_code|cp_livraison, shipping_city|ville_livraison, shipping_country|pays_livraison,
-          shipping_gln|gln_livraison
+          shipping_gln|gln_livraison, shipping_is_default|livraison_par_defaut (at most one per customer)
 stock     code*, stock_on_hand*|stock|quantite|qte
 
 Rules:
@@ -418,7 +419,7 @@ def _import_customers(
 def _group_customer_rows(table: SourceTable) -> list[_CustomerRows]:
     """Rows by customer code; a repeated code must bring a new shipping address and no other data."""
     groups: dict[str, _CustomerRows] = {}
-    shipping_columns = [f"shipping_{part}" for part in ("code", *ADDRESS_PARTS, "gln")]
+    shipping_columns = [f"shipping_{part}" for part in ("code", *ADDRESS_PARTS, "gln", "is_default")]
     for row in table.rows:
         code = str(row.values.get("code") or "").strip()
         group = groups.setdefault(code or f"\0{row.line}", _CustomerRows([], []))

@@ -16,6 +16,8 @@ class Customer(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     vat_number: Mapped[str | None] = mapped_column(String(20))
+    # The buyer's SIREN, a mandatory mention of French B2B invoices (BT-47, scheme 0002).
+    siren: Mapped[str | None] = mapped_column(String(9))
     gln: Mapped[str | None] = mapped_column(String(13), unique=True)
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     phone: Mapped[str | None] = mapped_column(String(40))
@@ -50,6 +52,8 @@ class ShippingAddress(Base):
     city: Mapped[str] = mapped_column(String(100))
     country: Mapped[str] = mapped_column(String(2))
     gln: Mapped[str | None] = mapped_column(String(13), index=True)
+    # Where goods go when an order names no address (a customer's only address is its default anyway).
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
 
     customer: Mapped[Customer] = relationship(back_populates="shipping_addresses", lazy="raise")
 

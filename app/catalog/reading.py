@@ -53,6 +53,7 @@ _PRODUCT_NAMES: dict[str, str] = {
 _CUSTOMER_NAMES: dict[str, str] = {
     "code": "code code_client client customer_code numero_client n_client",
     "name": "name nom raison_sociale societe company nom_client",
+    "siren": "siren numero_siren n_siren siret",
     "vat_number": "vat_number tva tva_intra tva_intracommunautaire numero_tva n_tva no_tva vat vat_id",
     "gln": "gln code_gln",
     "email": "email e_mail mail courriel",
@@ -74,6 +75,7 @@ _CUSTOMER_NAMES: dict[str, str] = {
     "shipping_city": "shipping_city ville_livraison",
     "shipping_country": "shipping_country pays_livraison",
     "shipping_gln": "shipping_gln gln_livraison",
+    "shipping_is_default": "shipping_is_default shipping_default livraison_par_defaut adresse_par_defaut",
 }
 _STOCK_NAMES: dict[str, str] = {
     "code": _PRODUCT_NAMES["code"],
@@ -96,6 +98,7 @@ _BOOLEANS = {
     "allows_decimal_quantity",
     "blocked",
     "show_prices_on_delivery_note",
+    "shipping_is_default",
 }
 _COUNTRIES = {"billing_country", "shipping_country"}
 _TRUE = {"oui", "o", "yes", "y", "true", "vrai", "1", "x", "on"}

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, selectinload
 
-from app.catalog.models import Customer, Product, SnapshotImport
+from app.catalog.models import Customer, Product, ShippingAddress, SnapshotImport
 
 
 def get_customer_by_code(session: Session, code: str, *, with_addresses: bool = False) -> Customer | None:
@@ -16,6 +16,11 @@ def get_customer_by_code(session: Session, code: str, *, with_addresses: bool = 
     if with_addresses:
         query = query.options(selectinload(Customer.shipping_addresses))
     return session.execute(query).scalar_one_or_none()
+
+
+def shipping_addresses_of(session: Session, customer_id: int) -> Sequence[ShippingAddress]:
+    query = select(ShippingAddress).where(ShippingAddress.customer_id == customer_id)
+    return session.execute(query.order_by(ShippingAddress.id)).scalars().all()
 
 
 def list_customers(

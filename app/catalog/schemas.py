@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 from stdnum import ean, isbn
 from stdnum.eu import vat
 from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.fr import siren
 
 from app.money import money_str, price_str, quantity_out, rate_str
 
@@ -48,7 +49,19 @@ def normalize_vat_number(value: str) -> str:
         raise ValueError(f"not a valid EU VAT number ({exc})") from exc
 
 
+def normalize_siren(value: str) -> str:
+    """A SIREN (9 digits, Luhn check digit), spaces dropped; a SIRET gives its SIREN."""
+    compact = value.replace(" ", "").replace(".", "").strip()
+    if len(compact) == 14:
+        compact = compact[:9]
+    try:
+        return str(siren.validate(compact))
+    except StdnumError as exc:
+        raise ValueError(f"not a valid SIREN ({exc})") from exc
+
+
 Gtin = Annotated[str, AfterValidator(normalize_gtin)]
+Siren = Annotated[str, AfterValidator(normalize_siren)]
 Gln = Annotated[str, AfterValidator(normalize_gln)]
 VatNumber = Annotated[str, AfterValidator(normalize_vat_number)]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
@@ -68,6 +81,9 @@ class Address(BaseModel):
 class ShippingAddressIn(Address):
     code: Code
     gln: Gln | None = None
+    is_default: bool = Field(
+        default=False, description="where an order naming no address ships (an only address is the default)"
+    )
 
 
 class CustomerCreate(BaseModel):
@@ -75,6 +91,7 @@ class CustomerCreate(BaseModel):
 
     code: Code
     name: str = Field(min_length=1, max_length=200)
+    siren: Siren | None = None
     vat_number: VatNumber | None = None
     gln: Gln | None = None
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -91,17 +108,21 @@ class CustomerCreate(BaseModel):
         codes = [address.code for address in value]
         if len(codes) != len(set(codes)):
             raise ValueError("shipping address codes must be unique")
+        if sum(address.is_default for address in value) > 1:
+            raise ValueError("at most one shipping address may be the default")
         return value
 
 
 class ShippingAddressRead(Address):
     code: str
     gln: str | None
+    is_default: bool
 
 
 class CustomerRead(BaseModel):
     code: str
     name: str
+    siren: str | None
     vat_number: str | None
     gln: str | None
     email: str | None

@@ -1,6 +1,8 @@
 """Master data use cases: keep the snapshot of customers and products the ERP exported."""
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,6 +31,7 @@ def save_customer(session: Session, *, data: CustomerCreate, snapshot_at: dateti
         session.add(customer)
     billing = data.billing_address
     customer.name = data.name
+    customer.siren = data.siren
     customer.vat_number = data.vat_number
     customer.gln = data.gln
     customer.email = data.email.lower() if data.email else None
@@ -48,7 +51,7 @@ def save_customer(session: Session, *, data: CustomerCreate, snapshot_at: dateti
     kept: list[ShippingAddress] = []
     for incoming in data.shipping_addresses:
         address = existing.get(incoming.code) or ShippingAddress(code=incoming.code)
-        for field in ("name", "street", "street2", "postal_code", "city", "country", "gln"):
+        for field in ("name", "street", "street2", "postal_code", "city", "country", "gln", "is_default"):
             setattr(address, field, getattr(incoming, field))
         kept.append(address)
     customer.shipping_addresses = kept
@@ -58,6 +61,28 @@ def save_customer(session: Session, *, data: CustomerCreate, snapshot_at: dateti
     except IntegrityError as exc:
         raise Conflict(f"GLN {data.gln} already belongs to another customer") from exc
     return customer
+
+
+def default_shipping_address(addresses: Sequence[ShippingAddress]) -> ShippingAddress | None:
+    """Where goods go when an order names no address: the customer's only address, else the one marked
+    default; None when there is none (the billing address) or several without a default."""
+    if len(addresses) == 1:
+        return addresses[0]
+    return next((address for address in addresses if address.is_default), None)
+
+
+def shipping_address_data(address: ShippingAddress) -> dict[str, Any]:
+    """A shipping address as an order and its delivery notes freeze it."""
+    return {
+        "code": address.code,
+        "name": address.name,
+        "street": address.street,
+        "street2": address.street2,
+        "postal_code": address.postal_code,
+        "city": address.city,
+        "country": address.country,
+        "gln": address.gln,
+    }
 
 
 def save_product(session: Session, *, data: ProductCreate, snapshot_at: datetime | None = None) -> Product:
@@ -122,6 +147,7 @@ def customer_read(customer: Customer) -> CustomerRead:
     return CustomerRead(
         code=customer.code,
         name=customer.name,
+        siren=customer.siren,
         vat_number=customer.vat_number,
         gln=customer.gln,
         email=customer.email,
@@ -144,6 +170,7 @@ def customer_read(customer: Customer) -> CustomerRead:
                 city=a.city,
                 country=a.country,
                 gln=a.gln,
+                is_default=a.is_default,
             )
             for a in customer.shipping_addresses
         ],

@@ -42,6 +42,10 @@ class DeliveryNote(Base):
     vat_total: Mapped[Decimal] = mapped_column(Money())
     gross_total: Mapped[Decimal] = mapped_column(Money())
     vat_breakdown: Mapped[list[Any]] = mapped_column(JSON)
+    # Given by the warehouse when shipping; a note without them leaves room to write them by hand.
+    parcel_count: Mapped[int | None] = mapped_column(Integer)
+    carrier: Mapped[str | None] = mapped_column(String(100))
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
     # The first print is the original; every later one is a duplicate.
     print_count: Mapped[int] = mapped_column(Integer, default=0)
     first_printed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -67,6 +71,8 @@ class DeliveryNoteLine(PricedLineColumns, Base):
     order_line_id: Mapped[int] = mapped_column(ForeignKey("sale_order_line.id"), index=True)
     order_line_no: Mapped[int] = mapped_column(Integer)
     ordered_quantity: Mapped[Decimal] = mapped_column(Quantity())
+    # What earlier notes of the order had delivered of this line when this one left.
+    previously_shipped_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0))
     # What was still to ship on the order line once this note left, as printed.
     backordered_quantity: Mapped[Decimal] = mapped_column(Quantity())
 

@@ -52,7 +52,7 @@ _BETWEEN_TAGS: Final = re.compile(r">\s+<")
 LABELS: Final[dict[Lang, dict[str, str]]] = {
     "fr": {
         "title": "Bon de livraison",
-        "duplicate": "DUPLICATA",
+        "duplicate": "DUPLICATA n° {copy}",
         "preview": "APERÇU, NE PAS REMETTRE",
         "void": "ANNULÉ",
         "customer": "Client",
@@ -66,18 +66,40 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "gtin": "EAN / ISBN",
         "product_name": "Désignation",
         "ordered": "Commandé",
-        "shipped": "Livré",
+        "previously_shipped": "Déjà livré",
+        "shipped": "Livré ce jour",
         "backordered": "Reliquat",
-        "unit_price": "P.U. HT",
-        "net_amount": "Montant HT",
+        "unit_price": "P.U. HT €",
+        "discount": "Remise %",
+        "net_unit_price": "P.U. net HT €",
+        "amount": "Montant HT €",
+        "public_price": "Prix public TTC €",
+        "public_net_unit_price": "Net TTC €",
+        "public_amount": "Montant TTC €",
+        "public_prices": "Livres à prix public (TTC, TVA comprise)",
+        "net_prices": "Autres articles (HT)",
+        "subtotal_net": "Sous-total HT",
+        "subtotal_gross": "Sous-total TTC",
         "total_net": "Total HT",
         "vat": "TVA",
         "total_gross": "Total TTC",
         "invoice_to_follow": "Facture à suivre",
+        "parcels": "Colis",
+        "carrier": "Transporteur",
+        "tracking_number": "N° de suivi",
+        "received": "Reçu conforme le ............ à ......h...... Nom et signature du destinataire :",
+        "reserves": (
+            "Réserves (manquants, avaries) — à confirmer au transporteur par lettre recommandée dans "
+            "les 3 jours (art. L.133-3 du Code de commerce) :"
+        ),
+        "incident": (
+            "Bon établi pendant l'incident n° {incident} (ERP indisponible) ; "
+            "il sera repris dans l'ERP et la facture suivra."
+        ),
     },
     "en": {
         "title": "Delivery note",
-        "duplicate": "DUPLICATE",
+        "duplicate": "DUPLICATE no. {copy}",
         "preview": "PREVIEW, DO NOT HAND OVER",
         "void": "VOID",
         "customer": "Customer",
@@ -91,14 +113,38 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "gtin": "EAN / ISBN",
         "product_name": "Description",
         "ordered": "Ordered",
-        "shipped": "Shipped",
+        "previously_shipped": "Delivered before",
+        "shipped": "Delivered now",
         "backordered": "Backorder",
-        "unit_price": "Unit price",
-        "net_amount": "Net amount",
+        "unit_price": "Unit price €",
+        "discount": "Discount %",
+        "net_unit_price": "Net unit price €",
+        "amount": "Net amount €",
+        "public_price": "Public price incl. VAT €",
+        "public_net_unit_price": "Net incl. VAT €",
+        "public_amount": "Amount incl. VAT €",
+        "public_prices": "Books at public price (VAT included)",
+        "net_prices": "Other items (excl. VAT)",
+        "subtotal_net": "Subtotal excl. VAT",
+        "subtotal_gross": "Subtotal incl. VAT",
         "total_net": "Total net",
         "vat": "VAT",
         "total_gross": "Total incl. VAT",
         "invoice_to_follow": "Invoice to follow",
+        "parcels": "Parcels",
+        "carrier": "Carrier",
+        "tracking_number": "Tracking no.",
+        "received": (
+            "Received in good order on ............ at ......:...... Name and signature of the consignee:"
+        ),
+        "reserves": (
+            "Reserves (missing or damaged goods) — to be confirmed to the carrier by registered letter "
+            "within 3 days (French Commercial Code, art. L.133-3):"
+        ),
+        "incident": (
+            "Issued during incident no. {incident} (ERP unavailable); it will be entered in the ERP "
+            "and the invoice will follow."
+        ),
     },
 }
 
@@ -129,6 +175,19 @@ class CustomerView:
 
 
 @dataclass(frozen=True, slots=True)
+class LinePrices:
+    """A priced line as the customer checks it by hand: unit price less its discounts in cascade is
+    the net unit price, times the quantity delivered is the amount (app/pricing.py computes them so).
+    A public price (a book's, loi Lang) is VAT included, and so are its net price and amount."""
+
+    unit_price: Decimal
+    discounts: tuple[Decimal, ...]
+    net_unit_price: Decimal
+    amount: Decimal
+    includes_vat: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryNoteLineView:
     """One order line as shipped in this box; prices only when the customer's notes show them."""
 
@@ -139,8 +198,8 @@ class DeliveryNoteLineView:
     ordered_quantity: Decimal
     shipped_quantity: Decimal
     backordered_quantity: Decimal
-    unit_price: Decimal | None = None
-    net_amount: Decimal | None = None
+    previously_shipped_quantity: Decimal = Decimal(0)
+    prices: LinePrices | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,16 +216,36 @@ class DeliveryNoteView:
     customer_reference: str | None = None
     show_prices: bool = False
     totals: Totals | None = None
-    is_duplicate: bool = False
+    parcel_count: int | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    # The incident during which the note was issued, printed in small print.
+    incident_id: int | None = None
+    # Which print this is: 1 is the original, later ones are duplicates; None for a preview.
+    copy_number: int | None = None
     is_void: bool = False
     is_preview: bool = False
     lang: Lang = "fr"
 
+    @property
+    def is_duplicate(self) -> bool:
+        return self.copy_number is not None and self.copy_number > 1
+
     def __post_init__(self) -> None:
         if self.lang not in LABELS:
             raise ValueError(f"unsupported language {self.lang!r}")
-        if self.show_prices and self.totals is None:
-            raise ValueError("a delivery note showing prices needs its totals")
+        if self.show_prices and (self.totals is None or any(line.prices is None for line in self.lines)):
+            raise ValueError("a delivery note showing prices needs its totals and each line's prices")
+
+
+@dataclass(frozen=True, slots=True)
+class _Section:
+    """Lines printed under the same price columns: public prices VAT included, or prices without VAT."""
+
+    heading: str
+    public_prices: bool
+    lines: tuple[DeliveryNoteLineView, ...]
+    subtotal: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,15 +256,40 @@ class _PrintedNote:
     labels: dict[str, str]
     mark: str
     qr_svg: Markup
+    sections: tuple[_Section, ...]
 
 
 def _printed(view: DeliveryNoteView) -> _PrintedNote:
     labels = LABELS[view.lang]
     flags = (("preview", view.is_preview), ("duplicate", view.is_duplicate), ("void", view.is_void))
-    marks = [labels[name] for name, flag in flags if flag]
+    marks = [labels[name].format(copy=view.copy_number) for name, flag in flags if flag]
     # segno writes only path geometry (the note number is encoded, not printed), so the SVG is safe markup.
     qr_svg = segno.make_qr(view.number, error="m").svg_inline(border=0, omitsize=True, svgclass="qr")
-    return _PrintedNote(view=view, labels=labels, mark=" · ".join(marks), qr_svg=Markup(qr_svg))
+    return _PrintedNote(
+        view=view, labels=labels, mark=" · ".join(marks), qr_svg=Markup(qr_svg), sections=_sections(view)
+    )
+
+
+def _sections(view: DeliveryNoteView) -> tuple[_Section, ...]:
+    """One table without prices; with prices, books at public price and other items apart when the
+    note has both, each with its subtotal, so that every column reads in one basis (TTC or HT)."""
+    if not view.show_prices:
+        return (_Section(heading="", public_prices=False, lines=view.lines, subtotal=Decimal(0)),)
+    labels = LABELS[view.lang]
+    groups = (
+        (True, tuple(line for line in view.lines if line.prices and line.prices.includes_vat)),
+        (False, tuple(line for line in view.lines if line.prices and not line.prices.includes_vat)),
+    )
+    present = [(public, lines) for public, lines in groups if lines]
+    return tuple(
+        _Section(
+            heading=labels["public_prices" if public else "net_prices"] if len(present) > 1 else "",
+            public_prices=public,
+            lines=lines,
+            subtotal=sum((line.prices.amount for line in lines if line.prices), Decimal(0)),
+        )
+        for public, lines in present
+    )
 
 
 def delivery_notes_html(views: Sequence[DeliveryNoteView]) -> str:

@@ -9,7 +9,8 @@ to be the original would be the worse error.
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from app.delivery.pdf import (
     CustomerView,
     DeliveryNoteLineView,
     DeliveryNoteView,
+    LinePrices,
     SellerView,
     render_delivery_notes,
     render_delivery_notes_parallel,
@@ -32,9 +34,10 @@ from app.delivery.pdf import (
 from app.delivery.schemas import MAX_PRINT_BATCH
 from app.delivery.service import READING_ROLES
 from app.errors import FieldError, InvalidInput, NotFound
-from app.money import percent, round_money
-from app.pricing import stored_totals
+from app.pricing import net_unit_price, stored_totals
 from app.templating import Lang
+
+IncidentWindow = tuple[int, datetime, datetime | None]
 
 # Below this many notes, starting worker processes (about a second) costs more than it saves.
 PARALLEL_FROM: Final = 24
@@ -60,8 +63,11 @@ def preview_delivery_note(
     actor.require(*READING_ROLES)
     note = repository.get_note(session, number)
     if note is None or not actor.may_see_customer(note.customer_id):
-        raise NotFound(f"no delivery note {number!r}")
-    return replace(delivery_note_view(note, lang=lang, is_duplicate=False), is_preview=True)
+        raise NotFound(
+            f"no delivery note {number!r}", errors=[FieldError(("path", "number"), "unknown delivery note")]
+        )
+    windows = repository.incident_windows(session)
+    return replace(delivery_note_view(note, lang=lang, copy_number=None, windows=windows), is_preview=True)
 
 
 def print_delivery_notes(
@@ -106,10 +112,11 @@ def print_delivery_notes(
             loc=("body", "date"),
         )
     now = utcnow()
+    windows = repository.incident_windows(session)
     views = []
     for note in ordered:
-        views.append(delivery_note_view(note, lang=lang, is_duplicate=note.print_count > 0))
         note.print_count += 1
+        views.append(delivery_note_view(note, lang=lang, copy_number=note.print_count, windows=windows))
         note.first_printed_at = note.first_printed_at or now
         note.last_printed_at = now
     session.flush()
@@ -123,9 +130,12 @@ def render(views: Sequence[DeliveryNoteView]) -> bytes:
     return render_delivery_notes(views)
 
 
-def delivery_note_view(note: DeliveryNote, *, lang: Lang, is_duplicate: bool) -> DeliveryNoteView:
+def delivery_note_view(
+    note: DeliveryNote, *, lang: Lang, copy_number: int | None, windows: Sequence[IncidentWindow] = ()
+) -> DeliveryNoteView:
     """What the note prints. Quantities and prices are the note's frozen figures; the customer block
-    is the customer's current master data."""
+    is the customer's current master data; `copy_number` is this print's (1: the original, None: not a
+    print); `windows` are the incidents' (id, start, end)."""
     settings = get_settings()
     home = settings.seller_country
     seller = SellerView(
@@ -148,32 +158,46 @@ def delivery_note_view(note: DeliveryNote, *, lang: Lang, is_duplicate: bool) ->
         seller=seller,
         customer=_customer_view(note.customer, home),
         shipping_address=_address_view(note.shipping_address, home),
-        lines=tuple(_line_view(line, show) for line in note.lines),
+        lines=tuple(_line_view(line, note.customer_discount_percent, show) for line in note.lines),
         show_prices=show,
         totals=totals if show else None,
-        is_duplicate=is_duplicate,
+        parcel_count=note.parcel_count,
+        carrier=note.carrier,
+        tracking_number=note.tracking_number,
+        incident_id=_incident_of(note.issued_at, windows),
+        copy_number=copy_number,
         is_void=note.status == DeliveryNoteStatus.VOID,
         lang=lang,
     )
 
 
-def _line_view(line: DeliveryNoteLine, show_prices: bool) -> DeliveryNoteLineView:
-    # The printed columns are without VAT: a VAT-inclusive price (a book's public price) is shown net.
-    unit_price = (
-        round_money(line.unit_price / (1 + percent(line.vat_rate)))
-        if line.price_includes_vat
-        else line.unit_price
-    )
+def _incident_of(moment: datetime, windows: Sequence[IncidentWindow]) -> int | None:
+    """The incident whose window `[start, end)` holds the moment (windows never overlap)."""
+    inside = (id_ for id_, start, end in windows if start <= moment and (end is None or moment < end))
+    return next(inside, None)
+
+
+def _line_view(line: DeliveryNoteLine, customer_discount: Decimal, show_prices: bool) -> DeliveryNoteLineView:
+    prices = None
+    if show_prices:
+        discounts = tuple(rate for rate in (line.discount_percent, customer_discount) if rate)
+        prices = LinePrices(
+            unit_price=line.unit_price,
+            discounts=discounts,
+            net_unit_price=net_unit_price(line.unit_price, line.discount_percent, customer_discount),
+            amount=line.line_amount,
+            includes_vat=line.price_includes_vat,
+        )
     return DeliveryNoteLineView(
         line_no=line.order_line_no,
         product_code=line.product_code,
         gtin=line.gtin,
         name=line.description,
         ordered_quantity=line.ordered_quantity,
+        previously_shipped_quantity=line.previously_shipped_quantity,
         shipped_quantity=line.quantity,
         backordered_quantity=line.backordered_quantity,
-        unit_price=unit_price if show_prices else None,
-        net_amount=line.net_amount if show_prices else None,
+        prices=prices,
     )
 
 

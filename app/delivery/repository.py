@@ -20,7 +20,14 @@ from app.delivery.models import (
     GoodsReturn,
     GoodsReturnLine,
 )
+from app.incidents.models import Incident
 from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
+
+
+def incident_windows(session: Session) -> list[tuple[int, datetime, datetime | None]]:
+    """Every incident's id and window (a handful of rows), to tell which one a note was issued in."""
+    rows = session.execute(select(Incident.id, Incident.started_at, Incident.ended_at))
+    return [(id_, start, end) for id_, start, end in rows]
 
 
 def _notes() -> Select[DeliveryNote]:
@@ -95,6 +102,26 @@ def lock_products(session: Session, ids: Iterable[int]) -> dict[int, Product]:
         .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
+    return {product.id: product for product in session.execute(query).scalars()}
+
+
+def orders_to_pick(session: Session, *, number: str | None, day: date) -> list[SaleOrder]:
+    """The order of this number, else every order that may ship on `day` (captured or partly shipped,
+    wanted by that day or with no date), in the order they were captured, with their lines."""
+    query = (
+        select(SaleOrder).options(selectinload(SaleOrder.lines)).order_by(SaleOrder.created_at, SaleOrder.id)
+    )
+    if number is not None:
+        return list(session.execute(query.where(SaleOrder.number == number)).scalars())
+    query = query.where(
+        SaleOrder.status.in_((OrderStatus.CAPTURED, OrderStatus.PARTIALLY_SHIPPED)),
+        (SaleOrder.requested_date.is_(None)) | (SaleOrder.requested_date <= day),
+    )
+    return list(session.execute(query).scalars())
+
+
+def products_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Product]:
+    query = select(Product).where(Product.id.in_(set(ids)))
     return {product.id: product for product in session.execute(query).scalars()}
 
 

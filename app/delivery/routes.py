@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api import ReadSession, Writes
 from app.auth.dependencies import CurrentActor
-from app.delivery import printing, service
+from app.delivery import picking, printing, service
 from app.delivery.schemas import (
     BackorderRead,
     DeliveryNoteRead,
@@ -46,9 +46,19 @@ def get_delivery_note(number: str, session: ReadSession, actor: CurrentActor) ->
 
 
 @router.get("/delivery-notes/{number}/pdf", response_class=Response, responses=PDF_RESPONSE)
-async def delivery_note_pdf(number: str, actor: CurrentActor, writes: Writes, lang: Lang = "fr") -> Response:
-    """The note as a PDF: the first print is the original, later ones are marked duplicate. The print
-    is recorded (and committed) first, then rendered off the event loop."""
+def delivery_note_pdf(number: str, session: ReadSession, actor: CurrentActor, lang: Lang = "fr") -> Response:
+    """The note to look at: a preview, marked as such on every page, that counts no print (so the
+    copy handed to the driver is still the original). Print with `POST .../print`."""
+    view = printing.preview_delivery_note(session, number=number, lang=lang, actor=actor)
+    return _pdf(printing.render([view]), f"{number}-preview.pdf")
+
+
+@router.post("/delivery-notes/{number}/print", response_class=Response, responses=PDF_RESPONSE)
+async def print_delivery_note(
+    number: str, actor: CurrentActor, writes: Writes, lang: Lang = "fr"
+) -> Response:
+    """Print the note: the first print is the original, later ones say DUPLICATA with their copy
+    number. The print is recorded (and committed) first, then rendered off the event loop."""
     view = await writes.write(partial(printing.print_delivery_note, number=number, lang=lang, actor=actor))
     return _pdf(await run_in_threadpool(printing.render, [view]), f"{number}.pdf")
 
@@ -67,6 +77,16 @@ async def print_delivery_notes(body: PrintRequest, actor: CurrentActor, writes: 
     )
     name = views[0].number if len(views) == 1 else f"{views[0].number}_{views[-1].number}"
     return _pdf(await run_in_threadpool(printing.render, views), f"{name}.pdf")
+
+
+@router.get("/picking-list", response_class=Response, responses=PDF_RESPONSE)
+def picking_list(
+    session: ReadSession, actor: CurrentActor, order: str | None = None, lang: Lang = "fr"
+) -> Response:
+    """What to pick, one line per product sorted by code: for `order`, else for every order that may
+    ship today. Backorders (what the stock on hand cannot serve) are left out."""
+    view = picking.picking_list(session, actor=actor, order_number=order, lang=lang)
+    return _pdf(picking.render_picking_list(view), f"picking-{order or view.day.isoformat()}.pdf")
 
 
 @router.get("/backorders")

@@ -21,11 +21,19 @@ class DeliveryLineIn(BaseModel):
     quantity: OrderQuantity
 
 
-class DeliveryCreate(BaseModel):
+class Consignment(BaseModel):
+    """How the goods leave, as printed on the note; what is not given is left blank to fill by hand."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    parcel_count: int | None = Field(default=None, ge=1, le=9999, description="number of parcels")
+    carrier: str | None = Field(default=None, min_length=1, max_length=100)
+    tracking_number: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class DeliveryCreate(Consignment):
     """Lines of the order to ship and how much of each; without `lines`, every open line ships as
     much as the stock on hand allows."""
-
-    model_config = ConfigDict(extra="forbid")
 
     lines: list[DeliveryLineIn] | None = Field(default=None, min_length=1, max_length=MAX_ORDER_LINES)
 
@@ -46,6 +54,7 @@ class DeliveryNoteLineRead(BaseModel):
     gtin: str | None
     description: str
     ordered_quantity: QuantityOut
+    previously_shipped_quantity: QuantityOut
     quantity: QuantityOut
     backordered_quantity: QuantityOut
     unit_price: PriceOut
@@ -70,6 +79,9 @@ class DeliveryNoteRead(BaseModel):
     shipping_address: dict[str, Any]
     show_prices: bool
     customer_discount_percent: RateOut
+    parcel_count: int | None
+    carrier: str | None
+    tracking_number: str | None
     lines: list[DeliveryNoteLineRead]
     totals: TotalsRead
     print_count: int

@@ -9,7 +9,7 @@ The deferred invoice that every delivery note needs is issued by `app.invoicing.
 which calls `issue_delivery_note` here: imports point from invoicing to delivery, never back.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
@@ -20,6 +20,7 @@ from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog import repository as catalog_repository
 from app.catalog.models import Customer, Product
+from app.catalog.service import default_shipping_address, shipping_address_data
 from app.catalog.stock import Movement, record_movements
 from app.clock import utcnow
 from app.config import get_settings
@@ -33,6 +34,7 @@ from app.delivery.models import (
 )
 from app.delivery.schemas import (
     BackorderRead,
+    Consignment,
     DeliveryLineIn,
     DeliveryNoteLineRead,
     DeliveryNoteRead,
@@ -62,16 +64,22 @@ def qty(value: Decimal) -> str:
 
 
 def issue_delivery_note(
-    session: Session, *, number: str, lines: Sequence[DeliveryLineIn] | None, actor: Actor
+    session: Session,
+    *,
+    number: str,
+    lines: Sequence[DeliveryLineIn] | None,
+    actor: Actor,
+    consignment: Consignment | None = None,
 ) -> DeliveryNote:
     """Ship (part of) an order: a numbered delivery note with its lines priced and frozen."""
     actor.require(*SHIPPING_ROLES)
     order = repository.lock_order_by_number(session, number)
     if order is None or not actor.may_see_customer(order.customer_id):
         raise NotFound(f"no order {number!r}", errors=[FieldError(("path", "number"), "unknown order")])
-    _check_shippable(order)
+    check_shippable(order)
     products = repository.lock_products(session, {line.product_id for line in order.lines})
     quantities = _quantities_to_ship(order, products, lines)
+    already_shipped = {line.line_no: line.shipped_quantity for line in order.lines}
 
     orders_service.record_shipment(order, quantities=quantities)
     for line in order.lines:
@@ -106,6 +114,7 @@ def issue_delivery_note(
                 gtin=line.gtin,
                 description=line.description,
                 ordered_quantity=line.quantity,
+                previously_shipped_quantity=already_shipped[line.line_no],
                 quantity=shipped,
                 backordered_quantity=max(line.open_quantity, ZERO),
                 unit_price=line.unit_price,
@@ -117,6 +126,7 @@ def issue_delivery_note(
             )
         )
     totals = compute_totals(priced)
+    consignment = consignment or Consignment()
     note = DeliveryNote(
         number=take_number(session, get_settings().delivery_note_prefix, moment),
         status=DeliveryNoteStatus.ISSUED,
@@ -125,8 +135,11 @@ def issue_delivery_note(
         issue_date=moment.day,
         issued_at=moment.at,
         issued_by=actor.caller_key,
-        shipping_address=order.shipping_address or billing_address(order.customer),
+        shipping_address=order.shipping_address or _default_address(session, order.customer),
         show_prices=order.customer.show_prices_on_delivery_note,
+        parcel_count=consignment.parcel_count,
+        carrier=consignment.carrier,
+        tracking_number=consignment.tracking_number,
         customer_discount_percent=order.customer_discount_percent,
         net_total=totals.net,
         vat_total=totals.vat,
@@ -147,7 +160,7 @@ def issue_delivery_note(
     return note
 
 
-def _check_shippable(order: SaleOrder) -> None:
+def check_shippable(order: SaleOrder) -> None:
     where = [FieldError(("path", "number"), f"order {order.number} is {order.status}")]
     if order.status == OrderStatus.CANCELLED:
         raise Conflict(
@@ -166,17 +179,10 @@ def _quantities_to_ship(
 ) -> dict[int, Decimal]:
     """Quantity to ship per order line number: as asked (checked against what is left to ship and the
     stock on hand), or, when nothing is asked, as much of each open line as the stock allows."""
-    left = {pid: max(product.stock_on_hand, ZERO) for pid, product in products.items()}
+    left = stock_left(products.values())
     quantities: dict[int, Decimal] = {}
     if wanted is None:
-        for line in order.lines:
-            product = products[line.product_id]
-            can = min(line.open_quantity, left[line.product_id])
-            if not product.allows_decimal_quantity:
-                can = can.to_integral_value(rounding=ROUND_FLOOR)
-            if can > 0:
-                quantities[line.line_no] = can
-                left[line.product_id] -= can
+        quantities = shippable_quantities(order, products, left)
         if not quantities:
             raise BusinessRuleViolation(
                 f"nothing of order {order.number} can ship: no stock on hand for what is left to ship",
@@ -230,6 +236,34 @@ def _quantities_to_ship(
         raise BusinessRuleViolation(
             "not enough stock on hand for this delivery", errors=stock_errors, slug="insufficient-stock"
         )
+    return quantities
+
+
+def _default_address(session: Session, customer: Customer) -> dict[str, Any]:
+    """Where an order that names no address ships (orders captured before defaults, or by EDI)."""
+    default = default_shipping_address(catalog_repository.shipping_addresses_of(session, customer.id))
+    return shipping_address_data(default) if default is not None else billing_address(customer)
+
+
+def stock_left(products: Iterable[Product]) -> dict[int, Decimal]:
+    """What may still leave the warehouse, by product id: the stock on hand, never below zero."""
+    return {product.id: max(product.stock_on_hand, ZERO) for product in products}
+
+
+def shippable_quantities(
+    order: SaleOrder, products: Mapping[int, Product], left: dict[int, Decimal]
+) -> dict[int, Decimal]:
+    """How much of each open line of the order the stock `left` allows, by order line number, taken
+    from `left` (so that successive orders share the stock first come, first served)."""
+    quantities: dict[int, Decimal] = {}
+    for line in order.lines:
+        product = products[line.product_id]
+        can = min(line.open_quantity, left[line.product_id])
+        if not product.allows_decimal_quantity:
+            can = can.to_integral_value(rounding=ROUND_FLOOR)
+        if can > 0:
+            quantities[line.line_no] = can
+            left[line.product_id] -= can
     return quantities
 
 
@@ -505,6 +539,9 @@ def delivery_note_read(note: DeliveryNote) -> DeliveryNoteRead:
         shipping_address=note.shipping_address,
         show_prices=note.show_prices,
         customer_discount_percent=note.customer_discount_percent,
+        parcel_count=note.parcel_count,
+        carrier=note.carrier,
+        tracking_number=note.tracking_number,
         lines=[DeliveryNoteLineRead.model_validate(line) for line in note.lines],
         totals=totals_read(totals),
         print_count=note.print_count,

@@ -30,7 +30,8 @@ async def ship_order(
 ) -> Response:
     """Ship all or part of an order: a delivery note, numbered and priced, and its deferred invoice.
     Without `lines`, every open line ships as much as the stock on hand allows; what is left of the
-    order becomes its backorder. With an `Idempotency-Key`, a retry ships nothing more."""
+    order becomes its backorder. `parcel_count`, `carrier` and `tracking_number` are printed on the
+    note. With an `Idempotency-Key`, a retry ships nothing more."""
     lines = body.lines if body is not None else None
     once = Once.of(
         actor.caller_key,
@@ -41,7 +42,7 @@ async def ship_order(
     return await once.write(
         writes,
         lambda session: delivery_service.delivery_note_read(
-            service.ship_order(session, number=number, lines=lines, actor=actor)
+            service.ship_order(session, number=number, lines=lines, actor=actor, consignment=body)
         ),
         rank=Rank.SHIPMENTS,
     )

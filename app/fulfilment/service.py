@@ -10,7 +10,7 @@ from app.auth.service import Actor
 from app.delivery import returns as delivery_returns
 from app.delivery import service as delivery_service
 from app.delivery.models import DeliveryNote, GoodsReturn
-from app.delivery.schemas import DeliveryLineIn, ReturnCreate
+from app.delivery.schemas import Consignment, DeliveryLineIn, ReturnCreate
 from app.errors import Conflict, FieldError
 from app.fulfilment.schemas import ReturnWithCreditNoteRead
 from app.invoicing import repository as invoicing_repository
@@ -25,10 +25,17 @@ class RecordedReturn:
 
 
 def ship_order(
-    session: Session, *, number: str, lines: Sequence[DeliveryLineIn] | None, actor: Actor
+    session: Session,
+    *,
+    number: str,
+    lines: Sequence[DeliveryLineIn] | None,
+    actor: Actor,
+    consignment: Consignment | None = None,
 ) -> DeliveryNote:
     """Ship (part of) an order: its delivery note and the note's deferred invoice."""
-    note = delivery_service.issue_delivery_note(session, number=number, lines=lines, actor=actor)
+    note = delivery_service.issue_delivery_note(
+        session, number=number, lines=lines, actor=actor, consignment=consignment
+    )
     issue_deferred_invoice(session, note=note)
     return note
 

@@ -1,6 +1,8 @@
 """Queries on deferred invoices and credit notes."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, func, select
@@ -8,8 +10,36 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import Select
 
 from app.catalog.models import Customer
-from app.delivery.models import GoodsReturn, GoodsReturnLine
-from app.invoicing.models import DeferredDocument, DocumentKind
+from app.delivery.models import DeliveryNote, DeliveryNoteStatus, GoodsReturn, GoodsReturnLine
+from app.invoicing.models import DeferredDocument, DocumentKind, DocumentStatus
+
+
+@dataclass(frozen=True)
+class Uninvoiced:
+    """Delivery notes whose invoice is not in the ERP yet: how many, since when, for how much."""
+
+    count: int
+    oldest: date | None
+    gross: Decimal
+
+
+def uninvoiced_deliveries(session: Session, *, issued_from: date | None = None) -> Uninvoiced:
+    """Issued delivery notes (from `issued_from` on, when given) whose deferred invoice is neither
+    replayed nor void."""
+    query = (
+        select(func.count(), func.min(DeliveryNote.issue_date), func.sum(DeferredDocument.gross_total))
+        .select_from(DeliveryNote)
+        .join(DeferredDocument, DeferredDocument.delivery_note_id == DeliveryNote.id)
+        .where(
+            DeliveryNote.status == DeliveryNoteStatus.ISSUED,
+            DeferredDocument.kind == DocumentKind.INVOICE,
+            DeferredDocument.status.not_in([DocumentStatus.REPLAYED, DocumentStatus.VOID]),
+        )
+    )
+    if issued_from is not None:
+        query = query.where(DeliveryNote.issue_date >= issued_from)
+    count, oldest, gross = session.execute(query).one()
+    return Uninvoiced(int(count), oldest, gross or Decimal(0))
 
 
 def _documents() -> Select[DeferredDocument]:

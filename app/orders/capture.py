@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import Role
 from app.auth.service import Actor
+from app.catalog import repository as catalog_repository
 from app.catalog.schemas import Address
+from app.catalog.service import default_shipping_address, shipping_address_data
 from app.clock import utcnow
 from app.config import get_settings
 from app.errors import BusinessRuleViolation, FieldError, InvalidInput, NotPermitted
@@ -458,22 +460,25 @@ def _possible_duplicate(
 def _resolve_shipping_address(
     session: Session, customer_id: int, requested: str | Address | None
 ) -> dict[str, Any] | None:
-    if requested is None:
-        return None
+    """The address the order ships to: the one named, else the customer's default shipping address,
+    else (no shipping address at all) None, meaning the billing address. A customer with several
+    addresses and no default must be told which one."""
     if isinstance(requested, Address):
         return requested.model_dump()
+    if requested is None:
+        addresses = catalog_repository.shipping_addresses_of(session, customer_id)
+        default = default_shipping_address(addresses)
+        if default is None and addresses:
+            codes = ", ".join(address.code for address in addresses)
+            raise InvalidInput(
+                f"the customer has {len(addresses)} shipping addresses and none is the default: "
+                f"name one of {codes}",
+                loc=("body", "shipping_address"),
+            )
+        return shipping_address_data(default) if default is not None else None
     address = repository.shipping_address_by_code(session, customer_id, requested)
     if address is None:
         raise InvalidInput(
             f"the customer has no shipping address {requested!r}", loc=("body", "shipping_address")
         )
-    return {
-        "code": address.code,
-        "name": address.name,
-        "street": address.street,
-        "street2": address.street2,
-        "postal_code": address.postal_code,
-        "city": address.city,
-        "country": address.country,
-        "gln": address.gln,
-    }
+    return shipping_address_data(address)

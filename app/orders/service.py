@@ -64,7 +64,7 @@ def cancel_order(session: Session, *, number: str, actor: Actor) -> SaleOrder:
         raise Conflict(f"order {number} has shipped goods and can no longer be cancelled")
     release: dict[int, Decimal] = {}
     for line in order.lines:
-        release[line.product_id] = release.get(line.product_id, ZERO) + line.quantity - line.shipped_quantity
+        release[line.product_id] = release.get(line.product_id, ZERO) + line.open_quantity
     repository.add_reserved_quantities(session, {pid: -qty for pid, qty in release.items()})
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = utcnow()

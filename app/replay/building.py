@@ -62,6 +62,7 @@ def buyer_party(customer: CustomerRow) -> ErpParty:
         ),
         vat_number=customer.vat_number,
         gln=customer.gln,
+        legal_id=customer.siren,
     )
 
 

@@ -26,6 +26,7 @@ class CustomerRow(Protocol):
     code: str
     name: str
     vat_number: str | None
+    siren: str | None
     gln: str | None
     billing_name: str | None
     billing_street: str
@@ -88,6 +89,7 @@ _CUSTOMER = (
     Customer.code,
     Customer.name,
     Customer.vat_number,
+    Customer.siren,
     Customer.gln,
     Customer.billing_name,
     Customer.billing_street,

@@ -118,14 +118,16 @@ def status_for_token(session: Session, token: str) -> OrderStatusView:
 
 
 def _line_status(line: SaleOrderLine, order_status: str, shipments: list[ShipmentSeen]) -> LineStatus:
-    rest = line.quantity - line.shipped_quantity
-    cancelled = rest if order_status == "cancelled" else Decimal(0)
+    # Cancelled: what the customer gave up on the line, and all that was left of a cancelled order.
+    cancelled = (line.closed_quantity or Decimal(0)) + (
+        line.open_quantity if order_status == "cancelled" else 0
+    )
     return LineStatus(
         description=line.description,
         product_code=line.product_code,
         ordered=line.quantity,
         shipped=line.shipped_quantity,
-        backordered=line.backordered_quantity if not cancelled else Decimal(0),
+        backordered=line.backordered_quantity if order_status != "cancelled" else Decimal(0),
         cancelled=cancelled,
         shipments=tuple(shipments),
     )

@@ -23,6 +23,7 @@ from app.api import Once, ReadSession, Writes
 from app.auth.service import Actor
 from app.catalog.models import Customer
 from app.catalog.repository import find_customers, find_products
+from app.catalog.service import default_shipping_address
 from app.email import service as inbox
 from app.errors import DomainError
 from app.numbering import Rank
@@ -159,8 +160,9 @@ def _resolve_customer(session: Session, state: EntryState, actor: Actor) -> None
     if state.customer is None:
         state.errors["customer_query"] = "client inconnu"
         return
-    if not form.shipping_address and len(state.customer.shipping_addresses) == 1:
-        form.shipping_address = state.customer.shipping_addresses[0].code
+    default = default_shipping_address(state.customer.shipping_addresses)
+    if not form.shipping_address and default is not None:
+        form.shipping_address = default.code
     state.recent = orders.list_orders(
         session,
         actor=actor,

@@ -16,13 +16,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from app.api import Once, ReadSession, Writes
 from app.clock import utcnow
-from app.delivery import printing
+from app.delivery import picking, printing
 from app.delivery import service as delivery
 from app.delivery.repository import notes_issued_on
-from app.delivery.schemas import DeliveryLineIn, StockCorrectionCreate
+from app.delivery.schemas import Consignment, DeliveryLineIn, StockCorrectionCreate
 from app.errors import DomainError, FieldError, InvalidInput
 from app.fulfilment import service as fulfilment
 from app.numbering import Rank, business_moment
@@ -95,17 +96,31 @@ async def ship(request: Request, number: str, actor: Warehouse, writes: Writes) 
     key makes a double click one delivery note."""
     form = await request.form()
     lines = _typed_lines(form.multi_items())
+    consignment = _consignment(form)
     key = str(form.get("form_key") or "") or None
-    payload = [line.model_dump(mode="json") for line in lines] if lines is not None else None
+    payload = {
+        "lines": [line.model_dump(mode="json") for line in lines] if lines is not None else None,
+        **consignment.model_dump(),
+    }
     once = Once.of(actor.caller_key, key, scope=f"desk-delivery:{number}:", payload=payload)
     answer = await once.write(
         writes,
         lambda session: delivery.delivery_note_read(
-            fulfilment.ship_order(session, number=number, lines=lines, actor=actor)
+            fulfilment.ship_order(session, number=number, lines=lines, actor=actor, consignment=consignment)
         ),
         rank=Rank.SHIPMENTS,
     )
     return RedirectResponse(f"/warehouse?shipped={json.loads(bytes(answer.body))['number']}", status_code=303)
+
+
+def _consignment(form: FormData) -> Consignment:
+    """Parcels, carrier and tracking number as typed (all optional: blank ones are written by hand)."""
+    typed = {name: str(form.get(name) or "").strip() or None for name in Consignment.model_fields}
+    try:
+        return Consignment.model_validate(typed)
+    except ValidationError as exc:
+        errors = [FieldError(("form", str(error["loc"][0])), error["msg"]) for error in exc.errors()]
+        raise InvalidInput("colis, transporteur ou numéro de suivi invalides", errors=errors) from exc
 
 
 def _typed_lines(items: Sequence[tuple[str, object]]) -> list[DeliveryLineIn] | None:
@@ -126,6 +141,15 @@ def _typed_lines(items: Sequence[tuple[str, object]]) -> list[DeliveryLineIn] | 
     if not lines:
         raise InvalidInput("aucune quantité à expédier", loc=("form", "qty"))
     return lines
+
+
+@router.get("/warehouse/picking-list")
+def picking_list(session: ReadSession, actor: Warehouse, order: str | None = None) -> Response:
+    """The picking list of one order, or of every order that may ship today."""
+    view = picking.picking_list(session, actor=actor, order_number=order or None)
+    return _pdf(
+        picking.render_picking_list(view), f"preparation-{order or view.day.isoformat()}.pdf", download=False
+    )
 
 
 @router.get("/warehouse/notes/{number}/preview")

@@ -76,6 +76,44 @@ class TestCustomerRows:
         assert (brest.blocked, brest.billing_country, brest.shipping_addresses) == (True, "FR", [])
         assert failler.snapshot_at == AS_OF
 
+    def test_the_default_shipping_address_is_a_column_and_a_customer_has_at_most_one(
+        self, session: Session, tmp_path: Path
+    ) -> None:
+        header = HEADER.replace("GLN livraison\n", "GLN livraison;Livraison par défaut\n")
+        content = header + (
+            "DEF1;Librairie Défaut;;;;1 rue;75001;Paris;;;;MAG;Magasin;2 rue;75002;Paris;;non\n"
+            "DEF1;;;;;;;;;;;ENT;Entrepôt;ZI Nord;93200;Saint-Denis;;oui\n"
+            "DEF2;Deux défauts;;;;1 rue;75001;Paris;;;;A;A;2 rue;75002;Paris;;oui\n"
+            "DEF2;;;;;;;;;;;B;B;3 rue;75003;Paris;;oui\n"
+        )
+
+        result = run_import(session, tmp_path, content)
+
+        imported = customer(session, "DEF1")
+        assert imported is not None
+        assert [(a.code, a.is_default) for a in imported.shipping_addresses] == [
+            ("MAG", False),
+            ("ENT", True),
+        ]
+        assert customer(session, "DEF2") is None and result.rows_rejected == 2
+        assert "at most one shipping address may be the default" in result.report
+
+    def test_the_siren_is_imported_checked_and_a_siret_gives_its_siren(
+        self, session: Session, tmp_path: Path
+    ) -> None:
+        content = (
+            "Code client;Raison sociale;Adresse;CP;Ville;SIREN\n"
+            "SR1;Librairie A;1 rue;75001;Paris;552 100 554\n"
+            "SR2;Librairie B;1 rue;75001;Paris;55210055400013\n"
+            "SR3;Librairie C;1 rue;75001;Paris;552100555\n"
+        )
+
+        result = run_import(session, tmp_path, content)
+
+        sirens = [getattr(customer(session, code), "siren", None) for code in ("SR1", "SR2", "SR3")]
+        assert sirens == ["552100554", "552100554", None]
+        assert result.rows_rejected == 1 and "clients.csv:4: SIREN: not a valid SIREN" in result.report
+
     def test_invalid_identifiers_are_reported_on_their_line(self, session: Session, tmp_path: Path) -> None:
         content = HEADER + (
             "BAD;Librairie;FR00000000000;3012345000018;;1 rue;75001;Paris;;;;;;;;;\n"

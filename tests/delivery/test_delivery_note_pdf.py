@@ -12,6 +12,7 @@ from app.delivery.pdf import (
     CustomerView,
     DeliveryNoteLineView,
     DeliveryNoteView,
+    LinePrices,
     SellerView,
     delivery_notes_html,
     render_delivery_note,
@@ -19,7 +20,15 @@ from app.delivery.pdf import (
     render_delivery_notes_parallel,
 )
 from app.pricing import Totals, VatLine
-from app.templating import Lang, format_date, format_money, format_quantity, format_rate
+from app.templating import (
+    Lang,
+    format_amount,
+    format_date,
+    format_money,
+    format_price,
+    format_quantity,
+    format_rate,
+)
 
 SELLER = SellerView(
     name="Éditions Carnet SARL",
@@ -43,8 +52,12 @@ def make_line(line_no: int, *, backordered: int = 0) -> DeliveryNoteLineView:
         ordered_quantity=Decimal(6),
         shipped_quantity=Decimal(6 - backordered),
         backordered_quantity=Decimal(backordered),
-        unit_price=Decimal("12.50"),
-        net_amount=Decimal("12.50") * (6 - backordered),
+        prices=LinePrices(
+            unit_price=Decimal("12.50"),
+            discounts=(),
+            net_unit_price=Decimal("12.50"),
+            amount=Decimal("12.50") * (6 - backordered),
+        ),
     )
 
 
@@ -54,12 +67,12 @@ def make_note_view(
     lines: int = 3,
     show_prices: bool = False,
     lang: Lang = "fr",
-    is_duplicate: bool = False,
+    copy_number: int | None = 1,
     is_void: bool = False,
     customer: CustomerView = CUSTOMER,
 ) -> DeliveryNoteView:
     note_lines = tuple(make_line(n, backordered=2 if n % 3 == 0 else 0) for n in range(1, lines + 1))
-    net = sum((line.net_amount or Decimal(0) for line in note_lines), Decimal(0))
+    net = sum((line.prices.amount for line in note_lines if line.prices), Decimal(0))
     vat = (net * Decimal("0.055")).quantize(Decimal("0.01"))
     totals = Totals(net=net, vat=vat, gross=net + vat, vat_breakdown=(VatLine(Decimal("5.5"), net, vat),))
     return DeliveryNoteView(
@@ -75,7 +88,7 @@ def make_note_view(
         customer_reference="PO-7781",
         show_prices=show_prices,
         totals=totals if show_prices else None,
-        is_duplicate=is_duplicate,
+        copy_number=copy_number,
         is_void=is_void,
         lang=lang,
     )
@@ -99,6 +112,12 @@ class TestFormatting:
     def test_english_amounts_start_with_the_euro_sign(self) -> None:
         assert format_money(Decimal("1234.5"), "en") == "€1,234.50"
         assert format_money(Decimal("-1234567.891"), "en") == "-€1,234,567.89"
+
+    def test_table_cells_print_amounts_and_unit_prices_without_the_euro_sign(self) -> None:
+        assert format_amount(Decimal("1234.5")) == "1\u202f234,50"
+        assert format_price(Decimal("39.9119")) == "39,9119"
+        assert format_price(Decimal("14.8850"), "en") == "14.885"
+        assert format_price(Decimal("12.5000")) == "12,50"
 
     def test_quantities_drop_trailing_zeros(self) -> None:
         assert format_quantity(Decimal("12.000")) == "12"
@@ -145,16 +164,17 @@ class TestRenderDeliveryNote:
         assert view.totals is not None
         (text,) = page_texts(render_delivery_note(view))
         for line in view.lines:
-            assert line.unit_price is not None and line.net_amount is not None
+            assert line.prices is not None
             row = line_row(text, line)
-            assert row.endswith(f"{format_money(line.unit_price)} {format_money(line.net_amount)}")
+            unit, net = format_price(line.prices.unit_price), format_price(line.prices.net_unit_price)
+            assert row.endswith(f"{unit} {net} {format_amount(line.prices.amount)}")
         assert f"Total HT {format_money(view.totals.net)}" in text
         assert f"TVA 5,5\u202f% ({format_money(view.totals.net)}) {format_money(view.totals.vat)}" in text
         assert f"Total TTC {format_money(view.totals.gross)}" in text
 
     def test_no_price_nor_total_when_the_customer_does_not_see_prices(self) -> None:
         (text,) = page_texts(render_delivery_note(make_note_view(lines=4)))
-        for absent in ("€", "P.U. HT", "Montant HT", "Total HT", "TVA 5,5", "Total TTC"):
+        for absent in ("€", "P.U. HT", "Remise", "Montant HT", "Total HT", "TVA 5,5", "Total TTC"):
             assert absent not in text
 
     def test_invoice_to_follow_is_mentioned(self) -> None:
@@ -162,9 +182,9 @@ class TestRenderDeliveryNote:
         assert "Facture à suivre" in text
 
     def test_a_reprint_carries_the_duplicate_mark(self) -> None:
-        (reprint,) = page_texts(render_delivery_note(make_note_view(is_duplicate=True)))
+        (reprint,) = page_texts(render_delivery_note(make_note_view(copy_number=2)))
         (original,) = page_texts(render_delivery_note(make_note_view()))
-        assert "DUPLICATA" in reprint
+        assert "DUPLICATA n° 2" in reprint
         assert "DUPLICATA" not in original
 
     def test_a_void_note_is_marked_void(self) -> None:
@@ -172,10 +192,10 @@ class TestRenderDeliveryNote:
         assert "VOID" in text
 
     def test_english_variant_translates_labels_amounts_and_dates(self) -> None:
-        view = make_note_view(show_prices=True, lang="en", is_duplicate=True)
+        view = make_note_view(show_prices=True, lang="en", copy_number=3)
         assert view.totals is not None
         (text,) = page_texts(render_delivery_note(view))
-        for expected in ("Delivery note", "Invoice to follow", "DUPLICATE", "26 Nov 2026", "SHIP TO"):
+        for expected in ("Delivery note", "Invoice to follow", "DUPLICATE no. 3", "26 Nov 2026", "SHIP TO"):
             assert expected in text
         assert f"Total incl. VAT {format_money(view.totals.gross, 'en')}" in text
         for french in ("Bon de livraison", "Facture à suivre", "DUPLICATA", "Total TTC"):

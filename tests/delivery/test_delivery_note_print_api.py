@@ -23,7 +23,7 @@ def pages(content: bytes) -> list[str]:
 
 
 def printed(client: TestClient, headers: dict[str, str], number: str, lang: str = "fr") -> str:
-    answer = client.get(f"/api/v1/delivery-notes/{number}/pdf", params={"lang": lang}, headers=headers)
+    answer = client.post(f"/api/v1/delivery-notes/{number}/print", params={"lang": lang}, headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "application/pdf"
     return "\n".join(pages(answer.content))
@@ -48,10 +48,10 @@ class TestPrintDeliveryNote:
         for line in note["lines"]:
             assert line["product_code"] in text and line["gtin"] in text
         radio_row = next(row for row in text.splitlines() if row.startswith(f"2 {radio.code}"))
-        assert radio_row.split()[-7:-4] == ["2", "1", "1"]  # ordered, shipped, backordered
-        assert format_money(Decimal("49.90")) in radio_row and format_money(Decimal("44.91")) in radio_row
+        # ordered, shipped now, backordered; unit price, discount, net unit price, amount (without VAT)
+        assert radio_row.endswith(" 2 1 1 49,90 10 44,91 44,91")
         book_row = next(row for row in text.splitlines() if row.startswith(f"1 {book.code}"))
-        assert format_money(Decimal("18.96")) in book_row  # 20.00 VAT included, printed without VAT
+        assert book_row.endswith(" 3 3 20,00 10 18,00 54,00")  # the public price, VAT included
         totals = note["totals"]
         assert f"Total HT {format_money(Decimal(totals['net']))}" in text
         assert f"Total TTC {format_money(Decimal(totals['gross']))}" in text
@@ -67,10 +67,33 @@ class TestPrintDeliveryNote:
 
         assert "DUPLICATA" not in printed(client, headers, note["number"])
         assert "DUPLICATA" in printed(client, headers, note["number"])
-        assert "DUPLICATE" in printed(client, auth_headers(session, role="rep"), note["number"], lang="en")
+        assert "DUPLICATE no. 3" in printed(
+            client, auth_headers(session, role="rep"), note["number"], lang="en"
+        )
 
         read = client.get(f"/api/v1/delivery-notes/{note['number']}", headers=headers).json()
         assert read["print_count"] == 3 and read["first_printed_at"] is not None
+
+    def test_a_get_of_the_pdf_is_a_preview_that_counts_no_print(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer, product = make_customer(session), make_product(session)
+        headers = auth_headers(session, role="warehouse")
+        number = ship(client, headers, order_of(session, customer, (product, 1)))["number"]
+        url = f"/api/v1/delivery-notes/{number}"
+
+        preview = client.get(f"{url}/pdf", headers=headers)
+        assert preview.status_code == 200 and preview.headers["content-type"] == "application/pdf"
+        assert "APERÇU, NE PAS REMETTRE" in "\n".join(pages(preview.content))
+        assert client.get(url, headers=headers).json()["print_count"] == 0
+
+        original = printed(client, headers, number)
+        assert "DUPLICATA" not in original and "APERÇU" not in original
+        assert "DUPLICATA n° 2" in printed(client, headers, number)
+        assert "PREVIEW, DO NOT HAND OVER" in "\n".join(
+            pages(client.get(f"{url}/pdf", params={"lang": "en"}, headers=headers).content)
+        )
+        assert client.get(url, headers=headers).json()["print_count"] == 2
 
     def test_english_labels(self, client: TestClient, session: Session) -> None:
         customer, product = make_customer(session), make_product(session, price="12.50")
@@ -105,10 +128,11 @@ class TestPrintDeliveryNote:
         self, client: TestClient, session: Session
     ) -> None:
         before = fulfilment_state(session)
-        answer = client.get(
-            "/api/v1/delivery-notes/BL-1999-000001/pdf", headers=auth_headers(session, role="rep")
-        )
+        headers = auth_headers(session, role="rep")
+        answer = client.post("/api/v1/delivery-notes/BL-1999-000001/print", headers=headers)
         assert_problem(answer, 404, ["path", "number"])
+        preview = client.get("/api/v1/delivery-notes/BL-1999-000001/pdf", headers=headers)
+        assert_problem(preview, 404, ["path", "number"])
         assert fulfilment_state(session) == before
 
     def test_an_unsupported_language_is_located(self, client: TestClient, session: Session) -> None:
@@ -122,10 +146,9 @@ class TestPrintDeliveryNote:
         note = ship(
             client, auth_headers(session, role="warehouse"), order_of(session, customer, (product, 1))
         )
-        answer = client.get(
-            f"/api/v1/delivery-notes/{note['number']}/pdf", headers=auth_headers(session, role="finance")
-        )
-        assert_problem(answer, 403)
+        finance = auth_headers(session, role="finance")
+        assert_problem(client.post(f"/api/v1/delivery-notes/{note['number']}/print", headers=finance), 403)
+        assert_problem(client.get(f"/api/v1/delivery-notes/{note['number']}/pdf", headers=finance), 403)
 
 
 class TestPrintBatch:

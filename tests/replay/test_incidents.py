@@ -137,7 +137,10 @@ class TestUninvoicedMonths:
             .values(issue_date=utcnow().date().replace(day=1) - timedelta(days=3))
         )
         system = client.get("/api/v1/system").json()
-        assert [(w["code"], w["count"]) for w in system["warnings"]] == [("uninvoiced_past_month", 2)]
+        assert [(w["code"], w["count"]) for w in system["warnings"]] == [
+            ("uninvoiced_past_month", 2),
+            ("uninvoiced_delivery", 2),
+        ]
         assert system["banner"] == system["warnings"][0]["detail"]
         assert "carnet_uninvoiced_past_month_delivery_notes 2" in client.get("/api/v1/metrics").text
 

@@ -3,9 +3,11 @@ JavaScript posts them, the customer's status link, the API documentation."""
 
 import re
 from collections.abc import Iterator
+from io import BytesIO
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,7 @@ from app.orders.models import SaleOrder
 from app.tracking.models import OrderStatusLink
 from app.web import status
 from tests.builders import PASSWORD, auth_headers, make_customer, make_product, make_user
+from tests.delivery.fulfilment import order_of
 from tests.email.mail import email
 
 
@@ -137,6 +140,33 @@ def test_an_order_keyed_without_javascript_is_recorded_once_with_its_status_link
     assert number in detail.text and "/status/" in detail.text
 
 
+def test_the_order_form_preselects_the_default_address_and_asks_when_there_is_none(
+    client: TestClient, session: Session
+) -> None:
+    with_default = make_customer(session, code="LIB200", addresses=2)
+    with_default.shipping_addresses[1].is_default = True
+    without_default = make_customer(session, code="LIB201", addresses=2)
+    product = make_product(session)
+    token = sign_in(client, session, "rep")
+
+    def entry(customer_code: str, action: str) -> str:
+        form = {
+            "csrf_token": token,
+            "entry_key": f"form-{customer_code}",
+            "customer_query": customer_code,
+            "customer_code": customer_code,
+            "code": [product.code],
+            "quantity": ["1"],
+            "action": action,
+        }
+        return client.post("/orders/new", data=form).text
+
+    assert '<option value="DP2" selected>' in entry(with_default.code, "refresh")
+    page = entry(without_default.code, "save")
+    assert 'id="shipping_address-error"' in page and "DP1, DP2" in page
+    assert session.execute(select(SaleOrder)).first() is None
+
+
 def test_a_refused_line_keeps_what_was_typed_and_says_why_beside_it(
     client: TestClient, session: Session, shop: dict[str, str]
 ) -> None:
@@ -231,11 +261,20 @@ def test_the_warehouse_ships_part_of_an_order_and_a_preview_prints_nothing(
     token = sign_in(client, session, "warehouse")
     shipped = client.post(
         f"/warehouse/orders/{number}/ship",
-        data={"csrf_token": token, "form_key": "ship-1", "qty-1": "1", "qty-2": "0"},
+        data={
+            "csrf_token": token,
+            "form_key": "ship-1",
+            "qty-1": "1",
+            "qty-2": "0",
+            "parcel_count": "2",
+            "carrier": "Geodis",
+            "tracking_number": "",
+        },
         follow_redirects=False,
     )
     assert shipped.status_code == 303
     note = session.execute(select(DeliveryNote)).scalar_one()
+    assert (note.parcel_count, note.carrier, note.tracking_number) == (2, "Geodis", None)
     assert shipped.headers["location"] == f"/warehouse?shipped={note.number}"
     assert client.get(f"/warehouse/notes/{note.number}/preview").content.startswith(b"%PDF")
     session.refresh(note)
@@ -481,3 +520,17 @@ def test_the_title_search_finds_every_word_in_any_case_and_follows_a_renamed_tit
     other.name = "Atlas des poissons"
     session.flush()
     assert found("poissons") == ["ATLAS"] and found("oiseaux") == []
+
+
+def test_the_warehouse_page_offers_the_picking_list_of_the_day_and_of_each_order(
+    client: TestClient, session: Session
+) -> None:
+    customer, product = make_customer(session), make_product(session, code="PD-1")
+    number = order_of(session, customer, (product, 2))
+    sign_in(client, session, "warehouse")
+    page = client.get("/warehouse").text
+    assert 'href="/warehouse/picking-list"' in page
+    assert f'href="/warehouse/picking-list?order={number}"' in page
+    pdf = client.get("/warehouse/picking-list", params={"order": number}).content
+    text = "\n".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
+    assert f"PD-1 {product.gtin} {product.name} 2 " in text
