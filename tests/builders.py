@@ -74,6 +74,7 @@ def make_product(
     price_locked: bool = False,
     stock: str = "100",
     decimals: bool = False,
+    supplier: tuple[str, str] | None = None,
 ) -> Product:
     n = next(_sequence)
     product = Product(
@@ -89,6 +90,8 @@ def make_product(
         stock_as_of=SNAPSHOT_AT,
         reserved_quantity=Decimal(0),
         snapshot_at=SNAPSHOT_AT,
+        supplier_code=supplier[0] if supplier else None,
+        supplier_name=supplier[1] if supplier else None,
     )
     session.add(product)
     session.flush()

@@ -76,6 +76,8 @@ def save_product(session: Session, *, data: ProductCreate, snapshot_at: datetime
         "vat_rate",
         "allows_decimal_quantity",
         "stock_on_hand",
+        "supplier_code",
+        "supplier_name",
     ):
         setattr(product, field, getattr(data, field))
     product.stock_as_of = data.stock_as_of or now
@@ -168,4 +170,6 @@ def product_read(product: Product) -> ProductRead:
         reserved_quantity=product.reserved_quantity,
         available_quantity=product.stock_on_hand - product.reserved_quantity,
         stock_as_of=product.stock_as_of,
+        supplier_code=product.supplier_code,
+        supplier_name=product.supplier_name,
     )
