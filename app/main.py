@@ -22,6 +22,7 @@ from app.invoicing.routes import router as invoicing_router
 from app.limits import BodySizeLimit, RefuseNul
 from app.orders.routes import router as orders_router
 from app.replay.routes import router as replay_router
+from app.suppliers.routes import router as suppliers_router
 from app.web import routes as web
 from app.writer import stop_writers, writer_for
 
@@ -70,6 +71,7 @@ def create_app() -> FastAPI:
         email_router,
         incidents_router,
         replay_router,
+        suppliers_router,
         system.router,
     ):
         app.include_router(router, prefix=API_PREFIX)

@@ -31,6 +31,7 @@ class Actor:
     name: str
     role: str
     customer_ids: frozenset[int] | None = None  # None: every customer
+    supplier_code: str | None = None  # a `supplier` user's supplier: the only titles it may see
 
     @property
     def caller_key(self) -> str:
@@ -90,6 +91,7 @@ def issue_token(user: User) -> str:
         "sub": str(user.id),
         "name": user.username,
         "role": user.role,
+        "supplier": user.supplier_code,
         "iat": now,
         "exp": now + timedelta(minutes=settings.token_ttl_minutes),
     }
@@ -134,7 +136,13 @@ def actor_from_token(token: str) -> Actor:
 def _verified_token(token: str) -> tuple[Actor, float]:
     try:
         claims = jwt.decode(token, get_settings().secret_key, algorithms=[TOKEN_ALGORITHM])
-        actor = Actor(kind="user", id=int(claims["sub"]), name=str(claims["name"]), role=str(claims["role"]))
+        actor = Actor(
+            kind="user",
+            id=int(claims["sub"]),
+            name=str(claims["name"]),
+            role=str(claims["role"]),
+            supplier_code=claims.get("supplier"),
+        )
         return actor, float(claims["exp"])
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise NotAuthenticated("invalid or expired token") from exc
