@@ -39,7 +39,9 @@ def _users_create(args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\r\n")
     try:
         with session_scope() as session:
-            create_user(session, username=args.name, password=password, role=args.role)
+            create_user(
+                session, username=args.name, password=password, role=args.role, supplier_code=args.supplier
+            )
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
@@ -258,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create = users.add_parser("create", help="create a user; the password is read from stdin")
     create.add_argument("name")
-    create.add_argument("--role", required=True, choices=["rep", "warehouse", "finance", "admin"])
+    create.add_argument("--role", required=True, choices=["rep", "warehouse", "finance", "admin", "supplier"])
+    create.add_argument("--supplier", help="the supplier code of a user with the role supplier")
     create.set_defaults(handler=_users_create)
 
     imports = commands.add_parser(

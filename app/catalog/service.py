@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog import repository
 from app.catalog.models import Customer, Product, ShippingAddress
@@ -17,7 +18,7 @@ from app.catalog.schemas import (
     ShippingAddressRead,
 )
 from app.clock import utcnow
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, NotPermitted
 from app.pagination import Page, next_cursor
 
 
@@ -97,11 +98,25 @@ def get_customer(session: Session, *, code: str, actor: Actor) -> Customer:
     return customer
 
 
-def get_product(session: Session, *, code: str) -> Product:
+def get_product(session: Session, *, code: str, actor: Actor) -> Product:
     product = repository.get_product_by_code(session, code)
-    if product is None:
+    if product is None or not _may_see_product(actor, product):
         raise NotFound(f"no product {code!r}")
     return product
+
+
+def only_supplier(actor: Actor) -> str | None:
+    """The supplier whose titles the actor is limited to (a supplier's user); None: every title."""
+    if actor.role != Role.SUPPLIER:
+        return None
+    if not actor.supplier_code:
+        raise NotPermitted("this supplier account is tied to no supplier")
+    return actor.supplier_code
+
+
+def _may_see_product(actor: Actor, product: Product) -> bool:
+    supplier = only_supplier(actor)
+    return supplier is None or product.supplier_code == supplier
 
 
 def list_customers(
@@ -114,8 +129,12 @@ def list_customers(
     return Page[CustomerRead](items=[customer_read(c) for c in rows], next_cursor=cursor)
 
 
-def list_products(session: Session, *, q: str | None, after_id: int | None, limit: int) -> Page[ProductRead]:
-    rows = repository.list_products(session, q=q, after_id=after_id, limit=limit)
+def list_products(
+    session: Session, *, q: str | None, after_id: int | None, limit: int, actor: Actor
+) -> Page[ProductRead]:
+    rows = repository.list_products(
+        session, q=q, after_id=after_id, limit=limit, supplier_code=only_supplier(actor)
+    )
     cursor = next_cursor(rows, limit)
     return Page[ProductRead](items=[product_read(p) for p in rows], next_cursor=cursor)
 
