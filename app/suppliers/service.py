@@ -71,7 +71,8 @@ def supplier_report(session: Session, *, supplier_code: str, period: Period, act
     for title in titles:
         m, o = moved.get(title.id), ordered.get(title.id)
         figures.append(
-            TitleFigures(
+            # Built from typed columns: validating 20,000 titles again would be a third of the time.
+            TitleFigures.model_construct(
                 code=title.code,
                 gtin=title.gtin,
                 name=title.name,
