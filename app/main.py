@@ -1,11 +1,12 @@
 """The FastAPI application: routers, problem details, body limits."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from fastapi import FastAPI
+from sqlalchemy.orm import Session
 
 from app import docs, health, problems, system
 from app.auth.routes import router as auth_router
@@ -17,9 +18,11 @@ from app.edi.routes import router as edi_router
 from app.email.polling import Mailbox, Poller
 from app.email.routes import router as email_router
 from app.fulfilment.routes import router as fulfilment_router
+from app.headers import SecurityHeaders
 from app.incidents.routes import router as incidents_router
 from app.invoicing.routes import router as invoicing_router
 from app.limits import BodySizeLimit, RefuseNul
+from app.notices.sending import NoticeSender
 from app.orders.routes import router as orders_router
 from app.replay.routes import router as replay_router
 from app.suppliers.routes import router as suppliers_router
@@ -32,19 +35,24 @@ T = TypeVar("T")
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """Background helpers of a server process: the mailbox poller and the customer notices' sender,
+    when configured; their units of work go through the process's writer like every other."""
     settings = get_settings()
-    poller = None
+    writer = writer_for(get_engine())
+
+    def run_unit(work: Callable[[Session], T]) -> T:
+        return writer.submit(work).result()
+
+    helpers: list[Poller | NoticeSender] = []
     if settings.imap_url:
-        writer = writer_for(get_engine())
-        poller = Poller(
-            Mailbox.from_url(settings.imap_url),
-            lambda work: writer.submit(work).result(),
-            settings.imap_poll_seconds,
-        )
-        poller.start()
+        helpers.append(Poller(Mailbox.from_url(settings.imap_url), run_unit, settings.imap_poll_seconds))
+    if settings.customer_notices != "off" and settings.smtp_host:
+        helpers.append(NoticeSender(run_unit, settings))
+    for helper in helpers:
+        helper.start()
     yield
-    if poller is not None:
-        poller.stop()
+    for helper in helpers:
+        helper.stop()
     # Units already handed to the writer are written (and committed) before the process ends.
     await asyncio.to_thread(stop_writers)
 
@@ -78,6 +86,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     web.install(app)
     docs.install(app, prefix=API_PREFIX)
+    app.add_middleware(SecurityHeaders, unguarded_prefixes=(f"{API_PREFIX}/docs",))
     app.add_middleware(RefuseNul, skip_prefixes=(f"{API_PREFIX}/edi/", f"{API_PREFIX}/email/"))
     app.add_middleware(
         BodySizeLimit,

@@ -52,6 +52,7 @@ def serve(*, host: str, port: int, workers: int) -> None:
         workers=workers,
         access_log=False,
         log_level="warning",
+        server_header=False,
         backlog=2048,
     )
     server = uvicorn.Server(config)

@@ -8,6 +8,7 @@ from alembic.autogenerate.api import AutogenContext
 
 from app.config import get_settings
 from app.db import ExactDecimal, UtcDateTime, make_engine
+from app.migrate import include_object
 from app.models import Base
 
 config = context.config
@@ -28,6 +29,7 @@ def run_on(connection: Any) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=include_object,
         render_item=render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.api import get_session
 from app.auth.dependencies import get_partner_lookup
-from app.auth.service import actor_from_api_key
+from app.auth.service import actor_from_api_key, sign_in_throttle
 from app.db import WRITE_OPTION, get_engine, make_engine
 from app.main import create_app
 from app.migrate import upgrade
@@ -158,6 +158,13 @@ class ReadGuard:
             yield
         finally:
             self.writing -= 1
+
+
+@pytest.fixture(autouse=True)
+def no_sign_in_locks() -> Iterator[None]:
+    """Every test starts with no failed sign-in counted (they are counted per process)."""
+    sign_in_throttle.forget()
+    yield
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Users, password hashing (argon2 via pwdlib) and signed bearer tokens."""
 
 import hashlib
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import Partner, PartnerCustomer, Role, User
 from app.clock import utcnow
 from app.config import get_settings
-from app.errors import Conflict, InvalidInput, NotAuthenticated, NotPermitted
+from app.errors import Conflict, DomainError, InvalidInput, NotAuthenticated, NotPermitted
 
 TOKEN_ALGORITHM = "HS256"
 PARTNER_ROLE = "partner"
@@ -82,6 +83,74 @@ def create_user(
             session.add(user)
     except IntegrityError as exc:
         raise Conflict(f"user {username!r} already exists") from exc
+    return user
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    slug = "too-many-attempts"
+    title = "Too many failed sign-ins"
+
+
+class SignInThrottle:
+    """Failed sign-ins counted per username and per client address, in this process: past the limit
+    within the window, signing in is refused (the right password too) until the window has passed.
+    A guesser gets a handful of tries per quarter of an hour instead of ten a second."""
+
+    def __init__(self, *, per_user: int = 5, per_client: int = 30, window_seconds: float = 900.0) -> None:
+        self.per_user = per_user
+        self.per_client = per_client
+        self.window = window_seconds
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        recent = [moment for moment in self._failures.get(key, []) if moment > now - self.window]
+        self._failures[key] = recent
+        return recent
+
+    def check(self, username: str, client: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key, limit in (
+                (f"user:{username.lower()}", self.per_user),
+                (f"client:{client}", self.per_client),
+            ):
+                recent = self._recent(key, now)
+                if len(recent) >= limit:
+                    wait = int(recent[0] + self.window - now) + 1
+                    raise TooManyAttempts(f"too many failed sign-ins: try again in {wait // 60 + 1} min")
+
+    def failed(self, username: str, client: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._failures) > 100_000:
+                self._failures.clear()
+            for key in (f"user:{username.lower()}", f"client:{client}"):
+                self._failures.setdefault(key, []).append(now)
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._failures.pop(f"user:{username.lower()}", None)
+
+    def forget(self) -> None:
+        """Lift every lock (an administrator's restart does the same)."""
+        with self._lock:
+            self._failures.clear()
+
+
+sign_in_throttle = SignInThrottle()
+
+
+def sign_in(session: Session, *, username: str, password: str, client: str) -> User:
+    """Check a password, within the throttle's limits (the API's token and the desk's sign-in)."""
+    sign_in_throttle.check(username, client)
+    try:
+        user = authenticate(session, username=username, password=password)
+    except NotAuthenticated:
+        sign_in_throttle.failed(username, client)
+        raise
+    sign_in_throttle.succeeded(username)
     return user
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, selectinload
 
 from app.catalog.models import Customer, Product, SnapshotImport
@@ -84,6 +85,9 @@ def latest_snapshot(session: Session) -> SnapshotImport | None:
     return session.execute(select(SnapshotImport).order_by(SnapshotImport.as_of.desc()).limit(1)).scalar()
 
 
+GTIN_LENGTHS = (8, 12, 13, 14)
+
+
 def _words_in(session: Session, column: Any, text: str) -> list[Any]:
     """`column` holds every word, whatever the case. On SQLite, plain LIKE (already case-insensitive
     for ASCII letters, not for accented ones) can be answered from an index on the column alone,
@@ -121,11 +125,32 @@ def find_products(session: Session, text: str, *, limit: int) -> list[Product]:
     if len(found) < limit:
         by_code = select(Product).where(_code_prefix(Product.code, text)).order_by(Product.code).limit(limit)
         found.update((p.id, p) for p in session.execute(by_code).scalars() if p.id not in found)
-    if len(found) < limit:
-        # No ORDER BY: the scan stops at the first `limit` titles that match, instead of reading them all.
-        by_name = select(Product).where(*_words_in(session, Product.name, text)).limit(limit)
-        found.update((p.id, p) for p in session.execute(by_name).scalars() if p.id not in found)
+    if len(found) < limit and not (text.isdigit() and len(text) in GTIN_LENGTHS):  # a scanned GTIN: no title
+        found.update((p.id, p) for p in _titles_holding(session, text, limit) if p.id not in found)
     return list(found.values())[:limit]
+
+
+def _titles_holding(session: Session, text: str, limit: int) -> Sequence[Product]:
+    """Products whose title holds every word. Words of three letters or more are looked up in the
+    trigram index (migration 0010); shorter ones scan the titles, stopping at the first matches."""
+    words = text.split()
+    if session.get_bind().dialect.name == "sqlite" and all(len(word) >= 3 for word in words):
+        phrase = " AND ".join('"' + word.replace('"', '""') + '"' for word in words)
+        ids = (
+            session.execute(
+                sql_text("SELECT rowid FROM product_search WHERE product_search MATCH :phrase LIMIT :limit"),
+                {"phrase": phrase, "limit": limit},
+            )
+            .scalars()
+            .all()
+        )
+        return session.execute(select(Product).where(Product.id.in_(ids))).scalars().all() if ids else []
+    # No ORDER BY: the scan stops at the first `limit` titles that match, instead of reading them all.
+    return (
+        session.execute(select(Product).where(*_words_in(session, Product.name, text)).limit(limit))
+        .scalars()
+        .all()
+    )
 
 
 def find_customers(

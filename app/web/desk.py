@@ -49,7 +49,19 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     try:
-        user = auth.authenticate(session, username=username, password=password)
+        client = request.client.host if request.client else "?"
+        user = auth.sign_in(session, username=username, password=password, client=client)
+    except auth.TooManyAttempts as exc:
+        return render(
+            request,
+            "login.html",
+            actor=None,
+            top=banner(session),
+            status_code=429,
+            next_url=safe_next(next) or "",
+            error=exc.detail,
+            username=username,
+        )
     except NotAuthenticated:
         return render(
             request,

@@ -2,12 +2,14 @@
 replay into the ERP (dry run, run, live progress, the reconciliation to download)."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -15,15 +17,16 @@ from app.api import ReadSession, RowId, Writes
 from app.auth.service import Actor
 from app.clock import utcnow
 from app.db import get_engine
+from app.errors import DomainError
 from app.invoicing.models import DocumentStatus
 from app.invoicing.summary import amounts_by_day_and_rate, totals_by_kind_and_status
 from app.numbering import business_moment
 from app.replay import report_formats, runs
 from app.replay import service as replay
 from app.replay.routes import Launcher, get_launcher
-from app.replay.schemas import RunRead
+from app.replay.schemas import ItemRead, ItemResolve, RunRead, ScopeChange
 from app.web.chart import day_bars
-from app.web.pages import banner, render
+from app.web.pages import banner, local_time, render
 from app.web.session import Csrf, Finance
 
 router = APIRouter()
@@ -37,13 +40,22 @@ class KindFigure:
 
 
 @dataclass(frozen=True)
+class ScopePart:
+    part: str
+    count: int
+    references: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RunView:
-    """A run as the console shows it: its counters, and for a dry run what it would send and what
-    waits for a person, per kind."""
+    """A run as the console shows it: its counters, and for a dry run its window, what it sweeps in
+    or leaves out, what it would send and what waits for a person, per kind."""
 
     run: RunRead
     would_send: tuple[KindFigure, ...]
     needing_a_human: tuple[KindFigure, ...]
+    window: tuple[int, datetime, datetime | None] | None  # incident, start, end (local time)
+    scope: tuple[ScopePart, ...]
 
 
 def _figures(value: object) -> tuple[KindFigure, ...]:
@@ -63,11 +75,54 @@ def _figures(value: object) -> tuple[KindFigure, ...]:
 def run_views(session: Session, actor: Actor) -> list[RunView]:
     views = []
     for run in replay.list_runs(session, actor=actor, limit=10).items:
-        summary = run.summary or {}
+        summary: dict[str, Any] = dict(run.summary or {})
+        scope = summary.get("scope")
+        parts = tuple(
+            ScopePart(part, int(found.get("count", 0)), tuple(found.get("references", ())))
+            for part, found in (scope.items() if isinstance(scope, dict) else ())
+            if isinstance(found, dict) and found.get("count")
+        )
+        window = summary.get("window")
         views.append(
-            RunView(run, _figures(summary.get("would_send")), _figures(summary.get("needing_a_human")))
+            RunView(
+                run,
+                _figures(summary.get("would_send")),
+                _figures(summary.get("needing_a_human")),
+                _window(window),
+                parts,
+            )
         )
     return views
+
+
+def _window(window: object) -> tuple[int, datetime, datetime | None] | None:
+    if not isinstance(window, dict) or not window.get("started_at"):
+        return None
+    ended = window.get("ended_at")
+    return (
+        int(window["incident_id"]),
+        local_time(datetime.fromisoformat(window["started_at"])),
+        local_time(datetime.fromisoformat(ended)) if ended else None,
+    )
+
+
+WAITING = ("held", "failed", "dead")
+SCOPE_LABELS = {
+    "in_window": "Saisis pendant l'incident",
+    "before_window": "Saisis avant, pas encore dans l'ERP (repris aussi)",
+    "included": "Inclus par la finance",
+    "after_window": "Saisis après l'incident (hors de cette reprise : incluez-les)",
+    "excluded": "Exclus par la finance (attendent)",
+}
+
+
+def waiting_items(session: Session, actor: Actor) -> list[ItemRead]:
+    """What the replay cannot send and waits for a person: held, failed or given up."""
+    return [
+        item
+        for status in WAITING
+        for item in replay.list_items(session, actor=actor, status=status, limit=100)[0]
+    ]
 
 
 CHART_DAYS = 14
@@ -75,7 +130,7 @@ SETTLED = (DocumentStatus.REPLAYED, DocumentStatus.VOID)
 
 
 @router.get("/finance", response_class=HTMLResponse)
-def console(request: Request, session: ReadSession, actor: Finance) -> HTMLResponse:
+def console(request: Request, session: ReadSession, actor: Finance, error: str | None = None) -> HTMLResponse:
     since = business_moment(utcnow()).day - timedelta(days=CHART_DAYS - 1)
     days, rates = amounts_by_day_and_rate(session, since=since, settled=SETTLED)
     return render(
@@ -87,13 +142,18 @@ def console(request: Request, session: ReadSession, actor: Finance) -> HTMLRespo
         chart=day_bars(days),
         rates=rates,
         runs=run_views(session, actor),
+        waiting=waiting_items(session, actor),
+        scope_labels=SCOPE_LABELS,
+        error=error,
     )
 
 
 @router.get("/finance/runs", response_class=HTMLResponse)
 def run_list(request: Request, session: ReadSession, actor: Finance) -> HTMLResponse:
     """The runs' progress, polled by the console while a run is going."""
-    return render(request, "finance_runs.html", actor=actor, runs=run_views(session, actor))
+    return render(
+        request, "finance_runs.html", actor=actor, runs=run_views(session, actor), scope_labels=SCOPE_LABELS
+    )
 
 
 @router.post("/finance/runs", dependencies=[Csrf])
@@ -128,3 +188,42 @@ def run_report_csv(run_id: RowId, session: ReadSession, actor: Finance) -> Respo
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="rapprochement-{run_id}.csv"'},
     )
+
+
+@router.post("/finance/items/{item_id}/resolve", dependencies=[Csrf])
+async def resolve_item(
+    item_id: RowId,
+    actor: Finance,
+    writes: Writes,
+    outcome: Annotated[Literal["keyed", "cancelled"], Form()],
+    erp_reference: Annotated[str, Form(max_length=100)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> RedirectResponse:
+    """Keyed into the ERP by hand (with its reference) or cancelled (with a reason)."""
+    try:
+        resolution = ItemResolve(outcome=outcome, erp_reference=erp_reference or None, reason=reason or None)
+        await writes.write(
+            lambda session: replay.resolve_item(session, item_id=item_id, resolution=resolution, actor=actor)
+        )
+    except (DomainError, ValidationError) as exc:
+        detail = exc.detail if isinstance(exc, DomainError) else "; ".join(e["msg"] for e in exc.errors())
+        return RedirectResponse(f"/finance?{urlencode({'error': detail})}#waiting", status_code=303)
+    return RedirectResponse("/finance#waiting", status_code=303)
+
+
+@router.post("/finance/scope", dependencies=[Csrf])
+async def change_scope(
+    actor: Finance,
+    writes: Writes,
+    references: Annotated[str, Form(max_length=200_000)],
+    action: Annotated[Literal["include", "exclude", "reset"], Form()],
+) -> RedirectResponse:
+    """Finance's word on the scope after a dry run, by references (one per line or separated by spaces)."""
+    listed = references.replace(",", " ").split()
+    try:
+        change = ScopeChange(**{action: listed})
+        await writes.write(lambda session: replay.change_scope(session, change=change, actor=actor))
+    except (DomainError, ValidationError) as exc:
+        detail = exc.detail if isinstance(exc, DomainError) else "; ".join(e["msg"] for e in exc.errors())
+        return RedirectResponse(f"/finance?{urlencode({'error': detail})}#runs", status_code=303)
+    return RedirectResponse("/finance#runs", status_code=303)

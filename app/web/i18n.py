@@ -108,6 +108,34 @@ ENGLISH: Final[dict[str, str]] = {
     "Facture corrigée": "Invoice corrected",
     "Administration": "Administration",
     "Enregistré": "Saved",
+    "Périmètre avant la reprise réelle : références (commandes, DI-…, DC-…)": (
+        "Scope before the real run: references (orders, DI-…, DC-…)"
+    ),
+    "Inclure": "Include",
+    "Exclure (attend, listé)": "Exclude (waits, listed)",
+    "Remettre dans sa fenêtre": "Back to its window",
+    "Référence": "Reference",
+    "Raison": "Reason",
+    "Saisi à la main dans l'ERP": "Keyed into the ERP by hand",
+    "Référence ERP": "ERP reference",
+    "Incident": "Incident",
+    "en cours": "open",
+    "Saisis pendant l'incident": "Captured during the incident",
+    "Saisis avant, pas encore dans l'ERP (repris aussi)": "Captured before, not in the ERP yet (swept in)",
+    "Inclus par la finance": "Included by finance",
+    "Saisis après l'incident (hors de cette reprise : incluez-les)": (
+        "Captured after the incident (outside this run: include them)"
+    ),
+    "Exclus par la finance (attendent)": "Excluded by finance (waiting)",
+    "Facture ERP corrigée (marchandise facturée avant la panne)": (
+        "ERP invoice corrected (goods billed before the outage)"
+    ),
+    "Annuler ce retour": "Cancel this return",
+    "Abandon du reliquat": "Give up the backorder",
+    "Comptage de stock": "Stock count",
+    "Stock corrigé": "Stock corrected",
+    "Quantité comptée": "Quantity counted",
+    "Enregistrer": "Save",
     "Email reçu": "Email received",
     "Emails": "Emails",
     "Boîte de réception": "Inbox",
@@ -205,6 +233,9 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "domain": "par domaine",
         "ambiguous": "ambigu",
         "none": "inconnu",
+        "held": "en attente d'une personne",
+        "dead": "abandonné",
+        "acknowledged": "acquitté",
     },
     "en": {
         "captured": "captured",

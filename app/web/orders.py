@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.api import ReadSession, Writes
 from app.auth.models import Role
+from app.delivery import service as delivery
 from app.delivery.repository import notes_of_order
 from app.email.service import messages_of_order
 from app.orders import service as orders
@@ -63,6 +64,7 @@ def order_detail(
         captured=bool(captured),
         emails=messages_of_order(session, order_id=order.id),
         may_change=actor.role in (Role.REP, Role.ADMIN),
+        may_close=actor.role in (Role.REP, Role.WAREHOUSE, Role.ADMIN),
     )
 
 
@@ -87,4 +89,13 @@ async def new_status_link(number: str, actor: Rep, writes: Writes) -> RedirectRe
         return issue_link(session, order_number=number, issued_by=actor.caller_key)
 
     await writes.write(issue)
+    return RedirectResponse(f"/orders/{number}", status_code=303)
+
+
+@router.post("/orders/{number}/lines/{line_no}/close", dependencies=[Csrf])
+async def close_backorder(number: str, line_no: int, actor: OrderReader, writes: Writes) -> RedirectResponse:
+    """The customer gives up the rest of a backordered line: its reservation is released."""
+    await writes.write(
+        lambda session: delivery.close_backorder(session, number=number, line_no=line_no, actor=actor)
+    )
     return RedirectResponse(f"/orders/{number}", status_code=303)

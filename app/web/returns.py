@@ -4,15 +4,16 @@ line the item (code or GTIN, as scanned), the quantity and why; the credit note 
 import json
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.api import Once, ReadSession, Writes
-from app.delivery.schemas import ReturnCreate
+from app.delivery.schemas import ReturnCancel, ReturnCreate
 from app.errors import DomainError
 from app.fulfilment import service as fulfilment
 from app.numbering import Rank
@@ -29,6 +30,7 @@ class ReturnForm:
     key: str
     customer_code: str = ""
     delivery_note_number: str = ""
+    invoice_reference: str = ""
     rows: list[tuple[str, str, str]] = field(default_factory=list)  # item, quantity, reason
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -46,6 +48,7 @@ class ReturnForm:
             key=str(form.get("form_key") or secrets.token_urlsafe(16)),
             customer_code=str(form.get("customer_code") or "").strip().upper(),
             delivery_note_number=str(form.get("delivery_note_number") or "").strip().upper(),
+            invoice_reference=str(form.get("invoice_reference") or "").strip(),
             rows=rows + [("", "", "")] * max(0, BLANK_ROWS - len(rows)),
         )
 
@@ -61,6 +64,7 @@ class ReturnForm:
         return {
             "customer_code": self.customer_code,
             "delivery_note_number": self.delivery_note_number or None,
+            "invoice_reference": self.invoice_reference or None,
             "lines": lines,
         }
 
@@ -118,6 +122,12 @@ async def _refused(request: Request, actor: Any, reads: Reads, form: ReturnForm)
 def return_detail(
     request: Request, number: str, session: ReadSession, actor: Rep, recorded: int = 0
 ) -> HTMLResponse:
+    return _detail_page(request, session, actor, number, None, recorded=bool(recorded))
+
+
+def _detail_page(
+    request: Request, session: Session, actor: Any, number: str, error: str | None, *, recorded: bool = False
+) -> HTMLResponse:
     recorded_return = fulfilment.return_read(fulfilment.get_return(session, number=number, actor=actor))
     return render(
         request,
@@ -125,5 +135,28 @@ def return_detail(
         actor=actor,
         top=banner(session),
         goods_return=recorded_return,
-        recorded=bool(recorded),
+        recorded=recorded,
+        error=error,
+        status_code=422 if error else 200,
     )
+
+
+@router.post("/returns/{number}/cancel", dependencies=[Csrf])
+async def cancel_return(
+    request: Request,
+    number: str,
+    actor: Rep,
+    reads: Reads,
+    writes: Writes,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Keyed by mistake: the goods leave the stock again, the credit note is voided with the reason."""
+    try:
+        draft = ReturnCancel(reason=reason)
+        await writes.write(
+            lambda session: fulfilment.cancel_return(session, number=number, reason=draft.reason, actor=actor)
+        )
+    except (DomainError, ValidationError) as exc:
+        detail = exc.detail if isinstance(exc, DomainError) else "donnez la raison de l'annulation"
+        return await reads(lambda session: _detail_page(request, session, actor, number, detail))
+    return RedirectResponse(f"/returns/{number}", status_code=303)

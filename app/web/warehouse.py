@@ -10,9 +10,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from app.api import Once, ReadSession, Writes
@@ -20,8 +22,8 @@ from app.clock import utcnow
 from app.delivery import printing
 from app.delivery import service as delivery
 from app.delivery.repository import notes_issued_on
-from app.delivery.schemas import DeliveryLineIn
-from app.errors import FieldError, InvalidInput
+from app.delivery.schemas import DeliveryLineIn, StockCorrectionCreate
+from app.errors import DomainError, FieldError, InvalidInput
 from app.fulfilment import service as fulfilment
 from app.numbering import Rank, business_moment
 from app.orders import service as orders
@@ -43,7 +45,14 @@ def _pdf(content: bytes, filename: str, *, download: bool) -> Response:
 
 
 @router.get("/warehouse", response_class=HTMLResponse)
-def warehouse(request: Request, session: ReadSession, actor: Warehouse, shipped: str = "") -> HTMLResponse:
+def warehouse(
+    request: Request,
+    session: ReadSession,
+    actor: Warehouse,
+    shipped: str = "",
+    counted: str = "",
+    error: str = "",
+) -> HTMLResponse:
     to_ship = [
         order
         for status in (OrderStatus.CAPTURED, OrderStatus.PARTIALLY_SHIPPED)
@@ -60,6 +69,8 @@ def warehouse(request: Request, session: ReadSession, actor: Warehouse, shipped:
         today=today,
         todays_notes=[n for n in notes_issued_on(session, today) if actor.may_see_customer(n.customer_id)],
         shipped=shipped,
+        counted=counted,
+        error=error,
         form_key=secrets.token_urlsafe(16),
     )
 
@@ -135,3 +146,30 @@ async def print_day(actor: Warehouse, writes: Writes, day: Annotated[date, Form(
     views = await writes.write(partial(printing.print_delivery_notes, on_date=day, actor=actor))
     name = f"BL-{day.isoformat()}.pdf"
     return _pdf(await run_in_threadpool(printing.render, views), name, download=True)
+
+
+@router.post("/warehouse/stock-count", dependencies=[Csrf])
+async def stock_count(
+    actor: Warehouse,
+    writes: Writes,
+    product_code: Annotated[str, Form(max_length=32)],
+    counted: Annotated[str, Form(max_length=20)],
+    reason: Annotated[str, Form(max_length=200)] = "",
+) -> RedirectResponse:
+    """A count fixes a wrong figure now, recorded as a movement with its reason."""
+    try:
+        values = {
+            "product_code": product_code.strip().upper(),
+            "counted": counted.replace(",", "."),
+            "reason": reason,
+        }
+        draft = StockCorrectionCreate.model_validate(values)
+        done = await writes.write(lambda session: delivery.correct_stock(session, draft=draft, actor=actor))
+    except (DomainError, ValidationError) as exc:
+        detail = (
+            exc.detail if isinstance(exc, DomainError) else "; ".join(str(e["msg"]) for e in exc.errors())
+        )
+        return RedirectResponse(f"/warehouse?{urlencode({'error': detail})}#stock-count", status_code=303)
+    return RedirectResponse(
+        f"/warehouse?{urlencode({'counted': done.product_code})}#stock-count", status_code=303
+    )

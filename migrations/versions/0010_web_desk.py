@@ -40,9 +40,43 @@ def upgrade() -> None:
     with op.batch_alter_table("sale_order") as batch:
         batch.add_column(sa.Column("email_text", sa.Text(), nullable=True))
     op.create_index(op.f("ix_product_name"), "product", ["name"])
+    _title_search_up()
+
+
+def _title_search_up() -> None:
+    """The desk's title search answers from an index, whatever is typed (three letters or more):
+    SQLite's FTS5 with trigrams, kept by triggers; PostgreSQL's trigram index, which ILIKE uses."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "CREATE VIRTUAL TABLE product_search USING fts5("
+            "name, content='product', content_rowid='id', tokenize='trigram')"
+        )
+        op.execute("INSERT INTO product_search(product_search) VALUES ('rebuild')")
+        op.execute(
+            "CREATE TRIGGER product_search_insert AFTER INSERT ON product BEGIN "
+            "INSERT INTO product_search(rowid, name) VALUES (new.id, new.name); END"
+        )
+        op.execute(
+            "CREATE TRIGGER product_search_delete AFTER DELETE ON product BEGIN "
+            "INSERT INTO product_search(product_search, rowid, name) VALUES ('delete', old.id, old.name); END"
+        )
+        op.execute(
+            "CREATE TRIGGER product_search_update AFTER UPDATE OF name ON product BEGIN "
+            "INSERT INTO product_search(product_search, rowid, name) VALUES ('delete', old.id, old.name); "
+            "INSERT INTO product_search(rowid, name) VALUES (new.id, new.name); END"
+        )
+    else:
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.execute("CREATE INDEX ix_product_name_trigram ON product USING gin (name gin_trgm_ops)")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for trigger in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER product_search_{trigger}")
+        op.execute("DROP TABLE product_search")
+    else:
+        op.execute("DROP INDEX ix_product_name_trigram")
     op.drop_index(op.f("ix_product_name"), table_name="product")
     with op.batch_alter_table("sale_order") as batch:
         batch.drop_column("email_text")

@@ -2,22 +2,26 @@
 become orders, and polling again takes nothing twice."""
 
 import os
+import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
+from app.auth.service import issue_token
 from app.db import run_unit, session_scope
 from app.edi.samples import eancom_orders_interchange
 from app.email.models import InboxMessage, InboxMessageOrder
 from app.email.polling import Mailbox, poll
 from app.email.reading import MAX_MESSAGE_BYTES
 from app.orders.models import SaleOrder
-from tests.builders import make_customer, make_product
+from tests.builders import make_customer, make_product, make_user
 from tests.email.imap_server import DOVECOT, Dovecot
 from tests.email.mail import email, xlsx
+from tests.workload import Server, database_url
 
 if not Path(DOVECOT).exists():
     if os.environ.get("CI"):
@@ -104,3 +108,26 @@ def test_a_mailbox_of_two_hundred_messages_gives_the_right_orders_and_items_once
         oversize = session.execute(select(InboxMessage).where(InboxMessage.subject == "scan")).scalar_one()
         assert "stays in the mailbox" in oversize.problems[0]["detail"]
         assert len(oversize.raw) < 100_000
+
+
+def test_the_running_server_polls_the_mailbox(
+    fresh_engine: Engine, dovecot: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with session_scope(fresh_engine) as session:
+        token = issue_token(make_user(session, role="rep"))
+    dovecot.deliver("desk", "1.eml", email(subject="Commande du lundi"))
+    monkeypatch.setenv("CARNET_IMAP_URL", dovecot.url("desk"))
+    monkeypatch.setenv("CARNET_IMAP_POLL_SECONDS", "0.2")
+    server = Server(database_url(fresh_engine), workers=1, log=tmp_path / "server.log")
+    server.start()
+    try:
+        deadline = time.monotonic() + 30
+        items: list[dict[str, object]] = []
+        while not items and time.monotonic() < deadline:
+            items = httpx.get(
+                f"{server.base}/api/v1/email/messages", headers={"Authorization": f"Bearer {token}"}
+            ).json()
+            time.sleep(0.1)  # the server polls on its own clock; only its answers tell
+    finally:
+        server.stop()
+    assert [item["subject"] for item in items] == ["Commande du lundi"]

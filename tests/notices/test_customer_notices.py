@@ -7,14 +7,16 @@ from collections.abc import Iterator
 from email import policy
 from email.parser import BytesParser
 from functools import partial
+from pathlib import Path
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 from sqlalchemy import Engine, select
 
-from app.auth.service import Actor
+from app.auth.service import Actor, issue_token
 from app.config import Settings
 from app.db import run_unit, session_scope
 from app.delivery.schemas import StockReceiptCreate
@@ -24,8 +26,8 @@ from app.notices.models import CustomerNotice
 from app.notices.sending import send_due
 from app.orders.capture import capture_order
 from app.orders.schemas import OrderCreate
-from tests.builders import make_customer, make_product
-from tests.workload import free_port
+from tests.builders import make_customer, make_product, make_user
+from tests.workload import Server, database_url, free_port
 
 REP = Actor("user", 1, "rep", "rep")
 WAREHOUSE = Actor("user", 2, "warehouse", "warehouse")
@@ -119,3 +121,55 @@ def test_captured_then_shipped_in_two_parts_gives_three_emails_each_once(
     with session_scope(fresh_engine) as session:
         notices = session.execute(select(CustomerNotice).order_by(CustomerNotice.id)).scalars().all()
         assert [(n.status, n.attempts) for n in notices] == [("sent", 2), ("sent", 1), ("sent", 1)]
+
+
+class Inbox:
+    """A relay that accepts everything and says when mail came."""
+
+    def __init__(self) -> None:
+        self.received: list[Envelope] = []
+        self.arrived = threading.Event()
+
+    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
+        self.received.append(envelope)
+        self.arrived.set()
+        return "250 OK"
+
+
+def test_the_running_server_sends_the_confirmation_of_an_order_taken_by_the_api(
+    fresh_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    with session_scope(fresh_engine) as session:
+        customer = make_customer(session, code="PARC")
+        customer.email = "commandes@librairie-parc.fr"
+        code = make_product(session, stock="10").code
+        token = issue_token(make_user(session, role="rep"))
+    for name, value in {
+        "CARNET_CUSTOMER_NOTICES": "all",
+        "CARNET_SMTP_HOST": "127.0.0.1",
+        "CARNET_SMTP_PORT": str(controller.port),
+        "CARNET_NOTICE_POLL_SECONDS": "0.2",
+    }.items():
+        monkeypatch.setenv(name, value)
+    server = Server(database_url(fresh_engine), workers=1, log=tmp_path / "server.log")
+    server.start()
+    try:
+        answer = httpx.post(
+            f"{server.base}/api/v1/orders",
+            json={
+                "customer_code": "PARC",
+                "channel": "phone",
+                "lines": [{"product_code": code, "quantity": 2}],
+            },
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 201
+        assert inbox.arrived.wait(timeout=30), (tmp_path / "server.log").read_text()[-2000:]
+    finally:
+        server.stop()
+        controller.stop()
+    mail = BytesParser(policy=policy.default).parsebytes(inbox.received[0].original_content or b"")
+    assert str(mail["subject"]).strip() == f"Votre commande {answer.json()['number']} est enregistrée"

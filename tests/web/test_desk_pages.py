@@ -403,3 +403,81 @@ def test_an_email_that_is_not_an_order_needs_a_reason(client: TestClient, sessio
         f"/inbox/{item_id.group(1)}/not-an-order", data={"csrf_token": token, "reason": "publicité"}
     )
     assert done.status_code == 200 and "pas une commande (1)" in done.text
+
+
+def test_ways_out_at_the_desk_a_given_up_backorder_a_cancelled_return_and_a_stock_count(
+    client: TestClient, session: Session, shop: dict[str, str]
+) -> None:
+    rep = sign_in(client, session, "rep")
+    form = {
+        "csrf_token": rep,
+        "entry_key": "ways-1",
+        "customer_query": shop["customer"],
+        "customer_code": shop["customer"],
+        "code": [shop["p0"]],
+        "quantity": ["14"],
+        "action": "save",
+    }
+    number = number_in(client.post("/orders/new", data=form, follow_redirects=False).headers["location"])
+    client.cookies.clear()
+    warehouse = sign_in(client, session, "warehouse")
+    client.post(f"/warehouse/orders/{number}/ship", data={"csrf_token": warehouse, "form_key": "w1"})
+    note = session.execute(select(DeliveryNote)).scalar_one()
+    assert "Abandon du reliquat" in client.get(f"/orders/{number}").text
+    client.post(f"/orders/{number}/lines/1/close", data={"csrf_token": warehouse})
+    order = session.execute(select(SaleOrder).where(SaleOrder.number == number)).scalar_one()
+    session.refresh(order)
+    assert order.status == "shipped"
+    counted = client.post(
+        "/warehouse/stock-count",
+        data={"csrf_token": warehouse, "product_code": shop["p0"], "counted": "7", "reason": "inventaire"},
+    )
+    assert "Stock corrigé" in counted.text
+    client.cookies.clear()
+    rep = sign_in(client, session, "rep")
+    page = client.get("/returns/new")
+    key = re.search(r'name="form_key" value="([^"]+)"', page.text)
+    assert key
+    recorded = client.post(
+        "/returns/new",
+        data={
+            "csrf_token": rep,
+            "form_key": key.group(1),
+            "customer_code": shop["customer"],
+            "delivery_note_number": note.number,
+            "item": [shop["p0"]],
+            "quantity": ["1"],
+            "reason": ["abîmé"],
+        },
+        follow_redirects=False,
+    )
+    refused = client.post(f"{recorded.headers['location'].split('?')[0]}/cancel", data={"csrf_token": rep})
+    assert refused.status_code == 422 and "raison" in refused.text
+    cancelled = client.post(
+        f"{recorded.headers['location'].split('?')[0]}/cancel",
+        data={"csrf_token": rep, "reason": "saisi deux fois"},
+    )
+    assert cancelled.status_code == 200 and "Annuler ce retour" not in cancelled.text
+
+
+def test_the_title_search_finds_every_word_in_any_case_and_follows_a_renamed_title(
+    client: TestClient, session: Session
+) -> None:
+    prince = make_product(session, code="PRINCE")
+    prince.name = "Le Petit Prince"
+    other = make_product(session, code="ATLAS")
+    other.name = "Atlas des oiseaux"
+    session.flush()
+    sign_in(client, session, "rep")
+
+    def found(typed: str) -> list[str]:
+        page = client.get("/orders/new/products", params={"item": typed})
+        return re.findall(r'data-value="([^"]+)"', page.text)
+
+    assert found("petit prin") == ["PRINCE"]
+    assert found("PRINCE") == ["PRINCE"]
+    assert found("oiseaux atlas") == ["ATLAS"]
+    assert found("zzzz") == []
+    other.name = "Atlas des poissons"
+    session.flush()
+    assert found("poissons") == ["ATLAS"] and found("oiseaux") == []
