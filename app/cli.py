@@ -39,11 +39,22 @@ def _users_create(args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\r\n")
     try:
         with session_scope() as session:
-            create_user(session, username=args.name, password=password, role=args.role)
+            create_user(
+                session, username=args.name, password=password, role=args.role, supplier_code=args.supplier
+            )
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
     print(f"user {args.name} created with role {args.role}")
+    return 0
+
+
+def _supplier_contact(args: argparse.Namespace) -> int:
+    from app.suppliers.mailing import add_contact
+
+    with session_scope() as session:
+        add_contact(session, supplier_code=args.code, email=args.email)
+    print(f"{args.email} receives the report of supplier {args.code}")
     return 0
 
 
@@ -258,8 +269,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create = users.add_parser("create", help="create a user; the password is read from stdin")
     create.add_argument("name")
-    create.add_argument("--role", required=True, choices=["rep", "warehouse", "finance", "admin"])
+    create.add_argument("--role", required=True, choices=["rep", "warehouse", "finance", "admin", "supplier"])
+    create.add_argument("--supplier", help="the supplier code of a user with the role supplier")
     create.set_defaults(handler=_users_create)
+
+    suppliers = commands.add_parser("suppliers", help="suppliers' contacts").add_subparsers(
+        dest="suppliers_command", required=True
+    )
+    contact = suppliers.add_parser(
+        "add-contact", help="email the supplier's report to this address, daily during an incident"
+    )
+    contact.add_argument("code")
+    contact.add_argument("email")
+    contact.set_defaults(handler=_supplier_contact)
 
     imports = commands.add_parser(
         "import",

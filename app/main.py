@@ -26,6 +26,8 @@ from app.limits import BodySizeLimit, RefuseNul
 from app.notices.sending import NoticeSender
 from app.orders.routes import router as orders_router
 from app.replay.routes import router as replay_router
+from app.suppliers.mailing import SupplierReportSender
+from app.suppliers.routes import router as suppliers_router
 from app.web import routes as web
 from app.writer import stop_writers, writer_for
 
@@ -43,11 +45,13 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     def run_unit(work: Callable[[Session], T]) -> T:
         return writer.submit(work).result()
 
-    helpers: list[Poller | NoticeSender] = []
+    helpers: list[Poller | NoticeSender | SupplierReportSender] = []
     if settings.imap_url:
         helpers.append(Poller(Mailbox.from_url(settings.imap_url), run_unit, settings.imap_poll_seconds))
     if settings.customer_notices != "off" and settings.smtp_host:
         helpers.append(NoticeSender(run_unit, settings))
+    if settings.smtp_host:  # the supplier report, daily while an incident is open, to suppliers' contacts
+        helpers.append(SupplierReportSender(run_unit, settings))
     for helper in helpers:
         helper.start()
     yield
@@ -80,6 +84,7 @@ def create_app() -> FastAPI:
         email_router,
         incidents_router,
         replay_router,
+        suppliers_router,
         system.router,
     ):
         app.include_router(router, prefix=API_PREFIX)

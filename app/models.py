@@ -20,6 +20,7 @@ from app.notices.models import CustomerNotice
 from app.numbering import DocumentCounter
 from app.orders.models import SaleOrder, SaleOrderLine
 from app.replay.models import ReplayDependency, ReplayItem, ReplayRecapMember, ReplayRun
+from app.suppliers.models import SupplierContact, SupplierReportMail
 from app.tracking.models import OrderStatusLink
 
 __all__ = [
@@ -58,5 +59,7 @@ __all__ = [
     "StockMovement",
     "StockReceipt",
     "StockReceiptLine",
+    "SupplierContact",
+    "SupplierReportMail",
     "User",
 ]

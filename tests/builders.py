@@ -74,6 +74,7 @@ def make_product(
     price_locked: bool = False,
     stock: str = "100",
     decimals: bool = False,
+    supplier: tuple[str, str] | None = None,
 ) -> Product:
     n = next(_sequence)
     product = Product(
@@ -89,6 +90,8 @@ def make_product(
         stock_as_of=SNAPSHOT_AT,
         reserved_quantity=Decimal(0),
         snapshot_at=SNAPSHOT_AT,
+        supplier_code=supplier[0] if supplier else None,
+        supplier_name=supplier[1] if supplier else None,
     )
     session.add(product)
     session.flush()
@@ -100,18 +103,22 @@ def _password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-def make_user(session: Session, *, role: str = "rep", username: str | None = None) -> User:
+def make_user(
+    session: Session, *, role: str = "rep", username: str | None = None, supplier_code: str | None = None
+) -> User:
     user = User(
         username=username or f"user{next(_sequence)}",
         password_hash=_password_hash(),
         role=role,
         active=True,
         created_at=utcnow(),
+        supplier_code=supplier_code,
     )
     session.add(user)
     session.flush()
     return user
 
 
-def auth_headers(session: Session, *, role: str = "rep") -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(make_user(session, role=role))}"}
+def auth_headers(session: Session, *, role: str = "rep", supplier_code: str | None = None) -> dict[str, str]:
+    user = make_user(session, role=role, supplier_code=supplier_code)
+    return {"Authorization": f"Bearer {issue_token(user)}"}

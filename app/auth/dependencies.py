@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from app.auth.models import Role
 from app.auth.service import Actor, actor_from_api_key, actor_from_token
 from app.db import get_engine, open_session
-from app.errors import NotAuthenticated
+from app.errors import NotAuthenticated, NotPermitted
 
 _partner_cache: dict[str, tuple[float, Actor]] = {}
 PARTNER_CACHE_SECONDS = 30.0
@@ -45,7 +46,21 @@ async def get_actor(request: Request, lookup: Annotated[PartnerLookup, Depends(g
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise NotAuthenticated("send a bearer token (POST /api/v1/auth/token) or a partner's X-API-Key")
-    return actor_from_token(token.strip())
+    actor = actor_from_token(token.strip())
+    check_supplier_reach(request, actor)
+    return actor
+
+
+# What a supplier's users may call: they read their titles and their report, nothing else. Denied by
+# default, so that a route added later does not show a supplier the distributor's customers.
+SUPPLIER_PATHS = ("/api/v1/products", "/api/v1/suppliers/")
+
+
+def check_supplier_reach(request: Request, actor: Actor) -> None:
+    if actor.role != Role.SUPPLIER:
+        return
+    if request.method not in ("GET", "HEAD") or not request.url.path.startswith(SUPPLIER_PATHS):
+        raise NotPermitted("a supplier's account reads only its own titles and their report")
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]

@@ -15,6 +15,7 @@ class Role(enum.StrEnum):
     WAREHOUSE = "warehouse"
     FINANCE = "finance"
     ADMIN = "admin"
+    SUPPLIER = "supplier"  # read-only: its own titles and their report
 
 
 class User(Base):
@@ -26,6 +27,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    supplier_code: Mapped[str | None] = mapped_column(String(32))  # the supplier a `supplier` user is of
 
 
 class Partner(Base):

@@ -32,6 +32,7 @@ class Actor:
     name: str
     role: str
     customer_ids: frozenset[int] | None = None  # None: every customer
+    supplier_code: str | None = None  # a `supplier` user's supplier: the only titles it may see
 
     @property
     def caller_key(self) -> str:
@@ -55,14 +56,28 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
-def create_user(session: Session, *, username: str, password: str, role: str) -> User:
+def create_user(
+    session: Session, *, username: str, password: str, role: str, supplier_code: str | None = None
+) -> User:
+    """`supplier_code`: the supplier whose titles a `supplier` user reads (required for that role only)."""
     if role not in set(Role):
         raise InvalidInput(f"unknown role {role!r}; expected one of {', '.join(Role)}", loc=("role",))
+    supplier_code = (supplier_code or "").strip() or None
+    if (role == Role.SUPPLIER) != (supplier_code is not None):
+        raise InvalidInput(
+            "a supplier code is given for the role supplier, and only for it", loc=("supplier_code",)
+        )
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters", loc=("password",))
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
         raise InvalidInput("username must be 1 to 64 printable characters without spaces", loc=("username",))
-    user = User(username=username, password_hash=hash_password(password), role=role, created_at=utcnow())
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        created_at=utcnow(),
+        supplier_code=supplier_code,
+    )
     try:
         with session.begin_nested():
             session.add(user)
@@ -159,6 +174,7 @@ def issue_token(user: User) -> str:
         "sub": str(user.id),
         "name": user.username,
         "role": user.role,
+        "supplier": user.supplier_code,
         "iat": now,
         "exp": now + timedelta(minutes=settings.token_ttl_minutes),
     }
@@ -203,7 +219,13 @@ def actor_from_token(token: str) -> Actor:
 def _verified_token(token: str) -> tuple[Actor, float]:
     try:
         claims = jwt.decode(token, get_settings().secret_key, algorithms=[TOKEN_ALGORITHM])
-        actor = Actor(kind="user", id=int(claims["sub"]), name=str(claims["name"]), role=str(claims["role"]))
+        actor = Actor(
+            kind="user",
+            id=int(claims["sub"]),
+            name=str(claims["name"]),
+            role=str(claims["role"]),
+            supplier_code=claims.get("supplier"),
+        )
         return actor, float(claims["exp"])
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise NotAuthenticated("invalid or expired token") from exc

@@ -10,7 +10,9 @@ Columns (* required; the first name is the canonical one):
 products  code*, name*|nom|libelle|designation|titre, unit_price*|prix|prix_unitaire|price,
           vat_rate*|tva|taux_tva, gtin|ean|ean13|isbn|gencod|code_barre, price_includes_vat|ttc,
           price_locked|prix_fixe|prix_impose, allows_decimal_quantity|quantite_decimale,
-          stock_on_hand|stock, stock_as_of|date_stock
+          stock_on_hand|stock, stock_as_of|date_stock,
+          supplier_code|code_editeur|code_fournisseur|code_marque,
+          supplier_name|editeur|fournisseur|marque (without a code, the code is made from the name)
 customers code*|code_client, name*|nom|raison_sociale, billing_street*|adresse|rue,
           billing_postal_code*|code_postal|cp, billing_city*|ville, billing_street2|adresse_2|complement,
           billing_country|pays (default FR), billing_name|nom_facturation,
@@ -319,7 +321,9 @@ def _import_products(
         if model.code in conflicts:
             table.reject(row.line, "gtin", f"GTIN {model.gtin} belongs to product {conflicts[model.code]}")
         else:
-            accepted.append((model, row.present))
+            # A supplier's code made from its name is stated as much as the name.
+            present = row.present | {"supplier_code"} if "supplier_name" in row.present else row.present
+            accepted.append((model, present))
     kept: list[tuple[str, datetime]] = []
     created, updated = write_products(
         session, accepted, current=current, as_of=as_of, advance=advance, stock_kept=kept

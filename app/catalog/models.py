@@ -76,6 +76,9 @@ class Product(Base):
     # Quantity on open orders not yet shipped; kept up to date by capture, delivery and cancellation.
     reserved_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0))
     snapshot_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Who publishes or makes it (publisher, brand): what a supplier's users may see (app/suppliers).
+    supplier_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    supplier_name: Mapped[str | None] = mapped_column(String(200))
 
 
 class SnapshotImport(Base):

@@ -49,6 +49,8 @@ _PRODUCT_NAMES: dict[str, str] = {
     "allows_decimal_quantity": "allows_decimal_quantity quantite_decimale qte_decimale decimal_quantity",
     "stock_on_hand": "stock_on_hand stock qte_stock quantite_stock",
     "stock_as_of": "stock_as_of date_stock stock_date",
+    "supplier_code": "supplier_code code_fournisseur code_editeur code_marque supplier",
+    "supplier_name": "supplier_name editeur fournisseur marque nom_fournisseur nom_editeur nom_marque brand",
 }
 _CUSTOMER_NAMES: dict[str, str] = {
     "code": "code code_client client customer_code numero_client n_client",

@@ -49,8 +49,13 @@ def get_product_by_code(session: Session, code: str) -> Product | None:
     return session.execute(select(Product).where(Product.code == code)).scalar_one_or_none()
 
 
-def list_products(session: Session, *, q: str | None, after_id: int | None, limit: int) -> Sequence[Product]:
+def list_products(
+    session: Session, *, q: str | None, after_id: int | None, limit: int, supplier_code: str | None = None
+) -> Sequence[Product]:
+    """`supplier_code`: only that supplier's titles."""
     query = select(Product).order_by(Product.id).limit(limit)
+    if supplier_code is not None:
+        query = query.where(Product.supplier_code == supplier_code)
     if after_id is not None:
         query = query.where(Product.id > after_id)
     if q:

@@ -38,11 +38,11 @@ async def save_product(body: ProductCreate, actor: CurrentActor, writes: Writes)
 
 @router.get("/products/{code}")
 def get_product(code: str, session: ReadSession, actor: CurrentActor) -> ProductRead:
-    return service.product_read(service.get_product(session, code=code))
+    return service.product_read(service.get_product(session, code=code, actor=actor))
 
 
 @router.get("/products")
 def list_products(
     session: ReadSession, actor: CurrentActor, q: str | None = None, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[ProductRead]:
-    return service.list_products(session, q=q, after_id=decode_cursor(cursor), limit=limit)
+    return service.list_products(session, q=q, after_id=decode_cursor(cursor), limit=limit, actor=actor)

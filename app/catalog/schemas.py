@@ -1,10 +1,20 @@
 """API and import shapes of master data, with identifier check digits verified by python-stdnum."""
 
+import re
+import unicodedata
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 from stdnum import ean, isbn
 from stdnum.eu import vat
 from stdnum.exceptions import ValidationError as StdnumError
@@ -30,6 +40,12 @@ def normalize_gtin(value: str) -> str:
     except StdnumError as exc:
         raise ValueError(f"not a valid GTIN/ISBN ({exc})") from exc
     return compact.zfill(13) if len(compact) < 13 else compact
+
+
+def supplier_code_of(name: str) -> str:
+    """`Éditions du Seuil` -> `EDITIONS-DU-SEUIL`: a code from a supplier's name."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Z0-9]+", "-", ascii_name.upper()).strip("-")[:32].rstrip("-") or "SANS-NOM"
 
 
 def normalize_gln(value: str) -> str:
@@ -148,6 +164,16 @@ class ProductCreate(BaseModel):
     allows_decimal_quantity: bool = False
     stock_on_hand: Decimal = Field(default=Decimal(0), max_digits=14, decimal_places=3)
     stock_as_of: datetime | None = None
+    supplier_code: Code | None = None
+    supplier_name: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _supplier_code_from_name(self) -> "ProductCreate":
+        """An export that names the publisher (`Editeur`) without its code: the code is made from the
+        name, so that a publisher's titles are found together."""
+        if self.supplier_name and not self.supplier_code:
+            self.supplier_code = supplier_code_of(self.supplier_name)
+        return self
 
 
 class ProductRead(BaseModel):
@@ -163,6 +189,8 @@ class ProductRead(BaseModel):
     reserved_quantity: QuantityOut
     available_quantity: QuantityOut
     stock_as_of: datetime
+    supplier_code: str | None
+    supplier_name: str | None
 
 
 class StockLevel(BaseModel):

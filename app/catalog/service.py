@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog import repository
 from app.catalog.models import Customer, Product, ShippingAddress
@@ -19,7 +20,7 @@ from app.catalog.schemas import (
     ShippingAddressRead,
 )
 from app.clock import utcnow
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, NotPermitted
 from app.pagination import Page, next_cursor
 
 
@@ -101,6 +102,8 @@ def save_product(session: Session, *, data: ProductCreate, snapshot_at: datetime
         "vat_rate",
         "allows_decimal_quantity",
         "stock_on_hand",
+        "supplier_code",
+        "supplier_name",
     ):
         setattr(product, field, getattr(data, field))
     product.stock_as_of = data.stock_as_of or now
@@ -120,11 +123,25 @@ def get_customer(session: Session, *, code: str, actor: Actor) -> Customer:
     return customer
 
 
-def get_product(session: Session, *, code: str) -> Product:
+def get_product(session: Session, *, code: str, actor: Actor) -> Product:
     product = repository.get_product_by_code(session, code)
-    if product is None:
+    if product is None or not _may_see_product(actor, product):
         raise NotFound(f"no product {code!r}")
     return product
+
+
+def only_supplier(actor: Actor) -> str | None:
+    """The supplier whose titles the actor is limited to (a supplier's user); None: every title."""
+    if actor.role != Role.SUPPLIER:
+        return None
+    if not actor.supplier_code:
+        raise NotPermitted("this supplier account is tied to no supplier")
+    return actor.supplier_code
+
+
+def _may_see_product(actor: Actor, product: Product) -> bool:
+    supplier = only_supplier(actor)
+    return supplier is None or product.supplier_code == supplier
 
 
 def list_customers(
@@ -137,8 +154,12 @@ def list_customers(
     return Page[CustomerRead](items=[customer_read(c) for c in rows], next_cursor=cursor)
 
 
-def list_products(session: Session, *, q: str | None, after_id: int | None, limit: int) -> Page[ProductRead]:
-    rows = repository.list_products(session, q=q, after_id=after_id, limit=limit)
+def list_products(
+    session: Session, *, q: str | None, after_id: int | None, limit: int, actor: Actor
+) -> Page[ProductRead]:
+    rows = repository.list_products(
+        session, q=q, after_id=after_id, limit=limit, supplier_code=only_supplier(actor)
+    )
     cursor = next_cursor(rows, limit)
     return Page[ProductRead](items=[product_read(p) for p in rows], next_cursor=cursor)
 
@@ -195,4 +216,6 @@ def product_read(product: Product) -> ProductRead:
         reserved_quantity=product.reserved_quantity,
         available_quantity=product.stock_on_hand - product.reserved_quantity,
         stock_as_of=product.stock_as_of,
+        supplier_code=product.supplier_code,
+        supplier_name=product.supplier_name,
     )

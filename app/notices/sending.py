@@ -49,7 +49,7 @@ def send_due(run_unit: UnitRunner, settings: Settings) -> Sent:
     while notices := run_unit(partial(due_for_sending, now=utcnow(), lease=LEASE)):
         for notice in notices:
             try:
-                _send(_message(notice, settings), settings)
+                send_message(_message(notice, settings), settings)
             except smtplib.SMTPResponseException as exc:
                 permanent = 500 <= exc.smtp_code < 600
                 error = f"{exc.smtp_code} {exc.smtp_error!r}"
@@ -84,7 +84,8 @@ def send_due(run_unit: UnitRunner, settings: Settings) -> Sent:
     return Sent(sent, failed)
 
 
-def _send(message: EmailMessage, settings: Settings) -> None:
+def send_message(message: EmailMessage, settings: Settings) -> None:
+    """One message through the configured SMTP relay (STARTTLS and login when set)."""
     assert settings.smtp_host
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
         if settings.smtp_starttls:

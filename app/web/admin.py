@@ -137,10 +137,13 @@ async def add_user(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=1024)],
     role: Annotated[str, Form(max_length=16)],
+    supplier_code: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     try:
         await writes.write(
-            lambda session: create_user(session, username=username, password=password, role=role)
+            lambda session: create_user(
+                session, username=username, password=password, role=role, supplier_code=supplier_code
+            )
         )
     except DomainError as exc:
         return await _after(request, actor, reads, exc)

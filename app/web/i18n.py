@@ -181,6 +181,21 @@ ENGLISH: Final[dict[str, str]] = {
     "Partenaires EDI": "EDI partners",
     "Nom": "Name",
     "Codes clients (séparés par des espaces)": "Customer codes (separated by spaces)",
+    "Relevé fournisseur": "Supplier report",
+    "Code fournisseur": "Supplier code",
+    "Code fournisseur (rôle supplier)": "Supplier code (role supplier)",
+    "Incident n°": "Incident no.",
+    "Du": "From",
+    "Au": "To",
+    "Afficher": "Show",
+    "Titre": "Title",
+    "Date du stock": "Stock as of",
+    "Stock à la date": "Stock at that date",
+    "En reliquat": "Backordered",
+    "Retourné": "Returned",
+    "Inventorié": "Counted",
+    "Stock restant": "Stock left",
+    "Fournisseurs": "Suppliers",
 }
 
 

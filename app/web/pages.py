@@ -39,6 +39,7 @@ NAVIGATION = (
     NavItem("/returns/new", "Retours", (Role.REP,)),
     NavItem("/warehouse", "Entrepôt", (Role.WAREHOUSE,)),
     NavItem("/finance", "Finance", (Role.FINANCE,)),
+    NavItem("/supplier", "Fournisseurs", (Role.SUPPLIER, Role.FINANCE)),
     NavItem("/admin", "Administration", ()),
 )
 
