@@ -13,6 +13,7 @@ class NoticeKind(enum.StrEnum):
     ORDER_CONFIRMATION = "order_confirmation"
     DELIVERY = "delivery"
     BACKORDER_SHIPPED = "backorder_shipped"
+    BACKORDER_CLOSED = "backorder_closed"
 
 
 class NoticeStatus(enum.StrEnum):
@@ -22,16 +23,17 @@ class NoticeStatus(enum.StrEnum):
 
 
 class CustomerNotice(Base):
-    """One email to a customer about one order or one delivery note; (kind, order, note) once."""
+    """One email to a customer about an order, a delivery note or an order line given up; each once."""
 
     __tablename__ = "customer_notice"
-    __table_args__ = (UniqueConstraint("kind", "order_id", "delivery_note_id"),)
+    __table_args__ = (UniqueConstraint("kind", "order_id", "about_id"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))
     order_id: Mapped[int] = mapped_column(ForeignKey("sale_order.id", ondelete="CASCADE"), index=True)
-    # 0 for an order's confirmation, so that the unique constraint holds on both engines (NULLs differ).
-    delivery_note_id: Mapped[int] = mapped_column(Id)
+    # What the notice is about: the delivery note, the order line given up, or 0 for the order's
+    # confirmation (not NULL, so that the unique constraint holds on both engines).
+    about_id: Mapped[int] = mapped_column(Id)
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)

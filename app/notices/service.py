@@ -14,7 +14,7 @@ from app.catalog.models import Customer
 from app.config import Settings
 from app.delivery.models import DeliveryNote, DeliveryNoteStatus
 from app.notices.models import CustomerNotice, NoticeKind, NoticeStatus
-from app.orders.models import Channel, OrderStatus, SaleOrder
+from app.orders.models import Channel, OrderStatus, SaleOrder, SaleOrderLine
 from app.templating import Lang, environment
 from app.tracking.service import current_token, issue_link
 
@@ -24,11 +24,13 @@ SUBJECTS: Final[dict[Lang, dict[str, str]]] = {
         NoticeKind.ORDER_CONFIRMATION: "Votre commande {number} est enregistrée",
         NoticeKind.DELIVERY: "Votre commande {number} est partie ({note})",
         NoticeKind.BACKORDER_SHIPPED: "Votre commande {number} : le reliquat est parti ({note})",
+        NoticeKind.BACKORDER_CLOSED: "Votre commande {number} : un reliquat est abandonné",
     },
     "en": {
         NoticeKind.ORDER_CONFIRMATION: "Your order {number} is recorded",
         NoticeKind.DELIVERY: "Your order {number} has shipped ({note})",
         NoticeKind.BACKORDER_SHIPPED: "Your order {number}: the backorder has shipped ({note})",
+        NoticeKind.BACKORDER_CLOSED: "Your order {number}: a backorder is given up",
     },
 }
 
@@ -37,12 +39,13 @@ SUBJECTS: Final[dict[Lang, dict[str, str]]] = {
 class Queued:
     confirmations: int
     deliveries: int
+    closures: int
 
 
 def queue_due_notices(session: Session, *, settings: Settings, now: datetime) -> Queued:
     """Write the notices due for recent orders and delivery notes of customers who receive them."""
     if settings.customer_notices == "off":
-        return Queued(0, 0)
+        return Queued(0, 0, 0)
     since = now - timedelta(hours=settings.notice_window_hours)
     wants = Customer.email.is_not(None) & (Customer.email != "")
     if settings.customer_notices == "opt_in":
@@ -65,7 +68,7 @@ def queue_due_notices(session: Session, *, settings: Settings, now: datetime) ->
         .limit(BATCH)
     ).all()
     told = exists().where(
-        CustomerNotice.delivery_note_id == DeliveryNote.id, CustomerNotice.order_id == DeliveryNote.order_id
+        CustomerNotice.about_id == DeliveryNote.id, CustomerNotice.order_id == DeliveryNote.order_id
     )
     notes = session.execute(
         select(DeliveryNote, Customer.email)
@@ -79,11 +82,27 @@ def queue_due_notices(session: Session, *, settings: Settings, now: datetime) ->
         .order_by(DeliveryNote.id)
         .limit(BATCH)
     ).all()
+    given_up = exists().where(
+        CustomerNotice.kind == NoticeKind.BACKORDER_CLOSED,
+        CustomerNotice.order_id == SaleOrderLine.order_id,
+        CustomerNotice.about_id == SaleOrderLine.id,
+    )
+    closed = session.execute(
+        select(SaleOrderLine, SaleOrder, Customer.email)
+        .join(SaleOrder, SaleOrder.id == SaleOrderLine.order_id)
+        .join(Customer, Customer.id == SaleOrder.customer_id)
+        .where(wants, SaleOrder.created_at >= since, SaleOrderLine.closed_quantity > 0, ~given_up)
+        .order_by(SaleOrderLine.id)
+        .limit(BATCH)
+    ).all()
     confirmations = sum(
         _queue_confirmation(session, order, email or "", settings, now) for order, email in orders
     )
     deliveries = sum(_queue_delivery(session, note, email or "", settings, now) for note, email in notes)
-    return Queued(confirmations, deliveries)
+    closures = sum(
+        _queue_closure(session, line, order, email or "", settings, now) for line, order, email in closed
+    )
+    return Queued(confirmations, deliveries, closures)
 
 
 def _status_url(session: Session, order: SaleOrder, settings: Settings) -> str:
@@ -127,11 +146,23 @@ def _queue_delivery(
     return _queue(session, kind, note.order_id, note.id, email, subject, body, settings, now)
 
 
+def _queue_closure(
+    session: Session, line: SaleOrderLine, order: SaleOrder, email: str, settings: Settings, now: datetime
+) -> bool:
+    body = environment.get_template(f"email/backorder_closed.{settings.notice_lang}.txt").render(
+        line=line, order=order, status_url=_status_url(session, order, settings), seller=settings.seller_name
+    )
+    subject = SUBJECTS[settings.notice_lang][NoticeKind.BACKORDER_CLOSED].format(number=order.number)
+    return _queue(
+        session, NoticeKind.BACKORDER_CLOSED, order.id, line.id, email, subject, body, settings, now
+    )
+
+
 def _queue(
     session: Session,
     kind: NoticeKind,
     order_id: int,
-    note_id: int,
+    about_id: int,
     recipient: str,
     subject: str,
     body: str,
@@ -141,7 +172,7 @@ def _queue(
     notice = CustomerNotice(
         kind=kind,
         order_id=order_id,
-        delivery_note_id=note_id,
+        about_id=about_id,
         recipient=recipient,
         subject=subject,
         body=body,

@@ -92,7 +92,7 @@ def upgrade() -> None:
         sa.Column("id", Id, nullable=False),
         sa.Column("kind", sa.String(24), nullable=False),
         sa.Column("order_id", Id, nullable=False),
-        sa.Column("delivery_note_id", Id, nullable=False),
+        sa.Column("about_id", Id, nullable=False),
         sa.Column("recipient", sa.String(254), nullable=False),
         sa.Column("subject", sa.String(200), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
@@ -110,7 +110,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_notice")),
-        sa.UniqueConstraint("kind", "order_id", "delivery_note_id", name=op.f("uq_customer_notice_kind")),
+        sa.UniqueConstraint("kind", "order_id", "about_id", name=op.f("uq_customer_notice_kind")),
     )
     op.create_index(op.f("ix_customer_notice_order_id"), "customer_notice", ["order_id"])
     op.create_index(op.f("ix_customer_notice_status"), "customer_notice", ["status"])

@@ -20,7 +20,7 @@ from app.auth.service import Actor, issue_token
 from app.config import Settings
 from app.db import run_unit, session_scope
 from app.delivery.schemas import StockReceiptCreate
-from app.delivery.service import receive_stock
+from app.delivery.service import close_backorder, receive_stock
 from app.fulfilment.service import ship_order
 from app.notices.models import CustomerNotice
 from app.notices.sending import send_due
@@ -121,6 +121,41 @@ def test_captured_then_shipped_in_two_parts_gives_three_emails_each_once(
     with session_scope(fresh_engine) as session:
         notices = session.execute(select(CustomerNotice).order_by(CustomerNotice.id)).scalars().all()
         assert [(n.status, n.attempts) for n in notices] == [("sent", 2), ("sent", 1), ("sent", 1)]
+
+
+def test_a_backorder_given_up_is_told_to_the_customer_once(
+    fresh_engine: Engine, relay: tuple[Relay, int]
+) -> None:
+    handler, port = relay
+    settings = Settings(customer_notices="all", smtp_host="127.0.0.1", smtp_port=port, notice_retry_seconds=0)
+    run = partial(run_unit, engine=fresh_engine)
+    with session_scope(fresh_engine) as session:
+        customer = make_customer(session, code="PARC")
+        customer.email = "commandes@librairie-parc.fr"
+        code = make_product(session, code="ATLAS", stock="2").code
+    with session_scope(fresh_engine) as session:
+        draft = OrderCreate(
+            customer_code="PARC", channel="phone", lines=[{"product_code": code, "quantity": 5}]
+        )
+        number = capture_order(session, draft=draft, actor=REP).number
+        ship_order(session, number=number, lines=None, actor=WAREHOUSE)
+        close_backorder(session, number=number, line_no=1, actor=WAREHOUSE)
+    assert send_due(run, settings).failed == 1  # the relay refuses the very first message
+    assert send_due(run, settings).sent == 3
+    assert send_due(run, settings).sent == 0
+    mails = [
+        BytesParser(policy=policy.default).parsebytes(e.original_content or b"") for e in handler.received
+    ]
+    subjects = sorted(str(mail["subject"]).strip() for mail in mails)
+    assert subjects == sorted(
+        [
+            f"Votre commande {number} est enregistrée",
+            f"Votre commande {number} est partie (BL-2026-000001)",
+            f"Votre commande {number} : un reliquat est abandonné",
+        ]
+    )
+    closed = next(mail for mail in mails if "abandonné" in str(mail["subject"]))
+    assert "- 3 × " in closed.get_body().get_content()  # type: ignore[union-attr]
 
 
 class Inbox:
