@@ -140,8 +140,9 @@ def test_a_backorder_given_up_is_told_to_the_customer_once(
         number = capture_order(session, draft=draft, actor=REP).number
         ship_order(session, number=number, lines=None, actor=WAREHOUSE)
         close_backorder(session, number=number, line_no=1, actor=WAREHOUSE)
-    assert send_due(run, settings).failed == 1  # the relay refuses the very first message
-    assert send_due(run, settings).sent == 3
+    first = send_due(run, settings)  # the relay refuses the very first message, takes the others
+    assert (first.sent, first.failed) == (2, 1)
+    assert send_due(run, settings).sent == 1
     assert send_due(run, settings).sent == 0
     mails = [
         BytesParser(policy=policy.default).parsebytes(e.original_content or b"") for e in handler.received
