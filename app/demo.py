@@ -413,17 +413,29 @@ def _book_title(rng: random.Random) -> str:
     return f"{title} — {rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}"
 
 
+# The demo's publishers (ISBN prefix 978-2-NN): invented names, each a supplier of its titles.
+PUBLISHERS: dict[int, str] = {
+    36: "Éditions du Phare",
+    37: "Atelier de la Marge",
+    38: "Presses de la Loire",
+    49: "Livres du Vent",
+}
+DEMO_SUPPLIER = "EDITIONS-DU-PHARE"  # the demo `supplier` login reads this publisher's titles
+
+
 def demo_products(rng: random.Random, count: int) -> list[ProductCreate]:
     products = []
-    publishers = (36, 37, 38, 49)
+    publishers = tuple(PUBLISHERS)
     for n in range(1, count + 1):
         stock = Decimal(0) if rng.random() < 0.08 else Decimal(rng.randint(1, 400))
         if rng.random() < 0.65:
-            isbn = check_digit_gtin(f"9782{rng.choice(publishers)}{n:06d}")
+            publisher = rng.choice(publishers)
+            isbn = check_digit_gtin(f"9782{publisher}{n:06d}")
             products.append(
                 ProductCreate(
                     code=f"L{n:06d}",
                     gtin=isbn,
+                    supplier_name=PUBLISHERS[publisher],
                     name=_book_title(rng),
                     unit_price=Decimal(rng.choice(BOOK_PRICES)),
                     price_includes_vat=True,
@@ -480,7 +492,8 @@ def ensure_demo_users(session: Session) -> int:
     created = 0
     for username, password in DEMO_LOGINS.items():
         if username not in existing:
-            create_user(session, username=username, password=password, role=username)
+            supplier = DEMO_SUPPLIER if username == Role.SUPPLIER else None
+            create_user(session, username=username, password=password, role=username, supplier_code=supplier)
             created += 1
     session.flush()
     return created

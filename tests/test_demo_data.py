@@ -125,4 +125,4 @@ class TestDemoDataCommand:
             20,
             2,
         )
-        assert count(cli_engine, User) == 4
+        assert count(cli_engine, User) == len(DEMO_LOGINS)  # one per role, not twice
