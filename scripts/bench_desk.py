@@ -122,7 +122,8 @@ def timed(call: Callable[[], httpx.Response]) -> float:
     start = time.perf_counter()
     answer = call()
     elapsed = time.perf_counter() - start
-    answer.raise_for_status()
+    if answer.status_code != 200:
+        raise RuntimeError(f"{answer.request.url}: {answer.status_code}")
     return elapsed * 1000
 
 
@@ -143,6 +144,7 @@ def main() -> None:
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
             assert csrf is not None
             client.post("/login", data={"username": "rep", "password": PASSWORD, "csrf_token": csrf.group(1)})
+            assert "Saisie de commande" in client.get("/orders/new").text, "the bench's rep did not sign in"
             queries = typed_queries(titles, rng, 600)
             for query in queries[:50]:  # warm-up
                 client.get("/orders/new/products", params={"item": query})
