@@ -14,7 +14,7 @@ from app.edi.edifact import parse_edifact
 from app.edi.edifact_syntax import Segment, tokenize
 from app.edi.issues import InterchangeRejected
 from app.edi.parse import parse_interchange
-from tests.edi.corpus import CORPUS
+from tests.edi.corpus import fixture
 
 CONTROL = AckControl(interchange_ref="900001", prepared_at=datetime(2025, 3, 1, 12, 30), message_ref="1")
 
@@ -27,7 +27,7 @@ def received_bytes(data: bytes) -> Interchange | InterchangeRejected:
 
 
 def received(name: str) -> Interchange | InterchangeRejected:
-    return received_bytes((CORPUS / name).read_bytes())
+    return received_bytes(fixture(name))
 
 
 def accepted(name: str) -> Interchange:
@@ -55,38 +55,38 @@ def read_back(data: bytes) -> Interchange:
 
 class TestContrl:
     def test_positive_contrl_swaps_parties_and_acknowledges_the_interchange(self) -> None:
-        subject = accepted("edifact/oca_orders_d96a_isbn.edi")
+        subject = accepted("edifact/orders_d96a_books.edi")
         data = edifact_contrl(subject, control=CONTROL)
         parsed = read_back(data)
         assert (parsed.sender_id, parsed.receiver_id, parsed.control_ref) == (
-            "8450534000000",
-            "5450534000000",
+            "3010000000006",
+            "3020000000005",
             "900001",
         )
         assert [(m.type, m.version, m.release, m.association_code) for m in parsed.skipped] == [
             ("CONTRL", "D", "3", "EAN002")
         ]
         (uci,) = find(data, "UCI")
-        assert uci.elements == (("4234",), ("5450534000000", "14"), ("8450534000000", "14"), ("7",))
+        assert uci.elements == (("7310",), ("3020000000005", "14"), ("3010000000006", "14"), ("7",))
         assert find(data, "UCM") == []
 
     def test_shape_matches_the_reference_acknowledgment(self) -> None:
-        reference = [s.tag for s in segments((CORPUS / "edifact/ack_pydifact_aperak.edi").read_bytes())]
+        reference = [s.tag for s in segments(fixture("edifact/aperak_accepted.edi"))]
         ours = [
             s.tag
-            for s in segments(edifact_contrl(accepted("edifact/oca_orders_d96a_isbn.edi"), control=CONTROL))
+            for s in segments(edifact_contrl(accepted("edifact/orders_d96a_books.edi"), control=CONTROL))
         ]
         assert (ours[:2], ours[-2:]) == (reference[:2], reference[-2:]) == (["UNB", "UNH"], ["UNT", "UNZ"])
 
     def test_negative_contrl_reports_the_unt_count_on_the_message(self) -> None:
-        subject = received("edifact/oca_orders_unt_mismatch.edi")
+        subject = received("edifact/orders_unt_count_wrong.edi")
         data = edifact_contrl(subject, control=CONTROL)
         read_back(data)
         (uci,) = find(data, "UCI")
         assert uci.value(1) == "2" and uci.value(4) == "4"
         (ucm,) = find(data, "UCM")
         assert ucm.elements == (
-            ("000011956901",),
+            ("000042001",),
             ("ORDERS", "D", "96A", "UN", "EAN008"),
             ("4",),
             ("29",),
@@ -95,53 +95,50 @@ class TestContrl:
         )
 
     def test_negative_contrl_locates_segment_and_data_element_errors(self) -> None:
-        data = edifact_contrl(received("edifact/phpedifact_orders_d01b_broken.edi"), control=CONTROL)
+        data = edifact_contrl(received("edifact/orders_d01b_release_errors.edi"), control=CONTROL)
         read_back(data)
         tags = [(s.tag, s.elements) for s in segments(data) if s.tag in ("UCM", "UCS", "UCD")]
         assert tags == [
-            ("UCM", (("2019265563",), ("ORDERS", "D", "01B", "UN", "EAN010"), ("4",))),
-            ("UCS", (("83",),)),
+            ("UCM", (("2026120501",), ("ORDERS", "D", "01B", "UN", "EAN010"), ("4",))),
+            ("UCS", (("13",),)),
             ("UCD", (("22",), ("4", "4"))),
-            ("UCS", (("359",),)),
+            ("UCS", (("21",),)),
             ("UCD", (("16",), ("4", "7"))),
         ]
 
     def test_one_contrl_per_received_interchange(self) -> None:
-        subject = accepted("edifact/bots_orders_2_interchanges_mixed_eol.edi")
+        subject = accepted("edifact/orders_two_interchanges_mixed_eol.edi")
         data = edifact_contrl(subject, control=CONTROL)
         parsed = read_back(data)
         assert [m.reference for m in parsed.skipped] == ["1", "2"]
-        assert [u.value(1) for u in find(data, "UCI")] == ["T0000000004-1", "T0000000004-2"]
+        assert [u.value(1) for u in find(data, "UCI")] == ["LQ2611-1", "LQ2611-2"]
 
     def test_every_interchange_of_a_rejected_file_is_rejected_and_errors_stay_with_theirs(self) -> None:
-        data = (CORPUS / "edifact/bots_orders_2_interchanges_mixed_eol.edi").read_bytes()
-        subject = received_bytes(data.replace(b"UNZ+1+T0000000004-2", b"UNZ+5+T0000000004-2"))
+        data = fixture("edifact/orders_two_interchanges_mixed_eol.edi")
+        subject = received_bytes(data.replace(b"UNZ+1+LQ2611-2", b"UNZ+5+LQ2611-2"))
         ack = edifact_contrl(subject, control=CONTROL)
         assert [u.elements[3:] for u in find(ack, "UCI")] == [(("4",),), (("4",), ("29",), ("UNZ",), ("2",))]
 
     def test_group_trailer_error_is_reported_on_ucf(self) -> None:
-        data = (CORPUS / "edifact/staedi_orders_d96b_ung.edi").read_bytes()
-        subject = received_bytes(data.replace(b"UNT+21+1", b"UNT+18+1").replace(b"UNE+1+1", b"UNE+2+1"))
+        data = fixture("edifact/orders_d96b_group.edi")
+        subject = received_bytes(data.replace(b"UNE+1+1", b"UNE+2+1"))
         (ucf,) = find(edifact_contrl(subject, control=CONTROL), "UCF")
         assert ucf.elements[3:] == (("4",), ("29",), ("UNE",), ("2",))
 
     def test_values_outside_the_received_character_set_switch_the_reply_to_utf8(self) -> None:
-        data = (
-            (CORPUS / "edifact/pydifact_order2_no_unz.edi")
-            .read_bytes()
-            .replace(b"RECEIVERID", "ŁÓDŹ".encode())
-        )
+        data = fixture("edifact/orders_no_unz.edi").replace(b"CARNETRECV", "ŁÓDŹ".encode())
         ack = edifact_contrl(received_bytes(data), control=CONTROL)
         parsed = read_back(ack)
         assert (parsed.charset, parsed.sender_id) == ("UNOY", "ŁÓDŹ")
 
     def test_test_indicator_is_echoed(self) -> None:
-        data = edifact_contrl(accepted("edifact/bots_orders_ali_tax_tod.edi"), control=CONTROL)
+        data = edifact_contrl(accepted("edifact/orders_test_indicator.edi"), control=CONTROL)
         assert find(data, "UNB")[0].value(11) == "1"
         assert read_back(data).test is True
 
     def test_group_error_is_reported_on_ucf(self) -> None:
-        data = edifact_contrl(received("edifact/staedi_orders_d96b_ung.edi"), control=CONTROL)
+        data = fixture("edifact/orders_d96b_group.edi").replace(b"UNT+17+1", b"UNT+20+1")
+        data = edifact_contrl(received_bytes(data), control=CONTROL)
         read_back(data)
         (ucf,) = find(data, "UCF")
         assert ucf.value(1) == "1" and ucf.value(4) == "4"
@@ -150,11 +147,11 @@ class TestContrl:
     def test_unreadable_or_unenveloped_data_cannot_be_acknowledged(self) -> None:
         with pytest.raises(ValueError):
             edifact_contrl(
-                InterchangeRejected(received("edifact/oca_orders_unt_mismatch.edi").issues),  # type: ignore[union-attr]
+                InterchangeRejected(received("edifact/orders_unt_count_wrong.edi").issues),  # type: ignore[union-attr]
                 control=CONTROL,
             )
         with pytest.raises(ValueError):
-            edifact_contrl(accepted("ubl/oasis_ubl_order_2.1_example.xml"), control=CONTROL)
+            edifact_contrl(accepted("ubl/order_2.1.xml"), control=CONTROL)
 
 
 def _change_to_one(line: OrderLine) -> LineOutcome:
@@ -170,7 +167,7 @@ OUTCOME_MAKERS: dict[LineStatus, Callable[[OrderLine], LineOutcome]] = {
 
 class TestOrdrsp:
     def test_line_statuses_and_quantities(self) -> None:
-        subject = accepted("edifact/oca_orders_d96a_isbn.edi")
+        subject = accepted("edifact/orders_d96a_books.edi")
         order = subject.orders[0]
         outcomes = [
             LineOutcome.accept(order.lines[0]),
@@ -183,7 +180,7 @@ class TestOrdrsp:
             ("ORDRSP", "96A", "EAN005")
         ]
         assert find(data, "BGM")[0].elements == (("231",), ("CN-7",), ("4",))
-        assert find(data, "RFF")[0].elements == (("ON", "1AA1TEST"),)
+        assert find(data, "RFF")[0].elements == (("ON", "LQ-26-0042"),)
         assert [(s.value(1), s.value(2)) for s in find(data, "LIN")] == [("1", "5"), ("2", "7"), ("3", "6")]
         assert [s.elements[0] for s in find(data, "QTY")] == [
             ("21", "5"),
@@ -199,7 +196,7 @@ class TestOrdrsp:
         [(LineStatus.ACCEPTED, "29"), (LineStatus.REJECTED, "27"), (LineStatus.CHANGED, "4")],
     )
     def test_message_function_follows_the_lines(self, status: LineStatus, function: str) -> None:
-        subject = accepted("edifact/oca_orders_d96a_isbn.edi")
+        subject = accepted("edifact/orders_d96a_books.edi")
         order = subject.orders[0]
         make = OUTCOME_MAKERS[status]
         data = eancom_ordrsp(
@@ -208,7 +205,7 @@ class TestOrdrsp:
         assert find(data, "BGM")[0].value(3) == function
 
     def test_outcomes_must_cover_every_line(self) -> None:
-        subject = accepted("edifact/oca_orders_d96a_isbn.edi")
+        subject = accepted("edifact/orders_d96a_books.edi")
         order = subject.orders[0]
         with pytest.raises(ValueError):
             eancom_ordrsp(
@@ -216,7 +213,7 @@ class TestOrdrsp:
             )
 
     def test_inconsistent_outcomes_are_refused(self) -> None:
-        line = accepted("edifact/oca_orders_d96a_isbn.edi").orders[0].lines[0]
+        line = accepted("edifact/orders_d96a_books.edi").orders[0].lines[0]
         with pytest.raises(ValueError):
             LineOutcome(line.position, LineStatus.REJECTED, line.quantity, Decimal(1))
         with pytest.raises(ValueError):

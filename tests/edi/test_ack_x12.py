@@ -13,9 +13,8 @@ from app.edi.issues import InterchangeRejected
 from app.edi.parse import parse_interchange
 from app.edi.x12 import parse_x12
 from app.edi.x12_syntax import X12Segment, tokenize_x12
-from tests.edi.corpus import CORPUS as CORPUS_ROOT
+from tests.edi.corpus import fixture
 
-CORPUS = CORPUS_ROOT / "x12"
 CONTROL = AckControl(
     interchange_ref="4711", prepared_at=datetime(2025, 3, 1, 12, 30), group_ref="88", message_ref="1"
 )
@@ -28,8 +27,12 @@ def received(data: bytes) -> Interchange | InterchangeRejected:
         return rejection
 
 
+def x12_file(name: str) -> bytes:
+    return fixture(f"x12/{name}")
+
+
 def accepted(name: str) -> Interchange:
-    result = received((CORPUS / name).read_bytes())
+    result = received(x12_file(name))
     assert isinstance(result, Interchange)
     return result
 
@@ -53,11 +56,11 @@ def read_back(data: bytes) -> Interchange:
 
 class Test997:
     def test_positive_997_per_group_with_swapped_parties(self) -> None:
-        data = x12_997(accepted("staedi_810_850_two_groups.edi"), control=CONTROL)
+        data = x12_997(accepted("810_850_two_groups.edi"), control=CONTROL)
         parsed = read_back(data)
         assert (parsed.sender_id, parsed.receiver_id, parsed.control_ref) == (
-            "RECEIVERISA",
-            "SENDERISA",
+            "CARNETISA",
+            "LIBQUAISISA",
             "000004711",
         )
         assert parsed.test is True
@@ -67,16 +70,16 @@ class Test997:
         assert find(data, "AK9") == [["A", "2", "2", "2"], ["A", "1", "1", "1"]]
 
     def test_shape_matches_the_reference_997(self) -> None:
-        reference = [s.tag for s in segments((CORPUS / "ack_staedi_997.edi").read_bytes())]
+        reference = [s.tag for s in segments(x12_file("997_rejecting_850.edi"))]
         data = x12_997(
-            received((CORPUS / "bots_850_lf_terminator.x12").read_bytes().replace(b"SE*9", b"SE*8")),
+            received(x12_file("850_lf_terminator.x12").replace(b"SE*9", b"SE*8")),
             control=CONTROL,
         )
         read_back(data)
         assert [s.tag for s in segments(data)] == [t for t in reference if t not in ("AK3", "AK4")]
 
     def test_set_count_error_rejects_with_ak5_code(self) -> None:
-        data = (CORPUS / "bots_850_lf_terminator.x12").read_bytes().replace(b"SE*9", b"SE*8")
+        data = x12_file("850_lf_terminator.x12").replace(b"SE*9", b"SE*8")
         ack = x12_997(received(data), control=CONTROL)
         read_back(ack)
         assert find(ack, "AK2") == [["850", "0278"]]
@@ -84,7 +87,7 @@ class Test997:
         assert find(ack, "AK9") == [["R", "1", "1", "0"]]
 
     def test_element_error_is_detailed_with_ak3_and_ak4(self) -> None:
-        data = (CORPUS / "bots_850_lf_terminator.x12").read_bytes().replace(b"PO1**2*CA", b"PO1**two*CA")
+        data = x12_file("850_lf_terminator.x12").replace(b"PO1**2*CA", b"PO1**two*CA")
         ack = x12_997(received(data), control=CONTROL)
         read_back(ack)
         assert find(ack, "AK3") == [["PO1", "5", "", "8"]]
@@ -92,24 +95,24 @@ class Test997:
         assert find(ack, "AK5") == [["R", "5"]]
 
     def test_group_trailer_error_is_reported_on_ak9(self) -> None:
-        data = (CORPUS / "bots_850_lf_terminator.x12").read_bytes().replace(b"GE*1*183", b"GE*2*183")
+        data = x12_file("850_lf_terminator.x12").replace(b"GE*1*183", b"GE*2*183")
         ack = x12_997(received(data), control=CONTROL)
         assert find(ack, "AK9") == [["R", "1", "1", "0", "5"]]
 
     def test_tolerated_defects_are_accepted_with_errors_noted(self) -> None:
-        ack = x12_997(accepted("edinet_850_missing_terminator.edi"), control=CONTROL)
+        ack = x12_997(accepted("850_missing_terminator.edi"), control=CONTROL)
         read_back(ack)
         assert find(ack, "AK5") == [["E"], ["E"]]
 
     def test_isa13_must_be_nine_digits_at_most(self) -> None:
         control = AckControl(interchange_ref="1234567890", prepared_at=CONTROL.prepared_at)
         with pytest.raises(ValueError):
-            x12_997(accepted("nodex12_850_vics.edi"), control=control)
+            x12_997(accepted("850_vics.edi"), control=control)
 
 
 class Test855:
     def test_lines_are_acknowledged_one_by_one(self) -> None:
-        subject = accepted("nodex12_850_vics.edi")
+        subject = accepted("850_vics.edi")
         order = subject.orders[0]
         lines = order.lines
         outcomes = [
@@ -124,7 +127,7 @@ class Test855:
         parsed = read_back(data)
         assert [(m.type, m.reference) for m in parsed.skipped] == [("855", "0001")]
         assert find(data, "GS")[0][0] == "PR"
-        assert find(data, "BAK") == [["00", "AC", "08292233294", "20101127", "", "", "", "CN-1", "20250301"]]
+        assert find(data, "BAK") == [["00", "AC", "LQ82922332", "20261116", "", "", "", "CN-1", "20250301"]]
         assert find(data, "ACK") == [
             ["IA", "120", "EA"],
             ["IQ", "200", "EA"],
@@ -134,12 +137,12 @@ class Test855:
             ["IR", "72", "EA"],
             ["IA", "696", "EA"],
         ]
-        assert find(data, "PO1")[0] == ["1", "120", "EA", "9.25", "", "CB", "065322-117"]
+        assert find(data, "PO1")[0] == ["1", "120", "EA", "9.25", "", "CB", "LQ-117"]
         assert find(data, "CTT") == [["6"]]
 
     def test_shape_matches_the_reference_855(self) -> None:
-        reference = [s.tag for s in segments((CORPUS / "ack_staedi_855_two_sets.edi").read_bytes())]
-        subject = accepted("bots_850_lf_terminator.x12")
+        reference = [s.tag for s in segments(x12_file("855_two_sets.edi"))]
+        subject = accepted("850_lf_terminator.x12")
         order = subject.orders[0]
         data = x12_855(
             subject,
@@ -151,10 +154,10 @@ class Test855:
         tags = [s.tag for s in segments(data)]
         assert tags[:4] == reference[:4] == ["ISA", "GS", "ST", "BAK"]
         assert tags[-3:] == ["SE", "GE", "IEA"]
-        assert find(data, "BAK")[0][:3] == ["00", "AD", "12345678"]
+        assert find(data, "BAK")[0][:3] == ["00", "AD", "LQX-1001"]
 
     def test_all_rejected_is_reject_with_detail(self) -> None:
-        subject = accepted("bots_850_lf_terminator.x12")
+        subject = accepted("850_lf_terminator.x12")
         order = subject.orders[0]
         data = x12_855(
             subject,

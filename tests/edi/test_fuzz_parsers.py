@@ -1,7 +1,8 @@
 """Robustness: mutated corpus files give an Interchange or a located rejection, nothing else.
 
 Mutations are the damage real transfers do: flipped bytes, truncation, lost or repeated
-segments, deleted ranges. Every format goes through ``parse_interchange``. Examples are bounded
+segments, deleted ranges. Every format goes through ``parse_interchange``. The samples are Carnet's
+own fixtures, and the public corpus files too when it is configured. Examples are bounded
 by a per-example deadline so that a hang (runaway regex, endless loop) fails the test.
 """
 
@@ -18,13 +19,9 @@ from app.edi.documents import Interchange
 from app.edi.issues import InterchangeRejected
 from app.edi.parse import parse_interchange
 from app.edi.samples import eancom_orders_interchange
-from tests.edi.corpus import CORPUS
+from tests.edi.conformance import ALL_FILES
 
-SAMPLES = {
-    path.name: path.read_bytes()
-    for path in sorted(CORPUS.glob("*/*"))
-    if path.is_file() and path.suffix not in (".json", ".md")
-}
+SAMPLES = {path.name: path.read_bytes() for path in ALL_FILES}
 SAMPLES["generated.edi"] = eancom_orders_interchange(
     3,
     3,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from app.edi.edifact_syntax import Segment, tokenize
 from app.edi.models import EdiAcknowledgment
 from tests.builders import make_product
-from tests.edi.corpus import CORPUS
+from tests.edi.corpus import fixture
 from tests.edi.edi_builders import (
     Hub,
     Line,
@@ -151,9 +151,9 @@ class TestX12:
 
 class TestJson:
     def test_xml_partners_get_a_json_acknowledgment_with_the_outcome_per_line(self, session: Session) -> None:
-        hub: Hub = make_hub(session, gln="7300070011115")
-        map_item(session, hub, "1234567890123", make_product(session, stock="1000"))
-        data = (CORPUS / "ubl" / "oasis_ubl_order_2.1_example.xml").read_bytes()
+        hub: Hub = make_hub(session, gln="3020000000005")
+        map_item(session, hub, "3760123456784", make_product(session, stock="1000"))
+        data = fixture("ubl/order_2.1.xml")
         answer = ingest(session, hub, data, content_type="application/xml")
         assert answer.body["format"] == "ubl" and answer.body["status"] == "accepted"
         [ack] = acknowledgments(session, answer.body["id"])
@@ -162,13 +162,13 @@ class TestJson:
         assert body["interchange_id"] == answer.body["id"] and body["status"] == "accepted"
         [order] = body["orders"]
         assert (order["po_number"], order["order"], order["status"]) == (
-            "34",
+            "LQ-UBL-34",
             answer.body["orders"][0],
             "needs_review",
         )
         assert [(line["item"], line["status"], line["confirmed"]) for line in order["lines"]] == [
-            ("1234567890123", "accepted", "120"),
-            ("123452340123", "rejected", "0"),
+            ("3760123456784", "accepted", "120"),
+            ("CARNET-ETUI-11", "rejected", "0"),
         ]
 
     def test_a_file_without_envelope_gets_a_json_rejection(self, session: Session) -> None:

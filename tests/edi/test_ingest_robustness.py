@@ -1,15 +1,14 @@
-"""Robustness through the whole ingestion: damaged corpus files never give a server error, are
+"""Robustness through the whole ingestion: damaged fixtures (and corpus files) never give a server error, are
 always kept byte for byte, and never leave part of an interchange's orders behind.
 
 The partner has a single customer (so that buyers it does not know still land somewhere) and
-every item of the corpus is known, by GTIN or through a partner item mapping, so that damaged
+every item of the samples is known, by GTIN or through a partner item mapping, so that damaged
 files do reach order capture. Mutations are those of transfers gone wrong: flipped bytes,
 truncation, deleted ranges, repeated or dropped segments.
 """
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -24,14 +23,10 @@ from app.edi.samples import eancom_orders_interchange
 from app.edi.snapshot import gtin_forms
 from app.orders.models import SaleOrder, SaleOrderLine
 from tests.builders import make_product
-from tests.edi.corpus import CORPUS
+from tests.edi.conformance import ALL_FILES, sidecar
 from tests.edi.edi_builders import Hub, make_hub
 
-SAMPLES = {
-    path.name: path.read_bytes()
-    for path in sorted(CORPUS.glob("*/*"))
-    if path.is_file() and path.suffix not in (".json", ".md")
-}
+SAMPLES = {path.name: path.read_bytes() for path in ALL_FILES}
 SAMPLE_GTINS = ["4006381333931", "9783898307529"]
 SAMPLES["generated.edi"] = eancom_orders_interchange(
     4,
@@ -48,8 +43,8 @@ _SEGMENT_END = re.compile(rb"['~\n\x15]|</[^>]*>")
 
 def _items() -> set[str]:
     items = set(SAMPLE_GTINS)
-    for sidecar in CORPUS.glob("*/*.expected.json"):
-        expected = json.loads(sidecar.read_text())
+    for path in ALL_FILES:
+        expected = sidecar(path) or {}
         for order in expected.get("orders", []) + expected.get("lenient_orders", []):
             items.update(line["item"] for line in order["lines"])
     return items

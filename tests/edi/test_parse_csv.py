@@ -17,9 +17,8 @@ from app.edi.csv_orders import (
 )
 from app.edi.documents import DocumentFormat, ItemIdKind
 from app.edi.issues import InterchangeRejected, IssueCode
-from tests.edi.corpus import CORPUS as CORPUS_ROOT
+from tests.edi.corpus import fixture
 
-CORPUS = CORPUS_ROOT / "csv"
 FRENCH = (
     "Commande;Client;Livrer à;Article;Quantité;Prix unitaire;Date livraison\r\n"
     "PO-1;C001;D-1;4006381333931;2,5;10,50;03/02/2025\r\n"
@@ -42,26 +41,27 @@ def test_header_names_compare_without_case_accents_or_punctuation() -> None:
 
 class TestFlatProfile:
     def test_flat_export_is_recognised_and_grouped(self) -> None:
-        parsed = parse_csv_orders((CORPUS / "bots_orders_flat.csv").read_bytes())
+        parsed = parse_csv_orders(fixture("csv/flat_orders.csv"))
         assert parsed.format is DocumentFormat.CSV and parsed.charset == "iso-8859-1"
-        assert (parsed.sender_id, parsed.receiver_id, parsed.test) == ("PARTNER1", "PARTNER2", True)
+        assert (parsed.sender_id, parsed.receiver_id, parsed.test) == ("LIBQUAIS", "DIFCARNET", True)
         order = parsed.orders[0]
         assert (order.po_number, order.buyer_id, order.delivery_party_id) == (
-            "BGMREF",
-            "PARTNER1",
-            "8712345002206",
+            "LQ-F-1",
+            "LIBQUAIS",
+            "3020000000012",
         )
-        assert order.document_date == date(2005, 8, 19) and order.requested_delivery_date is not None
+        assert order.document_date == date(2026, 11, 16) and order.requested_delivery_date is not None
+        assert order.lines[3].description == "Le fleuve été"
         assert [(line.line_number, line.quantity) for line in order.lines] == [
             (str(n), Decimal(1)) for n in range(1, 5)
         ]
         assert order.lines[0].identifiers[0].kind is ItemIdKind.GTIN
 
     def test_short_row_is_rejected_with_its_line(self) -> None:
-        data = (CORPUS / "bots_orders_flat.csv").read_bytes() + b'"ORDERS","PARTNER1"\r\n'
+        data = fixture("csv/flat_orders.csv") + b'"ORDERS","LIBQUAIS"\r\n'
         caught = rejection(data, FLAT_ORDERS_PROFILE)
         assert [i.code for i in caught.issues] == [IssueCode.CSV_LAYOUT]
-        assert caught.issues[0].where.line == 9
+        assert caught.issues[0].where.line == 7
 
 
 class TestFrenchHeaderProfile:

@@ -9,34 +9,36 @@ from app.edi.detect import detect_format
 from app.edi.documents import DocumentFormat
 from app.edi.issues import InterchangeRejected, IssueCode
 from app.edi.parse import parse_interchange
-from tests.edi.corpus import CORPUS
+from tests.edi.corpus import fixture
 
 
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        ("edifact/oca_orders_d96a_isbn.edi", DocumentFormat.EDIFACT),
-        ("edifact/oca_orders_unt_mismatch.edi", DocumentFormat.EDIFACT),
-        ("x12/edinet_850_bom_nbsp_isa.edi", DocumentFormat.X12),
-        ("ubl/oasis_ubl_order_2.0_example.xml", DocumentFormat.UBL),
-        ("orderx/mustang_orderx_ex01_comfort.xml", DocumentFormat.ORDERX),
-        ("orderx/horstoeko_orderx_extended.xml", DocumentFormat.ORDERX),
-        ("csv/bots_orders_flat.csv", DocumentFormat.CSV),
+        ("edifact/orders_d96a_books.edi", DocumentFormat.EDIFACT),
+        ("edifact/orders_unt_count_wrong.edi", DocumentFormat.EDIFACT),
+        ("edifact/invoic_custom_una_wrapped15.edi", DocumentFormat.EDIFACT),
+        ("x12/850_bom_nbsp_isa.edi", DocumentFormat.X12),
+        ("x12/850_bom_tab_indent.edi", DocumentFormat.X12),
+        ("ubl/order_2.0_accounts.xml", DocumentFormat.UBL),
+        ("orderx/comfort_bom_comment.xml", DocumentFormat.ORDERX),
+        ("orderx/basic_fractional.xml", DocumentFormat.ORDERX),
+        ("csv/flat_orders.csv", DocumentFormat.CSV),
     ],
 )
 def test_format_is_recognised_from_the_bytes(path: str, expected: DocumentFormat) -> None:
-    assert detect_format((CORPUS / path).read_bytes()) is expected
+    assert detect_format(fixture(path)) is expected
 
 
 def test_signature_wins_over_a_wrong_content_type_with_a_warning() -> None:
-    data = (CORPUS / "edifact/oca_orders_d96a_isbn.edi").read_bytes()
+    data = fixture("edifact/orders_d96a_books.edi")
     parsed = parse_interchange(data, content_type="text/csv; charset=utf-8")
     assert parsed.format is DocumentFormat.EDIFACT
     assert parsed.warnings[0].code is IssueCode.CONTENT_TYPE_MISMATCH
 
 
 def test_matching_content_type_adds_no_warning() -> None:
-    data = (CORPUS / "ubl/oasis_ubl_order_2.1_example.xml").read_bytes()
+    data = fixture("ubl/order_2.1.xml")
     assert parse_interchange(data, content_type="application/xml").warnings == ()
 
 

@@ -12,9 +12,8 @@ from app.edi.edifact import parse_edifact
 from app.edi.edifact_syntax import DEFAULT_CHARS, ServiceChars, format_segment, tokenize
 from app.edi.issues import InterchangeRejected, IssueCode
 from app.edi.samples import eancom_orders_interchange
-from tests.edi.corpus import CORPUS as CORPUS_ROOT
+from tests.edi.corpus import fixture
 
-CORPUS = CORPUS_ROOT / "edifact"
 ORDER_BODY = [
     "BGM+220+PO-1+9",
     "DTM+137:20250301:102",
@@ -79,14 +78,14 @@ class TestTokenizer:
         assert order.document_date == date(2025, 3, 1)
 
     def test_custom_service_string_advice_and_15_column_wrapping(self) -> None:
-        tokens = tokenize((CORPUS / "staedi_invoic_una_custom_wrapped.edi").read_bytes())
+        tokens = tokenize(fixture("edifact/invoic_custom_una_wrapped15.edi"))
         assert tokens.chars == ServiceChars(
             component="=", element="*", decimal=".", release="?", terminator="~"
         )
         unb = tokens.segments[0]
         assert unb.tag == "UNB" and unb.elements[0] == ("UNOA", "3")
         nad = next(s for s in tokens.segments if s.tag == "NAD")
-        assert nad.value(4) == "CUMMINS MID-RANGE ENGINE PLANT"
+        assert nad.value(4) == "ATELIER DU LIVRE ANCIEN DE LYON"
 
     def test_released_separators_are_data(self) -> None:
         body = ["BGM+220+PO?+1?:A??B?'C+9", *ORDER_BODY[1:]]
@@ -151,11 +150,12 @@ class TestCharacterSets:
         assert parsed.warnings == ()
 
     def test_unoc_label_on_utf8_bytes_is_read_as_utf8_with_a_warning(self) -> None:
-        parsed = parse_edifact((CORPUS / "oca_orders_unoc_utf8_dtm203.edi").read_bytes())
-        assert parsed.orders[0].party("SU").name == "Suppliér1"  # type: ignore[union-attr]
+        data = fixture("edifact/orders_unoc_utf8_pia_items.edi")
+        parsed = parse_edifact(data)
+        assert parsed.orders[0].party("SU").name == "Diffusion Carnet Librairie Générale"  # type: ignore[union-attr]
         assert codes(parsed.warnings) == {IssueCode.CHARSET_MISMATCH}
         assert parsed.charset == "UNOC"
-        assert tokenize((CORPUS / "oca_orders_unoc_utf8_dtm203.edi").read_bytes()).encoding == "utf-8"
+        assert tokenize(data).encoding == "utf-8"
 
     def test_invalid_utf8_under_unoy_is_rejected(self) -> None:
         data = interchange(syntax="UNOY:4").replace(b"PO-1", b"PO-\xff")
@@ -251,15 +251,15 @@ class TestEnvelopeRules:
 
 class TestOrdersMessage:
     def test_amazon_style_retail_order(self) -> None:
-        parsed = parse_edifact((CORPUS / "oca_orders_d96a_isbn.edi").read_bytes())
+        parsed = parse_edifact(fixture("edifact/orders_d96a_books.edi"))
         assert parsed.format is DocumentFormat.EDIFACT
         assert (parsed.sender_id, parsed.receiver_id, parsed.control_ref) == (
-            "5450534000000",
-            "8450534000000",
-            "4234",
+            "3020000000005",
+            "3010000000006",
+            "7310",
         )
         assert parsed.test is False and parsed.charset == "UNOA"  # UNB 0031 is set, 0035 is not
-        assert parsed.prepared_at == datetime(2022, 11, 17, 1, 34)
+        assert parsed.prepared_at == datetime(2026, 11, 16, 9, 15)
         assert parsed.envelopes[0].acknowledgment_requested is True
         order = parsed.orders[0]
         header = order.message
@@ -273,26 +273,26 @@ class TestOrdersMessage:
             header.association_code,
         ) == ("1", "ORDERS", "D", "96A", "UN", "EAN008")
         assert header.segment_count == 24
-        assert (order.po_number, order.document_type, order.currency) == ("1AA1TEST", "220", "EUR")
-        assert order.document_date == date(2023, 6, 6)
-        assert order.requested_delivery_date == date(2023, 6, 6)
-        assert order.buyer_id == "5450534000017" and order.delivery_party_id == "5450534008617"
+        assert (order.po_number, order.document_type, order.currency) == ("LQ-26-0042", "220", "EUR")
+        assert order.document_date == date(2026, 11, 16)
+        assert order.requested_delivery_date == date(2026, 11, 23)  # DTM 64 (earliest) before 63 (latest)
+        assert order.buyer_id == "3020000000005" and order.delivery_party_id == "3020000000012"
         invoicee = order.party("IV")
-        assert invoicee is not None and invoicee.name == "AMAZON EU SARL"
-        assert invoicee.address is not None and invoicee.address.city == "Luxembourg"
-        assert invoicee.address.country_code == "LU"
+        assert invoicee is not None and invoicee.name == "LIBRAIRIE DES QUAIS SARL"
+        assert invoicee.address is not None and invoicee.address.city == "LYON"
+        assert invoicee.address.country_code == "FR"
         line = order.lines[0]
         assert (line.line_number, line.item, line.quantity, line.unit_price) == (
             "1",
-            "9783898307529",
+            "9782843300004",
             Decimal(5),
-            Decimal("27.5"),
+            Decimal("18.5"),
         )
         assert line.identifiers[0].kind is ItemIdKind.ISBN
-        assert [(r.qualifier, r.value) for r in order.references][:1] == [("CR", "ABCD5")]
+        assert [(r.qualifier, r.value) for r in order.references][:1] == [("CR", "QUAIS-CADRE-7")]
 
     def test_items_from_pia_when_lin_has_none(self) -> None:
-        order = parse_edifact((CORPUS / "oca_orders_unoc_utf8_dtm203.edi").read_bytes()).orders[0]
+        order = parse_edifact(fixture("edifact/orders_unoc_utf8_pia_items.edi")).orders[0]
         line = order.lines[0]
         assert [(i.kind, i.value) for i in line.identifiers] == [
             (ItemIdKind.SELLER, "1276"),
@@ -301,11 +301,11 @@ class TestOrdersMessage:
         ]
         assert (line.quantity, line.unit, line.unit_price, line.description) == (
             Decimal(12),
-            "BOU",
-            Decimal("5.22"),
-            "Product1",
+            "PCE",
+            Decimal("5.225"),
+            "Carnet à spirale",
         )
-        assert order.document_date == date(2023, 3, 20)
+        assert order.document_date == date(2026, 11, 16)
 
     def test_comma_decimal_mark(self) -> None:
         body = [*ORDER_BODY[:6], "QTY+21:2,5", "PRI+AAA:1,25", "UNS+S"]

@@ -11,9 +11,8 @@ from app.edi.documents import ItemIdKind
 from app.edi.issues import InterchangeRejected, Issue, IssueCode
 from app.edi.x12 import parse_x12
 from app.edi.x12_syntax import X12Separators, tokenize_x12
-from tests.edi.corpus import CORPUS as CORPUS_ROOT
+from tests.edi.corpus import fixture
 
-CORPUS = CORPUS_ROOT / "x12"
 PO_BODY = [
     "BEG*00*SA*PO-1**20250301",
     "N1*BY*Buyer Inc*92*B-7",
@@ -77,26 +76,26 @@ class TestSeparators:
     @pytest.mark.parametrize(
         ("name", "separators"),
         [
-            ("bots_850_tilde_element_sep.x12", X12Separators("~", "|", "\n")),
-            ("bots_850_pipe_4_sets.x12", X12Separators("|", ">", "~")),
-            ("bots_850_nak_terminator.x12", X12Separators("*", ":", "\x15")),
-            ("bots_850_cr_terminator_sln.x12", X12Separators("*", ">", "\r")),
-            ("bots_850_00302_at_compsep.x12", X12Separators("*", "@", "\n")),
+            ("850_tilde_element_sep.x12", X12Separators("~", "|", "\n")),
+            ("850_pipe_4_sets.x12", X12Separators("|", ">", "~")),
+            ("850_nak_terminator.x12", X12Separators("*", ":", "\x15")),
+            ("850_cr_terminator_sln.x12", X12Separators("*", ">", "\r")),
+            ("850_00302_at_compsep.x12", X12Separators("*", "@", "\n")),
         ],
     )
     def test_separators_come_from_the_isa(self, name: str, separators: X12Separators) -> None:
-        tokens = tokenize_x12((CORPUS / name).read_bytes())
+        tokens = tokenize_x12(fixture(f"x12/{name}"))
         assert tokens.interchanges[0].separators == separators
         assert tokens.errors == ()
 
     def test_terminator_followed_by_space_or_line_break_is_ignored(self) -> None:
-        parsed = parse_x12((CORPUS / "bots_850_tilde_space_multi.x12").read_bytes())
+        parsed = parse_x12(fixture("x12/850_tilde_space_two_sets.x12"))
         assert [o.po_number for o in parsed.orders] == ["801104", "PONUM-1234567"]
         assert parsed.orders[1].lines[0].identifiers[0].kind is ItemIdKind.ISBN
 
     def test_no_break_space_padding_and_bom_are_warnings(self) -> None:
-        parsed = parse_x12((CORPUS / "edinet_850_bom_nbsp_isa.edi").read_bytes())
-        assert (parsed.sender_id, parsed.receiver_id) == ("000123456", "PARTNERID")
+        parsed = parse_x12(fixture("x12/850_bom_nbsp_isa.edi"))
+        assert (parsed.sender_id, parsed.receiver_id) == ("LQ0001234", "CARNETDIST")
         assert codes(parsed.warnings) == {
             IssueCode.BOM,
             IssueCode.ENVELOPE_LAYOUT,
@@ -104,8 +103,12 @@ class TestSeparators:
         }
 
     def test_tab_indented_segments(self) -> None:
-        parsed = parse_x12((CORPUS / "edinet_850_bom_tab_indent.edi").read_bytes())
-        assert [line.item for line in parsed.orders[0].lines] == ["A_QU001-BLK", "A_QF001-BLK", "A_QF001-RED"]
+        parsed = parse_x12(fixture("x12/850_bom_tab_indent.edi"))
+        assert [line.item for line in parsed.orders[0].lines] == [
+            "LQ_CA001-NOIR",
+            "LQ_CA001-ROUGE",
+            "LQ_CA001-VERT",
+        ]
         assert any("102 characters" in w.detail for w in parsed.warnings)
 
     def test_letter_as_terminator_is_rejected(self) -> None:
@@ -168,36 +171,36 @@ class TestEnvelopeRules:
         assert codes(caught.issues) == {IssueCode.UNEXPECTED_SEGMENT}
 
     def test_non_850_sets_are_skipped_and_listed(self) -> None:
-        parsed = parse_x12((CORPUS / "staedi_810_850_two_groups.edi").read_bytes())
+        parsed = parse_x12(fixture("x12/810_850_two_groups.edi"))
         assert [(m.type, m.reference) for m in parsed.skipped] == [("810", "000000001"), ("810", "000000002")]
         assert [g.functional_id for g in parsed.envelopes[0].groups] == ["IN", "PO"]
         assert parsed.orders[0].message.group_ref == "165"  # type: ignore[union-attr]
 
     def test_concatenated_interchanges_with_the_same_control_number(self) -> None:
-        parsed = parse_x12((CORPUS / "nodex12_850_concat_interchanges.edi").read_bytes())
+        parsed = parse_x12(fixture("x12/850_concat_same_control.edi"))
         assert len(parsed.envelopes) == 2 and len(parsed.orders) == 2
         assert codes(parsed.warnings) == {IssueCode.DUPLICATE_CONTROL_REFERENCE}
 
 
 class TestPurchaseOrder:
     def test_vics_order(self) -> None:
-        parsed = parse_x12((CORPUS / "nodex12_850_vics.edi").read_bytes())
+        parsed = parse_x12(fixture("x12/850_vics.edi"))
         assert (parsed.sender_id, parsed.receiver_id, parsed.control_ref, parsed.test) == (
             "4405197800",
             "999999999",
             "000003438",
             False,
         )
-        assert parsed.prepared_at == datetime(2010, 11, 27, 17, 19)
+        assert parsed.prepared_at == datetime(2026, 11, 16, 17, 19)
         assert parsed.envelopes[0].acknowledgment_requested is False
         order = parsed.orders[0]
         assert (order.po_number, order.document_type, order.document_date) == (
-            "08292233294",
+            "LQ82922332",
             "SA",
-            date(2010, 11, 27),
+            date(2026, 11, 16),
         )
-        assert order.requested_delivery_date == date(2010, 12, 14)
-        assert order.delivery_party_id == "0003947268292"
+        assert order.requested_delivery_date == date(2026, 12, 4)
+        assert order.delivery_party_id == "3020000000012"
         assert order.buyer_id is None
         header = order.message
         assert header is not None and (header.type, header.reference, header.version, header.group_ref) == (
@@ -212,10 +215,10 @@ class TestPurchaseOrder:
             Decimal(120),
             "EA",
             Decimal("9.25"),
-            "SMALL WIDGET",
+            "PETIT CARNET",
         )
         assert [(i.kind, i.value) for i in line.identifiers] == [
-            (ItemIdKind.BUYER, "065322-117"),
+            (ItemIdKind.BUYER, "LQ-117"),
             (ItemIdKind.OTHER, "RO"),
             (ItemIdKind.SELLER, "AB3542"),
         ]

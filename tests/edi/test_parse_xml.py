@@ -12,7 +12,7 @@ from app.edi.issues import InterchangeRejected, IssueCode
 from app.edi.orderx import parse_orderx
 from app.edi.parse import parse_interchange
 from app.edi.ubl import parse_ubl
-from tests.edi.corpus import CORPUS
+from tests.edi.corpus import fixture
 
 UBL_NS = (
     'xmlns="urn:oasis:names:specification:ubl:schema:xsd:Order-2" '
@@ -78,36 +78,41 @@ class TestSafeLoading:
 
 class TestUbl:
     def test_order_2_1(self) -> None:
-        parsed = parse_ubl((CORPUS / "ubl" / "oasis_ubl_order_2.1_example.xml").read_bytes())
+        parsed = parse_ubl(fixture("ubl/order_2.1.xml"))
         assert parsed.format is DocumentFormat.UBL and parsed.envelopes == ()
         order = parsed.orders[0]
-        assert (order.po_number, order.currency, order.document_date) == ("34", "SEK", date(2010, 1, 20))
-        assert order.requested_delivery_date == date(2010, 2, 10)
-        assert (order.buyer_id, order.supplier_id, order.delivery_party_id) == (
-            "7300070011115",
-            "SellerPartyID123",
-            "1234567890123",
+        assert (order.po_number, order.currency, order.document_date) == (
+            "LQ-UBL-34",
+            "EUR",
+            date(2026, 11, 16),
         )
-        assert order.party("BY").address.city == "Stockholm"  # type: ignore[union-attr]
+        assert order.requested_delivery_date == date(2026, 11, 23)
+        assert (order.buyer_id, order.supplier_id, order.delivery_party_id) == (
+            "3020000000005",
+            "DIFCARNET-01",
+            "3020000000012",
+        )
+        assert order.party("BY").address.city == "Lyon"  # type: ignore[union-attr]
         line = order.lines[0]
         assert (line.item, line.quantity, line.unit, line.unit_price, line.description) == (
-            "1234567890123",
+            "3760123456784",
             Decimal(120),
-            "LTR",
-            Decimal(50),
-            "Falu Rödfärg",
+            "C62",
+            Decimal("2.50"),
+            "Cahier d’écolier à grands carreaux",
         )
         assert [i.kind for i in line.identifiers] == [ItemIdKind.GTIN, ItemIdKind.SELLER]
-        assert (parsed.sender_id, parsed.receiver_id) == ("7300070011115", "SellerPartyID123")
+        assert order.lines[1].unit_price == Decimal("4.5")  # 45.00 per 10
+        assert (parsed.sender_id, parsed.receiver_id) == ("3020000000005", "DIFCARNET-01")
 
     def test_buyer_without_party_identification_uses_the_seller_assigned_account(self) -> None:
-        order = parse_ubl((CORPUS / "ubl" / "oasis_ubl_order_2.0_example.xml").read_bytes()).orders[0]
+        order = parse_ubl(fixture("ubl/order_2.0_accounts.xml")).orders[0]
         buyer = order.party("BY")
-        assert buyer is not None and (buyer.id, buyer.id_agency) == ("GT00978567", "91")
-        assert order.currency == "GBP"
+        assert buyer is not None and (buyer.id, buyer.id_agency) == ("LQ00978567", "91")
+        assert order.currency == "CHF"
         assert [(i.kind, i.value) for i in order.lines[0].identifiers] == [
-            (ItemIdKind.SELLER, "17589683"),
-            (ItemIdKind.BUYER, "6578489"),
+            (ItemIdKind.SELLER, "CARN-5896"),
+            (ItemIdKind.BUYER, "LQ-6578"),
         ]
 
     def test_missing_order_number_is_rejected_at_the_root(self) -> None:
@@ -123,20 +128,20 @@ class TestUbl:
 
 class TestOrderX:
     def test_comfort_profile_with_bom_comment_and_no_declaration(self) -> None:
-        parsed = parse_orderx((CORPUS / "orderx" / "mustang_orderx_ex01_comfort.xml").read_bytes())
+        parsed = parse_orderx(fixture("orderx/comfort_bom_comment.xml"))
         order = parsed.orders[0]
-        assert (order.po_number, order.document_type, order.currency) == ("PO123456789", "220", "EUR")
-        assert order.document_date == date(2020, 3, 31)
-        assert order.requested_delivery_date == date(2020, 4, 15)
+        assert (order.po_number, order.document_type, order.currency) == ("LQ-OX-2026-01", "220", "EUR")
+        assert order.document_date == date(2026, 11, 16)
+        assert order.requested_delivery_date == date(2026, 12, 1)
         assert (order.buyer_id, order.supplier_id, order.delivery_party_id) == (
-            "98765432179",
-            "123654879",
-            "5897546912",
+            "3020000000005",
+            "3010000000006",
+            "3020000000012",
         )
         line = order.lines[0]
         assert (line.line_number, line.item, line.quantity, line.unit) == (
             "1",
-            "1234567890123",
+            "3760123456784",
             Decimal(6),
             "C62",
         )
@@ -144,14 +149,12 @@ class TestOrderX:
         assert parsed.test is False
 
     def test_basic_profile_fractional_quantity(self) -> None:
-        order = parse_orderx(
-            (CORPUS / "orderx" / "facturx_orderx_ex11_pickup_basic.xml").read_bytes()
-        ).orders[0]
+        order = parse_orderx(fixture("orderx/basic_fractional.xml")).orders[0]
         assert (order.lines[0].quantity, order.lines[0].unit) == (Decimal("4.052"), "MTK")
-        assert order.buyer_id == "3306949923804"
+        assert order.buyer_id == "3020000000029"
 
     def test_line_without_quantity_is_rejected(self) -> None:
-        data = (CORPUS / "orderx" / "facturx_orderx_ex11_pickup_basic.xml").read_bytes()
+        data = fixture("orderx/basic_fractional.xml")
         data = data.replace(b'<ram:RequestedQuantity unitCode="C62">5</ram:RequestedQuantity>', b"", 1)
         caught = rejection(data)
         assert [i.code for i in caught.issues] == [IssueCode.INVALID_VALUE]

@@ -1,4 +1,5 @@
-"""Conformance through the whole ingestion: every public corpus file posted by a partner over HTTP.
+"""Conformance through the whole ingestion: every fixture (and every public corpus file, when
+configured) posted by a partner over HTTP.
 
 The partner is set up from the sidecar: one customer per buyer (its GLN when the buyer id is a
 valid GLN, otherwise a `partner_party` mapping; a partner of a single customer when the orders
@@ -14,8 +15,6 @@ is stored byte for byte and an acknowledgment is produced.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -36,8 +35,7 @@ from app.edi.partners import create_partner
 from app.edi.snapshot import GTIN_KINDS, gtin_forms
 from app.orders.models import SaleOrder, SaleOrderLine
 from tests.builders import make_customer, make_product
-from tests.edi.corpus import needs_corpus
-from tests.edi.test_corpus_parsing import CORPUS_FILES, REJECT_OR_WARN_DECISIONS
+from tests.edi.conformance import ALL_FILES, REJECT_OR_WARN_DECISIONS, file_id, sidecar
 
 URL = "/api/v1/edi/interchanges"
 LINE_PROBLEMS = ("unknown_item", "invalid_quantity")
@@ -49,11 +47,6 @@ class Setup:
     customers: list[Customer]
     customer_by_buyer: dict[str | None, int]
     product_by_item: dict[str, str]
-
-
-def _sidecar(path: Path) -> dict[str, Any] | None:
-    sidecar = path.with_name(path.name + ".expected.json")
-    return json.loads(sidecar.read_text()) if sidecar.exists() else None
 
 
 def _lenient(data: bytes) -> Interchange | None:
@@ -96,7 +89,7 @@ def set_up(session: Session, path: Path, data: bytes, orders: list[dict[str, Any
     if not customers:
         customers.append(make_customer(session))
     partner, key = create_partner(
-        session, name=f"corpus {path.name}", customer_codes=[c.code for c in customers]
+        session, name=f"conformance {path.name}", customer_codes=[c.code for c in customers]
     )
     session.add_all(PartnerParty(partner_id=partner.id, party_id=b, customer_id=c.id) for b, c in unmapped)
 
@@ -168,10 +161,10 @@ def check_accepted(
         assert _captured_lines(session, order, setup) == sorted(lines)
 
 
-@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
-def test_corpus_file_through_ingestion(client: TestClient, session: Session, path: Path) -> None:
+@pytest.mark.parametrize("path", ALL_FILES, ids=file_id)
+def test_file_through_ingestion(client: TestClient, session: Session, path: Path) -> None:
     data = path.read_bytes()
-    expected = _sidecar(path)
+    expected = sidecar(path)
     listed = (expected or {}).get("orders") or (expected or {}).get("lenient_orders") or []
     setup = set_up(session, path, data, listed)
     before = session.execute(select(func.count()).select_from(SaleOrder)).scalar_one()
@@ -196,18 +189,3 @@ def test_corpus_file_through_ingestion(client: TestClient, session: Session, pat
     check_accepted(session, body, expected["orders"], setup)
     if decision is not None:
         assert decision[1].value in {w["code"] for w in body["warnings"]}
-
-
-@needs_corpus
-def test_every_order_file_of_the_corpus_has_a_verdict() -> None:
-    verdicts = Counter(
-        "no sidecar"
-        if (sidecar := _sidecar(path)) is None
-        else "rejected"
-        if "error" in sidecar
-        else "reject_or_warn"
-        if sidecar.get("reject_or_warn")
-        else "accepted"
-        for path in CORPUS_FILES
-    )
-    assert verdicts == {"accepted": 27, "reject_or_warn": 7, "rejected": 2, "no sidecar": 4}

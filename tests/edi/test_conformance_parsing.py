@@ -1,49 +1,53 @@
-"""Conformance: every public corpus file is read as its MANIFEST sidecar says.
+"""Conformance: every fixture (and every public corpus file, when configured) is read as its sidecar
+says, and what Carnet would answer to it reads back.
 
 Verdicts: a sidecar with ``error`` must be rejected with located issues (and the lenient reading
 must still recover ``lenient_orders``); ``reject_or_warn`` files follow Carnet's documented choice
-below; every other sidecar must be accepted exactly as listed. Files without a sidecar (the
-acknowledgments and the INVOIC) must parse or be rejected cleanly, and never yield orders.
+(`conformance.REJECT_OR_WARN_DECISIONS`); every other sidecar must be accepted exactly as listed.
+Files without a sidecar (acknowledgments, an INVOIC) must parse or be rejected cleanly, and never
+yield orders.
 """
 
 from __future__ import annotations
 
-import json
+from collections import Counter
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.edi.documents import Interchange
-from app.edi.issues import InterchangeRejected, IssueCode
+from app.edi.acknowledgments import AckControl, edifact_contrl, x12_997
+from app.edi.documents import DocumentFormat, Interchange
+from app.edi.edifact import parse_edifact
+from app.edi.issues import InterchangeRejected
 from app.edi.parse import parse_interchange
-from tests.edi.corpus import CORPUS, needs_corpus
+from app.edi.x12 import parse_x12
+from tests.edi.conformance import (
+    ALL_FILES,
+    CORPUS_FILES,
+    FIXTURE_FILES,
+    REJECT_OR_WARN_DECISIONS,
+    file_id,
+    sidecar,
+    verdict,
+)
+from tests.edi.corpus import needs_corpus
 
-CORPUS_FILES = sorted(p for p in CORPUS.glob("*/*") if p.is_file() and p.suffix not in (".json", ".md"))
+CONTROL = AckControl(interchange_ref="900001", prepared_at=datetime(2026, 11, 16, 12, 30), group_ref="9")
 
-# Carnet's choice for each defect real partners send (sidecar ``reject_or_warn: true``):
-# accepted with the named warning, or rejected with the named error.
-REJECT_OR_WARN_DECISIONS: dict[str, tuple[str, IssueCode]] = {
-    "pydifact_order2_no_unz.edi": ("warn", IssueCode.MISSING_TRAILER),
-    "pydifact_order_comma_decimal_no_unz.edi": ("warn", IssueCode.MISSING_TRAILER),
-    "pydifact_wikipedia_de.edi": ("warn", IssueCode.CONTROL_REFERENCE_MISMATCH),
-    "phpedifact_orders_d01b_broken.edi": ("reject", IssueCode.INVALID_RELEASE),
-    "edinet_850_bom_nbsp_isa.edi": ("warn", IssueCode.ENVELOPE_LAYOUT),
-    "edinet_850_bom_tab_indent.edi": ("warn", IssueCode.ENVELOPE_LAYOUT),
-    "edinet_850_missing_terminator.edi": ("warn", IssueCode.MISSING_TERMINATOR),
-}
+
+def test_every_fixture_has_a_verdict() -> None:
+    verdicts = Counter(verdict(path) for path in FIXTURE_FILES)
+    assert verdicts == {"accepted": 24, "reject_or_warn": 4, "rejected": 2, "no sidecar": 4}
 
 
 @needs_corpus
-def test_corpus_is_present() -> None:
-    assert CORPUS.is_dir(), f"conformance corpus missing at {CORPUS}"
+def test_corpus_is_present_with_a_verdict_for_every_file() -> None:
     assert len(CORPUS_FILES) == 40
-
-
-def _sidecar(path: Path) -> dict[str, Any] | None:
-    sidecar = path.with_name(path.name + ".expected.json")
-    return json.loads(sidecar.read_text()) if sidecar.exists() else None
+    verdicts = Counter(verdict(path) for path in CORPUS_FILES)
+    assert verdicts == {"accepted": 27, "reject_or_warn": 7, "rejected": 2, "no sidecar": 4}
 
 
 def _summary(interchange: Interchange) -> list[dict[str, Any]]:
@@ -83,9 +87,9 @@ def _assert_located(rejection: InterchangeRejected) -> None:
         assert issue.msg
 
 
-@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
-def test_corpus_file(path: Path) -> None:
-    expected = _sidecar(path)
+@pytest.mark.parametrize("path", ALL_FILES, ids=file_id)
+def test_file_is_read_as_its_sidecar_says(path: Path) -> None:
+    expected = sidecar(path)
     result = _read(path)
     if expected is None:
         interchange = result.interchange if isinstance(result, InterchangeRejected) else result
@@ -115,3 +119,20 @@ def test_corpus_file(path: Path) -> None:
         assert warning.loc and warning.detail
     if decision is not None:
         assert decision[1] in {warning.code for warning in result.warnings}
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=file_id)
+def test_the_syntax_acknowledgment_of_every_file_reads_back(path: Path) -> None:
+    """A CONTRL or 997 answers whatever came with a readable envelope, and our own reader accepts it."""
+    result = _read(path)
+    interchange = result.interchange if isinstance(result, InterchangeRejected) else result
+    if interchange is None or not interchange.envelopes:
+        return
+    if interchange.format is DocumentFormat.EDIFACT:
+        answer = parse_edifact(edifact_contrl(result, control=CONTROL))
+        assert [m.type for m in answer.skipped] == ["CONTRL"] * len(interchange.envelopes)
+    else:
+        answer = parse_x12(x12_997(result, control=CONTROL))
+        assert {m.type for m in answer.skipped} == {"997"}
+    assert answer.orders == ()
+    assert int(answer.control_ref or "") == int(CONTROL.interchange_ref)
