@@ -18,7 +18,7 @@ from app.incidents.models import Incident
 from app.invoicing.models import DeferredDocument, DeferredDocumentLine
 from app.notices.models import CustomerNotice
 from app.numbering import DocumentCounter
-from app.orders.models import SaleOrder, SaleOrderLine
+from app.orders.models import SaleOrder, SaleOrderLine, UnresolvedOrderLine
 from app.replay.models import ReplayDependency, ReplayItem, ReplayRecapMember, ReplayRun
 from app.suppliers.models import SupplierContact, SupplierReportMail
 from app.tracking.models import OrderStatusLink
@@ -61,5 +61,6 @@ __all__ = [
     "StockReceiptLine",
     "SupplierContact",
     "SupplierReportMail",
+    "UnresolvedOrderLine",
     "User",
 ]

@@ -19,6 +19,7 @@ class LineStatus(StrEnum):
     CHANGED = "changed"
     BACKORDERED = "backordered"
     REJECTED = "rejected"
+    PENDING = "pending"  # kept on the order, held for a person's review: nothing confirmed yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +39,8 @@ class LineOutcome:
     def __post_init__(self) -> None:
         if self.confirmed < 0 or self.backordered < 0:
             raise ValueError("quantities of an outcome cannot be negative")
-        if self.status is LineStatus.REJECTED and self.confirmed:
-            raise ValueError("a rejected line confirms nothing")
+        if self.status in (LineStatus.REJECTED, LineStatus.PENDING) and (self.confirmed or self.backordered):
+            raise ValueError(f"a {self.status.value} line confirms nothing")
         if self.status is LineStatus.BACKORDERED and not self.backordered:
             raise ValueError("a backordered line needs a backordered quantity")
 
@@ -60,6 +61,10 @@ class LineOutcome:
     @classmethod
     def reject(cls, line: OrderLine) -> LineOutcome:
         return cls(line.position, LineStatus.REJECTED, line.quantity, _ZERO)
+
+    @classmethod
+    def hold(cls, line: OrderLine) -> LineOutcome:
+        return cls(line.position, LineStatus.PENDING, line.quantity, _ZERO)
 
 
 @dataclass(frozen=True, slots=True)

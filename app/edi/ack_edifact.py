@@ -54,6 +54,7 @@ _LINE_ACTION = {  # EDIFACT 1229 on ORDRSP lines
     LineStatus.CHANGED: "3",  # changed
     LineStatus.BACKORDERED: "6",  # accepted with amendment: part now, the rest later
     LineStatus.REJECTED: "7",  # not accepted
+    LineStatus.PENDING: "4",  # no action yet: the line waits for a person's review
 }
 
 
@@ -90,21 +91,25 @@ def eancom_ordrsp(
     *,
     control: AckControl,
     response_number: str,
+    held: str | None = None,
 ) -> bytes:
-    """An EANCOM ORDRSP (D96A EAN005) answering one received order, line by line."""
+    """An EANCOM ORDRSP (D96A EAN005) answering one received order, line by line. ``held``: why the
+    order waits for a person's review (it is kept, not refused), said in a header FTX."""
     answered = outcomes_by_position(order, outcomes)
     statuses = {o.status for o in answered}
     if statuses == {LineStatus.ACCEPTED}:
         function = "29"  # accepted without amendment
-    elif statuses <= {LineStatus.REJECTED}:
-        function = "27"  # not accepted (every line rejected, or an order without lines)
+    elif statuses <= {LineStatus.REJECTED} and held is None:
+        function = "27"  # not accepted (every line rejected, or a refused order without lines)
     else:
         function = "4"  # change
     body: _Body = [
         ("BGM", ["231", response_number, function]),
         ("DTM", [("137", control.prepared_at.strftime("%Y%m%d%H%M"), "203")]),
-        ("RFF", [("ON", order.po_number)]),
     ]
+    if held is not None:
+        body.append(("FTX", ["AAI", "", "", held[:350]]))
+    body.append(("RFF", [("ON", order.po_number)]))
     if order.document_date:
         body.append(("DTM", [("171", order.document_date.strftime("%Y%m%d"), "102")]))
     for party in order.parties:
@@ -121,6 +126,8 @@ def eancom_ordrsp(
             body.append(("QTY", [("113", decimal_text(outcome.confirmed), line.unit or "")]))
         if outcome.backordered:
             body.append(("QTY", [("83", decimal_text(outcome.backordered), line.unit or "")]))
+        if outcome.status is LineStatus.PENDING:
+            body.append(("FTX", ["AAI", "", "", "held for review"]))
     body.append(("UNS", ["S"]))
     body.append(("CNT", [("2", str(len(order.lines)))]))
     message = _message(control.message_ref, ("ORDRSP", "D", "96A", "UN", "EAN005"), body)

@@ -49,7 +49,12 @@ _AK4_CODE = {  # element syntax error codes (723)
     IssueCode.INVALID_CHARACTER: "6",
     IssueCode.INVALID_DATE: "8",
 }
-_ACK_STATUS = {LineStatus.ACCEPTED: "IA", LineStatus.CHANGED: "IQ", LineStatus.REJECTED: "IR"}
+_ACK_STATUS = {
+    LineStatus.ACCEPTED: "IA",
+    LineStatus.CHANGED: "IQ",
+    LineStatus.REJECTED: "IR",
+    LineStatus.PENDING: "IH",  # item on hold: waits for a person's review
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +88,15 @@ def x12_855(
     *,
     control: AckControl,
     response_number: str,
+    held: str | None = None,
 ) -> bytes:
-    """An 855 interchange acknowledging one received 850, with one ACK per line."""
+    """An 855 interchange acknowledging one received 850, with one ACK per line. ``held``: why the
+    order waits for a person's review (it is kept, not refused)."""
     answered = outcomes_by_position(order, outcomes)
     statuses = {o.status for o in answered}
     if statuses == {LineStatus.ACCEPTED}:
         acknowledgment_type = "AD"  # with detail, no change
-    elif statuses <= {LineStatus.REJECTED}:
+    elif statuses <= {LineStatus.REJECTED} and held is None:
         acknowledgment_type = "RD"  # rejected with detail (every line, or an order without lines)
     else:
         acknowledgment_type = "AC"  # with detail and change
@@ -126,8 +133,8 @@ def x12_855(
 def _ack_lines(outcome: LineOutcome) -> list[tuple[str, Decimal]]:
     """ACK01 status and quantity: a backorder is reported as the part shipped (IA) and the rest (IB)."""
     if outcome.status is not LineStatus.BACKORDERED:
-        rejected = outcome.status is LineStatus.REJECTED
-        return [(_ACK_STATUS[outcome.status], outcome.ordered if rejected else outcome.confirmed)]
+        as_sent = outcome.status in (LineStatus.REJECTED, LineStatus.PENDING)
+        return [(_ACK_STATUS[outcome.status], outcome.ordered if as_sent else outcome.confirmed)]
     lines: list[tuple[str, Decimal]] = []
     if outcome.confirmed:
         lines.append(("IA", outcome.confirmed))

@@ -99,6 +99,7 @@ def for_interchange(
             plan.outcomes,
             control=AckControl(interchange_ref=number, prepared_at=now, group_ref=number),
             response_number=order_number or number,
+            held=plan.held,
         )
         drafts.append(
             AcknowledgmentDraft(
@@ -131,11 +132,13 @@ def _order_answer(
     order: PurchaseOrder, outcomes: Sequence[LineOutcome], plan: MessagePlan, order_number: str | None
 ) -> dict[str, Any]:
     by_position = {outcome.position: outcome for outcome in outcomes}
+    unresolved = {u.position: u for u in plan.plan.unresolved} if plan.plan is not None else {}
     return {
         "po_number": order.po_number,
         "buyer": order.buyer_id,
         "order": order_number,
         "status": plan.plan.status if plan.plan is not None else "refused",
+        "review": plan.review_codes,
         "errors": [{"code": r.code, "msg": r.detail} for r in plan.refusals],
         "lines": [
             {
@@ -145,6 +148,11 @@ def _order_answer(
                 "ordered": decimal_text(by_position[line.position].ordered),
                 "confirmed": decimal_text(by_position[line.position].confirmed),
                 "backordered": decimal_text(by_position[line.position].backordered),
+                **(
+                    {"reason": unresolved[line.position].reason, "detail": unresolved[line.position].detail}
+                    if line.position in unresolved
+                    else {}
+                ),
             }
             for line in order.lines
         ],

@@ -180,6 +180,9 @@ class PurchaseOrder:
     lines: tuple[OrderLine, ...]
     free_texts: tuple[FreeText, ...] = ()
     references: tuple[Reference, ...] = ()
+    # The number of lines the sender declares (EDIFACT CNT+2, X12 CTT01, UBL LineCountNumeric, a CSV
+    # column): when it disagrees with the lines read, one may be missing, and the order is held.
+    declared_line_count: int | None = None
 
     @property
     def buyer_id(self) -> str | None:

@@ -160,6 +160,7 @@ class _OrdersReader:
             lines=tuple(self.lines),
             free_texts=tuple(self.free_texts),
             references=tuple(self.references),
+            declared_line_count=self.line_count_declared[1] if self.line_count_declared else None,
         )
 
     def check_constituents(self, segment: Segment, position: int) -> None:

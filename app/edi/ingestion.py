@@ -39,6 +39,7 @@ from app.edi.snapshot import storable
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.numbering import next_numbers
 from app.orders.capture import record_orders
+from app.orders.models import OrderStatus
 
 API_BASE = "/api/v1/edi/interchanges"
 Reading = Interchange | InterchangeRejected
@@ -179,7 +180,7 @@ def process_interchange(
         + [
             _review(p, n)
             for p, n in zip(plans, numbers, strict=True)
-            if p.plan is not None and p.plan.problems
+            if p.plan is not None and p.plan.status == OrderStatus.NEEDS_REVIEW
         ]
         + [_repeated_envelope(ref, claimed[envelope_keys[ref]]) for ref in repeated]
     )
@@ -391,8 +392,12 @@ def _refusal(plan: mapping.MessagePlan, refusal: mapping.Refusal) -> dict[str, A
 
 def _review(plan: mapping.MessagePlan, number: str | None) -> dict[str, Any]:
     assert plan.plan is not None
-    codes = sorted({p["code"] for p in plan.plan.problems})
-    detail = f"order {number} needs review: {len(plan.plan.problems)} problem(s) ({', '.join(codes)})"
+    held = len(plan.plan.unresolved)
+    lines = f"{held} line(s) to settle, " if held else ""
+    detail = (
+        f"order {number} needs review: {lines}{len(plan.plan.problems)} problem(s) "
+        f"({', '.join(plan.review_codes)})"
+    )
     return {"loc": _message_loc(plan), "msg": detail, "code": "needs_review"}
 
 
@@ -406,5 +411,5 @@ def _message(plan: mapping.MessagePlan, number: str | None) -> dict[str, Any]:
         "order": number,
         "customer_code": plan.customer_code,
         "errors": [_refusal(plan, r) for r in plan.refusals],
-        "problems": sorted({p["code"] for p in plan.plan.problems}) if plan.plan is not None else [],
+        "problems": plan.review_codes,
     }

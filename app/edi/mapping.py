@@ -6,13 +6,17 @@ shipping_address.gln), always restricted to the partner's customers. Items: GTIN
 then a seller-assigned id (EDIFACT SA, X12 VN...) read as our own product code.
 
 What a message can become:
-* an order, `captured` — or `needs_review` when a rep must look at it: an unknown item (the line is
-  left out and listed in the order's `problems`), an unknown delivery party, a price that differs
-  from ours, a fractional quantity of a product sold in units (rounded up), a buyer id we do not
-  know while the customer is still certain (the only customer of the partner, its delivery point,
-  the envelope's sender), a test interchange;
+* an order, `captured` — or `needs_review` when a person must look at it. Every line the partner
+  sent is on it, as sent: a line that cannot be an order line (an unknown item; a zero, negative,
+  out-of-range or fractional-for-a-unit-product quantity; an amount no line can hold) is an
+  unresolved line keeping the partner's values, reserving nothing, until a person maps, corrects
+  or removes it (`app.orders.review`). Other reasons for review, in the order's `problems`: an
+  unknown delivery party, a price that differs from ours, a buyer id we do not know while the
+  customer is still certain (the only customer of the partner, its delivery point, the envelope's
+  sender), a test interchange, a message without any line. A message whose lines are all
+  unresolved is still an order, held;
 * nothing, with a refusal, when no customer can be determined, when the buyer is another partner's
-  customer or blocked, or when not one of its lines names a product we know.
+  customer or blocked, or when the order's total is more than an order can hold.
 
 The snapshot (app/edi/snapshot.py) is read once for the whole interchange; planning is then pure.
 """
@@ -20,7 +24,7 @@ The snapshot (app/edi/snapshot.py) is read once for the whole interchange; plann
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row
@@ -30,13 +34,12 @@ from app.edi.ack_common import LineOutcome, LineStatus
 from app.edi.documents import Envelope, Interchange, ItemIdKind, OrderLine, PurchaseOrder
 from app.edi.snapshot import GTIN_KINDS, Snapshot, envelope_of, gtin_forms, load_snapshot, senders, storable
 from app.errors import DomainError
-from app.orders.capture import OrderPlan, price_order
+from app.orders.capture import OrderPlan, UnresolvedLinePlan, price_order
 from app.orders.models import Channel, OrderStatus
 from app.orders.schemas import OrderCreate, OrderLineCreate
 
 MAX_QUANTITY = Decimal(1_000_000)
 MAX_AMOUNT = Decimal("9999999999.99")  # Money() is NUMERIC(12, 2)
-MAX_LISTED = 5  # lines named in a refusal
 _ZERO = Decimal(0)
 _MILLI = Decimal("0.001")
 
@@ -57,6 +60,19 @@ class MessagePlan:
     refusals: tuple[Refusal, ...]
     outcomes: tuple[LineOutcome, ...]
     customer_code: str | None = None
+
+    @property
+    def review_codes(self) -> list[str]:
+        """Why the order waits for a person: its problems and its unresolved lines' reasons."""
+        if self.plan is None:
+            return []
+        return sorted({p["code"] for p in self.plan.problems} | {u.reason for u in self.plan.unresolved})
+
+    @property
+    def held(self) -> str | None:
+        if self.plan is None or self.plan.status != OrderStatus.NEEDS_REVIEW:
+            return None
+        return f"held for review: {', '.join(self.review_codes)}"
 
 
 class Planner:
@@ -87,25 +103,26 @@ class Planner:
             return MessagePlan(order, envelope, None, (refusal,), rejected_all, customer.code)
         shipping_address = self.delivery_for(order, customer, problems)
         kept: list[tuple[OrderLine, Row[Any], Decimal]] = []
+        unresolved: list[UnresolvedLinePlan] = []
         for line in order.lines:
             taken = self.line_for(line, problems)
-            if taken is not None:
+            if isinstance(taken, UnresolvedLinePlan):
+                unresolved.append(taken)
+            else:
                 kept.append((line, *taken))
-        if not kept:
-            lines = [
-                f"line {p['line']} ({p['items'][0]['id'] if p['items'] else 'no item id'} x {p['quantity']})"
-                for p in problems
-                if p["code"] in ("unknown_item", "invalid_quantity")
-            ]
-            listed = ", ".join(lines[:MAX_LISTED])
-            more = f", and {len(lines) - MAX_LISTED} more" if len(lines) > MAX_LISTED else ""
-            detail = (
-                f"no line names a product we know in a possible quantity: {listed}{more}"
-                if order.lines
-                else "the order has no lines"
+        if not order.lines:
+            problems.append({"code": "no_line", "detail": "the message holds no order line"})
+        declared = order.declared_line_count
+        if declared is not None and declared != len(order.lines):
+            problems.append(
+                {
+                    "code": "line_count_mismatch",
+                    "declared": declared,
+                    "received": len(order.lines),
+                    "detail": f"the partner declares {declared} line(s), {len(order.lines)} received: "
+                    "a line may be missing",
+                }
             )
-            refusal = Refusal("no_known_item", detail)
-            return MessagePlan(order, envelope, None, (refusal,), rejected_all, customer.code)
         test = envelope.test if envelope is not None else interchange.test
         if test:
             problems.append(
@@ -113,24 +130,36 @@ class Planner:
             )
         try:
             plan = self.price(order, customer, kept, shipping_address)
+            too_large = {
+                line.position
+                for planned, (line, _, _) in zip(plan.lines, kept, strict=True)
+                if planned.line_amount > MAX_AMOUNT
+            }
+            if too_large:
+                for line, product, _ in kept:
+                    if line.position in too_large:
+                        why = f"the line's amount exceeds what an order line can hold ({MAX_AMOUNT})"
+                        unresolved.append(_unresolved(line, "amount_out_of_range", why, product))
+                kept = [taken for taken in kept if taken[0].position not in too_large]
+                plan = self.price(order, customer, kept, shipping_address)
         except DomainError as exc:  # a rule of capture we did not foresee: refuse, never crash
             details = "; ".join(e.msg for e in exc.errors) or exc.detail
             refusal = Refusal("refused_by_capture", details)
             return MessagePlan(order, envelope, None, (refusal,), rejected_all, customer.code)
-        if max((line.line_amount for line in plan.lines), default=_ZERO) > MAX_AMOUNT or (
-            plan.totals.gross > MAX_AMOUNT
-        ):
+        if plan.totals.gross > MAX_AMOUNT:
             refusal = Refusal("amount_out_of_range", "the order's amounts exceed what an order can hold")
             return MessagePlan(order, envelope, None, (refusal,), rejected_all, customer.code)
+        unresolved.sort(key=lambda line: line.position)
         plan = replace(
             plan,
-            status=OrderStatus.NEEDS_REVIEW if problems else OrderStatus.CAPTURED,
+            status=OrderStatus.NEEDS_REVIEW if problems or unresolved else OrderStatus.CAPTURED,
             problems=tuple(problems),
             external_references=self.external_references(interchange, order, envelope),
             lines=tuple(
                 replace(planned, external_line_no=storable(_line_label(line), 35))
                 for planned, (line, _, _) in zip(plan.lines, kept, strict=True)
             ),
+            unresolved=tuple(unresolved),
         )
         outcomes = self.outcomes(order, kept)
         for product_id, quantity in plan.demand.items():
@@ -223,45 +252,21 @@ class Planner:
                     return product
         return None
 
-    def line_for(self, line: OrderLine, problems: list[dict[str, Any]]) -> tuple[Row[Any], Decimal] | None:
-        """The product and the quantity to capture, or None when the line cannot be an order line."""
+    def line_for(
+        self, line: OrderLine, problems: list[dict[str, Any]]
+    ) -> tuple[Row[Any], Decimal] | UnresolvedLinePlan:
+        """The product and the quantity to capture, or the line kept unresolved, as sent."""
         label = _line_label(line)
         quantity = line.quantity
         product = self.product_for(line)
-        if product is None or not _capturable(quantity):
-            code, why = (
-                ("unknown_item", "item unknown")
-                if product is None
-                else ("invalid_quantity", f"quantity {quantity} out of range")
-            )
-            problems.append(
-                {
-                    "code": code,
-                    "line": label,
-                    "items": [
-                        {"id": i.value, "kind": i.kind.value, "qualifier": i.qualifier}
-                        for i in line.identifiers
-                    ],
-                    "quantity": _text(quantity),
-                    "description": line.description,
-                    "detail": f"line {label} ({line.item or 'no item id'} x {_text(quantity)}): {why}; "
-                    "not captured",
-                }
-            )
-            return None
+        if product is None:
+            return _unresolved(line, "unknown_item", "no product of ours has this item id")
+        if not _capturable(quantity):
+            why = "an order line holds more than 0, at most 1,000,000, with three decimals at most"
+            return _unresolved(line, "invalid_quantity", f"quantity {_text(quantity)}: {why}", product)
         if not product.allows_decimal_quantity and quantity != quantity.to_integral_value():
-            rounded = quantity.to_integral_value(rounding=ROUND_CEILING)
-            problems.append(
-                {
-                    "code": "quantity_rounded",
-                    "line": label,
-                    "quantity": _text(quantity),
-                    "captured": _text(rounded),
-                    "detail": f"line {label}: {product.code} is sold in whole units; "
-                    f"{_text(quantity)} rounded up to {_text(rounded)}",
-                }
-            )
-            quantity = rounded
+            why = f"{product.code} is sold in whole units"
+            return _unresolved(line, "fractional_quantity", f"quantity {_text(quantity)}: {why}", product)
         if line.unit_price is not None and line.unit_price != product.unit_price:
             problems.append(
                 {
@@ -313,13 +318,13 @@ class Planner:
     def outcomes(
         self, order: PurchaseOrder, kept: list[tuple[OrderLine, Row[Any], Decimal]]
     ) -> tuple[LineOutcome, ...]:
-        """Accepted, changed (rounded), backordered (what stock does not cover now) or rejected."""
+        """Accepted, backordered (what stock does not cover now), or held for review (unresolved)."""
         captured = {line.position: (product, quantity) for line, product, quantity in kept}
         available: dict[int, Decimal] = {}
         answered: list[LineOutcome] = []
         for line in order.lines:
             if line.position not in captured:
-                answered.append(LineOutcome.reject(line))
+                answered.append(LineOutcome.hold(line))
                 continue
             product, quantity = captured[line.position]
             if product.id not in available:
@@ -370,6 +375,32 @@ def _capturable(quantity: Decimal) -> bool:
 
 def _line_label(line: OrderLine) -> str:
     return line.line_number or str(line.position)
+
+
+def _unresolved(
+    line: OrderLine, reason: str, why: str, product: Row[Any] | None = None
+) -> UnresolvedLinePlan:
+    label = _line_label(line)
+    return UnresolvedLinePlan(
+        position=line.position,
+        external_line_no=storable(label, 35),
+        items=tuple(
+            {
+                "id": storable(i.value, 35),
+                "kind": i.kind.value,
+                "qualifier": storable(i.qualifier, 10) if i.qualifier else None,
+            }
+            for i in line.identifiers
+        ),
+        description=storable(line.description, 300) if line.description else None,
+        quantity=storable(_text(line.quantity), 40),
+        unit=storable(line.unit, 20) if line.unit else None,
+        unit_price=storable(_text(line.unit_price), 40) if line.unit_price is not None else None,
+        reason=reason,
+        detail=storable(f"line {label} ({line.item or 'no item id'} x {_text(line.quantity)}): {why}", 300),
+        product_id=product.id if product is not None else None,
+        product_code=product.code if product is not None else None,
+    )
 
 
 def _text(value: Decimal) -> str:

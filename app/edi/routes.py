@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api import ReadSession, RowId, Writes
 from app.auth.dependencies import CurrentActor
-from app.edi import ingestion, service
+from app.edi import ingestion, review, service
 from app.edi.models import InterchangeStatus
 from app.edi.schemas import (
     AcknowledgmentRead,
@@ -19,10 +19,15 @@ from app.edi.schemas import (
     InterchangeSummary,
     ItemMappingIn,
     ItemMappingRead,
+    LineCorrectionIn,
+    LineMappingIn,
+    LineRemovalIn,
     PartyMappingIn,
     PartyMappingRead,
 )
 from app.numbering import Rank
+from app.orders.schemas import OrderRead
+from app.orders.service import order_read
 from app.pagination import Cursor, Limit, Page, decode_cursor
 
 router = APIRouter(prefix="/edi", tags=["edi"])
@@ -186,3 +191,43 @@ async def set_csv_profile(
 @router.get("/partners/{name}/csv-profile")
 def get_csv_profile(name: str, session: ReadSession, actor: CurrentActor) -> CsvProfileIn | None:
     return service.get_csv_profile(session, partner_name=name, actor=actor)
+
+
+_REVIEW = "/orders/{number}/unresolved-lines/{line_id}"
+
+
+@router.post(f"{_REVIEW}/map", responses={404: {}, 409: {}, 422: {}})
+async def map_unresolved_line(
+    number: str, line_id: RowId, body: LineMappingIn, actor: CurrentActor, writes: Writes
+) -> OrderRead:
+    """A line the partner sent, whose item we did not know (or not as sent), is for this product:
+    it becomes an order line (the partner's quantity unless another is given) and reserves stock."""
+    return await writes.write(
+        lambda session: order_read(
+            review.map_line(session, number=number, line_id=line_id, body=body, actor=actor)
+        )
+    )
+
+
+@router.post(f"{_REVIEW}/correct", responses={404: {}, 409: {}, 422: {}})
+async def correct_unresolved_line(
+    number: str, line_id: RowId, body: LineCorrectionIn, actor: CurrentActor, writes: Writes
+) -> OrderRead:
+    """A line whose item is known but whose quantity could not be taken as sent: the right quantity."""
+    return await writes.write(
+        lambda session: order_read(
+            review.correct_line(session, number=number, line_id=line_id, body=body, actor=actor)
+        )
+    )
+
+
+@router.post(f"{_REVIEW}/remove", responses={404: {}, 409: {}, 422: {}})
+async def remove_unresolved_line(
+    number: str, line_id: RowId, body: LineRemovalIn, actor: CurrentActor, writes: Writes
+) -> OrderRead:
+    """Take a line the partner sent off the order, with the reason."""
+    return await writes.write(
+        lambda session: order_read(
+            review.remove_line(session, number=number, line_id=line_id, body=body, actor=actor)
+        )
+    )

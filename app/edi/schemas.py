@@ -1,11 +1,11 @@
 """API shapes of EDI: the ingestion answer, interchanges and acknowledgments, partner mappings."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.catalog.schemas import Code
+from app.catalog.schemas import Code, Gtin
 from app.edi.csv_orders import (
     FLAT_ORDERS_PROFILE,
     FRENCH_HEADER_PROFILE,
@@ -13,6 +13,7 @@ from app.edi.csv_orders import (
     CsvProfile,
     normalize_header,
 )
+from app.orders.schemas import OrderQuantity
 
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]+$"
 BUILT_IN_PROFILES = {p.name: p for p in (FLAT_ORDERS_PROFILE, FRENCH_HEADER_PROFILE)}
@@ -121,6 +122,44 @@ class ItemMappingIn(BaseModel):
 class ItemMappingRead(BaseModel):
     item_id: str
     product_code: str
+
+
+Reason = Annotated[
+    str,
+    Field(min_length=1, max_length=500, pattern=NO_CONTROL_CHARACTERS, description="why: kept with the line"),
+]
+
+
+class LineMappingIn(BaseModel):
+    """The product an unresolved line is for (its quantity: the partner's, unless given)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    product_code: Code | None = None
+    gtin: Gtin | None = None
+    quantity: OrderQuantity | None = None
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _names_a_product(self) -> "LineMappingIn":
+        if (self.product_code is None) == (self.gtin is None):
+            raise ValueError("give product_code or gtin")
+        return self
+
+
+class LineCorrectionIn(BaseModel):
+    """The right quantity of an unresolved line whose item is known."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    quantity: OrderQuantity
+    reason: Reason
+
+
+class LineRemovalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: Reason
 
 
 class CsvProfileIn(BaseModel):

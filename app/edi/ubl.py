@@ -25,7 +25,7 @@ from app.edi.documents import (
     PurchaseOrder,
 )
 from app.edi.issues import InterchangeRejected, Issue, IssueCode, IssueLog
-from app.edi.values import item_identifier, parse_decimal
+from app.edi.values import item_identifier, parse_count, parse_decimal
 from app.edi.xml_loading import declared_encoding, load_xml, local_name, namespace, text_of, where
 
 ORDER_NAMESPACE = "urn:oasis:names:specification:ubl:schema:xsd:Order-2"
@@ -125,6 +125,7 @@ def _read_order(root: etree._Element, log: IssueLog) -> PurchaseOrder:
         parties=tuple(parties),
         lines=tuple(lines),
         free_texts=tuple(FreeText(None, text) for n in root.findall("cbc:Note", _NS) if (text := text_of(n))),
+        declared_line_count=parse_count(_text(root, "cbc:LineCountNumeric") or ""),
     )
 
 

@@ -146,6 +146,7 @@ class _PurchaseOrderReader:
             lines=tuple(self.lines),
             free_texts=tuple(self.free_texts),
             references=tuple(self.references),
+            declared_line_count=self.declared_lines[1] if self.declared_lines else None,
         )
 
     def read_date(self, segment: X12Segment, position: int) -> None:

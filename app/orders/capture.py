@@ -83,6 +83,45 @@ class PlannedLine:
 
 
 @dataclass(frozen=True)
+class UnresolvedLinePlan:
+    """A line a partner sent that cannot be an order line as sent, kept on the order with the
+    partner's values (stored as `UnresolvedOrderLine`, reviewed in `app.orders.review`)."""
+
+    position: int
+    external_line_no: str | None
+    items: tuple[dict[str, Any], ...]
+    description: str | None
+    quantity: str
+    unit: str | None
+    unit_price: str | None
+    reason: str
+    detail: str
+    product_id: int | None = None
+    product_code: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The values of its `sale_order_unresolved_line` row (without the order's id)."""
+        return {
+            "position": self.position,
+            "external_line_no": self.external_line_no,
+            "items": list(self.items),
+            "description": self.description,
+            "quantity": self.quantity,
+            "unit": self.unit,
+            "unit_price": self.unit_price,
+            "reason": self.reason,
+            "detail": self.detail,
+            "product_id": self.product_id,
+            "product_code": self.product_code,
+            "status": "open",
+            "resolution_reason": None,
+            "resolved_by": None,
+            "resolved_at": None,
+            "order_line_no": None,
+        }
+
+
+@dataclass(frozen=True)
 class OrderPlan:
     """An order validated and priced against the snapshot, ready to be numbered and written."""
 
@@ -105,6 +144,7 @@ class OrderPlan:
     status: OrderStatus = OrderStatus.CAPTURED
     problems: tuple[dict[str, Any], ...] = ()
     external_references: dict[str, Any] | None = None
+    unresolved: tuple[UnresolvedLinePlan, ...] = ()
 
 
 def capture_order(session: Session, *, draft: OrderCreate, actor: Actor) -> OrderRead:
@@ -346,6 +386,7 @@ def record_order(session: Session, *, plan: OrderPlan) -> OrderRead:
 
 @dataclass(frozen=True)
 class RecordedOrder:
+    id: int
     number: str
     warnings: tuple[Warning, ...]
 
@@ -368,7 +409,7 @@ def record_orders(session: Session, *, plans: Sequence[OrderPlan]) -> list[Recor
     same_reference: dict[tuple[int, str], list[_BatchOrder]] = {}
     same_content: dict[tuple[int, str], list[_BatchOrder]] = {}
     rows: list[dict[str, Any]] = []
-    recorded: list[RecordedOrder] = []
+    warned: list[tuple[Warning, ...]] = []
     demand: dict[int, Decimal] = {}
     for plan, number in zip(plans, numbers, strict=True):
         content = (plan.customer_id, plan.content_fingerprint)
@@ -381,16 +422,21 @@ def record_orders(session: Session, *, plans: Sequence[OrderPlan]) -> list[Recor
         if duplicate is not None:
             warnings.append(duplicate)
         rows.append(_order_row(plan, number, now, warnings))
-        recorded.append(RecordedOrder(number, tuple(warnings)))
+        warned.append(tuple(warnings))
         this = _BatchOrder(number, plan.channel, plan.customer_reference)
         same_content.setdefault(content, []).append(this)
         if reference is not None:
             same_reference.setdefault(reference, []).append(this)
         for product_id, quantity in plan.demand.items():
             demand[product_id] = demand.get(product_id, ZERO) + quantity
-    repository.insert_orders(session, rows, [[line.row() for line in plan.lines] for plan in plans])
+    ids = repository.insert_orders(
+        session,
+        rows,
+        [[line.row() for line in plan.lines] for plan in plans],
+        [[line.row() for line in plan.unresolved] for plan in plans],
+    )
     repository.add_reserved_quantities(session, demand)
-    return recorded
+    return [RecordedOrder(*recorded) for recorded in zip(ids, numbers, warned, strict=True)]
 
 
 def _order_row(plan: OrderPlan, number: str, now: datetime, warnings: list[Warning]) -> dict[str, Any]:
@@ -440,6 +486,10 @@ def _possible_duplicate(
         ),
         *in_batch,
     ][:MAX_LOOK_ALIKES]
+    if not plan.demand:  # an order with no line yet (its lines await review) has no content to compare
+        alikes = [
+            o for o in alikes if plan.customer_reference and o.customer_reference == plan.customer_reference
+        ]
     if not alikes:
         return None
     reasons = []

@@ -80,6 +80,9 @@ class SaleOrder(Base):
     lines: Mapped[list["SaleOrderLine"]] = relationship(
         back_populates="order", lazy="raise", order_by="SaleOrderLine.line_no"
     )
+    unresolved_lines: Mapped[list["UnresolvedOrderLine"]] = relationship(
+        lazy="raise", order_by="UnresolvedOrderLine.position"
+    )
 
 
 class PricedLineColumns:
@@ -119,3 +122,39 @@ class SaleOrderLine(PricedLineColumns, Base):
         """What is still to ship: ordered, less shipped, less what the customer gave up."""
         # A line not flushed yet has no closed quantity (its column default applies at insert).
         return self.quantity - self.shipped_quantity - (self.closed_quantity or Decimal(0))
+
+
+class UnresolvedLineStatus(enum.StrEnum):
+    OPEN = "open"
+    MAPPED = "mapped"  # a person named the product; it became an order line
+    CORRECTED = "corrected"  # a person corrected the quantity; it became an order line
+    REMOVED = "removed"  # a person took it off the order
+
+
+class UnresolvedOrderLine(Base):
+    """A line a partner sent that could not become an order line as sent: an unknown item, a zero,
+    invalid or fractional-for-the-unit quantity, an amount no line can hold. It stays on the order
+    with the partner's own values, reserves nothing, and holds the order for review until a person
+    maps it to a product, corrects its quantity or removes it, with a reason."""
+
+    __tablename__ = "sale_order_unresolved_line"
+    __table_args__ = (UniqueConstraint("order_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sale_order.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # the line's rank in the partner's message
+    external_line_no: Mapped[str | None] = mapped_column(String(35))
+    items: Mapped[list[Any]] = mapped_column(JSON)  # the partner's item ids: [{id, kind, qualifier}]
+    description: Mapped[str | None] = mapped_column(String(300))
+    quantity: Mapped[str] = mapped_column(String(40))  # as sent
+    unit: Mapped[str | None] = mapped_column(String(20))
+    unit_price: Mapped[str | None] = mapped_column(String(40))  # as sent
+    reason: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str] = mapped_column(String(300))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))  # when the item is known
+    product_code: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12))
+    resolution_reason: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    order_line_no: Mapped[int | None] = mapped_column(Integer)  # the order line it became

@@ -9,12 +9,13 @@ from sqlalchemy import Row, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.catalog.models import Customer, Product, ShippingAddress
-from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
+from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine, UnresolvedOrderLine
 
 customer_table = cast(Table, Customer.__table__)
 product_table = cast(Table, Product.__table__)
 order_table = cast(Table, SaleOrder.__table__)
 line_table = cast(Table, SaleOrderLine.__table__)
+unresolved_table = cast(Table, UnresolvedOrderLine.__table__)
 
 # The capture path runs these for every order: built once, executed on the session's connection.
 _c, _p, _o = customer_table.c, product_table.c, order_table.c
@@ -55,6 +56,7 @@ _LOOK_ALIKES = (
 _INSERT_ORDER = insert(order_table).returning(_o.id)
 _INSERT_LINES = insert(line_table)
 _INSERT_ORDERS = insert(order_table).returning(_o.id, sort_by_parameter_order=True)
+_INSERT_UNRESOLVED = insert(unresolved_table)
 
 
 def customer_for_capture(session: Session, code: str) -> Row[*tuple[Any, ...]] | None:
@@ -77,6 +79,8 @@ def products_for_capture(
 def add_reserved_quantities(session: Session, quantities: dict[int, Decimal]) -> None:
     """Add to (or, with negative quantities, take from) what open orders reserve. Rows are updated in
     id order so that concurrent transactions on PostgreSQL lock them in the same order."""
+    if not quantities:
+        return
     session.connection().execute(
         _ADD_RESERVED, [{"pid": pid, "quantity": quantities[pid]} for pid in sorted(quantities)]
     )
@@ -103,24 +107,36 @@ def insert_order(session: Session, values: dict[str, Any], lines: list[dict[str,
     return order_id
 
 
-def insert_orders(session: Session, orders: list[dict[str, Any]], lines: list[list[dict[str, Any]]]) -> None:
-    """Many orders in two statements (multi-row inserts); `lines[i]` are the lines of `orders[i]`."""
+def insert_orders(
+    session: Session,
+    orders: list[dict[str, Any]],
+    lines: list[list[dict[str, Any]]],
+    unresolved: list[list[dict[str, Any]]],
+) -> list[int]:
+    """Many orders in a few statements (multi-row inserts); `lines[i]` are the lines of `orders[i]`
+    and `unresolved[i]` its lines that are not order lines yet. Returns the orders' ids."""
     connection = session.connection()
-    ids = connection.execute(_INSERT_ORDERS, orders).scalars().all()
-    rows = [
-        {**line, "order_id": order_id}
-        for order_id, order_lines in zip(ids, lines, strict=True)
-        for line in order_lines
-    ]
-    if rows:
-        connection.execute(_INSERT_LINES, rows)
+    ids: list[int] = list(connection.execute(_INSERT_ORDERS, orders).scalars().all())
+    for statement, children in ((_INSERT_LINES, lines), (_INSERT_UNRESOLVED, unresolved)):
+        rows = [
+            {**child, "order_id": order_id}
+            for order_id, order_children in zip(ids, children, strict=True)
+            for child in order_children
+        ]
+        if rows:
+            connection.execute(statement, rows)
+    return ids
 
 
 def get_order(session: Session, number: str, *, lock: bool = False) -> SaleOrder | None:
     query = (
         select(SaleOrder)
         .where(SaleOrder.number == number)
-        .options(selectinload(SaleOrder.lines), selectinload(SaleOrder.customer))
+        .options(
+            selectinload(SaleOrder.lines),
+            selectinload(SaleOrder.customer),
+            selectinload(SaleOrder.unresolved_lines),
+        )
     )
     if lock:
         query = query.with_for_update(of=SaleOrder)
@@ -141,7 +157,11 @@ def list_orders(
     query = (
         select(SaleOrder)
         .join(SaleOrder.customer)
-        .options(selectinload(SaleOrder.lines), selectinload(SaleOrder.customer))
+        .options(
+            selectinload(SaleOrder.lines),
+            selectinload(SaleOrder.customer),
+            selectinload(SaleOrder.unresolved_lines),
+        )
         .order_by(SaleOrder.id.desc())
         .limit(limit)
     )

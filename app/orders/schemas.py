@@ -93,6 +93,29 @@ class Warning(BaseModel):
     ordered: QuantityOut | None = Field(default=None, description="stock_shortfall: what the order asks")
 
 
+class UnresolvedLineRead(BaseModel):
+    """A line the partner sent that is not (yet) an order line, with the partner's own values."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    position: int
+    external_line_no: str | None
+    items: list[dict[str, Any]]
+    description: str | None
+    quantity: str
+    unit: str | None
+    unit_price: str | None
+    reason: str
+    detail: str
+    product_code: str | None
+    status: str
+    resolution_reason: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    order_line_no: int | None
+
+
 class OrderRead(BaseModel):
     number: str
     status: str
@@ -112,6 +135,7 @@ class OrderRead(BaseModel):
     warnings: list[Warning]
     problems: list[dict[str, Any]] = []
     external_references: dict[str, Any] | None = None
+    unresolved_lines: list[UnresolvedLineRead] = []
 
 
 def totals_read(totals: Totals) -> TotalsRead:

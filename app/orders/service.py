@@ -12,8 +12,8 @@ from app.clock import utcnow
 from app.errors import Conflict, NotFound
 from app.money import ZERO
 from app.orders import repository
-from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
-from app.orders.schemas import OrderLineRead, OrderRead, Warning, totals_read
+from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine, UnresolvedLineStatus
+from app.orders.schemas import OrderLineRead, OrderRead, UnresolvedLineRead, Warning, totals_read
 from app.pagination import Page, next_cursor
 from app.pricing import stored_totals
 
@@ -72,15 +72,24 @@ def cancel_order(session: Session, *, number: str, actor: Actor) -> SaleOrder:
 
 
 def accept_reviewed_order(session: Session, *, number: str, actor: Actor) -> SaleOrder:
-    """A rep has looked at an order held for review (an EDI order with unknown items, a partner's own
-    prices...) and accepts it as it stands: it may ship and be replayed. Each problem keeps who
-    resolved it and when; what could not become an order line is for the rep to capture separately."""
+    """A rep has looked at an order held for review (an EDI order with a price that differs from ours,
+    an unknown delivery party, a partner's own prices...) and accepts it as it stands: it may ship and
+    be replayed. Each problem keeps who resolved it and when. The lines the partner sent that are not
+    order lines yet are settled one by one first (`app.orders.review`)."""
     actor.require(Role.REP)
     order = repository.get_order(session, number, lock=True)
     if order is None or not actor.may_see_customer(order.customer_id):
         raise NotFound(f"no order {number!r}")
     if order.status != OrderStatus.NEEDS_REVIEW:
         raise Conflict(f"order {number} is {order.status}, not waiting for review")
+    pending = [line for line in order.unresolved_lines if line.status == UnresolvedLineStatus.OPEN]
+    if pending:
+        labels = ", ".join(str(line.external_line_no or line.position) for line in pending)
+        raise Conflict(
+            f"order {number} has lines the partner sent that are not settled yet ({labels}): map, "
+            "correct or remove each first",
+            slug="unresolved-lines",
+        )
     resolved_at = utcnow().isoformat()
     order.problems = [
         {**problem, "resolved_by": actor.caller_key, "resolved_at": resolved_at} for problem in order.problems
@@ -141,4 +150,5 @@ def order_read(order: SaleOrder) -> OrderRead:
         warnings=[Warning(**w) for w in order.warnings],
         problems=order.problems,
         external_references=order.external_references,
+        unresolved_lines=[UnresolvedLineRead.model_validate(line) for line in order.unresolved_lines],
     )

@@ -74,23 +74,39 @@ class TestEdifact:
         assert [(s.value(1), s.value(2)) for s in segments(ordrsp.body, "LIN")] == [
             ("1", "5"),  # accepted
             ("2", "6"),  # backordered: 2 now, 3 later
-            ("3", "7"),  # unknown item: not accepted
-            ("4", "3"),  # 1.5 of a unit product: changed to 2
+            ("3", "4"),  # unknown item: on the order, held for review
+            ("4", "4"),  # 1.5 of a unit product: on the order as sent, held for review
         ]
         quantities = [(s.value(1, 1), s.value(1, 2)) for s in segments(ordrsp.body, "QTY")]
         assert ("113", "2") in quantities and ("83", "3") in quantities
+        assert ("21", "1.5") in quantities
+        texts = [s.value(4) for s in segments(ordrsp.body, "FTX")]
+        assert texts[0] == "held for review: fractional_quantity, unknown_item"
+        assert texts[1:] == ["held for review", "held for review"]
 
     def test_a_refused_message_is_answered_not_accepted(self, session: Session) -> None:
+        hub = make_hub(session, gln=None, others=1)
+        answer = ingest(session, hub, order_edifact([Line("4006381333931", 1)], buyer="5400000000011"))
+        _, ordrsp = acknowledgments(session, answer.body["id"])
+        assert segments(ordrsp.body, "BGM")[0].value(3) == "27" and ordrsp.order_number is None
+        assert [s.value(2) for s in segments(ordrsp.body, "LIN")] == ["7"]
+
+    def test_a_message_whose_every_line_is_unknown_is_kept_and_answered_as_held(
+        self, session: Session
+    ) -> None:
         hub = make_hub(session)
         answer = ingest(session, hub, order_edifact([Line("4006381333931", 1)]))
         _, ordrsp = acknowledgments(session, answer.body["id"])
-        assert segments(ordrsp.body, "BGM")[0].value(3) == "27" and ordrsp.order_number is None
+        assert ordrsp.order_number == answer.body["orders"][0]
+        assert segments(ordrsp.body, "BGM")[0].value(3) == "4"
+        assert [s.value(2) for s in segments(ordrsp.body, "LIN")] == ["4"]
 
-    def test_an_order_without_lines_is_answered_not_accepted(self, session: Session) -> None:
+    def test_an_order_without_lines_is_kept_and_answered_as_held(self, session: Session) -> None:
         hub = make_hub(session)
         answer = ingest(session, hub, order_edifact([]))
         _, ordrsp = acknowledgments(session, answer.body["id"])
-        assert segments(ordrsp.body, "BGM")[0].value(3) == "27"
+        assert segments(ordrsp.body, "BGM")[0].value(3) == "4"
+        assert segments(ordrsp.body, "FTX")[0].value(4) == "held for review: no_line"
 
     def test_a_syntax_error_gets_a_negative_contrl_naming_the_segment(self, session: Session) -> None:
         hub = make_hub(session)
@@ -137,7 +153,7 @@ class TestX12:
         assert [ack[1:3] for ack in x12_segments(ack855.body, "ACK")] == [
             ["IA", "1"],
             ["IB", "2"],
-            ["IR", "1"],
+            ["IH", "1"],  # unknown item: on hold, waiting for review
         ]
 
     def test_a_broken_850_gets_a_rejecting_997(self, session: Session) -> None:
@@ -166,10 +182,12 @@ class TestJson:
             answer.body["orders"][0],
             "needs_review",
         )
+        assert order["review"] == ["price_difference", "unknown_delivery_party", "unknown_item"]
         assert [(line["item"], line["status"], line["confirmed"]) for line in order["lines"]] == [
             ("3760123456784", "accepted", "120"),
-            ("CARNET-ETUI-11", "rejected", "0"),
+            ("CARNET-ETUI-11", "pending", "0"),
         ]
+        assert order["lines"][1]["reason"] == "unknown_item"
 
     def test_a_file_without_envelope_gets_a_json_rejection(self, session: Session) -> None:
         hub = make_hub(session)

@@ -89,7 +89,8 @@ class TestItems:
         hub, other = make_hub(session), make_hub(session, gln="5412345000044")
         map_item(session, other, "ART-77", make_product(session))
         answer = ingest(session, hub, order_edifact([Line("ART-77", 1, qualifier="IN")]))
-        assert [e["code"] for e in answer.body["errors"]] == ["no_known_item"]
+        order = get_order(session, number=answer.body["orders"][0], actor=hub.actor)
+        assert order.lines == [] and [u.reason for u in order.unresolved_lines] == ["unknown_item"]
 
     def test_a_seller_assigned_id_is_our_product_code(self, session: Session) -> None:
         hub = make_hub(session)
@@ -101,7 +102,8 @@ class TestItems:
         hub = make_hub(session)
         make_product(session, code="BK-1002")
         answer = ingest(session, hub, order_edifact([Line("BK-1002", 1, qualifier="IN")]))
-        assert [e["code"] for e in answer.body["errors"]] == ["no_known_item"]
+        order = get_order(session, number=answer.body["orders"][0], actor=hub.actor)
+        assert order.lines == [] and [u.reason for u in order.unresolved_lines] == ["unknown_item"]
 
 
 class TestParties:

@@ -88,19 +88,29 @@ class TestAcceptedOrders:
         assert warning["code"] == "possible_duplicate" and warning["orders"] == [answer.body["orders"][0]]
 
 
-class TestNeedsReview:
-    def test_an_unknown_item_is_left_out_and_listed_with_the_partners_line(self, session: Session) -> None:
+class TestEveryLineKept:
+    def test_an_unknown_item_stays_on_the_order_as_sent_and_holds_it(self, session: Session) -> None:
         hub = make_hub(session)
         known = make_product(session)
         assert known.gtin
-        data = order_edifact([Line(known.gtin, 1, number="1"), Line("4006381333931", 7, number="2")])
+        data = order_edifact(
+            [Line(known.gtin, 1, number="1"), Line("4006381333931", 7, number="2", price="4.20")]
+        )
         answer = ingest(session, hub, data)
         assert answer.body["status"] == "accepted"
+        assert answer.body["messages"][0]["problems"] == ["unknown_item"]
         order = get_order(session, number=answer.body["orders"][0], actor=hub.actor)
-        assert order.status == "needs_review" and len(order.lines) == 1
-        [problem] = order.problems
-        assert problem["code"] == "unknown_item" and problem["line"] == "2" and problem["quantity"] == "7"
-        assert problem["items"] == [{"id": "4006381333931", "kind": "gtin", "qualifier": "EN"}]
+        assert order.status == "needs_review" and len(order.lines) == 1 and order.problems == []
+        [line] = order.unresolved_lines
+        assert (line.position, line.external_line_no, line.quantity, line.unit_price, line.reason) == (
+            2,
+            "2",
+            "7",
+            "4.2",
+            "unknown_item",
+        )
+        assert line.items == [{"id": "4006381333931", "kind": "gtin", "qualifier": "EN"}]
+        assert (line.status, line.product_id) == ("open", None)
         assert answer.body["warnings"][0]["code"] == "needs_review"
 
     def test_a_price_that_differs_from_ours_keeps_ours_for_review(self, session: Session) -> None:
@@ -117,30 +127,59 @@ class TestNeedsReview:
             "10",
         )
 
-    def test_a_fractional_quantity_of_a_unit_product_is_rounded_up_for_review(self, session: Session) -> None:
+    def test_a_fractional_quantity_of_a_unit_product_is_kept_as_sent_not_rounded(
+        self, session: Session
+    ) -> None:
         hub = make_hub(session)
         product = make_product(session)
         assert product.gtin
         answer = ingest(session, hub, order_edifact([Line(product.gtin, "2.5")]))
         order = get_order(session, number=answer.body["orders"][0], actor=hub.actor)
-        assert order.lines[0].quantity == Decimal(3)
-        assert [p["code"] for p in order.problems] == ["quantity_rounded"]
+        assert order.lines == [] and order.status == "needs_review"
+        [line] = order.unresolved_lines
+        assert (line.quantity, line.reason, line.product_code) == ("2.5", "fractional_quantity", product.code)
 
-    def test_a_quantity_no_order_line_can_hold_is_listed_not_captured(self, session: Session) -> None:
+    def test_quantities_no_order_line_can_hold_keep_the_order_held(self, session: Session) -> None:
+        hub = make_hub(session)
+        product, other, third = make_product(session), make_product(session), make_product(session)
+        assert product.gtin and other.gtin and third.gtin
+        lines = [Line(product.gtin, 123456789012), Line(other.gtin, 0), Line(third.gtin, "-2")]
+        answer = ingest(session, hub, order_edifact(lines))
+        assert answer.body["status"] == "accepted" and answer.body["errors"] == []
+        order = get_order(session, number=answer.body["orders"][0], actor=hub.actor)
+        assert order.lines == [] and order.status == "needs_review"
+        assert [(u.quantity, u.reason) for u in order.unresolved_lines] == [
+            ("123456789012", "invalid_quantity"),
+            ("0", "invalid_quantity"),
+            ("-2", "invalid_quantity"),
+        ]
+        reserved = session.execute(select(Product.reserved_quantity).where(Product.id == product.id)).scalar()
+        assert reserved == Decimal(0)  # nothing reserved for a line that is not an order line
+
+    def test_stock_is_reserved_for_the_resolved_lines_only(self, session: Session) -> None:
         hub = make_hub(session)
         product, other = make_product(session), make_product(session)
         assert product.gtin and other.gtin
-        answer = ingest(session, hub, order_edifact([Line(product.gtin, 123456789012), Line(other.gtin, 0)]))
-        assert answer.body["status"] == "rejected"
-        assert {e["code"] for e in answer.body["errors"]} == {"no_known_item"}
-        answer = ingest(
-            session,
-            hub,
-            order_edifact([Line(product.gtin, 123456789012), Line(other.gtin, 1)], control_ref="2"),
-        )
+        answer = ingest(session, hub, order_edifact([Line(product.gtin, 4), Line(other.gtin, "1.5")]))
         order = get_order(session, number=answer.body["orders"][0], actor=hub.actor)
-        [problem] = order.problems
-        assert (problem["code"], problem["quantity"]) == ("invalid_quantity", "123456789012")
+        assert [(line.product_code, line.quantity) for line in order.lines] == [(product.code, Decimal(4))]
+        reserved = dict(
+            session.execute(
+                select(Product.code, Product.reserved_quantity).where(Product.id.in_([product.id, other.id]))
+            ).all()
+        )
+        assert reserved == {product.code: Decimal(4), other.code: Decimal(0)}
+
+    def test_a_line_declared_count_that_disagrees_holds_the_order(self, session: Session) -> None:
+        hub = make_hub(session)
+        product = make_product(session)
+        assert product.gtin
+        data = order_edifact([Line(product.gtin, 1), Line(product.gtin, 2)]).replace(b"CNT+2:2", b"CNT+2:3")
+        answer = ingest(session, hub, data)
+        order = get_order(session, number=answer.body["orders"][0], actor=hub.actor)
+        assert order.status == "needs_review" and [p["code"] for p in order.problems] == [
+            "line_count_mismatch"
+        ]
 
     def test_an_unknown_buyer_of_a_partner_with_one_customer_is_taken_as_that_customer(
         self, session: Session
@@ -163,22 +202,20 @@ class TestNeedsReview:
 
 
 class TestRefusedMessages:
-    def test_a_message_without_any_known_item_is_refused_and_the_others_captured(
-        self, session: Session
-    ) -> None:
+    def test_a_message_without_any_known_item_is_kept_held_beside_the_others(self, session: Session) -> None:
         hub = make_hub(session)
         product = make_product(session)
         assert product.gtin
         data = edifact(
             orders_message("1", "GOOD", [Line(product.gtin)]),
-            orders_message("2", "BAD", [Line("4006381333931"), Line("UNKNOWN-1", qualifier="SA")]),
+            orders_message("2", "ODD", [Line("4006381333931"), Line("UNKNOWN-1", qualifier="SA")]),
         )
         answer = ingest(session, hub, data)
-        assert not answer.resend and answer.body["status"] == "partially_accepted"
-        assert len(answer.body["orders"]) == 1
-        [error] = answer.body["errors"]
-        assert error["code"] == "no_known_item" and error["loc"] == "message 2 (order BAD)"
-        assert [m["status"] for m in answer.body["messages"]] == ["captured", "refused"]
+        assert not answer.resend and answer.body["status"] == "accepted"
+        assert len(answer.body["orders"]) == 2 and answer.body["errors"] == []
+        assert [m["status"] for m in answer.body["messages"]] == ["captured", "needs_review"]
+        held = get_order(session, number=answer.body["orders"][1], actor=hub.actor)
+        assert [u.items[0]["id"] for u in held.unresolved_lines] == ["4006381333931", "UNKNOWN-1"]
 
     def test_a_buyer_nobody_knows_cannot_be_guessed_among_several_customers(self, session: Session) -> None:
         hub = make_hub(session, gln=None, others=1)
@@ -272,9 +309,15 @@ class TestValuesDatabasesRefuse:
         assert order.customer_reference == "PO\ufffdX" and order.lines[0].external_line_no == "1\ufffd"
         assert stored(session, answer.body["id"]).sender_id == "BUYER\ufffdX12"
 
-    def test_an_order_whose_amounts_no_order_can_hold_is_refused(self, session: Session) -> None:
+    def test_a_line_whose_amount_no_order_line_can_hold_is_kept_unresolved(self, session: Session) -> None:
         hub = make_hub(session)
         product = make_product(session, price="99999.00", stock="2000000")
-        assert product.gtin
-        answer = ingest(session, hub, order_edifact([Line(product.gtin, 1_000_000)]))
-        assert [e["code"] for e in answer.body["errors"]] == ["amount_out_of_range"]
+        small = make_product(session)
+        assert product.gtin and small.gtin
+        answer = ingest(session, hub, order_edifact([Line(product.gtin, 1_000_000), Line(small.gtin, 2)]))
+        assert answer.body["errors"] == []
+        order = get_order(session, number=answer.body["orders"][0], actor=hub.actor)
+        assert [line.product_code for line in order.lines] == [small.code]
+        assert [(u.reason, u.quantity) for u in order.unresolved_lines] == [
+            ("amount_out_of_range", "1000000")
+        ]

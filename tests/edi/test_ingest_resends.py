@@ -22,7 +22,7 @@ from tests.edi.edi_builders import (
     edifact,
     ingest,
     make_hub,
-    map_item,
+    map_party,
     order_count,
     order_edifact,
     orders_message,
@@ -116,12 +116,13 @@ class TestResends:
     def test_a_rejected_interchange_sent_again_after_a_fix_on_our_side_is_processed_afresh(
         self, session: Session
     ) -> None:
-        hub = make_hub(session)
+        hub = make_hub(session, gln=None, others=1)
         product = make_product(session)
-        data = order_edifact([Line("HUB-ART-1", 3, qualifier="IN")])
+        assert product.gtin
+        data = order_edifact([Line(product.gtin, 3)], buyer="SHOP-7")
         refused = ingest(session, hub, data)
         assert refused.body["status"] == "rejected"
-        map_item(session, hub, "HUB-ART-1", product)
+        map_party(session, hub, "SHOP-7", hub.customer)
         accepted = ingest(session, hub, data)
         assert not accepted.resend and accepted.body["status"] == "accepted"
         assert accepted.body["id"] != refused.body["id"]

@@ -1,0 +1,59 @@
+"""EDI partners: every line kept, partner profiles, the EDI side of an order, the outbox
+
+* `sale_order_unresolved_line`: a line a partner sent that is not (yet) an order line, as sent.
+
+Revision ID: 0009_edi_partners
+Revises: 0012
+Create Date: 2026-12-08 09:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0009_edi_partners"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "sale_order_unresolved_line",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("order_id", ID, nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("external_line_no", sa.String(length=35), nullable=True),
+        sa.Column("items", sa.JSON(), nullable=False),
+        sa.Column("description", sa.String(length=300), nullable=True),
+        sa.Column("quantity", sa.String(length=40), nullable=False),
+        sa.Column("unit", sa.String(length=20), nullable=True),
+        sa.Column("unit_price", sa.String(length=40), nullable=True),
+        sa.Column("reason", sa.String(length=30), nullable=False),
+        sa.Column("detail", sa.String(length=300), nullable=False),
+        sa.Column("product_id", ID, nullable=True),
+        sa.Column("product_code", sa.String(length=32), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("resolution_reason", sa.Text(), nullable=True),
+        sa.Column("resolved_by", sa.String(length=64), nullable=True),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("order_line_no", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["sale_order.id"],
+            name=op.f("fk_sale_order_unresolved_line_order_id_sale_order"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["product.id"], name=op.f("fk_sale_order_unresolved_line_product_id_product")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sale_order_unresolved_line")),
+        sa.UniqueConstraint("order_id", "position", name=op.f("uq_sale_order_unresolved_line_order_id")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("sale_order_unresolved_line")
