@@ -11,7 +11,14 @@ from app.delivery.models import (
     StockReceipt,
     StockReceiptLine,
 )
-from app.edi.models import EdiAcknowledgment, EdiEnvelopeClaim, EdiInterchange, PartnerItem, PartnerParty
+from app.edi.models import (
+    EdiAcknowledgment,
+    EdiEnvelopeClaim,
+    EdiInterchange,
+    EdiPartnerProfile,
+    PartnerItem,
+    PartnerParty,
+)
 from app.email.models import InboxAttachment, InboxMessage, InboxMessageOrder
 from app.idempotency.models import IdempotencyRecord
 from app.incidents.models import Incident
@@ -35,6 +42,7 @@ __all__ = [
     "EdiAcknowledgment",
     "EdiEnvelopeClaim",
     "EdiInterchange",
+    "EdiPartnerProfile",
     "GoodsReturn",
     "GoodsReturnLine",
     "IdempotencyRecord",

@@ -156,9 +156,7 @@ def ingest_once(template: Path, workdir: Path, data: bytes, split: Split) -> dic
             session, actor=PARTNER, data=data, content_type="application/EDIFACT"
         )
     stored_at = time.perf_counter()
-    reading = ingestion.read_interchange(
-        data, content_type=stored.content_type, csv_profile=stored.csv_profile
-    )
+    reading = ingestion.read_stored(data, stored)
     parsed_at = time.perf_counter()
     with session_scope(engine) as session:
         answer = ingestion.process_interchange(session, interchange_id=stored.id, reading=reading)

@@ -25,9 +25,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from app.edi.charsets import WINDOWS_1252, charset_name, decode_undeclared, is_utf8, is_windows_1252
 from app.edi.documents import DocumentFormat, Interchange, OrderLine, Party, PurchaseOrder
 from app.edi.issues import InterchangeRejected, Issue, IssueCode, IssueLog, Location
-from app.edi.values import item_identifier, parse_decimal
+from app.edi.values import item_identifier, parse_count, parse_decimal
 
 
 class CsvField(StrEnum):
@@ -49,6 +50,7 @@ class CsvField(StrEnum):
     SENDER = "sender"
     RECEIVER = "receiver"
     TEST = "test"
+    LINE_COUNT = "line_count"  # the number of lines the partner declares for the order
 
 
 _REQUIRED = (CsvField.PO_NUMBER, CsvField.ITEM, CsvField.QUANTITY)
@@ -60,7 +62,9 @@ class CsvProfile:
 
     Headerless layouts give 0-based ``columns``; header layouts give accepted header names in
     ``headers`` (compared after :func:`normalize_header`), and the columns are found in the file.
-    ``fallback_encoding`` is tried, with a warning, when the data is not in ``encoding``.
+    ``encoding`` UTF-8 (the default) means "UTF-8 unless the bytes are not": Windows-1252 is then
+    read, with a warning that says so (or ``fallback_encoding``); another ``encoding`` is strict, its
+    ``fallback_encoding`` tried with a warning.
     """
 
     name: str
@@ -132,6 +136,7 @@ FRENCH_HEADER_PROFILE = CsvProfile(
         CsvField.LINE_NUMBER: ("ligne", "num_ligne", "no_ligne"),
         CsvField.UNIT: ("unite",),
         CsvField.CURRENCY: ("devise",),
+        CsvField.LINE_COUNT: ("nb_lignes", "nombre_de_lignes", "nombre_lignes"),
     },
     date_formats=("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%y", "%d-%m-%Y"),
 )
@@ -143,12 +148,15 @@ def normalize_header(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", stripped.casefold()).strip("_")
 
 
-def parse_csv_orders(data: bytes, profile: CsvProfile | None = None) -> Interchange:
-    """Read CSV order lines; with no profile, recognise one of the built-in layouts."""
+def parse_csv_orders(
+    data: bytes, profile: CsvProfile | None = None, *, charset: str | None = None
+) -> Interchange:
+    """Read CSV order lines; with no profile, recognise one of the built-in layouts. ``charset``: the
+    partner's declared character set, which then wins over the profile's encoding."""
     log = IssueLog()
     if profile is None:
         profile = _recognise(data)
-    text = _decode(data, profile, log)
+    text, encoding = _decode(data, profile, charset, log)
     rows = _rows(text, profile)
     columns, names = _columns(rows, profile)
     groups: dict[tuple[str, str], list[tuple[int, list[str]]]] = {}
@@ -173,10 +181,11 @@ def parse_csv_orders(data: bytes, profile: CsvProfile | None = None) -> Intercha
         receiver_id=_cell(first, columns, CsvField.RECEIVER) or (orders[0].supplier_id if orders else None),
         control_ref=None,
         test=_cell(first, columns, CsvField.TEST) in profile.test_values if first else False,
-        charset=profile.encoding,
+        charset=charset or profile.encoding,
         prepared_at=None,
         orders=orders,
         warnings=tuple(log.warnings),
+        encoding=encoding,
     )
     if log.errors:
         raise InterchangeRejected(log.errors, interchange=interchange)
@@ -184,11 +193,7 @@ def parse_csv_orders(data: bytes, profile: CsvProfile | None = None) -> Intercha
 
 
 def _recognise(data: bytes) -> CsvProfile:
-    raw_line = data.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0]
-    try:
-        first_line = raw_line.decode("utf-8")
-    except UnicodeDecodeError:
-        first_line = raw_line.decode("cp1252", errors="replace")
+    first_line = decode_undeclared(data.split(b"\n", 1)[0]).text
     for candidate in (FRENCH_HEADER_PROFILE,):
         names = {normalize_header(n) for n in first_line.split(candidate.delimiter)}
         if all(names & set(candidate.headers[f]) for f in _REQUIRED):
@@ -205,23 +210,40 @@ def _recognise(data: bytes) -> CsvProfile:
     )
 
 
-def _decode(data: bytes, profile: CsvProfile, log: IssueLog) -> str:
-    encoding = (
-        "utf-8-sig" if profile.encoding.replace("_", "-").lower() in ("utf-8", "utf8") else profile.encoding
-    )
+def _decode(data: bytes, profile: CsvProfile, charset: str | None, log: IssueLog) -> tuple[str, str]:
+    """The text, and the character set it was read as."""
+    declared = charset or (None if is_utf8(profile.encoding) else profile.encoding)
+    if declared is None:
+        decoded = decode_undeclared(data)
+        if not decoded.guessed:
+            return decoded.text, decoded.charset
+        fallback = profile.fallback_encoding or WINDOWS_1252
+        detail = f"the data is not UTF-8: read as {charset_name(fallback)}"
+        log.warn(IssueCode.CHARSET_MISMATCH, detail, _bad_byte(data, "utf-8"))
+        if is_windows_1252(fallback):
+            return decoded.text, decoded.charset
+        return data.decode(fallback, errors="replace"), charset_name(fallback)
     try:
-        return data.decode(encoding)
+        return data.decode("utf-8-sig" if is_utf8(declared) else declared), charset_name(declared)
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        where = Location(line=line, offset=exc.start)
-        if profile.fallback_encoding is None:
-            detail = f"byte 0x{data[exc.start]:02X} is not valid {profile.encoding}"
+        where = _bad_byte(data, declared)
+        if profile.fallback_encoding is None or charset is not None:
+            detail = f"byte 0x{data[exc.start]:02X} is not valid {declared}"
             raise InterchangeRejected(
                 [Issue(IssueCode.INVALID_CHARACTER, detail, where)], format=DocumentFormat.CSV
             ) from exc
-        detail = f"data is not {profile.encoding}; read as {profile.fallback_encoding}"
-        log.warn(IssueCode.CHARSET_MISMATCH, detail, where)
-        return data.decode(profile.fallback_encoding, errors="replace")
+        fallback = profile.fallback_encoding
+        log.warn(IssueCode.CHARSET_MISMATCH, f"the data is not {declared}: read as {fallback}", where)
+        return data.decode(fallback, errors="replace"), charset_name(fallback)
+
+
+def _bad_byte(data: bytes, encoding: str) -> Location:
+    """Where the data stops being valid in ``encoding``."""
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        return Location(line=data.count(b"\n", 0, exc.start) + 1, offset=exc.start)
+    return Location(line=1, offset=0)
 
 
 def _rows(text: str, profile: CsvProfile) -> list[tuple[int, list[str]]]:
@@ -312,7 +334,19 @@ class _RowReader:
             currency=_cell(first, self.columns, CsvField.CURRENCY) or None,
             parties=tuple(parties),
             lines=tuple(lines),
+            declared_line_count=self.count(first_line, first, CsvField.LINE_COUNT),
         )
+
+    def count(self, line_number: int, row: list[str], csv_field: CsvField) -> int | None:
+        text = _cell(row, self.columns, csv_field)
+        if not text:
+            return None
+        count = parse_count(text)
+        if count is None:
+            self.log.error(
+                IssueCode.INVALID_VALUE, f"{text!r} is not a count", self.where(line_number, csv_field)
+            )
+        return count
 
     def line(self, line_number: int, row: list[str], *, position: int) -> OrderLine | None:
         item = _cell(row, self.columns, CsvField.ITEM)
@@ -333,7 +367,8 @@ class _RowReader:
         )
 
     def number(self, line_number: int, row: list[str], csv_field: CsvField) -> Decimal | None:
-        text = re.sub(r"[\s\u00a0\u202f]", "", _cell(row, self.columns, csv_field))
+        # Spreadsheets write prices as "6,50 €", with a no-break space before the sign.
+        text = re.sub(r"[\s\u00a0\u202f€]", "", _cell(row, self.columns, csv_field))
         if not text:
             if csv_field is CsvField.QUANTITY:
                 self.log.error(

@@ -2,14 +2,16 @@
 
 The bytes decide whenever they carry a signature (``UNA``/``UNB``, ``ISA``, an XML root element):
 partners and proxies mislabel bodies far more often than an EDIFACT file starts with ``ISA``.
-The Content-Type then only breaks ties (CSV has no signature) and a disagreement is reported as
-a warning by :func:`app.edi.parse.parse_interchange`.
+Without one, the partner's profile decides (:mod:`app.edi.parse`), then the Content-Type, then the
+look of the first line (CSV has no signature), read as UTF-8 or, when it is not, Windows-1252: a
+French spreadsheet's header with a `€` is still text. A disagreement is a warning.
 """
 
 from __future__ import annotations
 
 import re
 
+from app.edi.charsets import decode_undeclared
 from app.edi.documents import DocumentFormat
 from app.edi.issues import InterchangeRejected, Issue, IssueCode, Location
 from app.edi.orderx import ROOT_NAME as ORDERX_ROOT
@@ -39,8 +41,9 @@ def format_from_content_type(content_type: str | None) -> DocumentFormat | None:
     return _CONTENT_TYPES.get(media_type)
 
 
-def detect_format(data: bytes, content_type: str | None = None) -> DocumentFormat:
-    """The format of ``data``; raises :class:`InterchangeRejected` when none fits."""
+def signature_format(data: bytes) -> DocumentFormat | None:
+    """The format the first bytes show (``UNA``/``UNB``, ``ISA``, an XML root), ``None`` without one;
+    raises :class:`InterchangeRejected` for XML that is neither a UBL Order nor an Order-X."""
     head = _text_head(data)
     stripped = head.lstrip(" \t\r\n\ufeff")
     if stripped.startswith(("UNA", "UNB")):
@@ -49,11 +52,31 @@ def detect_format(data: bytes, content_type: str | None = None) -> DocumentForma
         return DocumentFormat.X12
     if stripped.startswith("<"):
         return _xml_format(head)
+    return None
+
+
+def detect_format(
+    data: bytes, content_type: str | None = None, *, csv_expected: bool = False
+) -> DocumentFormat:
+    """The format of ``data``; raises :class:`InterchangeRejected` when none fits. ``csv_expected``:
+    the partner has a CSV layout, so data without a signature is its CSV."""
+    found = signature_format(data)
+    if found is not None:
+        return found
     declared = format_from_content_type(content_type)
-    if declared is DocumentFormat.CSV or (declared is None and _looks_like_csv(stripped)):
+    first_line = _first_line(data)
+    if csv_expected or declared is DocumentFormat.CSV or (declared is None and _looks_like_csv(first_line)):
         return DocumentFormat.CSV
-    detail = "not EDIFACT (UNA/UNB), X12 (ISA), XML or CSV data" if stripped else "the body is empty"
+    detail = "not EDIFACT (UNA/UNB), X12 (ISA), XML or CSV data" if first_line else "the body is empty"
     raise InterchangeRejected([Issue(IssueCode.UNKNOWN_FORMAT, detail, Location(offset=0))])
+
+
+def _first_line(data: bytes) -> str:
+    """The first line with text, as UTF-8 or, when it is not, Windows-1252."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _text_head(data).lstrip(" \t\r\n\ufeff").split("\n", 1)[0].rstrip("\r")
+    head = data[:_SNIFF_BYTES].removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    return decode_undeclared(head.split(b"\n", 1)[0]).text.rstrip("\r")
 
 
 def _text_head(data: bytes) -> str:
@@ -86,8 +109,7 @@ def _xml_format(head: str) -> DocumentFormat:
     raise InterchangeRejected([Issue(IssueCode.UNKNOWN_DOCUMENT, detail, Location(line=line))])
 
 
-def _looks_like_csv(text: str) -> bool:
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+def _looks_like_csv(first_line: str) -> bool:
     return bool(first_line) and first_line.isprintable() and ("," in first_line or ";" in first_line)
 
 

@@ -217,7 +217,8 @@ class Interchange:
     ``envelopes`` and the top-level ``sender_id``/``receiver_id``/``control_ref`` are those of the
     first. For XML and CSV there is no envelope: the sender is the buyer and the receiver the
     seller named in the document. ``charset`` is what the data declared (UNB syntax identifier,
-    XML encoding, CSV profile encoding); a decoding choice that departs from it is a warning.
+    XML encoding, CSV profile encoding); ``encoding`` is what the bytes were read as (`utf-8`,
+    `windows-1252`...): a choice that departs from the declaration is a warning.
     """
 
     format: DocumentFormat
@@ -231,3 +232,4 @@ class Interchange:
     warnings: tuple[Issue, ...] = ()
     skipped: tuple[MessageHeader, ...] = ()
     envelopes: tuple[Envelope, ...] = ()
+    encoding: str | None = None

@@ -23,6 +23,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from app.edi.charsets import charset_name
 from app.edi.documents import (
     DocumentFormat,
     Envelope,
@@ -73,7 +74,7 @@ def parse_edifact(data: bytes) -> Interchange:
         reader = _InterchangeReader(tokens.segments, log)
         reader.read()
     log.errors = [reader.in_message_context(issue) for issue in log.errors]
-    interchange = reader.build(tokens.syntax)
+    interchange = reader.build(tokens.syntax, charset_name(tokens.encoding))
     if log.errors:
         raise InterchangeRejected(log.errors, interchange=interchange, format=DocumentFormat.EDIFACT)
     assert interchange is not None  # no error means an envelope was read
@@ -100,7 +101,7 @@ class _InterchangeReader:
                 self.unexpected(segment, "outside an interchange (UNB..UNZ)")
                 position += 1
 
-    def build(self, syntax: str | None) -> Interchange | None:
+    def build(self, syntax: str | None, encoding: str) -> Interchange | None:
         if not self.envelopes:
             if not self.log.errors:
                 self.log.error(IssueCode.MISSING_SEGMENT, "no UNB interchange header", Location(offset=0))
@@ -118,6 +119,7 @@ class _InterchangeReader:
             warnings=tuple(self.log.warnings),
             skipped=tuple(self.skipped),
             envelopes=tuple(self.envelopes),
+            encoding=encoding,
         )
 
     def in_message_context(self, issue: Issue) -> Issue:

@@ -9,7 +9,9 @@ bursts, so the tokenizer is the one hot loop of EDI ingestion.
 Decisions, each tested:
 
 * Line breaks (CR, LF) are not EDIFACT characters: they are removed everywhere before splitting,
-  which reads files wrapped at 80 or 15 columns, even inside a segment or a date.
+  which reads files wrapped at 80 or 15 columns, even inside a segment or a date (with a warning
+  that the file was hard-wrapped). When the service string advice makes a line break a separator,
+  a file cut at a fixed width cannot be unwrapped: it is rejected.
 * Bytes are decoded per the UNB syntax identifier. Bytes a 7-bit set (UNOA/UNOB) cannot hold are
   an error. A Latin set (UNOC...) whose bytes form valid UTF-8 is decoded as UTF-8 with a warning:
   real partners label UTF-8 files UNOC, and Latin-1 decoding would store mojibake.
@@ -114,6 +116,7 @@ def tokenize(data: bytes) -> EdifactTokens:
     raw = raw.lstrip(b" \t\r\n")
     chars, body_start = _service_chars(raw)
     raw = raw.rstrip(bytes(b for b in _TRAILING_NOISE if chr(b) != chars.terminator))
+    _check_wrapping(raw[max(body_start - 1, 0) :], chars, log)  # from the UNA's own terminator
     newline_free = raw[:body_start] + _strip_line_breaks(raw[body_start:], chars)
     syntax = _syntax_identifier(newline_free, body_start)
     if syntax == "UNOB" and body_start == 0 and newline_free.startswith(b"UNB\x1d"):
@@ -160,6 +163,41 @@ def _read_advice(advice: str) -> ServiceChars | None:
     if decimal not in ".,":
         return None
     return ServiceChars(component, element, decimal, release, repetition, terminator)
+
+
+_MIN_WRAP_WIDTH = 20
+
+
+def _check_wrapping(body: bytes, chars: ServiceChars, log: IssueLog) -> None:
+    """Say when line breaks cut segments (a hard-wrapped file); reject a wrapped file whose line breaks
+    are separators, since the breaks that separate cannot be told from the ones that cut."""
+    breaks = body.count(b"\n")
+    if not breaks:
+        return
+    separators = (chars.terminator, chars.element, chars.component)
+    if any(separator in "\r\n" for separator in separators):
+        # Lines cut at one width, followed by lines that do not start with a segment tag.
+        lines = [line.rstrip(b"\r") for line in body.split(b"\n")]
+        width = max(map(len, lines))
+        tag = re.compile(rb"[A-Z][A-Z0-9]{2}(?:" + re.escape(chars.element.encode("latin-1")) + rb"|$)")
+        cut = [n for n, line in enumerate(lines[:-1]) if len(line) == width and not tag.match(lines[n + 1])]
+        if width >= _MIN_WRAP_WIDTH and cut:
+            detail = (
+                f"lines are cut at {width} characters and a line break is a separator: a hard-wrapped "
+                "file whose separators cannot be told from its wrapping"
+            )
+            log.error(IssueCode.HARD_WRAPPED, detail, Location(line=cut[0] + 1, offset=0))
+        return
+    terminator = chars.terminator.encode("latin-1")
+    if breaks == body.count(terminator + b"\n") + body.count(terminator + b"\r\n"):
+        return
+    for number, line in enumerate(body.split(b"\n"), start=1):
+        if not line.rstrip(b"\r").endswith(terminator):
+            where = Location(line=number, offset=body.index(line))
+            log.warn(
+                IssueCode.HARD_WRAPPED, "the file is hard-wrapped: line breaks inside segments ignored", where
+            )
+            return
 
 
 def _strip_line_breaks(raw: bytes, chars: ServiceChars) -> bytes:

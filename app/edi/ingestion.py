@@ -30,10 +30,10 @@ from app.auth.models import Partner, Role
 from app.auth.service import Actor
 from app.clock import utcnow
 from app.edi import acknowledging, mapping, repository
-from app.edi.documents import Interchange
+from app.edi.documents import DocumentFormat, Interchange
 from app.edi.issues import InterchangeRejected, Issue
 from app.edi.models import EdiInterchange, InterchangeStatus
-from app.edi.parse import parse_interchange
+from app.edi.parse import ReadingProfile, parse_interchange
 from app.edi.schemas import csv_profile_from_json
 from app.edi.snapshot import storable
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
@@ -47,9 +47,13 @@ Reading = Interchange | InterchangeRejected
 
 @dataclass(frozen=True)
 class StoredInterchange:
+    """A stored interchange and how its partner's files are read (its profile)."""
+
     id: int
     csv_profile: dict[str, Any] | None
     content_type: str | None
+    format: str | None = None
+    charset: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,17 +106,45 @@ def store_interchange(
             "messages": [],
         },
     )
-    return StoredInterchange(interchange_id, partner.csv_profile, content_type)
+    profile = repository.get_partner_profile(session, partner.id)
+    return StoredInterchange(
+        interchange_id,
+        partner.csv_profile,
+        content_type,
+        profile.format if profile is not None else None,
+        profile.charset if profile is not None else None,
+    )
 
 
-def read_interchange(data: bytes, *, content_type: str | None, csv_profile: dict[str, Any] | None) -> Reading:
-    """Parse (pure, no database): callers run it off the write path."""
+def read_interchange(
+    data: bytes,
+    *,
+    content_type: str | None,
+    csv_profile: dict[str, Any] | None,
+    format: str | None = None,
+    charset: str | None = None,
+) -> Reading:
+    """Parse (pure, no database): callers run it off the write path. ``csv_profile``, ``format`` and
+    ``charset``: the partner's profile, applied before the bytes are sniffed."""
+    profile = ReadingProfile(
+        format=DocumentFormat(format) if format else None,
+        charset=charset,
+        csv=csv_profile_from_json(csv_profile),
+    )
     try:
-        return parse_interchange(
-            data, content_type=content_type, csv_profile=csv_profile_from_json(csv_profile)
-        )
+        return parse_interchange(data, content_type=content_type, profile=profile)
     except InterchangeRejected as rejection:
         return rejection
+
+
+def read_stored(data: bytes, stored: StoredInterchange) -> Reading:
+    return read_interchange(
+        data,
+        content_type=stored.content_type,
+        csv_profile=stored.csv_profile,
+        format=stored.format,
+        charset=stored.charset,
+    )
 
 
 def process_interchange(
@@ -133,7 +165,14 @@ def process_interchange(
     if original is not None:
         return _duplicate(session, row, original)
     if reading is None:
-        reading = read_interchange(row.raw, content_type=row.content_type, csv_profile=partner.csv_profile)
+        profile = repository.get_partner_profile(session, partner.id)
+        reading = read_interchange(
+            row.raw,
+            content_type=row.content_type,
+            csv_profile=partner.csv_profile,
+            format=profile.format if profile is not None else None,
+            charset=profile.charset if profile is not None else None,
+        )
     if isinstance(reading, InterchangeRejected):
         return _rejected(session, row, reading)
     _describe(row, reading)
@@ -218,6 +257,7 @@ def pending_interchanges(session: Session) -> list[int]:
 
 def _describe(row: EdiInterchange, interchange: Interchange) -> None:
     row.format = interchange.format.value
+    row.charset = interchange.encoding
     refs = [e.control_ref for e in interchange.envelopes] or [interchange.control_ref or ""]
     row.control_ref = storable(",".join(r for r in refs if r), 200) or None
     row.sender_id = storable(interchange.sender_id or "", 100) or None
@@ -356,6 +396,7 @@ def answer_body(session: Session, row: EdiInterchange) -> dict[str, Any]:
     return {
         "id": row.id,
         "format": row.format,
+        "charset": row.charset,
         "status": row.status,
         "orders": list(row.order_numbers),
         "acknowledgment_url": f"{base}/acknowledgments/{acknowledgments[0].id}" if acknowledgments else None,

@@ -25,6 +25,8 @@ class IssueCode(StrEnum):
 
     UNKNOWN_FORMAT = "unknown_format"
     CONTENT_TYPE_MISMATCH = "content_type_mismatch"
+    PROFILE_MISMATCH = "profile_mismatch"
+    HARD_WRAPPED = "hard_wrapped"
     BOM = "byte_order_mark"
     CHARSET_MISMATCH = "charset_mismatch"
     UNSUPPORTED_SYNTAX = "unsupported_syntax"

@@ -172,16 +172,16 @@ class Planner:
         snapshot = self.snapshot
         buyer = (order.buyer_id or "").strip()
         if buyer:
-            customer = self.party_customer(buyer)
+            customer = self.party_customer(buyer, "buyer", problems)
             if customer is not None:
                 return customer, None
             if buyer in snapshot.foreign_glns:
                 return None, Refusal("buyer_not_yours", f"buyer {buyer} is not one of your customers")
         delivery = (order.delivery_party_id or "").strip()
-        candidates = [self.party_customer(delivery), self.address_customer(delivery)] if delivery else []
-        candidates += [self.party_customer(sender) for sender in senders]
-        candidates.append(snapshot.sole_customer)
-        customer = next((c for c in candidates if c is not None), None)
+        customer = self.party_customer(delivery, "delivery party", problems) if delivery else None
+        for sender in senders:
+            customer = customer or self.party_customer(sender, "sender", problems)
+        customer = customer or snapshot.sole_customer
         if customer is None:
             detail = (
                 f"buyer {buyer} is unknown: no mapping and no customer with that GLN"
@@ -200,16 +200,37 @@ class Planner:
             )
         return customer, None
 
-    def party_customer(self, party_id: str) -> Row[Any] | None:
-        mapping = self.snapshot.parties.get(party_id)
+    def party_customer(self, party_id: str, role: str, problems: list[dict[str, Any]]) -> Row[Any] | None:
+        """The partner's customer a party id names: the partner's mapping of it (which also settles an
+        id several customers share), else the customer with that GLN or whose delivery address has it.
+        When several customers have it, the first (its own GLN first) is taken and the order is held."""
+        snapshot = self.snapshot
+        mapping = snapshot.parties.get(party_id)
         if mapping is not None:
-            return self.snapshot.customers[mapping.customer_id]
-        return self.snapshot.customer_by_gln.get(party_id)
-
-    def address_customer(self, party_id: str) -> Row[Any] | None:
-        """The customer whose shipping address has this GLN, when only one has it."""
-        owners = {a.customer_id for a in self.snapshot.addresses_by_gln.get(party_id, ())}
-        return self.snapshot.customers[owners.pop()] if len(owners) == 1 else None
+            return snapshot.customers[mapping.customer_id]
+        found: dict[int, Row[Any]] = {}
+        own = snapshot.customer_by_gln.get(party_id)
+        if own is not None:
+            found[own.id] = own
+        for owner in sorted({a.customer_id for a in snapshot.addresses_by_gln.get(party_id, ())}):
+            found.setdefault(owner, snapshot.customers[owner])
+        if not found:
+            return None
+        customers = list(found.values())
+        if len(customers) > 1:
+            codes = [c.code for c in customers]
+            problems.append(
+                {
+                    "code": "ambiguous_party",
+                    "party_id": party_id,
+                    "role": role,
+                    "customer_code": codes[0],
+                    "candidates": codes,
+                    "detail": f"{role} {party_id} is the GLN of {len(codes)} of your customers "
+                    f"({', '.join(codes)}): taken as {codes[0]}; map the party to settle it",
+                }
+            )
+        return customers[0]
 
     def delivery_for(
         self, order: PurchaseOrder, customer: Row[Any], problems: list[dict[str, Any]]

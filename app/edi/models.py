@@ -42,6 +42,7 @@ class EdiInterchange(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     format: Mapped[str | None] = mapped_column(String(10))
     control_ref: Mapped[str | None] = mapped_column(String(200))
+    charset: Mapped[str | None] = mapped_column(String(20))  # what the bytes were read as
     sender_id: Mapped[str | None] = mapped_column(String(100))
     test: Mapped[bool] = mapped_column(Boolean, default=False)
     content_key: Mapped[str | None] = mapped_column(String(64))
@@ -122,3 +123,22 @@ class PartnerItem(Base):
     partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
     item_id: Mapped[str] = mapped_column(String(35))
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+
+
+class EdiPartnerProfile(Base):
+    """How a partner's files are read and what it gets back, beyond its CSV layout (on `partner`).
+
+    `format` and `charset` are applied before any sniffing: the format of data that carries no
+    signature of its own, the character set of text that declares none (CSV, X12). None: recognised
+    from the bytes (UTF-8, else Windows-1252, said). `despatch_advice`: a DESADV (EDIFACT orders) or
+    856 (X12 orders) on every shipment of its orders.
+    """
+
+    __tablename__ = "edi_partner_profile"
+
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True)
+    format: Mapped[str | None] = mapped_column(String(10))
+    charset: Mapped[str | None] = mapped_column(String(30))
+    despatch_advice: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[str] = mapped_column(String(64))

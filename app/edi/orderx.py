@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from lxml import etree  # type: ignore[import-untyped]
 
+from app.edi.charsets import charset_name
 from app.edi.documents import (
     Address,
     DocumentFormat,
@@ -57,6 +58,7 @@ def parse_orderx(data: bytes) -> Interchange:
         control_ref=order.po_number or None,
         test=test,
         charset=declared_encoding(root),
+        encoding=charset_name(declared_encoding(root) or "utf-8"),
         prepared_at=reader.issued_at,
         orders=(order,),
         warnings=tuple(log.warnings),

@@ -9,7 +9,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import Partner, PartnerCustomer
 from app.catalog.models import Customer, Product, ShippingAddress
-from app.edi.models import EdiAcknowledgment, EdiEnvelopeClaim, EdiInterchange, PartnerItem, PartnerParty
+from app.edi.models import (
+    EdiAcknowledgment,
+    EdiEnvelopeClaim,
+    EdiInterchange,
+    EdiPartnerProfile,
+    PartnerItem,
+    PartnerParty,
+)
 from app.orders import repository as orders_repository
 
 _c = Customer.__table__.c
@@ -43,6 +50,10 @@ def get_partner_by_name(session: Session, name: str) -> Partner | None:
     if "\x00" in name:  # no partner has one, and PostgreSQL refuses it as a parameter
         return None
     return session.execute(select(Partner).where(Partner.name == name)).scalar_one_or_none()
+
+
+def get_partner_profile(session: Session, partner_id: int) -> EdiPartnerProfile | None:
+    return session.get(EdiPartnerProfile, partner_id)
 
 
 def partner_customers(session: Session, partner_id: int) -> Sequence[Row[*tuple[Any, ...]]]:

@@ -22,6 +22,7 @@ from app.edi.schemas import (
     LineCorrectionIn,
     LineMappingIn,
     LineRemovalIn,
+    PartnerProfileIn,
     PartyMappingIn,
     PartyMappingRead,
 )
@@ -82,9 +83,7 @@ async def post_interchange(
             partner_name=partner,
         )
     )
-    reading = await run_in_threadpool(
-        ingestion.read_interchange, data, content_type=stored.content_type, csv_profile=stored.csv_profile
-    )
+    reading = await run_in_threadpool(ingestion.read_stored, data, stored)
     answer = await writes.write(
         partial(ingestion.process_interchange, interchange_id=stored.id, reading=reading), rank=Rank.ORDERS
     )
@@ -186,6 +185,22 @@ async def set_csv_profile(
     return await writes.write(
         lambda session: service.set_csv_profile(session, partner_name=name, profile=body, actor=actor)
     )
+
+
+@router.put("/partners/{name}/profile")
+async def set_partner_profile(
+    name: str, body: PartnerProfileIn, actor: CurrentActor, writes: Writes
+) -> PartnerProfileIn:
+    """How the partner's files are read (format, character set, CSV layout), applied before any
+    sniffing, and whether it gets a despatch advice on every shipment. Admins."""
+    return await writes.write(
+        lambda session: service.set_partner_profile(session, partner_name=name, profile=body, actor=actor)
+    )
+
+
+@router.get("/partners/{name}/profile")
+def get_partner_profile(name: str, session: ReadSession, actor: CurrentActor) -> PartnerProfileIn:
+    return service.get_partner_profile(session, partner_name=name, actor=actor)
 
 
 @router.get("/partners/{name}/csv-profile")

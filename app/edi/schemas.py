@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.catalog.schemas import Code, Gtin
+from app.edi.charsets import charset_name
 from app.edi.csv_orders import (
     FLAT_ORDERS_PROFILE,
     FRENCH_HEADER_PROFILE,
@@ -13,6 +14,7 @@ from app.edi.csv_orders import (
     CsvProfile,
     normalize_header,
 )
+from app.edi.documents import DocumentFormat
 from app.orders.schemas import OrderQuantity
 
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]+$"
@@ -54,6 +56,7 @@ class InterchangeAnswer(BaseModel):
 
     id: int
     format: str | None
+    charset: str | None = Field(description="what the bytes were read as (utf-8, windows-1252...)")
     status: str
     orders: list[str]
     acknowledgment_url: str | None
@@ -206,6 +209,36 @@ class CsvProfileIn(BaseModel):
             date_formats=tuple(self.date_formats),
             test_values=tuple(self.test_values),
         )
+
+
+class PartnerProfileIn(BaseModel):
+    """How a partner's files are read, applied before any sniffing, and what it gets back. PUT
+    replaces the whole profile, its CSV layout included (the same as `/csv-profile`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: DocumentFormat | None = Field(
+        default=None, description="the format of its files that carry no signature; none: recognised"
+    )
+    charset: str | None = Field(
+        default=None,
+        max_length=30,
+        description="the character set of its CSV and X12 text; none: UTF-8, else Windows-1252, said",
+    )
+    despatch_advice: bool = Field(
+        default=False, description="a DESADV (EDIFACT orders) or 856 (X12 orders) on every shipment"
+    )
+    csv: CsvProfileIn | None = None
+
+    @field_validator("charset")
+    @classmethod
+    def _known_charset(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return charset_name(value)
+        except LookupError as exc:
+            raise ValueError(f"unknown character set {value!r}") from exc
 
 
 def csv_profile_from_json(stored: dict[str, Any] | None) -> CsvProfile | None:

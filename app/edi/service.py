@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import Partner, Role
 from app.auth.service import Actor
+from app.clock import utcnow
 from app.edi import repository
 from app.edi.ingestion import API_BASE, answer_body
-from app.edi.models import EdiInterchange, PartnerItem, PartnerParty
+from app.edi.models import EdiInterchange, EdiPartnerProfile, PartnerItem, PartnerParty
 from app.edi.schemas import (
     AcknowledgmentRead,
     CsvProfileIn,
@@ -21,6 +22,7 @@ from app.edi.schemas import (
     InterchangeSummary,
     ItemMappingIn,
     ItemMappingRead,
+    PartnerProfileIn,
     PartyMappingIn,
     PartyMappingRead,
 )
@@ -259,6 +261,37 @@ def set_csv_profile(
     partner.csv_profile = profile.model_dump(mode="json") if profile is not None else None
     session.flush()
     return profile
+
+
+def set_partner_profile(
+    session: Session, *, partner_name: str, profile: PartnerProfileIn, actor: Actor
+) -> PartnerProfileIn:
+    partner = _admin_partner(session, actor, partner_name)
+    set_csv_profile(session, partner_name=partner_name, profile=profile.csv, actor=actor)
+    row = repository.get_partner_profile(session, partner.id)
+    if row is None:
+        row = EdiPartnerProfile(partner_id=partner.id)
+        session.add(row)
+    row.format = profile.format.value if profile.format is not None else None
+    row.charset = profile.charset
+    row.despatch_advice = profile.despatch_advice
+    row.updated_at = utcnow()
+    row.updated_by = actor.caller_key
+    session.flush()
+    return profile
+
+
+def get_partner_profile(session: Session, *, partner_name: str, actor: Actor) -> PartnerProfileIn:
+    partner = _admin_partner(session, actor, partner_name)
+    row = repository.get_partner_profile(session, partner.id)
+    return PartnerProfileIn.model_validate(
+        {
+            "format": row.format if row is not None else None,
+            "charset": row.charset if row is not None else None,
+            "despatch_advice": row.despatch_advice if row is not None else False,
+            "csv": partner.csv_profile,
+        }
+    )
 
 
 def get_csv_profile(session: Session, *, partner_name: str, actor: Actor) -> CsvProfileIn | None:

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from lxml import etree  # type: ignore[import-untyped]
 
+from app.edi.charsets import charset_name
 from app.edi.documents import (
     Address,
     DocumentFormat,
@@ -56,6 +57,7 @@ def parse_ubl(data: bytes) -> Interchange:
         control_ref=_text(root, "cbc:UUID") or order.po_number or None,
         test=False,
         charset=declared_encoding(root),
+        encoding=charset_name(declared_encoding(root) or "utf-8"),
         prepared_at=_prepared_at(issued, issue_time),
         orders=(order,),
         warnings=tuple(log.warnings),

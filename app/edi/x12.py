@@ -45,13 +45,14 @@ class _GroupDraft:
     references: set[str] = field(default_factory=set)
 
 
-def parse_x12(data: bytes) -> Interchange:
-    """Read X12 bytes (one or several interchanges) into an :class:`Interchange`.
+def parse_x12(data: bytes, *, charset: str | None = None) -> Interchange:
+    """Read X12 bytes (one or several interchanges) into an :class:`Interchange`. ``charset``: the
+    partner's declared character set, if any (X12 declares none).
 
     Raises :class:`InterchangeRejected` with located issues and the leniently read interchange.
     """
     with gc_paused():
-        tokens = tokenize_x12(data)
+        tokens = tokenize_x12(data, charset=charset)
         log = IssueLog(errors=list(tokens.errors), warnings=list(tokens.warnings))
         orders: list[PurchaseOrder] = []
         skipped: list[MessageHeader] = []
@@ -70,6 +71,7 @@ def parse_x12(data: bytes) -> Interchange:
         warnings=tuple(log.warnings),
         skipped=tuple(skipped),
         envelopes=tuple(envelopes),
+        encoding=tokens.encoding,
     )
     if log.errors:
         raise InterchangeRejected(log.errors, interchange=interchange)

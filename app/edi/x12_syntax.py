@@ -7,6 +7,14 @@ component separator is ISA16, and the segment terminator is the character after 
 breaks, spaces and tabs that follow a terminator (pretty-printed files) are ignored.
 
 Each interchange of a concatenated file is tokenized with its own separators.
+
+Hard-wrapped files (legacy networks deliver them cut every 80 columns, inside segments and values):
+line breaks are no X12 data characters, so when the terminator is not one they are removed wherever
+they are, with a warning. When the terminator is a line break and the ISA itself is cut, the breaks
+that end segments cannot be told from the ones that cut them: the file is rejected.
+
+Bytes are read as UTF-8, as the partner's declared character set, or, when not valid UTF-8,
+Windows-1252, which a warning names.
 """
 
 from __future__ import annotations
@@ -15,11 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from app.edi.charsets import charset_name, decode_windows_1252
 from app.edi.issues import InterchangeRejected, Issue, IssueCode, IssueLog, Location
 
 ISA_LENGTH = 106
 _LEADING_NOISE = "\r\n\t \xa0"
 _NBSP = "\xa0"
+_LINE_BREAKS = "\r\n"
+_WRAPPED = "the file is hard-wrapped: line breaks inside segments removed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +65,10 @@ class X12Tokens:
     interchanges: list[X12InterchangeTokens]
     errors: tuple[Issue, ...]
     warnings: tuple[Issue, ...]
+    encoding: str = "utf-8"
 
 
-def tokenize_x12(data: bytes) -> X12Tokens:
+def tokenize_x12(data: bytes, *, charset: str | None = None) -> X12Tokens:
     """Split X12 bytes into interchanges of segments; defects are returned, not raised.
 
     Raises :class:`InterchangeRejected` only when no ISA header can be read at the start.
@@ -65,10 +77,7 @@ def tokenize_x12(data: bytes) -> X12Tokens:
     if data.startswith(b"\xef\xbb\xbf"):
         log.warn(IssueCode.BOM, "UTF-8 byte order mark before ISA ignored", Location(offset=0))
         data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")  # every byte maps; X12 sets are ASCII-based
+    text, encoding = _decode(data, charset, log)
     interchanges: list[X12InterchangeTokens] = []
     position = _skip_noise(text, 0)
     index = 0
@@ -95,7 +104,25 @@ def tokenize_x12(data: bytes) -> X12Tokens:
         index += len(tokens.segments)
         interchanges.append(tokens)
         position = _skip_noise(text, position)
-    return X12Tokens(interchanges=interchanges, errors=tuple(log.errors), warnings=tuple(log.warnings))
+    return X12Tokens(
+        interchanges=interchanges, errors=tuple(log.errors), warnings=tuple(log.warnings), encoding=encoding
+    )
+
+
+def _decode(data: bytes, charset: str | None, log: IssueLog) -> tuple[str, str]:
+    if charset is not None:
+        try:
+            return data.decode(charset), charset_name(charset)
+        except UnicodeDecodeError as exc:
+            detail = f"byte 0x{data[exc.start]:02X} is not valid {charset}, the partner's character set"
+            log.error(IssueCode.INVALID_CHARACTER, detail, Location(offset=exc.start))
+            return data.decode(charset, errors="replace"), charset_name(charset)
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        detail = "bytes outside ASCII are not UTF-8: read as windows-1252"
+        log.warn(IssueCode.CHARSET_MISMATCH, detail, Location(offset=exc.start))
+        return decode_windows_1252(data), "windows-1252"
 
 
 def _skip_noise(text: str, position: int) -> int:
@@ -117,7 +144,20 @@ def _read_separators(text: str, start: int, index: int, log: IssueLog) -> tuple[
         if cursor < 0:
             log.error(IssueCode.TRUNCATED, "ISA segment is incomplete: fewer than 16 elements", where)
             return None
-    component, terminator = text[cursor + 1 : cursor + 2], text[cursor + 2 : cursor + 3]
+    component_at = cursor + 1
+    while text[component_at : component_at + 1] in ("\r", "\n"):
+        component_at += 1
+    component, terminator = text[component_at : component_at + 1], text[component_at + 1 : component_at + 2]
+    raw_isa = text[start : component_at + 1]
+    if "\n" in raw_isa or "\r" in raw_isa:
+        if terminator in ("\r", "\n"):
+            detail = (
+                "the ISA is cut by a line break and the segment terminator is a line break: a hard-wrapped "
+                "file whose terminators cannot be told from its wrapping"
+            )
+            log.error(IssueCode.HARD_WRAPPED, detail, where)
+            return None
+        log.warn(IssueCode.HARD_WRAPPED, _WRAPPED, where)
     usable = component and terminator and len({element, component, terminator}) == 3
     if not usable or component.isalnum() or terminator.isalnum() or component.isspace():
         detail = f"ISA16 {component!r} and terminator {terminator!r} are not usable separators"
@@ -125,14 +165,18 @@ def _read_separators(text: str, start: int, index: int, log: IssueLog) -> tuple[
             IssueCode.INVALID_SEPARATORS, detail, Location(segment_index=index, segment_tag="ISA", element=16)
         )
         return None
-    isa = text[start : cursor + 3]  # ISA_LENGTH counts the terminator
+    isa = _unwrapped(raw_isa) + terminator  # ISA_LENGTH counts the terminator
     if _NBSP in isa:
         log.warn(IssueCode.ENVELOPE_LAYOUT, "ISA padded with no-break spaces instead of spaces", where)
     if len(isa) != ISA_LENGTH:
         log.warn(
             IssueCode.ENVELOPE_LAYOUT, f"ISA is {len(isa)} characters long, {ISA_LENGTH} expected", where
         )
-    return X12Separators(element=element, component=component, terminator=terminator), cursor + 2
+    return X12Separators(element=element, component=component, terminator=terminator), component_at + 1
+
+
+def _unwrapped(text: str) -> str:
+    return text.replace("\r", "").replace("\n", "")
 
 
 def _split(
@@ -140,10 +184,12 @@ def _split(
 ) -> tuple[X12InterchangeTokens, int]:
     """Segments from ISA up to and including IEA (or the end of the data)."""
     element, terminator = separators.element, separators.terminator
-    isa = text[start:isa_end].split(element)
+    isa = _unwrapped(text[start:isa_end]).split(element)
     index += 1
     segments = [X12Segment("ISA", tuple(isa[1:]), index)]
     position = isa_end + 1
+    unwrap = terminator not in _LINE_BREAKS
+    wrapped = False
     while position < len(text):
         end = text.find(terminator, position)
         raw = text[position:] if end < 0 else text[position:end]
@@ -151,6 +197,13 @@ def _split(
         raw = raw.lstrip(_LEADING_NOISE).rstrip("\r\n")
         if not raw:
             continue
+        if unwrap and ("\n" in raw or "\r" in raw):
+            raw = _unwrapped(raw)
+            if not wrapped:
+                wrapped = True
+                if not any(w.code is IssueCode.HARD_WRAPPED for w in log.warnings):
+                    where = Location(segment_index=index + 1, segment_tag=raw[:3])
+                    log.warn(IssueCode.HARD_WRAPPED, _WRAPPED, where)
         index += 1
         parts = raw.split(element)
         segments.append(X12Segment(parts[0], tuple(parts[1:]), index))

@@ -1,6 +1,8 @@
 """EDI partners: every line kept, partner profiles, the EDI side of an order, the outbox
 
 * `sale_order_unresolved_line`: a line a partner sent that is not (yet) an order line, as sent.
+* `edi_partner_profile`: how a partner's files are read (format, character set) and what it gets back.
+* `edi_interchange.charset`: what the bytes were read as.
 
 Revision ID: 0009_edi_partners
 Revises: 0012
@@ -53,7 +55,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sale_order_unresolved_line")),
         sa.UniqueConstraint("order_id", "position", name=op.f("uq_sale_order_unresolved_line_order_id")),
     )
+    op.create_table(
+        "edi_partner_profile",
+        sa.Column("partner_id", ID, nullable=False),
+        sa.Column("format", sa.String(length=10), nullable=True),
+        sa.Column("charset", sa.String(length=30), nullable=True),
+        sa.Column("despatch_advice", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_by", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["partner_id"],
+            ["partner.id"],
+            name=op.f("fk_edi_partner_profile_partner_id_partner"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("partner_id", name=op.f("pk_edi_partner_profile")),
+    )
+    with op.batch_alter_table("edi_interchange") as batch_op:
+        batch_op.add_column(sa.Column("charset", sa.String(length=20), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("edi_interchange") as batch_op:
+        batch_op.drop_column("charset")
+    op.drop_table("edi_partner_profile")
     op.drop_table("sale_order_unresolved_line")

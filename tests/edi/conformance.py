@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.edi.csv_orders import CsvProfile
 from app.edi.issues import IssueCode
+from app.edi.schemas import CsvProfileIn
 from tests.edi.corpus import CORPUS, FIXTURES, data_files
 
 FIXTURE_FILES = data_files(FIXTURES)
@@ -36,6 +38,12 @@ REJECT_OR_WARN_DECISIONS: dict[str, tuple[str, IssueCode]] = {
 def sidecar(path: Path) -> dict[str, Any] | None:
     side = path.with_name(path.name + ".expected.json")
     return json.loads(side.read_text()) if side.exists() else None
+
+
+def csv_profile(path: Path) -> CsvProfile | None:
+    """The CSV layout the partner sending this file has in its profile, when its sidecar names one."""
+    stored = (sidecar(path) or {}).get("csv_profile")
+    return CsvProfileIn.model_validate(stored).to_profile() if stored else None
 
 
 def file_id(path: Path) -> str:

@@ -159,9 +159,7 @@ def ingest(
 ) -> ingestion.InterchangeOutcome:
     """What `POST /edi/interchanges` does, on the test's session: store, parse, process."""
     stored = ingestion.store_interchange(session, actor=hub.actor, data=data, content_type=content_type)
-    reading = ingestion.read_interchange(
-        data, content_type=stored.content_type, csv_profile=stored.csv_profile
-    )
+    reading = ingestion.read_stored(data, stored)
     return ingestion.process_interchange(session, interchange_id=stored.id, reading=reading)
 
 

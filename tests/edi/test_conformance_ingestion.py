@@ -91,6 +91,7 @@ def set_up(session: Session, path: Path, data: bytes, orders: list[dict[str, Any
     partner, key = create_partner(
         session, name=f"conformance {path.name}", customer_codes=[c.code for c in customers]
     )
+    partner.csv_profile = (sidecar(path) or {}).get("csv_profile")  # the partner's CSV layout, if any
     session.add_all(PartnerParty(partner_id=partner.id, party_id=b, customer_id=c.id) for b, c in unmapped)
 
     kinds = _item_kinds(_lenient(data))

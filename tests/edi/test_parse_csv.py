@@ -17,7 +17,9 @@ from app.edi.csv_orders import (
 )
 from app.edi.documents import DocumentFormat, ItemIdKind
 from app.edi.issues import InterchangeRejected, IssueCode
-from tests.edi.corpus import fixture
+from app.edi.parse import ReadingProfile, parse_interchange
+from tests.edi.conformance import csv_profile
+from tests.edi.corpus import FIXTURES, fixture
 
 FRENCH = (
     "Commande;Client;Livrer à;Article;Quantité;Prix unitaire;Date livraison\r\n"
@@ -133,3 +135,51 @@ class TestCustomProfile:
 
     def test_unknown_layout_without_profile_is_rejected(self) -> None:
         assert [i.code for i in rejection(b"a,b,c\n1,2,3\n").issues] == [IssueCode.CSV_LAYOUT]
+
+
+class TestSpreadsheetExports:
+    """A French Excel "CSV (séparateur: point-virgule)": Windows-1252, a `€` in the header."""
+
+    DATA = fixture("csv/french_excel_cp1252.csv")
+
+    def profile(self) -> CsvProfile:
+        profile = csv_profile(FIXTURES / "csv/french_excel_cp1252.csv")
+        assert profile is not None
+        return profile
+
+    def test_it_is_read_with_the_partners_profile_and_the_charset_chosen_is_said(self) -> None:
+        parsed = parse_interchange(self.DATA, csv_profile=self.profile())
+        assert parsed.format is DocumentFormat.CSV and parsed.encoding == "windows-1252"
+        [warning] = parsed.warnings
+        assert warning.code is IssueCode.CHARSET_MISMATCH and "windows-1252" in warning.detail
+        first, second = parsed.orders
+        assert [(line.item, line.quantity, line.unit_price) for line in first.lines] == [
+            ("9782843300004", Decimal(12), Decimal("6.50")),
+            ("9782843300011", Decimal(3), Decimal("12.00")),
+            ("9782843300028", Decimal(1), Decimal("18.90")),
+        ]
+        assert first.lines[1].description == "Poèmes d'été" and first.declared_line_count == 3
+        assert (second.po_number, second.buyer_id) == ("LQ-XL-0102", "3020000000005")
+
+    def test_a_charset_the_partner_declares_is_taken_without_a_guess(self) -> None:
+        parsed = parse_interchange(
+            self.DATA, profile=ReadingProfile(charset="windows-1252", csv=self.profile())
+        )
+        assert parsed.encoding == "windows-1252" and parsed.warnings == ()
+
+    def test_the_same_sheet_saved_as_utf8_needs_no_guess(self) -> None:
+        data = self.DATA.decode("cp1252").encode("utf-8-sig")
+        parsed = parse_interchange(data, csv_profile=self.profile())
+        assert parsed.encoding == "utf-8" and parsed.warnings == ()
+        assert parsed.orders[0].lines[1].description == "Poèmes d'été"
+
+    def test_a_declared_charset_the_bytes_do_not_fit_is_refused_where_it_fails(self) -> None:
+        with pytest.raises(InterchangeRejected) as caught:
+            parse_interchange(self.DATA, profile=ReadingProfile(charset="utf-8", csv=self.profile()))
+        [issue] = caught.value.issues
+        assert issue.code is IssueCode.INVALID_CHARACTER and issue.where.line == 1
+
+    def test_without_a_profile_it_is_still_seen_as_csv_not_an_unknown_format(self) -> None:
+        with pytest.raises(InterchangeRejected) as caught:
+            parse_interchange(self.DATA)
+        assert [i.code for i in caught.value.issues] == [IssueCode.CSV_LAYOUT]

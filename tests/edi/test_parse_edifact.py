@@ -135,6 +135,27 @@ class TestTokenizer:
         assert parsed.segments[1].elements[3] == ("It's 5+3", "a:b?")
 
 
+class TestHardWrapped:
+    def test_a_file_wrapped_at_80_columns_is_read_with_a_warning(self) -> None:
+        parsed = parse_edifact(fixture("edifact/orders_wrapped_80col.edi"))
+        assert [len(order.lines) for order in parsed.orders] == [3, 1]
+        assert codes(parsed.warnings) == {IssueCode.HARD_WRAPPED}
+
+    def test_one_segment_per_line_is_no_wrapping(self) -> None:
+        assert parse_edifact(interchange(separator="\r\n")).warnings == ()
+
+    def test_a_wrapped_file_whose_terminator_is_a_line_break_is_rejected(self) -> None:
+        terminated_by_line_breaks = interchange(separator="").replace(b"'", b"\n")
+        assert parse_edifact(b"UNA:+.? \n" + terminated_by_line_breaks).orders  # readable as it is
+        wrapped = b"\n".join(
+            line[i : i + 30]
+            for line in terminated_by_line_breaks.split(b"\n")
+            for i in range(0, len(line) or 1, 30)
+        )
+        caught = rejection(b"UNA:+.? \n" + wrapped)
+        assert IssueCode.HARD_WRAPPED in codes(caught.issues)
+
+
 class TestCharacterSets:
     def test_undeclared_byte_in_unoa_is_rejected_at_its_segment(self) -> None:
         body = [*ORDER_BODY[:3], "NAD+BY+5412345000013::9++Caf\xe9", *ORDER_BODY[4:]]
@@ -358,9 +379,10 @@ class TestOrdersMessage:
         assert parsed.orders[0].document_date is None
         assert codes(parsed.warnings) == {IssueCode.INVALID_DATE}
 
-    def test_line_count_control_total_mismatch_is_a_warning(self) -> None:
+    def test_line_count_control_total_mismatch_is_a_warning_and_declared_on_the_order(self) -> None:
         parsed = parse_edifact(interchange(message(body=[*ORDER_BODY, "CNT+2:4"])))
         assert codes(parsed.warnings) == {IssueCode.CONTROL_TOTAL_MISMATCH}
+        assert parsed.orders[0].declared_line_count == 4
 
 
 class TestSamples:

@@ -123,6 +123,47 @@ class TestSeparators:
         assert codes(caught.issues) == {IssueCode.UNEXPECTED_DATA}
 
 
+def wrap(data: bytes, width: int, line_break: bytes = b"\r\n") -> bytes:
+    """Cut every line longer than ``width`` as a legacy network does."""
+    return b"".join(
+        line_break.join(line[i : i + width] for i in range(0, len(line), width)) + b"\n"
+        for line in data.splitlines()
+    )
+
+
+class TestHardWrapped:
+    def test_a_file_wrapped_at_80_columns_is_unwrapped_and_nothing_is_lost(self) -> None:
+        parsed = parse_x12(fixture("x12/850_wrapped_80col.x12"))
+        first, second = parsed.orders
+        assert len(first.lines) == 3 and len(second.lines) == 8
+        assert [line.item for line in second.lines] == [f"LQ-AGENDA-{n:06d}" for n in range(1, 9)]
+        assert second.lines[7].identifiers[1].value == "037600200080"
+        assert parsed.sender_id == "LQWRAP80" and parsed.prepared_at is not None
+        assert codes(parsed.warnings) == {IssueCode.HARD_WRAPPED}
+
+    def test_a_wrapped_file_whose_terminator_is_a_line_break_is_rejected(self) -> None:
+        data = wrap(fixture("x12/850_lf_terminator.x12"), 80, b"\n")
+        caught = rejection(data)
+        assert codes(caught.issues) == {IssueCode.HARD_WRAPPED}
+        assert caught.issues[0].where.segment_tag == "ISA"
+
+    def test_a_line_break_after_each_terminator_is_no_wrapping(self) -> None:
+        assert parse_x12(interchange()).warnings == ()
+
+
+class TestCharacterSets:
+    def test_bytes_that_are_not_utf8_are_read_as_windows_1252_and_said(self) -> None:
+        data = interchange().replace(b"Buyer Inc", "Librairie Gén".encode("cp1252"))
+        parsed = parse_x12(data)
+        assert parsed.orders[0].party("BY").name == "Librairie Gén"  # type: ignore[union-attr]
+        assert (parsed.encoding, codes(parsed.warnings)) == ("windows-1252", {IssueCode.CHARSET_MISMATCH})
+
+    def test_the_partners_declared_charset_is_used(self) -> None:
+        data = interchange().replace(b"Buyer Inc", "Librairie Gén".encode("latin-1"))
+        parsed = parse_x12(data, charset="iso-8859-1")
+        assert (parsed.encoding, parsed.warnings) == ("iso-8859-1", ())
+
+
 class TestEnvelopeRules:
     def test_se_count_mismatch_is_rejected_where_it_is(self) -> None:
         caught = rejection(interchange(group(transaction(se_count=4))))
@@ -249,6 +290,7 @@ class TestPurchaseOrder:
             IssueCode.MISSING_VALUE
         }
 
-    def test_line_count_control_total_mismatch_is_a_warning(self) -> None:
+    def test_line_count_control_total_mismatch_is_a_warning_and_declared_on_the_order(self) -> None:
         parsed = parse_x12(interchange(group(transaction(body=[*PO_BODY[:-1], "CTT*3"]))))
         assert codes(parsed.warnings) == {IssueCode.CONTROL_TOTAL_MISMATCH}
+        assert (parsed.orders[0].declared_line_count, len(parsed.orders[0].lines)) == (3, 2)
