@@ -47,8 +47,8 @@ _SYNTAX_ERROR: dict[IssueCode, str] = {
 }
 _UNSPECIFIED = "18"
 _CODEC_BY_SYNTAX = {"UNOA": "ascii", "UNOB": "ascii", "UNOC": "latin-1", "UNOY": "utf-8"}
-_Element = str | tuple[str, ...]
-_Body = list[tuple[str, list[_Element]]]
+Element = str | tuple[str, ...]
+Body = list[tuple[str, list[Element]]]
 _LINE_ACTION = {  # EDIFACT 1229 on ORDRSP lines
     LineStatus.ACCEPTED: "5",  # accepted without amendment
     LineStatus.CHANGED: "3",  # changed
@@ -81,7 +81,7 @@ def edifact_contrl(subject: Interchange | InterchangeRejected, *, control: AckCo
         )
         for number, envelope in enumerate(interchange.envelopes)
     ]
-    return _interchange(interchange.envelopes[0], messages, control, application_ref="CONTRL")
+    return reply_interchange(interchange.envelopes[0], messages, control, application_ref="CONTRL")
 
 
 def eancom_ordrsp(
@@ -103,7 +103,7 @@ def eancom_ordrsp(
         function = "27"  # not accepted (every line rejected, or a refused order without lines)
     else:
         function = "4"  # change
-    body: _Body = [
+    body: Body = [
         ("BGM", ["231", response_number, function]),
         ("DTM", [("137", control.prepared_at.strftime("%Y%m%d%H%M"), "203")]),
     ]
@@ -130,8 +130,8 @@ def eancom_ordrsp(
             body.append(("FTX", ["AAI", "", "", "held for review"]))
     body.append(("UNS", ["S"]))
     body.append(("CNT", [("2", str(len(order.lines)))]))
-    message = _message(control.message_ref, ("ORDRSP", "D", "96A", "UN", "EAN005"), body)
-    return _interchange(envelope_of(interchange, order), [message], control, application_ref="ORDRSP")
+    message = message_segments(control.message_ref, ("ORDRSP", "D", "96A", "UN", "EAN005"), body)
+    return reply_interchange(envelope_of(interchange, order), [message], control, application_ref="ORDRSP")
 
 
 def _all_messages(interchange: Interchange) -> list[MessageHeader]:
@@ -159,7 +159,7 @@ def _contrl_message(
     """One CONTRL; ``rejected`` holds for every interchange of a transmission refused as a whole."""
     envelope_issues = [i for i in issues if i.where.message_ref is None and i.where.group_ref is None]
     first = envelope_issues[0] if envelope_issues else None
-    uci: list[_Element] = [
+    uci: list[Element] = [
         envelope.control_ref,
         (envelope.sender_id, envelope.sender_qualifier or ""),
         (envelope.receiver_id, envelope.receiver_qualifier or ""),
@@ -167,11 +167,11 @@ def _contrl_message(
     ]
     if first is not None:
         uci += _error_reference(first)
-    body: _Body = [("UCI", uci)]
+    body: Body = [("UCI", uci)]
     for group in envelope.groups:
         group_issues = [i for i in issues if i.where.group_ref == group.control_ref]
         if group_issues:
-            ucf: list[_Element] = [
+            ucf: list[Element] = [
                 group.control_ref,
                 group.sender_id or "",
                 group.receiver_id or "",
@@ -183,11 +183,11 @@ def _contrl_message(
             body.append(("UCF", ucf))
         body += _message_reports(group.messages, group_issues)
     body += _message_reports(envelope.messages, issues)
-    return _message(reference, message_type, body)
+    return message_segments(reference, message_type, body)
 
 
-def _message_reports(messages: Sequence[MessageHeader], issues: list[Issue]) -> _Body:
-    reports: _Body = []
+def _message_reports(messages: Sequence[MessageHeader], issues: list[Issue]) -> Body:
+    reports: Body = []
     for message in messages:
         mine = [i for i in issues if i.where.message_ref == message.reference]
         if not mine:
@@ -200,7 +200,7 @@ def _message_reports(messages: Sequence[MessageHeader], issues: list[Issue]) -> 
             message.association_code or "",
         )
         service = [i for i in mine if i.where.segment_tag in _SERVICE_SEGMENTS]
-        ucm: list[_Element] = [message.reference, identifier, REJECTED]
+        ucm: list[Element] = [message.reference, identifier, REJECTED]
         if service:
             ucm += _error_reference(service[0])
         reports.append(("UCM", ucm))
@@ -216,7 +216,7 @@ def _message_reports(messages: Sequence[MessageHeader], issues: list[Issue]) -> 
     return reports
 
 
-def _error_reference(issue: Issue) -> list[_Element]:
+def _error_reference(issue: Issue) -> list[Element]:
     """0085 syntax error, 0013 service segment tag, S011 element position of an envelope error."""
     where = issue.where
     tag = where.segment_tag if where.segment_tag in _SERVICE_SEGMENTS else ""
@@ -231,14 +231,14 @@ def _data_element_position(issue: Issue) -> tuple[str, ...]:
     return str(where.element + 1), str(where.component or "")
 
 
-def _message(reference: str, message_type: tuple[str, ...], body: _Body) -> list[str]:
+def message_segments(reference: str, message_type: tuple[str, ...], body: Body) -> list[str]:
     segments = [format_segment("UNH", [reference, message_type], DEFAULT_CHARS)]
     segments += [format_segment(tag, elements, DEFAULT_CHARS) for tag, elements in body]
     segments.append(format_segment("UNT", [str(len(segments) + 1), reference], DEFAULT_CHARS))
     return segments
 
 
-def _interchange(
+def reply_interchange(
     received: Envelope, messages: list[list[str]], control: AckControl, *, application_ref: str
 ) -> bytes:
     """UNA/UNB/UNZ around ``messages``, addressed back to the sender of ``received``.
@@ -258,7 +258,7 @@ def _interchange(
 
 
 def _unb(received: Envelope, control: AckControl, application_ref: str, syntax: str, version: str) -> str:
-    header: list[_Element] = [
+    header: list[Element] = [
         (syntax, version),
         (received.receiver_id, received.receiver_qualifier or ""),
         (received.sender_id, received.sender_qualifier or ""),

@@ -58,7 +58,7 @@ _ACK_STATUS = {
 
 
 @dataclass(frozen=True, slots=True)
-class _Segment:
+class OutSegment:
     tag: str
     elements: tuple[str, ...]
 
@@ -75,10 +75,10 @@ def x12_997(subject: Interchange | InterchangeRejected, *, control: AckControl) 
             group_errors = [i for i in errors if _in_group(i, received, group)]
             group_warnings = [i for i in interchange.warnings if _in_group(i, received, group)]
             body = _acknowledge_group(group, group_errors, group_warnings, rejected=rejected)
-            sets.append(_transaction_set("997", _set_ref(control, number), body))
+            sets.append(transaction_set("997", set_ref(control, number), body))
             number += 1
     version = next((g.version for e in interchange.envelopes for g in e.groups if g.version), None)
-    return _interchange(envelope, "FA", sets, control, version=version)
+    return reply_interchange(envelope, "FA", sets, control, version=version)
 
 
 def x12_855(
@@ -103,7 +103,7 @@ def x12_855(
     today = control.prepared_at.strftime("%Y%m%d")
     po_date = order.document_date.strftime("%Y%m%d") if order.document_date else ""
     body = [
-        _Segment(
+        OutSegment(
             "BAK", ("00", acknowledgment_type, order.po_number, po_date, "", "", "", response_number, today)
         )
     ]
@@ -114,17 +114,19 @@ def x12_855(
             product = (identifier.qualifier or "", identifier.value)
         price = decimal_text(line.unit_price) if line.unit_price is not None else ""
         body.append(
-            _Segment("PO1", (line.line_number or "", decimal_text(line.quantity), unit, price, "", *product))
+            OutSegment(
+                "PO1", (line.line_number or "", decimal_text(line.quantity), unit, price, "", *product)
+            )
         )
         body += [
-            _Segment("ACK", (code, decimal_text(quantity), unit)) for code, quantity in _ack_lines(outcome)
+            OutSegment("ACK", (code, decimal_text(quantity), unit)) for code, quantity in _ack_lines(outcome)
         ]
-    body.append(_Segment("CTT", (str(len(order.lines)),)))
+    body.append(OutSegment("CTT", (str(len(order.lines)),)))
     version = order.message.version if order.message else None
-    return _interchange(
+    return reply_interchange(
         envelope_of(interchange, order),
         "PR",
-        [_transaction_set("855", _set_ref(control, 0), body)],
+        [transaction_set("855", set_ref(control, 0), body)],
         control,
         version=version,
     )
@@ -149,23 +151,23 @@ def _in_group(issue: Issue, envelope: Envelope, group: FunctionalGroup) -> bool:
 
 def _acknowledge_group(
     group: FunctionalGroup, errors: list[Issue], warnings: list[Issue], *, rejected: bool
-) -> list[_Segment]:
-    body = [_Segment("AK1", (group.functional_id, group.control_ref))]
+) -> list[OutSegment]:
+    body = [OutSegment("AK1", (group.functional_id, group.control_ref))]
     accepted = 0
     for message in group.messages:
         set_errors = [i for i in errors if i.where.message_ref == message.reference]
         noted = any(i.where.message_ref == message.reference for i in warnings)
-        body.append(_Segment("AK2", (message.type, message.reference)))
+        body.append(OutSegment("AK2", (message.type, message.reference)))
         body += _segment_errors(set_errors)
         status = "R" if rejected else ("E" if noted else "A")
         accepted += status != "R"
-        body.append(_Segment("AK5", (status, *_set_codes(set_errors))[:6]))
+        body.append(OutSegment("AK5", (status, *_set_codes(set_errors))[:6]))
     group_codes = sorted(
         {_AK9_CODE[i.code] for i in errors if i.where.message_ref is None and i.code in _AK9_CODE}
     )
     count = str(len(group.messages))
     body.append(
-        _Segment(
+        OutSegment(
             "AK9",
             (
                 _group_status(rejected, accepted, bool(warnings)),
@@ -186,8 +188,8 @@ def _group_status(rejected: bool, accepted: int, noted: bool) -> str:
     return "E" if noted else "A"
 
 
-def _segment_errors(errors: list[Issue]) -> list[_Segment]:
-    segments: list[_Segment] = []
+def _segment_errors(errors: list[Issue]) -> list[OutSegment]:
+    segments: list[OutSegment] = []
     for issue in errors:
         where = issue.where
         if where.segment_position is None or where.segment_tag in ("ST", "SE"):
@@ -195,11 +197,11 @@ def _segment_errors(errors: list[Issue]) -> list[_Segment]:
         element_code = _AK4_CODE.get(issue.code)
         segment_code = _AK3_CODE.get(issue.code, "8" if element_code else "")
         segments.append(
-            _Segment("AK3", (where.segment_tag or "", str(where.segment_position), "", segment_code))
+            OutSegment("AK3", (where.segment_tag or "", str(where.segment_position), "", segment_code))
         )
         if element_code and where.element is not None:
             position = str(where.element) + (f">{where.component}" if where.component else "")
-            segments.append(_Segment("AK4", (position, "", element_code)))
+            segments.append(OutSegment("AK4", (position, "", element_code)))
     return segments
 
 
@@ -210,20 +212,20 @@ def _set_codes(errors: list[Issue]) -> list[str]:
     return sorted(codes, key=int)
 
 
-def _set_ref(control: AckControl, offset: int) -> str:
+def set_ref(control: AckControl, offset: int) -> str:
     if control.message_ref.isdigit():
         return str(int(control.message_ref) + offset).zfill(max(4, len(control.message_ref)))
     return f"{control.message_ref}{offset}"
 
 
-def _transaction_set(set_type: str, reference: str, body: list[_Segment]) -> list[_Segment]:
-    return [_Segment("ST", (set_type, reference)), *body, _Segment("SE", (str(len(body) + 2), reference))]
+def transaction_set(set_type: str, reference: str, body: list[OutSegment]) -> list[OutSegment]:
+    return [OutSegment("ST", (set_type, reference)), *body, OutSegment("SE", (str(len(body) + 2), reference))]
 
 
-def _interchange(
+def reply_interchange(
     received: Envelope,
     functional_id: str,
-    sets: list[list[_Segment]],
+    sets: list[list[OutSegment]],
     control: AckControl,
     *,
     version: str | None,

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import Partner, Role
 from app.auth.service import Actor
 from app.clock import utcnow
-from app.edi import acknowledging, mapping, repository
+from app.edi import acknowledging, mapping, order_record, repository
 from app.edi.documents import DocumentFormat, Interchange
 from app.edi.issues import InterchangeRejected, Issue
 from app.edi.models import EdiInterchange, InterchangeStatus
@@ -205,8 +205,19 @@ def process_interchange(
         original = _register(session, row, control_key, fresh_keys)
         if original is not None:
             return _duplicate(session, row, original)
-    recorded = iter(record_orders(session, plans=[p.plan for p in plans if p.plan is not None]))
-    numbers = [next(recorded).number if p.plan is not None else None for p in plans]
+    captured = [p for p in plans if p.plan is not None]
+    recorded = record_orders(session, plans=[p.plan for p in captured if p.plan is not None])
+    repository.insert_edi_orders(
+        session,
+        [
+            order_record.order_row(
+                reading, plan, order_id=order.id, partner_id=partner.id, interchange_id=row.id
+            )
+            for plan, order in zip(captured, recorded, strict=True)
+        ],
+    )
+    by_plan = iter(recorded)
+    numbers = [next(by_plan).number if p.plan is not None else None for p in plans]
     row.order_numbers = [n for n in numbers if n is not None]
     row.messages = [_message(p, n) for p, n in zip(plans, numbers, strict=True)]
     row.errors = [_refusal(p, r) for p in plans for r in p.refusals]
@@ -376,6 +387,8 @@ def _finish(
                 "content_type": d.content_type,
                 "body": d.body,
                 "created_at": now,
+                "partner_id": row.partner_id,
+                "delivery_note_number": None,
             }
             for d in drafts
         ],

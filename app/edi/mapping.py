@@ -60,6 +60,7 @@ class MessagePlan:
     refusals: tuple[Refusal, ...]
     outcomes: tuple[LineOutcome, ...]
     customer_code: str | None = None
+    line_nos: dict[int, int] | None = None  # the order line each partner line became, by position
 
     @property
     def review_codes(self) -> list[str]:
@@ -164,7 +165,10 @@ class Planner:
         outcomes = self.outcomes(order, kept)
         for product_id, quantity in plan.demand.items():
             self.demanded[product_id] = self.demanded.get(product_id, _ZERO) + quantity
-        return MessagePlan(order, envelope, plan, (), outcomes, customer.code)
+        line_nos = {
+            line.position: planned.line_no for planned, (line, _, _) in zip(plan.lines, kept, strict=True)
+        }
+        return MessagePlan(order, envelope, plan, (), outcomes, customer.code, line_nos)
 
     def customer_for(
         self, order: PurchaseOrder, senders: list[str], problems: list[dict[str, Any]]

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, Id, UtcDateTime
@@ -79,9 +79,12 @@ class EdiEnvelopeClaim(Base):
 
 
 class EdiAcknowledgment(Base):
-    """A CONTRL, ORDRSP, 997, 855 or JSON answer, kept as the exact bytes the partner downloads."""
+    """A document for a partner, kept as the exact bytes it downloads: the answers to an interchange
+    (CONTRL, ORDRSP, APERAK, 997, 855 or JSON), and later the order's news (an ORDRSP or 855 again,
+    a DESADV or 856 on each shipment), filed under the interchange the order came in."""
 
     __tablename__ = "edi_acknowledgment"
+    __table_args__ = (Index("ix_edi_acknowledgment_partner_outbox", "partner_id", "id"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     interchange_id: Mapped[int] = mapped_column(
@@ -94,6 +97,9 @@ class EdiAcknowledgment(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The outbox: every document for a partner, in the order a transport sends them.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    delivery_note_number: Mapped[str | None] = mapped_column(String(32))
 
     interchange: Mapped[EdiInterchange] = relationship(back_populates="acknowledgments", lazy="raise")
 
@@ -142,3 +148,21 @@ class EdiPartnerProfile(Base):
     despatch_advice: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class EdiOrder(Base):
+    """The EDI side of an order that came from a partner: who sent it, in which interchange and
+    format, its envelope and message references and its lines as sent (position, line number, item
+    id, unit, quantity, and the order line each became), so that every later answer (an order response
+    after a backorder ships, a despatch advice) is addressed back and speaks of the partner's lines."""
+
+    __tablename__ = "edi_order"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("sale_order.id", ondelete="CASCADE"), primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"), index=True)
+    interchange_id: Mapped[int] = mapped_column(ForeignKey("edi_interchange.id"), index=True)
+    format: Mapped[str] = mapped_column(String(10))
+    # {po_number, document_date, parties, envelope, message}: what an answer must echo.
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # [{position, line_number, item, qualifier, kind, unit, quantity, line_no}] as the partner sent them.
+    lines: Mapped[list[Any]] = mapped_column(JSON)

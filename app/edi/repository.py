@@ -13,6 +13,7 @@ from app.edi.models import (
     EdiAcknowledgment,
     EdiEnvelopeClaim,
     EdiInterchange,
+    EdiOrder,
     EdiPartnerProfile,
     PartnerItem,
     PartnerParty,
@@ -37,6 +38,7 @@ _ADDRESS_COLUMNS = (
 # Declarative `__table__` is typed as any FromClause; these models are declared with a Table.
 _interchange = cast(Table, EdiInterchange.__table__)
 _acknowledgment = cast(Table, EdiAcknowledgment.__table__)
+_edi_order = cast(Table, EdiOrder.__table__)
 
 
 # Partners
@@ -238,6 +240,18 @@ def pending_interchange_ids(session: Session) -> Sequence[int]:
     return session.execute(query).scalars().all()
 
 
+# The EDI side of orders
+
+
+def insert_edi_orders(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.connection().execute(insert(_edi_order), rows)
+
+
+def get_edi_order(session: Session, order_id: int) -> EdiOrder | None:
+    return session.get(EdiOrder, order_id)
+
+
 # Acknowledgments
 
 
@@ -253,6 +267,32 @@ def acknowledgment_summaries(session: Session, interchange_id: int) -> Sequence[
         .where(a.interchange_id == interchange_id)
         .order_by(a.id)
     )
+    return session.connection().execute(query).all()
+
+
+def list_outbox(
+    session: Session, *, partner_id: int | None, after_id: int | None, limit: int
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    a = _acknowledgment.c
+    query = (
+        select(
+            a.id,
+            a.kind,
+            a.interchange_id,
+            a.control_ref,
+            a.po_number,
+            a.order_number,
+            a.delivery_note_number,
+            a.content_type,
+            a.created_at,
+        )
+        .order_by(a.id)
+        .limit(limit)
+    )
+    if partner_id is not None:
+        query = query.where(a.partner_id == partner_id)
+    if after_id is not None:
+        query = query.where(a.id > after_id)
     return session.connection().execute(query).all()
 
 

@@ -22,6 +22,7 @@ from app.edi.schemas import (
     LineCorrectionIn,
     LineMappingIn,
     LineRemovalIn,
+    OutboxItem,
     PartnerProfileIn,
     PartyMappingIn,
     PartyMappingRead,
@@ -114,6 +115,21 @@ def list_interchanges(
         status=status,
         before_id=decode_cursor(cursor),
         limit=limit,
+    )
+
+
+@router.get("/outbox")
+def list_outbox(
+    session: ReadSession,
+    actor: CurrentActor,
+    partner: PartnerName = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[OutboxItem]:
+    """Every document for the partner (acknowledgments, order responses, despatch advices), oldest
+    first: poll with the `next_cursor` of the last page to get what is new."""
+    return service.list_outbox(
+        session, actor=actor, partner_name=partner, after_id=decode_cursor(cursor), limit=limit
     )
 
 

@@ -51,6 +51,22 @@ class AcknowledgmentRead(BaseModel):
     url: str
 
 
+class OutboxItem(BaseModel):
+    """A document for the partner, in the order a transport sends them: acknowledgments, order
+    responses, despatch advices."""
+
+    id: int
+    kind: str  # CONTRL | ORDRSP | APERAK | DESADV | 997 | 855 | 856 | JSON
+    interchange_id: int
+    control_ref: str
+    po_number: str | None
+    order_number: str | None
+    delivery_note_number: str | None
+    content_type: str
+    created_at: datetime
+    url: str
+
+
 class InterchangeAnswer(BaseModel):
     """What `POST /edi/interchanges` answers (and answers again, with 200, to a resend)."""
 

@@ -22,6 +22,7 @@ from app.edi.schemas import (
     InterchangeSummary,
     ItemMappingIn,
     ItemMappingRead,
+    OutboxItem,
     PartnerProfileIn,
     PartyMappingIn,
     PartyMappingRead,
@@ -110,6 +111,31 @@ def list_interchanges(
     return Page(items=items, next_cursor=encode_cursor(rows[limit - 1].id) if len(rows) > limit else None)
 
 
+def list_outbox(
+    session: Session, *, actor: Actor, partner_name: str | None, after_id: int | None, limit: int
+) -> Page[OutboxItem]:
+    """Every document for a partner, oldest first from a cursor: what a transport polls. The cursor
+    is the last document's, even on a short page: kept, it gives what comes later (an empty page
+    then has no cursor: poll again with the one you have)."""
+    partner_id = _listed_partner(session, actor, partner_name)
+    rows = repository.list_outbox(session, partner_id=partner_id, after_id=after_id, limit=limit)
+    items = [
+        OutboxItem(**row._asdict(), url=f"{API_BASE}/{row.interchange_id}/acknowledgments/{row.id}")
+        for row in rows
+    ]
+    return Page(items=items, next_cursor=encode_cursor(rows[-1].id) if rows else None)
+
+
+def _listed_partner(session: Session, actor: Actor, partner_name: str | None) -> int | None:
+    """Whose documents a caller lists: a partner its own; a rep or an admin anyone's, or every one."""
+    if actor.kind == "partner":
+        if partner_name is not None and partner_name != actor.name:
+            raise NotPermitted("a partner lists only its own documents")
+        return actor.id
+    actor.require(*READER_ROLES)
+    return _partner(session, partner_name).id if partner_name is not None else None
+
+
 def list_acknowledgments(session: Session, *, interchange_id: int, actor: Actor) -> list[AcknowledgmentRead]:
     return _acknowledgment_reads(session, _readable(session, interchange_id, actor))
 
@@ -137,7 +163,7 @@ def get_acknowledgment(
     acknowledgment = repository.get_acknowledgment(session, interchange_id, acknowledgment_id)
     if acknowledgment is None:
         raise NotFound(f"no acknowledgment {acknowledgment_id} of interchange {interchange_id}")
-    extension = {"JSON": "json", "997": "x12", "855": "x12"}.get(acknowledgment.kind, "edi")
+    extension = {"JSON": "json", "997": "x12", "855": "x12", "856": "x12"}.get(acknowledgment.kind, "edi")
     return Download(
         acknowledgment.body,
         acknowledgment.content_type,

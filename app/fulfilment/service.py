@@ -11,6 +11,7 @@ from app.delivery import returns as delivery_returns
 from app.delivery import service as delivery_service
 from app.delivery.models import DeliveryNote, GoodsReturn
 from app.delivery.schemas import Consignment, DeliveryLineIn, ReturnCreate
+from app.edi import outbound as edi_outbound
 from app.errors import Conflict, FieldError
 from app.fulfilment.schemas import ReturnWithCreditNoteRead
 from app.invoicing import repository as invoicing_repository
@@ -37,6 +38,7 @@ def ship_order(
         session, number=number, lines=lines, actor=actor, consignment=consignment
     )
     issue_deferred_invoice(session, note=note)
+    edi_outbound.after_shipment(session, note=note)  # the partner's despatch advice, in this unit
     return note
 
 

@@ -3,6 +3,8 @@
 * `sale_order_unresolved_line`: a line a partner sent that is not (yet) an order line, as sent.
 * `edi_partner_profile`: how a partner's files are read (format, character set) and what it gets back.
 * `edi_interchange.charset`: what the bytes were read as.
+* `edi_order`: the EDI side of an order (partner, interchange, envelope, lines as sent).
+* `edi_acknowledgment.partner_id`, `.delivery_note_number`: the outbox of every document for a partner.
 
 Revision ID: 0009_edi_partners
 Revises: 0012
@@ -73,9 +75,52 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("edi_interchange") as batch_op:
         batch_op.add_column(sa.Column("charset", sa.String(length=20), nullable=True))
+    op.create_table(
+        "edi_order",
+        sa.Column("order_id", ID, nullable=False),
+        sa.Column("partner_id", ID, nullable=False),
+        sa.Column("interchange_id", ID, nullable=False),
+        sa.Column("format", sa.String(length=10), nullable=False),
+        sa.Column("document", sa.JSON(), nullable=False),
+        sa.Column("lines", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["interchange_id"], ["edi_interchange.id"], name=op.f("fk_edi_order_interchange_id_edi_interchange")
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["sale_order.id"], name=op.f("fk_edi_order_order_id_sale_order"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["partner_id"], ["partner.id"], name=op.f("fk_edi_order_partner_id_partner"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("order_id", name=op.f("pk_edi_order")),
+    )
+    with op.batch_alter_table("edi_order") as batch_op:
+        batch_op.create_index(batch_op.f("ix_edi_order_interchange_id"), ["interchange_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_edi_order_partner_id"), ["partner_id"], unique=False)
+    with op.batch_alter_table("edi_acknowledgment") as batch_op:
+        batch_op.add_column(sa.Column("partner_id", ID, nullable=True))
+        batch_op.add_column(sa.Column("delivery_note_number", sa.String(length=32), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_edi_acknowledgment_partner_id_partner"),
+            "partner",
+            ["partner_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
+        batch_op.create_index("ix_edi_acknowledgment_partner_outbox", ["partner_id", "id"], unique=False)
+    op.execute(
+        "UPDATE edi_acknowledgment SET partner_id = (SELECT partner_id FROM edi_interchange "
+        "WHERE edi_interchange.id = edi_acknowledgment.interchange_id)"
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("edi_acknowledgment") as batch_op:
+        batch_op.drop_index("ix_edi_acknowledgment_partner_outbox")
+        batch_op.drop_constraint(batch_op.f("fk_edi_acknowledgment_partner_id_partner"), type_="foreignkey")
+        batch_op.drop_column("delivery_note_number")
+        batch_op.drop_column("partner_id")
+    op.drop_table("edi_order")
     with op.batch_alter_table("edi_interchange") as batch_op:
         batch_op.drop_column("charset")
     op.drop_table("edi_partner_profile")
