@@ -1,4 +1,5 @@
-"""EDIFACT acknowledgments: CONTRL (syntax report) and EANCOM ORDRSP (order response).
+"""EDIFACT acknowledgments: CONTRL (syntax report), EANCOM ORDRSP (order response) and APERAK
+(application errors: a message refused, or kept but held for a person's review, and why).
 
 Both are written as a complete interchange: UNA, UNB with the received sender and recipient
 swapped, the messages, UNZ with the message count. Carnet rejects an interchange as a whole, so a
@@ -9,6 +10,7 @@ located UCS/UCD entries; a positive CONTRL acknowledges the interchange (action 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from app.edi.ack_common import (
@@ -132,6 +134,50 @@ def eancom_ordrsp(
     body.append(("CNT", [("2", str(len(order.lines)))]))
     message = message_segments(control.message_ref, ("ORDRSP", "D", "96A", "UN", "EAN005"), body)
     return reply_interchange(envelope_of(interchange, order), [message], control, application_ref="ORDRSP")
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationError:
+    """One application error of a received message (APERAK ERC): a short code of ours (an..8, code
+    list agency 91: assigned by the supplier), its text, and the partner's line when it is a line's."""
+
+    code: str
+    text: str
+    line: str | None = None
+
+
+def eancom_aperak(
+    interchange: Interchange,
+    order: PurchaseOrder,
+    errors: Sequence[ApplicationError],
+    *,
+    control: AckControl,
+    response_number: str,
+    refused: bool,
+) -> bytes:
+    """An EANCOM APERAK (D96A EAN001) reporting the application errors of one received order:
+    not accepted (``refused``) or accepted with errors to review."""
+    if not errors:
+        raise ValueError("an APERAK reports at least one application error")
+    body: Body = [
+        ("BGM", [("12E", "", "9"), response_number, "27" if refused else "6"]),
+        ("DTM", [("137", control.prepared_at.strftime("%Y%m%d%H%M"), "203")]),
+        ("RFF", [("ON", order.po_number)]),
+    ]
+    if order.document_date:
+        body.append(("DTM", [("171", order.document_date.strftime("%Y%m%d"), "102")]))
+    if order.message is not None:
+        body.append(("RFF", [("ACW", order.message.reference)]))  # the message acknowledged
+    for party in order.parties:
+        if party.qualifier in ("BY", "SU") and party.id:
+            body.append(("NAD", [party.qualifier, (party.id, "", party.id_agency or "")]))
+    for error in errors:
+        body.append(("ERC", [(error.code[:8], "", "91")]))
+        body.append(("FTX", ["AAO", "", "", error.text[:350]]))
+        if error.line is not None:
+            body.append(("RFF", [("LI", error.line)]))
+    message = message_segments(control.message_ref, ("APERAK", "D", "96A", "UN", "EAN001"), body)
+    return reply_interchange(envelope_of(interchange, order), [message], control, application_ref="APERAK")
 
 
 def _all_messages(interchange: Interchange) -> list[MessageHeader]:

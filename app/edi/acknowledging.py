@@ -2,8 +2,10 @@
 :mod:`app.edi.acknowledgments` and numbered from the partner's own gapless counter.
 
 * EDIFACT: a CONTRL for the interchange (positive, or negative with the located syntax errors),
-  then one EANCOM ORDRSP per ORDERS message: accepted, changed quantity, backordered (stock
-  shortfall) or rejected (unknown item) per line; a refused message is answered "not accepted".
+  then one EANCOM ORDRSP per ORDERS message: accepted, backordered (stock shortfall) or held for
+  review (unresolved) per line; a refused message is answered "not accepted". A message with
+  application errors (refused, or its order held: unknown items, impossible quantities, a price
+  that differs...) also gets an APERAK listing them, line by line.
 * X12: a 997 for the interchange, then one 855 per 850 set, likewise.
 * XML (UBL, Order-X) and CSV have no acknowledgment message of their own: they get one JSON
   acknowledgment with the same content (outcome per order and per line), and so does an EDIFACT or
@@ -20,7 +22,16 @@ from typing import Any
 import orjson
 
 from app.edi.ack_common import decimal_text
-from app.edi.acknowledgments import AckControl, LineOutcome, eancom_ordrsp, edifact_contrl, x12_855, x12_997
+from app.edi.acknowledgments import (
+    AckControl,
+    ApplicationError,
+    LineOutcome,
+    eancom_aperak,
+    eancom_ordrsp,
+    edifact_contrl,
+    x12_855,
+    x12_997,
+)
 from app.edi.documents import DocumentFormat, Interchange, PurchaseOrder
 from app.edi.issues import InterchangeRejected
 from app.edi.mapping import MessagePlan
@@ -45,11 +56,48 @@ def series(partner_id: int) -> str:
     return f"edi-ack:{partner_id}"
 
 
-def needed_for(interchange: Interchange) -> int:
-    """One interchange-level acknowledgment, plus one response per order for EDIFACT and X12."""
+def needed_for(interchange: Interchange, plans: Sequence[MessagePlan]) -> int:
+    """One interchange-level acknowledgment, plus one response per order for EDIFACT and X12, plus an
+    APERAK per EDIFACT order with application errors."""
     if interchange.format in (DocumentFormat.EDIFACT, DocumentFormat.X12) and interchange.envelopes:
-        return 1 + len(interchange.orders)
+        edifact = interchange.format is DocumentFormat.EDIFACT
+        aperaks = sum(1 for plan in plans if application_errors(plan)) if edifact else 0
+        return 1 + len(interchange.orders) + aperaks
     return 1
+
+
+# Our APERAK error codes (ERC 9321, code list agency 91: assigned by the supplier), an..8.
+_ERROR_CODES = {
+    "unknown_buyer": "UNKBUYER",
+    "buyer_not_yours": "NOTYOURS",
+    "customer_blocked": "BLOCKED",
+    "amount_out_of_range": "AMOUNT",
+    "refused_by_capture": "REFUSED",
+    "unknown_item": "UNKITEM",
+    "invalid_quantity": "BADQTY",
+    "fractional_quantity": "FRACQTY",
+    "price_difference": "PRICE",
+    "unknown_delivery_party": "UNKDP",
+    "ambiguous_party": "AMBIGPTY",
+    "line_count_mismatch": "LINECNT",
+    "no_line": "NOLINE",
+    "test_interchange": "TEST",
+}
+
+
+def application_errors(plan: MessagePlan) -> list[ApplicationError]:
+    """What kept a message from being taken as sent: why it was refused, or why its order waits."""
+    errors = [ApplicationError(_code(r.code), r.detail) for r in plan.refusals]
+    if plan.plan is not None:
+        errors += [ApplicationError(_code(p["code"]), p["detail"], p.get("line")) for p in plan.plan.problems]
+        errors += [
+            ApplicationError(_code(u.reason), u.detail, u.external_line_no) for u in plan.plan.unresolved
+        ]
+    return errors
+
+
+def _code(reason: str) -> str:
+    return _ERROR_CODES.get(reason, reason[:8].upper())
 
 
 def for_rejection(
@@ -111,6 +159,27 @@ def for_interchange(
                 order_number=order_number,
             )
         )
+        errors = application_errors(plan) if edifact else []
+        if errors:
+            number = str(next(numbers))
+            body = eancom_aperak(
+                interchange,
+                plan.order,
+                errors,
+                control=AckControl(interchange_ref=number, prepared_at=now, group_ref=number),
+                response_number=number,
+                refused=plan.plan is None,
+            )
+            drafts.append(
+                AcknowledgmentDraft(
+                    "APERAK",
+                    number,
+                    EDIFACT_TYPE,
+                    body,
+                    po_number=storable(plan.order.po_number, 100),
+                    order_number=order_number,
+                )
+            )
     return drafts
 
 

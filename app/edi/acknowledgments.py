@@ -2,6 +2,7 @@
 
 * :func:`edifact_contrl` — CONTRL syntax report, positive or negative (UCI/UCF/UCM/UCS/UCD);
 * :func:`eancom_ordrsp` — EANCOM ORDRSP order response with a status per line;
+* :func:`eancom_aperak` — EANCOM APERAK: the application errors of a refused or held order;
 * :func:`x12_997` — X12 997 functional acknowledgment (AK1..AK9, AK3/AK4 for errors);
 * :func:`x12_855` — X12 855 purchase order acknowledgment (BAK, PO1/ACK per line).
 
@@ -10,13 +11,21 @@ reproducible and numbers stay gapless in Carnet's own counters.
 """
 
 from app.edi.ack_common import AckControl, LineOutcome, LineStatus
-from app.edi.ack_edifact import eancom_ordrsp, edifact_contrl, syntax_error_code
+from app.edi.ack_edifact import (
+    ApplicationError,
+    eancom_aperak,
+    eancom_ordrsp,
+    edifact_contrl,
+    syntax_error_code,
+)
 from app.edi.ack_x12 import x12_855, x12_997
 
 __all__ = [
     "AckControl",
+    "ApplicationError",
     "LineOutcome",
     "LineStatus",
+    "eancom_aperak",
     "eancom_ordrsp",
     "edifact_contrl",
     "syntax_error_code",

@@ -242,7 +242,7 @@ def process_interchange(
         else InterchangeStatus.ACCEPTED
     )
     now = utcnow()
-    count = acknowledging.needed_for(reading)
+    count = acknowledging.needed_for(reading, plans)
     ack_numbers = iter(next_numbers(session, acknowledging.series(partner.id), count))
     drafts = acknowledging.for_interchange(
         reading, plans, numbers, numbers=ack_numbers, now=now, summary=_summary(row)

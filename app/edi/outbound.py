@@ -1,5 +1,10 @@
 """What a partner is told after its order was captured, written in the same unit of work as what it
-tells of: on each shipment of one of its EDI orders, a despatch advice when its profile asks for one.
+tells of:
+
+* on each shipment of one of its EDI orders, a despatch advice when its profile asks for one;
+* the order response again (EDIFACT ORDRSP, X12 855, JSON), as the order stands, when a backorder
+  ships or a shipment leaves one (what can ship now: accepted, shipped with the rest backordered,
+  changed, not accepted), and when the order leaves review once its lines are settled.
 
 Documents go to the partner's outbox (`edi_acknowledgment`, filed under the interchange the order
 came in, so the acknowledgments API lists them too), numbered from its gapless control counter.
@@ -7,22 +12,27 @@ came in, so the acknowledgments API lists them too), numbered from its gapless c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
 from app.delivery.models import DeliveryNote
 from app.edi import acknowledging, repository
-from app.edi.ack_common import AckControl
+from app.edi.ack_common import AckControl, LineOutcome, LineStatus, decimal_text
+from app.edi.ack_edifact import eancom_ordrsp
+from app.edi.ack_x12 import x12_855
 from app.edi.despatch import DespatchAdvice, DespatchLine, eancom_desadv, json_despatch_advice, x12_856
-from app.edi.documents import DocumentFormat
+from app.edi.documents import DocumentFormat, OrderLine
 from app.edi.models import EdiOrder
 from app.edi.order_record import response_subject
 from app.numbering import next_numbers
+from app.orders.models import OrderStatus, SaleOrder, UnresolvedLineStatus, UnresolvedOrderLine
 
 _ZERO = Decimal(0)
 
@@ -40,13 +50,128 @@ def after_shipment(session: Session, *, note: DeliveryNote) -> None:
     link = repository.get_edi_order(session, note.order_id)
     if link is None:
         return
+    order = note.order
     profile = repository.get_partner_profile(session, link.partner_id)
-    if profile is None or not profile.despatch_advice:
+    despatch = profile is not None and profile.despatch_advice
+    shipped_now = {line.order_line_no for line in note.lines}
+    shipped_before = any(
+        line.shipped_quantity > sum(n.quantity for n in note.lines if n.order_line_no == line.line_no)
+        for line in order.lines
+        if line.shipped_quantity > 0
+    )
+    backordered = any(line.backordered_quantity > 0 for line in order.lines)
+    respond = shipped_before or backordered
+    if not (despatch or respond) or not shipped_now:
+        return
+    now = utcnow()
+    numbers = iter(next_numbers(session, acknowledging.series(link.partner_id), despatch + respond))
+    documents = []
+    if despatch:
+        number = str(next(numbers))
+        documents.append((number, despatch_document(link, note, number=number, now=now)))
+    if respond:
+        number = str(next(numbers))
+        unresolved = repository.unresolved_lines(session, order.id)
+        documents.append((number, order_response_document(link, order, unresolved, number=number, now=now)))
+    _file(session, link, order.number, documents, now)
+
+
+def after_review(session: Session, *, order: SaleOrder) -> None:
+    """Called when a person settled the last line holding an EDI order: the order as it now stands."""
+    link = repository.get_edi_order(session, order.id)
+    if link is None:
         return
     now = utcnow()
     [number] = next_numbers(session, acknowledging.series(link.partner_id), 1)
-    document = despatch_document(link, note, number=str(number), now=now)
-    _file(session, link, note.order.number, [(str(number), document)], now)
+    document = order_response_document(link, order, order.unresolved_lines, number=str(number), now=now)
+    _file(session, link, order.number, [(str(number), document)], now)
+
+
+def order_response_document(
+    link: EdiOrder,
+    order: SaleOrder,
+    unresolved: Sequence[UnresolvedOrderLine],
+    *,
+    number: str,
+    now: datetime,
+) -> OutgoingDocument:
+    """The order response, line by line as the partner sent them, in the format the order came in."""
+    interchange, purchase_order = response_subject(link.format, link.document, link.lines)
+    outcomes = order_outcomes(link, order, unresolved, purchase_order.lines)
+    held = "held for review" if order.status == OrderStatus.NEEDS_REVIEW else None
+    control = AckControl(interchange_ref=number, prepared_at=now, group_ref=number)
+    if interchange.envelopes and interchange.format is DocumentFormat.EDIFACT:
+        body = eancom_ordrsp(
+            interchange, purchase_order, outcomes, control=control, response_number=order.number, held=held
+        )
+        return OutgoingDocument("ORDRSP", acknowledging.EDIFACT_TYPE, body)
+    if interchange.envelopes and interchange.format is DocumentFormat.X12:
+        body = x12_855(
+            interchange, purchase_order, outcomes, control=control, response_number=order.number, held=held
+        )
+        return OutgoingDocument("855", acknowledging.X12_TYPE, body)
+    by_position = {outcome.position: outcome for outcome in outcomes}
+    body = orjson.dumps(
+        {
+            "order_response": number,
+            "prepared_at": now.isoformat(),
+            "order": order.number,
+            "po_number": purchase_order.po_number,
+            "status": order.status,
+            "lines": [
+                {
+                    "line": line.line_number or str(line.position),
+                    "item": line.item,
+                    "status": by_position[line.position].status.value,
+                    "ordered": decimal_text(by_position[line.position].ordered),
+                    "confirmed": decimal_text(by_position[line.position].confirmed),
+                    "backordered": decimal_text(by_position[line.position].backordered),
+                }
+                for line in purchase_order.lines
+            ],
+        }
+    )
+    return OutgoingDocument("JSON", acknowledging.JSON_TYPE, body)
+
+
+def order_outcomes(
+    link: EdiOrder,
+    order: SaleOrder,
+    unresolved: Sequence[UnresolvedOrderLine],
+    partner_lines: Sequence[OrderLine],
+) -> list[LineOutcome]:
+    """Per line the partner sent: what it became. Shipped in part with the rest to follow is
+    backordered (confirmed: what left); an order line of another quantity is changed; a line still
+    waiting for review is pending; a line removed, or of a cancelled order, is not accepted."""
+    order_lines = {line.line_no: line for line in order.lines}
+    settled = {line.position: line for line in unresolved}
+    became = {line["position"]: line["line_no"] for line in link.lines}
+    outcomes = []
+    for line in partner_lines:
+        held = settled.get(line.position)
+        line_no = became.get(line.position) or (held.order_line_no if held is not None else None)
+        if order.status == OrderStatus.CANCELLED or (line_no is None and held is None):
+            outcomes.append(LineOutcome.reject(line))
+        elif line_no is None:
+            pending = held is not None and held.status == UnresolvedLineStatus.OPEN
+            outcomes.append(LineOutcome.hold(line) if pending else LineOutcome.reject(line))
+        else:
+            ours = order_lines[line_no]
+            if ours.backordered_quantity > 0:
+                outcomes.append(
+                    LineOutcome(
+                        line.position,
+                        LineStatus.BACKORDERED,
+                        line.quantity,
+                        ours.shipped_quantity,
+                        ours.backordered_quantity,
+                    )
+                )
+            elif ours.quantity != line.quantity:
+                outcomes.append(LineOutcome.change(line, ours.quantity))
+            else:
+                outcomes.append(LineOutcome.accept(line))
+    return outcomes
 
 
 def despatch_document(link: EdiOrder, note: DeliveryNote, *, number: str, now: datetime) -> OutgoingDocument:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import Partner, PartnerCustomer
 from app.catalog.models import Customer, Product, ShippingAddress
+from app.delivery.models import DeliveryNote
 from app.edi.models import (
     EdiAcknowledgment,
     EdiEnvelopeClaim,
@@ -19,6 +20,7 @@ from app.edi.models import (
     PartnerParty,
 )
 from app.orders import repository as orders_repository
+from app.orders.models import SaleOrder, UnresolvedOrderLine
 
 _c = Customer.__table__.c
 _a = ShippingAddress.__table__.c
@@ -65,6 +67,11 @@ def partner_customers(session: Session, partner_id: int) -> Sequence[Row[*tuple[
         .where(PartnerCustomer.partner_id == partner_id)
     )
     return session.connection().execute(query).all()
+
+
+def partner_customer_ids(session: Session, partner_id: int) -> Sequence[int]:
+    query = select(PartnerCustomer.customer_id).where(PartnerCustomer.partner_id == partner_id)
+    return session.execute(query).scalars().all()
 
 
 def customers_by_gln(session: Session, glns: Collection[str]) -> Sequence[Row[*tuple[Any, ...]]]:
@@ -250,6 +257,54 @@ def insert_edi_orders(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def get_edi_order(session: Session, order_id: int) -> EdiOrder | None:
     return session.get(EdiOrder, order_id)
+
+
+def unresolved_lines(session: Session, order_id: int) -> Sequence[UnresolvedOrderLine]:
+    query = select(UnresolvedOrderLine).where(UnresolvedOrderLine.order_id == order_id)
+    return session.execute(query).scalars().all()
+
+
+# Where partners' orders stand
+
+
+def list_orders(
+    session: Session,
+    *,
+    customer_ids: Collection[int] | None,
+    status: str | None,
+    before_id: int | None,
+    limit: int,
+) -> Sequence[SaleOrder]:
+    """Orders newest first, with their lines, unresolved lines and customer, one page."""
+    query = (
+        select(SaleOrder)
+        .options(
+            selectinload(SaleOrder.lines),
+            selectinload(SaleOrder.unresolved_lines),
+            selectinload(SaleOrder.customer),
+        )
+        .order_by(SaleOrder.id.desc())
+        .limit(limit)
+    )
+    if customer_ids is not None:
+        query = query.where(SaleOrder.customer_id.in_(customer_ids))
+    if status is not None:
+        query = query.where(SaleOrder.status == status)
+    if before_id is not None:
+        query = query.where(SaleOrder.id < before_id)
+    return session.execute(query).scalars().all()
+
+
+def delivery_notes_of(session: Session, order_ids: Collection[int]) -> Sequence[DeliveryNote]:
+    if not order_ids:
+        return []
+    query = (
+        select(DeliveryNote)
+        .where(DeliveryNote.order_id.in_(order_ids))
+        .options(selectinload(DeliveryNote.lines))
+        .order_by(DeliveryNote.id)
+    )
+    return session.execute(query).scalars().all()
 
 
 # Acknowledgments

@@ -23,11 +23,13 @@ from app.edi.schemas import (
     LineMappingIn,
     LineRemovalIn,
     OutboxItem,
+    PartnerOrder,
     PartnerProfileIn,
     PartyMappingIn,
     PartyMappingRead,
 )
 from app.numbering import Rank
+from app.orders.models import OrderStatus
 from app.orders.schemas import OrderRead
 from app.orders.service import order_read
 from app.pagination import Cursor, Limit, Page, decode_cursor
@@ -109,6 +111,28 @@ def list_interchanges(
     cursor: Cursor = None,
 ) -> Page[InterchangeSummary]:
     return service.list_interchanges(
+        session,
+        actor=actor,
+        partner_name=partner,
+        status=status,
+        before_id=decode_cursor(cursor),
+        limit=limit,
+    )
+
+
+@router.get("/orders")
+def list_partner_orders(
+    session: ReadSession,
+    actor: CurrentActor,
+    partner: PartnerName = None,
+    status: OrderStatus | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[PartnerOrder]:
+    """Where the partner's customers' orders stand, newest first (a partner sees its own customers'
+    orders, whatever channel they came by): per line what was ordered, shipped and is backordered, the
+    lines not taken as sent and what became of them, and the delivery notes. Poll it during an outage."""
+    return service.list_partner_orders(
         session,
         actor=actor,
         partner_name=partner,

@@ -1,11 +1,11 @@
 """API shapes of EDI: the ingestion answer, interchanges and acknowledgments, partner mappings."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.catalog.schemas import Code, Gtin
+from app.catalog.schemas import Code, Gtin, QuantityOut
 from app.edi.charsets import charset_name
 from app.edi.csv_orders import (
     FLAT_ORDERS_PROFILE,
@@ -65,6 +65,56 @@ class OutboxItem(BaseModel):
     content_type: str
     created_at: datetime
     url: str
+
+
+class PartnerOrderLine(BaseModel):
+    line_no: int
+    external_line_no: str | None = Field(description="the partner's own line number")
+    product_code: str
+    gtin: str | None
+    description: str
+    ordered: QuantityOut
+    shipped: QuantityOut
+    backordered: QuantityOut
+
+
+class PartnerUnresolvedLine(BaseModel):
+    """A line the partner sent that is not an order line (yet): its own values, and what became of it."""
+
+    external_line_no: str | None
+    items: list[dict[str, Any]]
+    quantity: str
+    reason: str
+    status: str  # open | mapped | corrected | removed
+    order_line_no: int | None
+
+
+class PartnerDeliveryNoteLine(BaseModel):
+    order_line_no: int
+    quantity: QuantityOut
+
+
+class PartnerDeliveryNote(BaseModel):
+    number: str
+    status: str
+    issue_date: date
+    lines: list[PartnerDeliveryNoteLine]
+
+
+class PartnerOrder(BaseModel):
+    """Where one of the partner's customers' orders stands: what shipped, what is backordered, in
+    which delivery notes."""
+
+    number: str
+    status: str
+    channel: str
+    customer_code: str
+    po_number: str | None
+    created_at: datetime
+    requested_date: date | None
+    lines: list[PartnerOrderLine]
+    unresolved_lines: list[PartnerUnresolvedLine]
+    delivery_notes: list[PartnerDeliveryNote]
 
 
 class InterchangeAnswer(BaseModel):

@@ -23,12 +23,18 @@ from app.edi.schemas import (
     ItemMappingIn,
     ItemMappingRead,
     OutboxItem,
+    PartnerDeliveryNote,
+    PartnerDeliveryNoteLine,
+    PartnerOrder,
+    PartnerOrderLine,
     PartnerProfileIn,
+    PartnerUnresolvedLine,
     PartyMappingIn,
     PartyMappingRead,
 )
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
-from app.pagination import Page, encode_cursor
+from app.orders.models import SaleOrder
+from app.pagination import Page, encode_cursor, next_cursor
 
 READER_ROLES = (Role.REP,)
 
@@ -134,6 +140,86 @@ def _listed_partner(session: Session, actor: Actor, partner_name: str | None) ->
         return actor.id
     actor.require(*READER_ROLES)
     return _partner(session, partner_name).id if partner_name is not None else None
+
+
+def list_partner_orders(
+    session: Session,
+    *,
+    actor: Actor,
+    partner_name: str | None,
+    status: str | None,
+    before_id: int | None,
+    limit: int,
+) -> Page[PartnerOrder]:
+    """Where a partner's customers' orders stand, newest first: per line what shipped and what is
+    backordered, the lines not taken as sent, and the delivery notes. A partner sees its customers'
+    orders, whatever the channel they came by; reps and admins any partner's (or every order)."""
+    if actor.kind == "partner":
+        if partner_name is not None and partner_name != actor.name:
+            raise NotPermitted("a partner lists only its own customers' orders")
+        customer_ids: frozenset[int] | None = actor.customer_ids or frozenset()
+    else:
+        actor.require(*READER_ROLES)
+        customer_ids = (
+            frozenset(repository.partner_customer_ids(session, _partner(session, partner_name).id))
+            if partner_name is not None
+            else None
+        )
+    orders = repository.list_orders(
+        session, customer_ids=customer_ids, status=status, before_id=before_id, limit=limit
+    )
+    notes: dict[int, list[PartnerDeliveryNote]] = {}
+    for note in repository.delivery_notes_of(session, [order.id for order in orders]):
+        notes.setdefault(note.order_id, []).append(
+            PartnerDeliveryNote(
+                number=note.number,
+                status=note.status,
+                issue_date=note.issue_date,
+                lines=[
+                    PartnerDeliveryNoteLine(order_line_no=line.order_line_no, quantity=line.quantity)
+                    for line in note.lines
+                ],
+            )
+        )
+    items = [_partner_order(order, notes.get(order.id, [])) for order in orders]
+    return Page(items=items, next_cursor=next_cursor(orders, limit))
+
+
+def _partner_order(order: SaleOrder, notes: list[PartnerDeliveryNote]) -> PartnerOrder:
+    return PartnerOrder(
+        number=order.number,
+        status=order.status,
+        channel=order.channel,
+        customer_code=order.customer.code,
+        po_number=order.customer_reference,
+        created_at=order.created_at,
+        requested_date=order.requested_date,
+        lines=[
+            PartnerOrderLine(
+                line_no=line.line_no,
+                external_line_no=line.external_line_no,
+                product_code=line.product_code,
+                gtin=line.gtin,
+                description=line.description,
+                ordered=line.quantity,
+                shipped=line.shipped_quantity,
+                backordered=line.backordered_quantity,
+            )
+            for line in order.lines
+        ],
+        unresolved_lines=[
+            PartnerUnresolvedLine(
+                external_line_no=line.external_line_no,
+                items=line.items,
+                quantity=line.quantity,
+                reason=line.reason,
+                status=line.status,
+                order_line_no=line.order_line_no,
+            )
+            for line in order.unresolved_lines
+        ],
+        delivery_notes=notes,
+    )
 
 
 def list_acknowledgments(session: Session, *, interchange_id: int, actor: Actor) -> list[AcknowledgmentRead]:

@@ -8,7 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-from app.edi.acknowledgments import AckControl, LineOutcome, LineStatus, eancom_ordrsp, edifact_contrl
+from app.edi.acknowledgments import (
+    AckControl,
+    ApplicationError,
+    LineOutcome,
+    LineStatus,
+    eancom_aperak,
+    eancom_ordrsp,
+    edifact_contrl,
+)
 from app.edi.documents import Interchange, OrderLine
 from app.edi.edifact import parse_edifact
 from app.edi.edifact_syntax import Segment, tokenize
@@ -218,3 +226,40 @@ class TestOrdrsp:
             LineOutcome(line.position, LineStatus.REJECTED, line.quantity, Decimal(1))
         with pytest.raises(ValueError):
             LineOutcome.backorder(line, line.quantity)
+
+
+class TestAperak:
+    def test_application_errors_are_listed_with_their_lines_and_read_back(self) -> None:
+        subject = accepted("edifact/orders_d96a_books.edi")
+        order = subject.orders[0]
+        errors = [
+            ApplicationError(
+                "UNKITEM", "line 2 (9782843300011 x 1): no product of ours has this item id", "2"
+            ),
+            ApplicationError("PRICE", "the partner's price 18.5 differs from ours"),
+        ]
+        data = eancom_aperak(subject, order, errors, control=CONTROL, response_number="AP-1", refused=False)
+        parsed = read_back(data)
+        assert [(m.type, m.association_code) for m in parsed.skipped] == [("APERAK", "EAN001")]
+        assert (parsed.sender_id, parsed.receiver_id) == ("3010000000006", "3020000000005")
+        reference = [s.tag for s in segments(fixture("edifact/aperak_accepted.edi"))]
+        ours = [s.tag for s in segments(data)]
+        assert ours[:4] == reference[:4] == ["UNB", "UNH", "BGM", "DTM"]
+        assert find(data, "BGM")[0].elements == (("12E", "", "9"), ("AP-1",), ("6",))
+        assert [s.elements for s in find(data, "ERC")] == [(("UNKITEM", "", "91"),), (("PRICE", "", "91"),)]
+        assert [s.elements[0] for s in find(data, "RFF")] == [("ON", "LQ-26-0042"), ("ACW", "1"), ("LI", "2")]
+
+    def test_a_refused_message_is_not_accepted_and_an_aperak_needs_an_error(self) -> None:
+        subject = accepted("edifact/orders_d96a_books.edi")
+        order = subject.orders[0]
+        data = eancom_aperak(
+            subject,
+            order,
+            [ApplicationError("UNKBUYER", "buyer unknown")],
+            control=CONTROL,
+            response_number="2",
+            refused=True,
+        )
+        assert find(data, "BGM")[0].value(3) == "27"
+        with pytest.raises(ValueError):
+            eancom_aperak(subject, order, [], control=CONTROL, response_number="3", refused=True)

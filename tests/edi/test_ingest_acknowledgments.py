@@ -59,7 +59,7 @@ class TestEdifact:
             Line(fraction.gtin, "1.5", number="4"),
         ]
         answer = ingest(session, hub, order_edifact(lines))
-        contrl, ordrsp = acknowledgments(session, answer.body["id"])
+        contrl, ordrsp, aperak = acknowledgments(session, answer.body["id"])
         assert answer.body["acknowledgment_url"].endswith(f"/acknowledgments/{contrl.id}")
         assert (contrl.kind, contrl.content_type) == ("CONTRL", "application/EDIFACT")
         [uci] = segments(contrl.body, "UCI")
@@ -83,20 +83,32 @@ class TestEdifact:
         texts = [s.value(4) for s in segments(ordrsp.body, "FTX")]
         assert texts[0] == "held for review: fractional_quantity, unknown_item"
         assert texts[1:] == ["held for review", "held for review"]
+        assert (aperak.kind, aperak.order_number) == ("APERAK", answer.body["orders"][0])
+        assert segments(aperak.body, "BGM")[0].elements == (("12E", "", "9"), (aperak.control_ref,), ("6",))
+        assert [s.value(1) for s in segments(aperak.body, "ERC")] == ["UNKITEM", "FRACQTY"]
+        assert [s.elements[0] for s in segments(aperak.body, "RFF")] == [
+            ("ON", "PO-1"),
+            ("ACW", "1"),
+            ("LI", "3"),
+            ("LI", "4"),
+        ]
 
     def test_a_refused_message_is_answered_not_accepted(self, session: Session) -> None:
         hub = make_hub(session, gln=None, others=1)
         answer = ingest(session, hub, order_edifact([Line("4006381333931", 1)], buyer="5400000000011"))
-        _, ordrsp = acknowledgments(session, answer.body["id"])
+        _, ordrsp, aperak = acknowledgments(session, answer.body["id"])
         assert segments(ordrsp.body, "BGM")[0].value(3) == "27" and ordrsp.order_number is None
         assert [s.value(2) for s in segments(ordrsp.body, "LIN")] == ["7"]
+        assert segments(aperak.body, "BGM")[0].value(3) == "27"  # not accepted
+        assert [s.value(1) for s in segments(aperak.body, "ERC")] == ["UNKBUYER"]
+        assert "5400000000011" in segments(aperak.body, "FTX")[0].value(4)
 
     def test_a_message_whose_every_line_is_unknown_is_kept_and_answered_as_held(
         self, session: Session
     ) -> None:
         hub = make_hub(session)
         answer = ingest(session, hub, order_edifact([Line("4006381333931", 1)]))
-        _, ordrsp = acknowledgments(session, answer.body["id"])
+        _, ordrsp, _aperak = acknowledgments(session, answer.body["id"])
         assert ordrsp.order_number == answer.body["orders"][0]
         assert segments(ordrsp.body, "BGM")[0].value(3) == "4"
         assert [s.value(2) for s in segments(ordrsp.body, "LIN")] == ["4"]
@@ -104,7 +116,8 @@ class TestEdifact:
     def test_an_order_without_lines_is_kept_and_answered_as_held(self, session: Session) -> None:
         hub = make_hub(session)
         answer = ingest(session, hub, order_edifact([]))
-        _, ordrsp = acknowledgments(session, answer.body["id"])
+        _, ordrsp, aperak = acknowledgments(session, answer.body["id"])
+        assert [s.value(1) for s in segments(aperak.body, "ERC")] == ["NOLINE"]
         assert segments(ordrsp.body, "BGM")[0].value(3) == "4"
         assert segments(ordrsp.body, "FTX")[0].value(4) == "held for review: no_line"
 
