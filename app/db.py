@@ -84,6 +84,27 @@ class ExactDecimal(TypeDecorator[Decimal]):
         quantized = Decimal(value).quantize(self._quantum, rounding=ROUND_HALF_UP)
         return int(quantized.scaleb(self.scale)) if dialect.name == "sqlite" else quantized
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any]:
+        """What `process_bind_param` does, as one closure per dialect: every insert of amounts and
+        quantities goes through it (ten thousand lines of an interchange: ninety thousand values),
+        and the generic chain around `process_bind_param` costs twice the conversion itself."""
+        quantum, scale = self._quantum, self.scale
+        if dialect.name == "sqlite":
+
+            def scaled_integer(value: Decimal | None) -> int | None:
+                if value is None:
+                    return None
+                return int(Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP).scaleb(scale))
+
+            return scaled_integer
+
+        def exact(value: Decimal | None) -> Decimal | None:
+            if value is None:
+                return None
+            return Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
+
+        return exact
+
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None

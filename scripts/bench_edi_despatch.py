@@ -26,7 +26,7 @@ from app.edi import outbound  # noqa: E402
 from app.edi.ack_common import AckControl  # noqa: E402
 from app.edi.despatch import eancom_desadv, x12_856  # noqa: E402
 from app.edi.models import EdiOrder, EdiPartnerProfile  # noqa: E402
-from app.edi.order_record import response_subject  # noqa: E402
+from app.edi.order_record import response_subject, stored_lines  # noqa: E402
 from app.fulfilment.service import ship_order  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from tests.builders import make_product  # noqa: E402
@@ -68,7 +68,7 @@ def ship_once(template: Path, workdir: Path, number: str) -> tuple[float, float,
         note = ship_order(session, number=number, lines=None, actor=WAREHOUSE)
         shipped = time.perf_counter()
         link = session.execute(select(EdiOrder).where(EdiOrder.order_id == note.order_id)).scalar_one()
-        interchange, _ = response_subject(link.format, link.document, link.lines)
+        interchange, _ = response_subject(link.format, link.document, stored_lines(link.lines))
         advice = outbound.despatch_advice(link, note, parties=())
         control = AckControl(interchange_ref="1", prepared_at=NOW)
         built = time.perf_counter()

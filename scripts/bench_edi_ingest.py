@@ -1,6 +1,7 @@
 """EDI ingestion end to end on SQLite: a 1,000-message x 10-line EANCOM ORDERS interchange stored,
-parsed, mapped to customers and products, captured as 1,000 orders and acknowledged (CONTRL and
-1,000 ORDRSP), beside the time to only tokenize it.
+parsed, mapped to customers and products, captured as 1,000 orders with their EDI side (envelope and
+lines as sent, for later answers) and acknowledged (CONTRL and 1,000 ORDRSP), beside the time to only
+tokenize it.
 
 Prints one line per figure: `name value unit` (medians of several runs, each on a fresh copy of a
 seeded database file, synchronous=FULL as in production). The split:

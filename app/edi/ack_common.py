@@ -22,7 +22,7 @@ class LineStatus(StrEnum):
     PENDING = "pending"  # kept on the order, held for a person's review: nothing confirmed yet
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: an interchange builds tens of thousands, and frozen init is slow
 class LineOutcome:
     """What Carnet answers for one order line.
 

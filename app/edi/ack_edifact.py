@@ -23,7 +23,7 @@ from app.edi.ack_common import (
     subject_of,
 )
 from app.edi.documents import Envelope, Interchange, MessageHeader, PurchaseOrder
-from app.edi.edifact_syntax import DEFAULT_CHARS, format_segment
+from app.edi.edifact_syntax import DEFAULT_CHARS, escape, format_segment
 from app.edi.issues import InterchangeRejected, Issue, IssueCode
 
 ACKNOWLEDGED = "7"
@@ -50,7 +50,7 @@ _SYNTAX_ERROR: dict[IssueCode, str] = {
 _UNSPECIFIED = "18"
 _CODEC_BY_SYNTAX = {"UNOA": "ascii", "UNOB": "ascii", "UNOC": "latin-1", "UNOY": "utf-8"}
 Element = str | tuple[str, ...]
-Body = list[tuple[str, list[Element]]]
+Body = list[tuple[str, list[Element]] | str]
 _LINE_ACTION = {  # EDIFACT 1229 on ORDRSP lines
     LineStatus.ACCEPTED: "5",  # accepted without amendment
     LineStatus.CHANGED: "3",  # changed
@@ -105,33 +105,35 @@ def eancom_ordrsp(
         function = "27"  # not accepted (every line rejected, or a refused order without lines)
     else:
         function = "4"  # change
+    # Written directly, as format_segment would: an interchange answers a thousand orders at once.
     body: Body = [
-        ("BGM", ["231", response_number, function]),
-        ("DTM", [("137", control.prepared_at.strftime("%Y%m%d%H%M"), "203")]),
+        f"BGM+231+{_text(response_number)}+{function}'",
+        f"DTM+137:{control.prepared_at.strftime('%Y%m%d%H%M')}:203'",
     ]
     if held is not None:
         body.append(("FTX", ["AAI", "", "", held[:350]]))
     body.append(("RFF", [("ON", order.po_number)]))
     if order.document_date:
-        body.append(("DTM", [("171", order.document_date.strftime("%Y%m%d"), "102")]))
+        body.append(f"DTM+171:{order.document_date.strftime('%Y%m%d')}:102'")
     for party in order.parties:
         if party.qualifier in ("BY", "SU", "DP") and party.id:
-            body.append(("NAD", [party.qualifier, (party.id, "", party.id_agency or "")]))
+            agency = f"::{_text(party.id_agency)}" if party.id_agency else ""
+            body.append(f"NAD+{_text(party.qualifier)}+{_text(party.id)}{agency}'")
     for line, outcome in zip(order.lines, answered, strict=True):
         item = line.identifiers[0] if line.identifiers else None
-        item_code = (item.value, item.qualifier or "") if item else ("",)
-        body.append(
-            ("LIN", [line.line_number or str(line.position), _LINE_ACTION[outcome.status], item_code])
-        )
-        body.append(("QTY", [("21", decimal_text(outcome.ordered), line.unit or "")]))
+        number = _text(line.line_number or str(line.position))
+        code = f"+{_text(item.value)}{':' + _text(item.qualifier) if item.qualifier else ''}" if item else ""
+        body.append(f"LIN+{number}+{_LINE_ACTION[outcome.status]}{code}'")
+        unit = f":{_text(line.unit)}" if line.unit else ""
+        body.append(f"QTY+21:{decimal_text(outcome.ordered)}{unit}'")
         if outcome.status in (LineStatus.CHANGED, LineStatus.BACKORDERED):
-            body.append(("QTY", [("113", decimal_text(outcome.confirmed), line.unit or "")]))
+            body.append(f"QTY+113:{decimal_text(outcome.confirmed)}{unit}'")
         if outcome.backordered:
-            body.append(("QTY", [("83", decimal_text(outcome.backordered), line.unit or "")]))
+            body.append(f"QTY+83:{decimal_text(outcome.backordered)}{unit}'")
         if outcome.status is LineStatus.PENDING:
-            body.append(("FTX", ["AAI", "", "", "held for review"]))
-    body.append(("UNS", ["S"]))
-    body.append(("CNT", [("2", str(len(order.lines)))]))
+            body.append("FTX+AAI+++held for review'")
+    body.append("UNS+S'")
+    body.append(f"CNT+2:{len(order.lines)}'")
     message = message_segments(control.message_ref, ("ORDRSP", "D", "96A", "UN", "EAN005"), body)
     return reply_interchange(envelope_of(interchange, order), [message], control, application_ref="ORDRSP")
 
@@ -277,9 +279,17 @@ def _data_element_position(issue: Issue) -> tuple[str, ...]:
     return str(where.element + 1), str(where.component or "")
 
 
+def _text(value: str) -> str:
+    return escape(value, DEFAULT_CHARS)
+
+
 def message_segments(reference: str, message_type: tuple[str, ...], body: Body) -> list[str]:
+    """UNH, the body (each a segment to format, or one already written) and UNT counting them."""
     segments = [format_segment("UNH", [reference, message_type], DEFAULT_CHARS)]
-    segments += [format_segment(tag, elements, DEFAULT_CHARS) for tag, elements in body]
+    segments += [
+        entry if isinstance(entry, str) else format_segment(entry[0], entry[1], DEFAULT_CHARS)
+        for entry in body
+    ]
     segments.append(format_segment("UNT", [str(len(segments) + 1), reference], DEFAULT_CHARS))
     return segments
 

@@ -118,7 +118,10 @@ class _OrdersReader:
         seen_bgm = False
         for position, segment in enumerate(self.body, start=1):
             tag = segment.tag
-            if tag in _CONSTITUENT_LIMITS:
+            limits = _CONSTITUENT_LIMITS.get(tag)
+            if limits is not None and (
+                len(segment.elements) > len(limits) or not all(map(le, map(len, segment.elements), limits))
+            ):
                 self.check_constituents(segment, position)
             if tag == "LIN":
                 self.close_line()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -427,24 +428,43 @@ def _tag_of(elements: list[tuple[str, ...]], buffer: list[str]) -> str:
 
 def escape(value: str, chars: ServiceChars) -> str:
     """Release the service characters inside a data value."""
-    if not chars.release:
-        return value
+    specials = _DEFAULT_SPECIALS if chars is DEFAULT_CHARS else _service_characters(chars)
+    if not chars.release or not specials.search(value):
+        return value  # most values hold none: one regex scan, no copies
     out = value.replace(chars.release, chars.release * 2)
     for special in (chars.element, chars.component, chars.terminator):
         out = out.replace(special, chars.release + special)
     return out
 
 
+@lru_cache(maxsize=16)
+def _service_characters(chars: ServiceChars) -> re.Pattern[str]:
+    specials = chars.release + chars.element + chars.component + chars.terminator
+    return re.compile(f"[{re.escape(specials)}]")
+
+
 def format_segment(
     tag: str, elements: Sequence[str | Sequence[str]], chars: ServiceChars = DEFAULT_CHARS
 ) -> str:
     """One segment with its terminator; trailing empty elements and components are dropped."""
+    pattern = _DEFAULT_SPECIALS if chars is DEFAULT_CHARS else _service_characters(chars)
+    special = pattern.search if chars.release else None
     rendered: list[str] = []
     for element in elements:
-        components = [element] if isinstance(element, str) else list(element)
+        if isinstance(element, str):
+            rendered.append(escape(element, chars) if special is not None and special(element) else element)
+            continue
+        components = list(element)
         while components and not components[-1]:
             components.pop()
-        rendered.append(chars.component.join(escape(c, chars) for c in components))
+        rendered.append(
+            chars.component.join(
+                [escape(c, chars) if special is not None and special(c) else c for c in components]
+            )
+        )
     while rendered and not rendered[-1]:
         rendered.pop()
     return chars.element.join([tag, *rendered]) + chars.terminator
+
+
+_DEFAULT_SPECIALS = _service_characters(DEFAULT_CHARS)  # hashing the advice per value costs more

@@ -34,6 +34,7 @@ from app.edi.documents import DocumentFormat, Interchange
 from app.edi.issues import InterchangeRejected, Issue
 from app.edi.models import EdiInterchange, InterchangeStatus
 from app.edi.parse import ReadingProfile, parse_interchange
+from app.edi.perf import gc_paused
 from app.edi.schemas import csv_profile_from_json
 from app.edi.snapshot import storable
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
@@ -152,6 +153,11 @@ def process_interchange(
 ) -> InterchangeOutcome:
     """Turn a stored interchange into orders and acknowledgments, all or nothing, in the caller's
     transaction. An interchange already processed is answered as it was, with 200."""
+    with gc_paused():  # hundreds of thousands of short-lived objects, no cycle among them
+        return _process(session, interchange_id, reading)
+
+
+def _process(session: Session, interchange_id: int, reading: Reading | None) -> InterchangeOutcome:
     row = repository.get_interchange(session, interchange_id, lock=True)
     if row is None:
         raise NotFound(f"no interchange {interchange_id}")

@@ -23,7 +23,7 @@ The snapshot (app/edi/snapshot.py) is read once for the whole interchange; plann
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -34,9 +34,8 @@ from app.edi.ack_common import LineOutcome, LineStatus
 from app.edi.documents import Envelope, Interchange, ItemIdKind, OrderLine, PurchaseOrder
 from app.edi.snapshot import GTIN_KINDS, Snapshot, envelope_of, gtin_forms, load_snapshot, senders, storable
 from app.errors import DomainError
-from app.orders.capture import OrderPlan, UnresolvedLinePlan, price_order
+from app.orders.capture import LineToPrice, OrderPlan, UnresolvedLinePlan, plan_lines
 from app.orders.models import Channel, OrderStatus
-from app.orders.schemas import OrderCreate, OrderLineCreate
 
 MAX_QUANTITY = Decimal(1_000_000)
 MAX_AMOUNT = Decimal("9999999999.99")  # Money() is NUMERIC(12, 2)
@@ -93,15 +92,14 @@ class Planner:
         envelope = envelope_of(interchange, order)
         problems: list[dict[str, Any]] = []
         customer, refusal = self.customer_for(order, senders(interchange, order, envelope), problems)
-        rejected_all = tuple(LineOutcome.reject(line) for line in order.lines)
         if refusal is not None:
-            return MessagePlan(order, envelope, None, (refusal,), rejected_all)
+            return MessagePlan(order, envelope, None, (refusal,), _rejected(order))
         assert customer is not None
         if customer.blocked:
             refusal = Refusal(
                 "customer_blocked", f"customer {customer.code} is blocked: no order may be taken"
             )
-            return MessagePlan(order, envelope, None, (refusal,), rejected_all, customer.code)
+            return MessagePlan(order, envelope, None, (refusal,), _rejected(order), customer.code)
         shipping_address = self.delivery_for(order, customer, problems)
         kept: list[tuple[OrderLine, Row[Any], Decimal]] = []
         unresolved: list[UnresolvedLinePlan] = []
@@ -129,39 +127,29 @@ class Planner:
             problems.append(
                 {"code": "test_interchange", "detail": "the partner marked the interchange as a test"}
             )
+        references = self.external_references(interchange, order, envelope)
         try:
-            plan = self.price(order, customer, kept, shipping_address)
-            too_large = {
-                line.position
-                for planned, (line, _, _) in zip(plan.lines, kept, strict=True)
-                if planned.line_amount > MAX_AMOUNT
-            }
-            if too_large:
+            plan = self.price(order, customer, kept, shipping_address, problems, unresolved, references)
+            if any(planned.line_amount > MAX_AMOUNT for planned in plan.lines):
+                too_large = {
+                    line.position
+                    for planned, (line, _, _) in zip(plan.lines, kept, strict=True)
+                    if planned.line_amount > MAX_AMOUNT
+                }
                 for line, product, _ in kept:
                     if line.position in too_large:
                         why = f"the line's amount exceeds what an order line can hold ({MAX_AMOUNT})"
                         unresolved.append(_unresolved(line, "amount_out_of_range", why, product))
+                unresolved.sort(key=lambda line: line.position)
                 kept = [taken for taken in kept if taken[0].position not in too_large]
-                plan = self.price(order, customer, kept, shipping_address)
+                plan = self.price(order, customer, kept, shipping_address, problems, unresolved, references)
         except DomainError as exc:  # a rule of capture we did not foresee: refuse, never crash
             details = "; ".join(e.msg for e in exc.errors) or exc.detail
             refusal = Refusal("refused_by_capture", details)
-            return MessagePlan(order, envelope, None, (refusal,), rejected_all, customer.code)
+            return MessagePlan(order, envelope, None, (refusal,), _rejected(order), customer.code)
         if plan.totals.gross > MAX_AMOUNT:
             refusal = Refusal("amount_out_of_range", "the order's amounts exceed what an order can hold")
-            return MessagePlan(order, envelope, None, (refusal,), rejected_all, customer.code)
-        unresolved.sort(key=lambda line: line.position)
-        plan = replace(
-            plan,
-            status=OrderStatus.NEEDS_REVIEW if problems or unresolved else OrderStatus.CAPTURED,
-            problems=tuple(problems),
-            external_references=self.external_references(interchange, order, envelope),
-            lines=tuple(
-                replace(planned, external_line_no=storable(_line_label(line), 35))
-                for planned, (line, _, _) in zip(plan.lines, kept, strict=True)
-            ),
-            unresolved=tuple(unresolved),
-        )
+            return MessagePlan(order, envelope, None, (refusal,), _rejected(order), customer.code)
         outcomes = self.outcomes(order, kept)
         for product_id, quantity in plan.demand.items():
             self.demanded[product_id] = self.demanded.get(product_id, _ZERO) + quantity
@@ -311,32 +299,27 @@ class Planner:
         customer: Row[Any],
         kept: list[tuple[OrderLine, Row[Any], Decimal]],
         shipping_address: dict[str, Any] | None,
+        problems: list[dict[str, Any]],
+        unresolved: list[UnresolvedLinePlan],
+        references: dict[str, Any],
     ) -> OrderPlan:
-        draft = OrderCreate.model_construct(
-            customer_code=customer.code,
+        return plan_lines(
+            status=OrderStatus.NEEDS_REVIEW if problems or unresolved else OrderStatus.CAPTURED,
+            problems=tuple(problems),
+            unresolved=tuple(unresolved),
+            external_references=references,
+            caller=self.caller,
+            customer=customer,
             channel=Channel.EDI,
             customer_reference=storable(order.po_number, 100) or None,
             requested_date=order.requested_delivery_date,
-            shipping_address=None,
-            notes=None,
-            lines=[
-                OrderLineCreate.model_construct(
-                    product_code=product.code,
-                    gtin=None,
-                    quantity=quantity,
-                    unit_price=None,
-                    discount_percent=None,
-                )
-                for _, product, quantity in kept
-            ],
-        )
-        products = list({product.id: product for _, product, _ in kept}.values())
-        return price_order(
-            draft=draft,
-            caller=self.caller,
-            customer=customer,
-            products=products,
             shipping_address=shipping_address,
+            notes=None,
+            email_text=None,
+            lines=[
+                LineToPrice(product, quantity, product.unit_price, _ZERO, storable(_line_label(line), 35))
+                for line, product, quantity in kept
+            ],
             already_demanded=self.demanded,
         )
 
@@ -396,6 +379,11 @@ class Planner:
 def _capturable(quantity: Decimal) -> bool:
     """What an order line can hold: more than zero, at most a million, at most three decimals."""
     return _ZERO < quantity <= MAX_QUANTITY and quantity == quantity.quantize(_MILLI)
+
+
+def _rejected(order: PurchaseOrder) -> tuple[LineOutcome, ...]:
+    """The answer to every line of a refused message."""
+    return tuple(LineOutcome.reject(line) for line in order.lines)
 
 
 def _line_label(line: OrderLine) -> str:

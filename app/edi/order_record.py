@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.edi.documents import (
     DocumentFormat,
@@ -33,7 +33,7 @@ _RESPONSE_PARTIES = ("BY", "SU", "DP", "ST")
 def order_row(
     interchange: Interchange, plan: MessagePlan, *, order_id: int, partner_id: int, interchange_id: int
 ) -> dict[str, Any]:
-    """The `edi_order` row of an order just captured from ``plan``."""
+    """The `edi_order` row of an order just captured from ``plan`` (its lines: `StoredLine` lists)."""
     order = plan.order
     envelope = plan.envelope
     message = order.message
@@ -55,20 +55,38 @@ def order_row(
             "message": _message(message) if message is not None else None,
         },
         "lines": [
-            {
-                "position": line.position,
-                "line_number": storable(line.line_number, 35) if line.line_number else None,
-                "item": storable(line.identifiers[0].value, 35) if line.identifiers else None,
-                "qualifier": line.identifiers[0].qualifier if line.identifiers else None,
-                "kind": line.identifiers[0].kind.value if line.identifiers else None,
-                "unit": storable(line.unit, 20) if line.unit else None,
-                "quantity": storable(f"{line.quantity.normalize():f}", 40),
-                "price": f"{line.unit_price.normalize():f}" if line.unit_price is not None else None,
-                "line_no": line_nos.get(line.position),
-            }
+            [  # a StoredLine: lists, since an interchange stores ten thousand of them
+                line.position,
+                storable(line.line_number, 35) if line.line_number else None,
+                storable(line.identifiers[0].value, 35) if line.identifiers else None,
+                line.identifiers[0].qualifier if line.identifiers else None,
+                line.identifiers[0].kind.value if line.identifiers else None,
+                storable(line.unit, 20) if line.unit else None,
+                storable(f"{line.quantity.normalize():f}", 40),
+                f"{line.unit_price.normalize():f}" if line.unit_price is not None else None,
+                line_nos.get(line.position),
+            ]
             for line in order.lines
         ],
     }
+
+
+class StoredLine(NamedTuple):
+    """One line as the partner sent it (`edi_order.lines`), and the order line it became."""
+
+    position: int
+    line_number: str | None
+    item: str | None
+    qualifier: str | None
+    kind: str | None
+    unit: str | None
+    quantity: str
+    price: str | None
+    line_no: int | None
+
+
+def stored_lines(lines: list[Any]) -> list[StoredLine]:
+    return [StoredLine(*line) for line in lines]
 
 
 def _envelope(envelope: Envelope, message: MessageHeader | None) -> dict[str, Any]:
@@ -109,7 +127,7 @@ def _message(message: MessageHeader) -> dict[str, Any]:
 
 
 def response_subject(
-    format: str, document: dict[str, Any], lines: list[Any]
+    format: str, document: dict[str, Any], lines: list[StoredLine]
 ) -> tuple[Interchange, PurchaseOrder]:
     """The interchange and purchase order to answer, as they were received (the parts an answer uses)."""
     stored = document.get("envelope")
@@ -143,14 +161,14 @@ def response_subject(
         parties=tuple(Party(p["qualifier"], p["id"], p["agency"]) for p in document["parties"]),
         lines=tuple(
             OrderLine(
-                position=line["position"],
-                line_number=line["line_number"],
-                identifiers=(ItemIdentifier(ItemIdKind(line["kind"]), line["item"], line["qualifier"]),)
-                if line["item"]
+                position=line.position,
+                line_number=line.line_number,
+                identifiers=(ItemIdentifier(ItemIdKind(line.kind or "other"), line.item, line.qualifier),)
+                if line.item
                 else (),
-                quantity=Decimal(line["quantity"]),
-                unit=line["unit"],
-                unit_price=Decimal(line["price"]) if line["price"] is not None else None,
+                quantity=Decimal(line.quantity),
+                unit=line.unit,
+                unit_price=Decimal(line.price) if line.price is not None else None,
             )
             for line in lines
         ),

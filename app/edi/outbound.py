@@ -30,7 +30,7 @@ from app.edi.ack_x12 import x12_855
 from app.edi.despatch import DespatchAdvice, DespatchLine, eancom_desadv, json_despatch_advice, x12_856
 from app.edi.documents import DocumentFormat, OrderLine
 from app.edi.models import EdiOrder
-from app.edi.order_record import response_subject
+from app.edi.order_record import response_subject, stored_lines
 from app.numbering import next_numbers
 from app.orders.models import OrderStatus, SaleOrder, UnresolvedLineStatus, UnresolvedOrderLine
 
@@ -96,7 +96,7 @@ def order_response_document(
     now: datetime,
 ) -> OutgoingDocument:
     """The order response, line by line as the partner sent them, in the format the order came in."""
-    interchange, purchase_order = response_subject(link.format, link.document, link.lines)
+    interchange, purchase_order = response_subject(link.format, link.document, stored_lines(link.lines))
     outcomes = order_outcomes(link, order, unresolved, purchase_order.lines)
     held = "held for review" if order.status == OrderStatus.NEEDS_REVIEW else None
     control = AckControl(interchange_ref=number, prepared_at=now, group_ref=number)
@@ -145,7 +145,7 @@ def order_outcomes(
     waiting for review is pending; a line removed, or of a cancelled order, is not accepted."""
     order_lines = {line.line_no: line for line in order.lines}
     settled = {line.position: line for line in unresolved}
-    became = {line["position"]: line["line_no"] for line in link.lines}
+    became = {line.position: line.line_no for line in stored_lines(link.lines)}
     outcomes = []
     for line in partner_lines:
         held = settled.get(line.position)
@@ -176,7 +176,7 @@ def order_outcomes(
 
 def despatch_document(link: EdiOrder, note: DeliveryNote, *, number: str, now: datetime) -> OutgoingDocument:
     """The despatch advice of one delivery note, in the format the order came in."""
-    interchange, order = response_subject(link.format, link.document, link.lines)
+    interchange, order = response_subject(link.format, link.document, stored_lines(link.lines))
     advice = despatch_advice(link, note, parties=order.parties)
     control = AckControl(interchange_ref=number, prepared_at=now, group_ref=number)
     if interchange.envelopes and interchange.format is DocumentFormat.EDIFACT:
@@ -197,7 +197,7 @@ def despatch_advice(link: EdiOrder, note: DeliveryNote, *, parties: Any) -> Desp
     shipped_now: dict[int, Decimal] = {}
     for line in note.lines:
         shipped_now[line.order_line_no] = shipped_now.get(line.order_line_no, _ZERO) + line.quantity
-    units = {line["line_no"]: line["unit"] for line in link.lines if line["line_no"] is not None}
+    units = {line.line_no: line.unit for line in stored_lines(link.lines) if line.line_no is not None}
     lines = tuple(
         DespatchLine(
             line_number=line.external_line_no or str(line.line_no),

@@ -40,6 +40,7 @@ _KIND_BY_QUALIFIER: dict[str, ItemIdKind] = {
 }
 
 
+@lru_cache(maxsize=65_536)
 def parse_decimal(text: str) -> Decimal | None:
     """A quantity or price as sent, or ``None`` when it is not a plain decimal number.
 
@@ -62,6 +63,7 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+@lru_cache(maxsize=4_096)
 def parse_edifact_date(value: str, format_code: str) -> date | None:
     """A DTM C507 value in the common EDIFACT 2379 formats; ``None`` if it does not fit."""
     patterns = {
@@ -82,6 +84,7 @@ def parse_edifact_date(value: str, format_code: str) -> date | None:
     return _strptime(text, fmt)
 
 
+@lru_cache(maxsize=4_096)
 def parse_compact_date(value: str) -> date | None:
     """CCYYMMDD or YYMMDD (X12 dates, GS/ISA dates, CSV flat files)."""
     if _digits(value) and len(value) == 8:

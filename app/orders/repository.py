@@ -3,9 +3,10 @@
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.catalog.models import Customer, Product, ShippingAddress
@@ -55,7 +56,7 @@ _LOOK_ALIKES = (
 )
 _INSERT_ORDER = insert(order_table).returning(_o.id)
 _INSERT_LINES = insert(line_table)
-_INSERT_ORDERS = insert(order_table).returning(_o.id, sort_by_parameter_order=True)
+_INSERT_ORDER_ROWS = insert(order_table)
 _INSERT_UNRESOLVED = insert(unresolved_table)
 
 
@@ -100,6 +101,32 @@ def look_alike_orders(
     return session.connection().execute(_LOOK_ALIKES, parameters).all()
 
 
+def look_alike_orders_of(
+    session: Session, *, customer_ids: set[int], references: set[str], fingerprints: set[str], since: datetime
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """`look_alike_orders` for a whole batch of orders (an EDI interchange), in one query."""
+    query = (
+        select(
+            _o.number,
+            _o.channel,
+            _o.customer_reference,
+            _o.content_fingerprint,
+            _o.customer_id,
+            _o.created_at,
+        )
+        .where(
+            _o.customer_id.in_(customer_ids),
+            _o.status != OrderStatus.CANCELLED,
+            or_(
+                _o.customer_reference.in_(references),
+                (_o.content_fingerprint.in_(fingerprints)) & (_o.created_at >= since),
+            ),
+        )
+        .order_by(_o.id)
+    )
+    return session.connection().execute(query).all()
+
+
 def insert_order(session: Session, values: dict[str, Any], lines: list[dict[str, Any]]) -> int:
     connection = session.connection()
     order_id: int = connection.execute(_INSERT_ORDER, values).scalar_one()
@@ -110,22 +137,72 @@ def insert_order(session: Session, values: dict[str, Any], lines: list[dict[str,
 def insert_orders(
     session: Session,
     orders: list[dict[str, Any]],
-    lines: list[list[dict[str, Any]]],
+    lines: list[Sequence[Any]],
     unresolved: list[list[dict[str, Any]]],
 ) -> list[int]:
     """Many orders in a few statements (multi-row inserts); `lines[i]` are the lines of `orders[i]`
-    and `unresolved[i]` its lines that are not order lines yet. Returns the orders' ids."""
+    (planned lines: objects with the attributes of `_NEW_LINE_VALUES`) and `unresolved[i]` its lines
+    that are not order lines yet. Returns the orders' ids."""
     connection = session.connection()
-    ids: list[int] = list(connection.execute(_INSERT_ORDERS, orders).scalars().all())
-    for statement, children in ((_INSERT_LINES, lines), (_INSERT_UNRESOLVED, unresolved)):
-        rows = [
-            {**child, "order_id": order_id}
-            for order_id, order_children in zip(ids, children, strict=True)
-            for child in order_children
-        ]
-        if rows:
-            connection.execute(statement, rows)
+    # One executemany, then the ids by number: RETURNING in parameter order is one statement per row
+    # on SQLite.
+    connection.execute(_INSERT_ORDER_ROWS, orders)
+    numbers = [order["number"] for order in orders]
+    found = dict(connection.execute(select(_o.number, _o.id).where(_o.number.in_(numbers))).all())
+    ids = [found[number] for number in numbers]
+    _insert_new_lines(connection, ids, lines)
+    rows = [
+        {**child, "order_id": order_id}
+        for order_id, order_children in zip(ids, unresolved, strict=True)
+        for child in order_children
+    ]
+    if rows:
+        connection.execute(_INSERT_UNRESOLVED, rows)
     return ids
+
+
+# The columns of a line just captured; it has shipped, backordered and closed nothing yet.
+_NEW_LINE_COLUMNS = (
+    "order_id",
+    "line_no",
+    "product_id",
+    "product_code",
+    "gtin",
+    "description",
+    "quantity",
+    "unit_price",
+    "price_includes_vat",
+    "discount_percent",
+    "vat_rate",
+    "line_amount",
+    "net_amount",
+    "external_line_no",
+)
+_ZERO_COLUMNS = ("shipped_quantity", "backordered_quantity", "closed_quantity")
+
+
+def _insert_new_lines(connection: Connection, order_ids: list[int], lines: list[Sequence[Any]]) -> None:
+    """The lines of a batch of orders (an EDI interchange: ten thousand of them) in one executemany of
+    plain tuples. SQLAlchemy's per-row parameter handling would cost more than the rest of the insert:
+    here the values are gathered and converted column by column (each column's type's bind processor,
+    the one SQLAlchemy would apply), and the zero quantities are literals of the statement."""
+    flat = [line for order_lines in lines for line in order_lines]
+    if not flat:
+        return
+    dialect = connection.dialect
+    columns: list[list[Any]] = [
+        [order_id for order_id, order_lines in zip(order_ids, lines, strict=True) for _ in order_lines]
+    ]
+    for name in _NEW_LINE_COLUMNS[1:]:
+        column = list(map(attrgetter(name), flat))
+        process = line_table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        columns.append(column if process is None else list(map(process, column)))
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    names = ", ".join((*_NEW_LINE_COLUMNS, *_ZERO_COLUMNS))
+    markers = ", ".join([marker] * len(_NEW_LINE_COLUMNS) + ["0"] * len(_ZERO_COLUMNS))
+    connection.exec_driver_sql(
+        f"INSERT INTO {line_table.name} ({names}) VALUES ({markers})", list(zip(*columns, strict=True))
+    )
 
 
 def get_order(session: Session, number: str, *, lock: bool = False) -> SaleOrder | None:

@@ -175,6 +175,7 @@ def _add_order_line(
         net_amount=priced.net_amount,
         shipped_quantity=ZERO,
         backordered_quantity=ZERO,
+        closed_quantity=ZERO,
         external_line_no=line.external_line_no,
     )
     lines = [*order.lines, order_line]

@@ -4,6 +4,7 @@ bookkeeping of shipments on an order (shipped and backordered quantities, status
 from collections.abc import Mapping
 from decimal import Decimal
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role
@@ -12,7 +13,7 @@ from app.clock import utcnow
 from app.errors import Conflict, NotFound
 from app.money import ZERO
 from app.orders import repository
-from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine, UnresolvedLineStatus
+from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine, UnresolvedLineStatus, UnresolvedOrderLine
 from app.orders.schemas import OrderLineRead, OrderRead, UnresolvedLineRead, Warning, totals_read
 from app.pagination import Page, next_cursor
 from app.pricing import stored_totals
@@ -150,5 +151,13 @@ def order_read(order: SaleOrder) -> OrderRead:
         warnings=[Warning(**w) for w in order.warnings],
         problems=order.problems,
         external_references=order.external_references,
-        unresolved_lines=[UnresolvedLineRead.model_validate(line) for line in order.unresolved_lines],
+        unresolved_lines=[UnresolvedLineRead.model_validate(line) for line in _unresolved_lines(order)],
     )
+
+
+def _unresolved_lines(order: SaleOrder) -> list[UnresolvedOrderLine]:
+    """The order's unresolved lines, when the query that read it loaded them: the shipping paths lock
+    an order without them (an order that ships has none left open), and they are not read again."""
+    if "unresolved_lines" in inspect(order).unloaded:
+        return []
+    return list(order.unresolved_lines)
