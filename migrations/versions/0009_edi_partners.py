@@ -7,7 +7,7 @@
 * `edi_acknowledgment.partner_id`, `.delivery_note_number`: the outbox of every document for a partner.
 
 Revision ID: 0009_edi_partners
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-08 09:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_edi_partners"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
