@@ -53,9 +53,9 @@ def after_shipment(session: Session, *, note: DeliveryNote) -> None:
     order = note.order
     profile = repository.get_partner_profile(session, link.partner_id)
     despatch = profile is not None and profile.despatch_advice
-    shipped_now = {line.order_line_no for line in note.lines}
+    shipped_now = _shipped_by_line(note)
     shipped_before = any(
-        line.shipped_quantity > sum(n.quantity for n in note.lines if n.order_line_no == line.line_no)
+        line.shipped_quantity > shipped_now.get(line.line_no, _ZERO)
         for line in order.lines
         if line.shipped_quantity > 0
     )
@@ -194,9 +194,7 @@ def despatch_advice(link: EdiOrder, note: DeliveryNote, *, parties: Any) -> Desp
     """Every line this note ships, and every line still backordered, with the partner's line numbers
     and units."""
     order = note.order
-    shipped_now: dict[int, Decimal] = {}
-    for line in note.lines:
-        shipped_now[line.order_line_no] = shipped_now.get(line.order_line_no, _ZERO) + line.quantity
+    shipped_now = _shipped_by_line(note)
     units = {line.line_no: line.unit for line in stored_lines(link.lines) if line.line_no is not None}
     lines = tuple(
         DespatchLine(
@@ -224,6 +222,13 @@ def despatch_advice(link: EdiOrder, note: DeliveryNote, *, parties: Any) -> Desp
         parties=tuple(parties),
         lines=lines,
     )
+
+
+def _shipped_by_line(note: DeliveryNote) -> dict[int, Decimal]:
+    shipped: dict[int, Decimal] = {}
+    for line in note.lines:
+        shipped[line.order_line_no] = shipped.get(line.order_line_no, _ZERO) + line.quantity
+    return shipped
 
 
 def _file(
