@@ -188,15 +188,14 @@ def find_customers(
 def master_data_as_of(session: Session) -> dict[str, datetime | None]:
     """How old each kind of master data is: customers and products as of their latest import (else
     their oldest record), stock as of the oldest figure a product's stock on hand rests on."""
-    latest = dict(
-        session.execute(
+    latest: dict[str, datetime] = {
+        kind: as_of
+        for kind, as_of in session.execute(
             select(SnapshotImport.kind, func.max(SnapshotImport.as_of))
             .where(SnapshotImport.kind.in_(("customers", "products")))
             .group_by(SnapshotImport.kind)
         )
-        .tuples()
-        .all()
-    )
+    }
     return {
         "customers": latest.get("customers")
         or session.execute(select(func.min(Customer.snapshot_at))).scalar(),
