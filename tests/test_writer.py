@@ -186,9 +186,10 @@ def test_the_turn_is_not_taken_while_another_thread_holds_it(fresh_engine: Engin
 
 def test_units_of_a_batch_run_in_the_order_of_their_rank(writer: Writer) -> None:
     """So that every batch takes the number series' counter rows in one order (no deadlock)."""
-    release = threading.Event()
+    release, started = threading.Event(), threading.Event()
     ran: list[int] = []
-    busy = writer.submit(lambda session: release.wait(10))  # the next units wait and form one batch
+    busy = writer.submit(lambda session: (started.set(), release.wait(10)))
+    assert started.wait(10)  # the writer is inside that unit: the next ones wait and form one batch
     later = [writer.submit(lambda session, rank=rank: ran.append(rank), rank=rank) for rank in (3, 1, 2, 1)]
     release.set()
     busy.result()
