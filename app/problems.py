@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from app.errors import DomainError
 
@@ -56,8 +57,23 @@ async def _request_validation_error(_request: Request, exc: Exception) -> Respon
     return problem_response(422, "validation", "Invalid request", f"{len(errors)} invalid value(s)", errors)
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of the app answers on this path: the router's own 405 names only the
+    methods of the first route whose path matched."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
     title = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}.get(
         exc.status_code, "Error"
     )
@@ -66,7 +82,7 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
         title.lower().replace(" ", "-"),
         title,
         str(exc.detail),
-        headers=getattr(exc, "headers", None),
+        headers=headers,
     )
 
 
@@ -79,6 +95,8 @@ def install(app: FastAPI, *, page: ErrorPage | None = None) -> None:
                 status, title, detail = status_of(exc)
                 html = page(request, status, title, detail)
                 if html is not None:
+                    if status == 405:
+                        html.headers["Allow"] = _allowed_methods(request)
                     return html
             response: Response = await api(request, exc)
             return response

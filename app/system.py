@@ -151,7 +151,7 @@ def get_system(session: ReadSession) -> SystemRead:
     )
 
 
-@router.get("/metrics")
+@router.get("/metrics", responses={200: {"content": {"text/plain": {}}}})
 def metrics(session: ReadSession) -> Response:
     """Counts read from the database, so that every worker process reports the same figures."""
     lines = ["# TYPE carnet_orders gauge"]
