@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from app.api import ReadSession, Writes
 from app.auth.models import Role
-from app.delivery import service as delivery
 from app.delivery.repository import notes_of_order
+from app.edi import review as edi_review
 from app.email.service import messages_of_order
+from app.fulfilment import service as fulfilment
 from app.orders import service as orders
 from app.orders.models import OrderStatus
 from app.pagination import Cursor, decode_cursor
@@ -76,7 +77,7 @@ async def cancel(number: str, actor: Rep, writes: Writes) -> RedirectResponse:
 
 @router.post("/orders/{number}/accept", dependencies=[Csrf])
 async def accept(number: str, actor: Rep, writes: Writes) -> RedirectResponse:
-    await writes.write(lambda session: orders.accept_reviewed_order(session, number=number, actor=actor))
+    await writes.write(lambda session: edi_review.accept_order(session, number=number, actor=actor))
     return RedirectResponse(f"/orders/{number}", status_code=303)
 
 
@@ -96,6 +97,6 @@ async def new_status_link(number: str, actor: Rep, writes: Writes) -> RedirectRe
 async def close_backorder(number: str, line_no: int, actor: OrderReader, writes: Writes) -> RedirectResponse:
     """The customer gives up the rest of a backordered line: its reservation is released."""
     await writes.write(
-        lambda session: delivery.close_backorder(session, number=number, line_no=line_no, actor=actor)
+        lambda session: fulfilment.close_backorder(session, number=number, line_no=line_no, actor=actor)
     )
     return RedirectResponse(f"/orders/{number}", status_code=303)
