@@ -68,6 +68,17 @@ class LineOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ApplicationError:
+    """One application error of a received message (an APERAK ERC, an 824 TED): a short code of ours
+    (an..8; for APERAK, code list agency 91: assigned by the supplier), its text, and the partner's
+    line when it is a line's."""
+
+    code: str
+    text: str
+    line: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AckControl:
     """Numbers and clock owned by the caller: references come from Carnet's own counters.
 
