@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 from app.edi.documents import Envelope, Interchange, OrderLine, PurchaseOrder
 from app.edi.issues import InterchangeRejected, Issue
@@ -121,6 +122,7 @@ def outcomes_by_position(order: PurchaseOrder, outcomes: Sequence[LineOutcome]) 
     return [by_position[line.position] for line in order.lines]
 
 
+@lru_cache(maxsize=4096)  # a few quantities, again and again (equal values give one text)
 def decimal_text(value: Decimal) -> str:
     """A quantity as EDI numeric text: no exponent, no trailing zeros."""
     text = f"{value.normalize():f}"

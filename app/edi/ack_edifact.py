@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from app.edi.ack_common import (
     AckControl,
@@ -269,6 +270,7 @@ def _data_element_position(issue: Issue) -> tuple[str, ...]:
     return str(where.element + 1), str(where.component or "")
 
 
+@lru_cache(maxsize=4096)  # the same line numbers, items and units come back in every response
 def _text(value: str) -> str:
     return escape(value, DEFAULT_CHARS)
 

@@ -124,7 +124,7 @@ def item_mappings(session: Session, partner_id: int, item_ids: Collection[str]) 
 
 def products_for_capture(
     session: Session, *, codes: set[str], gtins: set[str]
-) -> Sequence[Row[*tuple[Any, ...]]]:
+) -> list[orders_repository.CaptureProduct]:
     return orders_repository.products_for_capture(session, codes=codes, gtins=gtins)
 
 
