@@ -14,6 +14,7 @@ from app.catalog.routes import router as catalog_router
 from app.config import get_settings
 from app.db import get_engine
 from app.delivery.routes import router as delivery_router
+from app.edi.routes import review_router as edi_review_router
 from app.edi.routes import router as edi_router
 from app.email.polling import Mailbox, Poller
 from app.email.routes import router as email_router
@@ -81,6 +82,7 @@ def create_app() -> FastAPI:
         invoicing_router,
         invoice_pdf_router,
         edi_router,
+        edi_review_router,
         email_router,
         incidents_router,
         replay_router,
