@@ -196,5 +196,6 @@ def client(session: Session, engine: Engine) -> Iterator[TestClient]:
     app.dependency_overrides[get_writer] = SessionRunner
     app.dependency_overrides[get_partner_lookup] = lambda: lambda key: actor_from_api_key(session, key)
     app.dependency_overrides[get_engine] = lambda: engine
-    with TestClient(app) as test_client:
+    # Callers on the loopback, as the metrics' default network expects in development.
+    with TestClient(app, client=("127.0.0.1", 50000)) as test_client:
         yield test_client
