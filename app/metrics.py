@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Final
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -46,7 +46,7 @@ LOOPBACK: Final = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::
 
 # No `_created` series: a process's start time, which several worker processes cannot agree on (and
 # multiprocess mode leaves out).
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 # Each process's own measures; in multiprocess mode their values live in the run's directory.
 _process_registry = CollectorRegistry()
 REQUEST_SECONDS: Final = Histogram(
@@ -98,10 +98,23 @@ class _Figures(Collector):
         return self.families
 
 
-@router.get("/metrics", include_in_schema=False)
-def metrics(request: Request, session: ReadSession) -> Response:
-    """Prometheus text: the database's figures and the request latency of every worker process."""
+def metrics_reader(request: Request) -> None:
+    """Checked before a database session is opened for the caller."""
     check_metrics_reader(request, get_settings())
+
+
+@router.get(
+    "/metrics",
+    dependencies=[Depends(metrics_reader)],
+    response_class=Response,
+    responses={
+        200: {"description": "Prometheus text format", "content": {"text/plain": {}}},
+        401: {"description": "a metrics token is configured and was not sent"},
+        403: {"description": "not from an allowed network, and no metrics token configured"},
+    },
+)
+def metrics(session: ReadSession) -> Response:
+    """Prometheus text: the database's figures and the request latency of every worker process."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Figures(list(database_figures(session, now=utcnow()))))
     if os.environ.get(MULTIPROCESS_DIR):

@@ -191,12 +191,13 @@ def test_with_two_worker_processes_every_scrape_counts_the_requests_of_both(
     try:
         sent = 0
         # A new connection each time, until both workers have answered some (the kernel picks).
-        while sent < 20 or len({line["pid"] for line in access_lines(log, "/readyz")}) < 2:
-            assert httpx.get(f"{server.base}/readyz", headers={"Connection": "close"}).status_code == 200
+        while sent < 20 or len({line["pid"] for line in access_lines(log, "/assets/{path}")}) < 2:
+            answer = httpx.get(f"{server.base}/assets/desk.css", headers={"Connection": "close"})
+            assert answer.status_code == 200
             sent += 1
             assert sent < 500, "one worker answered everything"
         deadline = time.monotonic() + 10
-        while len(access_lines(log, "/readyz")) < sent:  # each is logged right after its answer
+        while len(access_lines(log, "/assets/{path}")) < sent:  # each is logged right after its answer
             assert time.monotonic() < deadline, "a request was answered but never logged"
             time.sleep(0.01)
         counts = []
@@ -207,7 +208,7 @@ def test_with_two_worker_processes_every_scrape_counts_the_requests_of_both(
                     text,
                     "carnet_http_request_duration_seconds_count",
                     method="GET",
-                    route="/readyz",
+                    route="/assets/{path}",
                     status="2xx",
                 )
             )
