@@ -77,6 +77,21 @@ def test_the_installed_package_migrates_and_serves_its_pages_outside_the_source_
         assert done.returncode == 0, done.stderr
         return done.stdout
 
+    # As the image runs it: production refuses to start without its secret, and says so in one line.
+    refused = subprocess.run(
+        [bin_dir / "carnet", "db", "upgrade"],
+        cwd=elsewhere,
+        env=environment | {"CARNET_ENVIRONMENT": "production"},
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2
+    assert (
+        refused.stderr.startswith("error: CARNET_SECRET_KEY must be set")
+        and "Traceback" not in refused.stderr
+    )
+    assert not (elsewhere / "carnet.db").exists()
+
     located = run(bin_dir / "python", "-c", "import app.paths as p; print(p.__file__); print(p.RESOURCES)")
     assert all(line.startswith(str(tmp_path / "venv")) for line in located.splitlines()), located
     assert "database at the latest migration" in run(bin_dir / "carnet", "db", "upgrade")
