@@ -65,6 +65,7 @@ ERROR_TITLES: Final = {
     422: "Invalid request: each error is located (`errors[].loc`)",
     429: "Too many attempts: wait for `Retry-After` seconds",
 }
+FASTAPI_DESCRIPTIONS: Final = {"", "Additional Response", "Validation Error"}
 PUBLIC_OPERATIONS: Final = {("post", "/auth/token"), ("get", "/system"), ("get", "/metrics")}
 
 
@@ -79,22 +80,26 @@ def document_errors(schema: dict[str, Any], *, prefix: str) -> None:
         schemas.pop(name, None)
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
-            if not path.startswith(prefix):  # health and readiness: for load balancers, no credentials
-                operation["security"] = []
-                continue
             responses: dict[str, Any] = operation.setdefault("responses", {})
-            codes = {int(code) for code in responses if code.isdigit() and int(code) >= 400} | {422, 429}
-            if (method, path.removeprefix(prefix)) in PUBLIC_OPERATIONS:
+            codes = {int(code) for code in responses if code.isdigit() and int(code) >= 400}
+            if not path.startswith(prefix):  # health, readiness, metrics: for machines, no credentials
+                operation["security"] = []
+            elif (method, path.removeprefix(prefix)) in PUBLIC_OPERATIONS:
                 operation["security"] = []
                 if method == "post":
                     codes.add(401)  # a wrong password
             else:
                 codes |= {401, 403, 404}  # 404: an id in the path or the body that names nothing
+            if path.startswith(prefix):
+                codes |= {422, 429}
             if "requestBody" in operation:
                 codes |= {400, 413, 415}  # 400: a body that cannot be parsed at all
             for code in sorted(codes):
+                described = responses.get(str(code), {}).get("description", "")
+                if described in FASTAPI_DESCRIPTIONS:
+                    described = ERROR_TITLES.get(code, "Error")
                 responses[str(code)] = {
-                    "description": ERROR_TITLES.get(code, "Error"),
+                    "description": described,
                     "content": {PROBLEM_JSON: {"schema": problem}},
                 }
 

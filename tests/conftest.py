@@ -200,5 +200,6 @@ def serve_from(app: FastAPI, session: Session, engine: Engine) -> None:
 def client(session: Session, engine: Engine) -> Iterator[TestClient]:
     app = create_app()
     serve_from(app, session, engine)
-    with TestClient(app) as test_client:
+    # Callers on the loopback, as the metrics' default network expects in development.
+    with TestClient(app, client=("127.0.0.1", 50000)) as test_client:
         yield test_client

@@ -40,7 +40,7 @@ def client(session: Session, engine: Engine) -> Iterator[TestClient]:
     """The schema's own app (some checks send requests of their own through it) on the test's session."""
     serve_from(APP, session, engine)
     try:
-        with TestClient(APP) as test_client:
+        with TestClient(APP, client=("127.0.0.1", 50000)) as test_client:
             yield test_client
     finally:
         APP.dependency_overrides.clear()
