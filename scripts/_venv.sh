@@ -1,19 +1,43 @@
-# Sourced by the scripts: `setup_venv [EXTRAS]` creates or refreshes .venv so that it matches pyproject.toml.
+# Sourced by the scripts: `setup_venv LOCK` makes .venv hold exactly the pins of LOCK (requirements.lock or
+# requirements-test.lock, written by ./scripts/lock) and the project itself. Nothing is done when neither LOCK nor
+# pyproject.toml changed since the last install.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source "$ROOT/scripts/_system.sh"
+
+# A .venv that cannot run its pip (made while python3-venv was missing, a Python since removed or upgraded) or
+# whose last install was interrupted (.venv/.installing left behind) is removed and made again.
+ensure_venv() {
+  local python="${PYTHON:-python3}"
+  if [ -e .venv ] && { [ -e .venv/.installing ] || ! .venv/bin/python -m pip --version >/dev/null 2>&1; }; then
+    echo "removing a half-made .venv (no working pip, or an install was interrupted); making it again" >&2
+    rm -rf .venv
+  fi
+  if [ ! -e .venv ]; then
+    "$python" -m venv .venv
+    .venv/bin/python -m pip --version >/dev/null
+  fi
+}
 
 setup_venv() {
-  local extras="${1:-}"
-  local python="${PYTHON:-python3}"
-  if [ ! -x .venv/bin/python ]; then
-    "$python" -m venv .venv
-    .venv/bin/python -m pip install --quiet --upgrade pip
+  local lock="$1"
+  require_system python venv pdf
+  ensure_venv
+  local stamp=".venv/.installed-$lock"
+  local digest
+  digest="$(cat "$lock" pyproject.toml | sha256sum)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+    export PATH="$ROOT/.venv/bin:$PATH"
+    return 0
   fi
-  local stamp=".venv/.installed${extras:+-$extras}"
-  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"
-    touch "$stamp"
-  fi
+  echo "installing $lock into .venv" >&2
+  touch .venv/.installing
+  rm -f .venv/.installed-*  # the other lock's install is no longer known to be whole
+  .venv/bin/python -m pip install --quiet --require-hashes -r "$lock"
+  # The project itself: its dependencies are the lock's; its build backend (setuptools) is pinned there too.
+  .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+  rm .venv/.installing
+  echo "$digest" >"$stamp"
   export PATH="$ROOT/.venv/bin:$PATH"
 }
