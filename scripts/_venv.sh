@@ -1,4 +1,4 @@
-# Sourced by the scripts: `setup_venv LOCK` makes .venv hold exactly the pins of LOCK (requirements.lock or
+# Sourced by the scripts: `setup_venv LOCK` installs into .venv the pins of LOCK (requirements.lock or
 # requirements-test.lock, written by ./scripts/lock) and the project itself. Nothing is done when neither LOCK nor
 # pyproject.toml changed since the last install.
 set -euo pipefail
@@ -6,17 +6,19 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source "$ROOT/scripts/_system.sh"
 
-# A .venv that cannot run its pip (made while python3-venv was missing, a Python since removed or upgraded) or
-# whose last install was interrupted (.venv/.installing left behind) is removed and made again.
+# A .venv that cannot import its pip (made while python3-venv was missing, a Python since removed or upgraded) or
+# whose making or last install was interrupted (.venv/.installing left behind) is removed and made again.
 ensure_venv() {
   local python="${PYTHON:-python3}"
-  if [ -e .venv ] && { [ -e .venv/.installing ] || ! .venv/bin/python -m pip --version >/dev/null 2>&1; }; then
-    echo "removing a half-made .venv (no working pip, or an install was interrupted); making it again" >&2
+  if [ -e .venv ] && { [ -e .venv/.installing ] || ! .venv/bin/python -c 'import pip' 2>/dev/null; }; then
+    echo "removing a half-made .venv (no pip in it, or its making or install was interrupted); making it again" >&2
     rm -rf .venv
   fi
   if [ ! -e .venv ]; then
+    mkdir .venv
+    touch .venv/.installing
     "$python" -m venv .venv
-    .venv/bin/python -m pip --version >/dev/null
+    rm .venv/.installing
   fi
 }
 
