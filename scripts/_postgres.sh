@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by .ci/run and scripts/check-ci-postgres: the PostgreSQL server and the database the test suite uses.
 
 as_postgres() {  # a command as the database superuser's system account, from a folder it can read

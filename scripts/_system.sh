@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts: `require_system NEED...` checks the machine before anything else is done.
 # NEEDs: python (3.11+), venv (python3-venv), pdf (Pango, HarfBuzz-subset, a font: WeasyPrint), postgresql
 # (the server, for CI), chromium (the browser tests), dovecot (the mailbox tests' IMAP server).
@@ -13,7 +14,7 @@ missing_debian_packages() {  # the Debian packages that the NEEDs lack, one a li
   for need in "$@"; do
     case "$need" in
       python) ;;  # checked by require_system: no package can replace the system's python3
-      venv) python3 -m ensurepip --version >/dev/null 2>&1 || echo python3-venv ;;
+      venv) "${PYTHON:-python3}" -m ensurepip --version >/dev/null 2>&1 || echo python3-venv ;;
       pdf)
         _has_library libpango-1.0.so.0 || echo libpango-1.0-0
         _has_library libpangoft2-1.0.so.0 || echo libpangoft2-1.0-0
@@ -29,8 +30,8 @@ missing_debian_packages() {  # the Debian packages that the NEEDs lack, one a li
 }
 
 require_system() {
-  if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-    echo "Carnet needs Python 3.11 or newer as python3; found: $(python3 --version 2>&1 || echo 'no python3')" >&2
+  if ! "${PYTHON:-python3}" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "Carnet needs Python 3.11 or newer (${PYTHON:-python3}): found $("${PYTHON:-python3}" --version 2>&1 || echo none)" >&2
     exit 1
   fi
   local missing

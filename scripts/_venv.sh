@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts: `setup_venv LOCK` installs into .venv the pins of LOCK (requirements.lock or
 # requirements-test.lock, written by ./scripts/lock) and the project itself. Nothing is done when neither LOCK nor
 # pyproject.toml changed since the last install.
