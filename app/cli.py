@@ -126,6 +126,7 @@ def _demo_data(args: argparse.Namespace) -> int:
     print("demo logins (username / password):")
     for username, password in DEMO_LOGINS.items():
         print(f"  {username:<10} {password}")
+    sys.stdout.flush()  # the warning after the logins, even when both go to one file
     print(
         "warning: the demo users' passwords are public (printed above and in the source): for development "
         "only, never on a machine others can reach",

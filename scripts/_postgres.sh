@@ -13,25 +13,35 @@ as_postgres() {  # a command as the database superuser's system account, from a 
   fi
 }
 
-# Debian's cluster on port 5432 running: started when it is down, created when there is none.
+# A Debian cluster running, its port exported as PGPORT: the one on 5432, else the first listed (a cluster made
+# while 5432 was taken listens on another), started when it is down; made when there is none.
 start_local_postgresql() {
-  pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && return 0
   local cluster
-  cluster="$(pg_lsclusters --no-header | awk '$3 == 5432 { print $1, $2; exit }')"
+  cluster="$(_debian_cluster)"
   if [ -z "$cluster" ]; then
-    cluster="$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1) main"
-    echo "no PostgreSQL cluster on port 5432: creating $cluster" >&2
-    # shellcheck disable=SC2086  # "VERSION NAME"
-    pg_createcluster --port 5432 $cluster >/dev/null
+    echo "no PostgreSQL cluster: creating one" >&2
+    pg_createcluster "$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)" main \
+      >/dev/null || return 1
+    cluster="$(_debian_cluster)"
   fi
-  # shellcheck disable=SC2086
-  pg_ctlcluster --skip-systemctl-redirect $cluster start || true
+  local version name port
+  read -r version name port <<<"$cluster"
+  export PGPORT="$port"
+  pg_isready -h 127.0.0.1 -q 2>/dev/null && return 0
+  pg_ctlcluster --skip-systemctl-redirect "$version" "$name" start || true
   for _ in $(seq 1 30); do
-    pg_isready -h 127.0.0.1 -p 5432 -q && return 0
+    pg_isready -h 127.0.0.1 -q && return 0
     sleep 1
   done
-  echo "PostgreSQL ($cluster) is not reachable on 127.0.0.1:5432: see /var/log/postgresql/" >&2
+  echo "PostgreSQL ($version/$name) is not reachable on 127.0.0.1:$port: see /var/log/postgresql/" >&2
   return 1
+}
+
+_debian_cluster() {  # "VERSION NAME PORT" of the cluster to use, or nothing
+  pg_lsclusters --no-header | awk '
+    $3 == 5432 { print $1, $2, $3; found = 1; exit }
+    NR == 1 { first = $1 " " $2 " " $3 }
+    END { if (!found && first) print first }'
 }
 
 # The role carnet (password carnet, CREATEDB: the suite creates, clones and drops its databases) and its database
