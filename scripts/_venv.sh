@@ -23,6 +23,24 @@ ensure_venv() {
   fi
 }
 
+# What the lock files were made from: pyproject.toml's dependencies, test extras, build backend and Python.
+# ./scripts/lock writes it into both; a lock without the current one is out of date.
+dependencies_digest() {
+  "${PYTHON:-python3}" - <<'PY'
+import hashlib, json, tomllib
+with open("pyproject.toml", "rb") as file:
+    pyproject = tomllib.load(file)
+project = pyproject["project"]
+sources = [
+    pyproject["build-system"]["requires"],
+    project["dependencies"],
+    project.get("optional-dependencies", {}).get("test", []),
+    project.get("requires-python"),
+]
+print("pyproject.toml dependencies sha256:" + hashlib.sha256(json.dumps(sources).encode()).hexdigest())
+PY
+}
+
 setup_venv() {
   local lock="$1"
   require_system python venv pdf
@@ -33,6 +51,11 @@ setup_venv() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
     export PATH="$ROOT/.venv/bin:$PATH"
     return 0
+  fi
+  if ! grep -qF "$(dependencies_digest)" "$lock"; then
+    echo "$lock was not made from pyproject.toml's current dependencies: run ./scripts/lock, then commit" \
+      "pyproject.toml and both lock files" >&2
+    exit 1
   fi
   echo "installing $lock into .venv" >&2
   touch .venv/.installing
