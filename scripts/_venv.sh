@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# Sourced by the scripts: `setup_venv LOCK` installs into .venv the pins of LOCK (requirements.lock or
-# requirements-test.lock, written by ./scripts/lock) and the project itself. Nothing is done when neither LOCK nor
-# pyproject.toml changed since the last install.
+# Sourced by the scripts: `setup_venv [test]` installs into .venv the pins of requirements.lock (with `test`:
+# requirements-test.lock), both written by ./scripts/lock, and the project itself. Nothing is done when neither
+# that lock nor pyproject.toml changed since the last install.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -42,7 +42,7 @@ PY
 }
 
 setup_venv() {
-  local lock="$1"
+  local lock="requirements${1:+-$1}.lock"
   require_system python venv pdf
   ensure_venv
   local stamp=".venv/.installed-$lock"
