@@ -101,6 +101,14 @@ def _demo_data(args: argparse.Namespace) -> int:
     from app.demo import DEMO_LOGINS, database_has_customers, generate_demo_data
     from app.errors import DomainError
 
+    environment = get_settings().environment
+    if environment != "development":
+        print(
+            f"error: CARNET_ENVIRONMENT is {environment}: the demo data and the demo users, whose passwords "
+            "are public, are for development only",
+            file=sys.stderr,
+        )
+        return 2
     try:
         with session_scope() as session:
             if args.if_empty and database_has_customers(session):
@@ -118,6 +126,12 @@ def _demo_data(args: argparse.Namespace) -> int:
     print("demo logins (username / password):")
     for username, password in DEMO_LOGINS.items():
         print(f"  {username:<10} {password}")
+    sys.stdout.flush()  # the warning after the logins, even when both go to one file
+    print(
+        "warning: the demo users' passwords are public (printed above and in the source): for development "
+        "only, never on a machine others can reach",
+        file=sys.stderr,
+    )
     return 0
 
 
