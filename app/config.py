@@ -52,10 +52,12 @@ class Settings(BaseSettings):
     seller_gln: str | None = None
     # Printed on replayed invoices: French law wants the due date and the late-payment terms stated.
     payment_terms_days: int = 30
-    payment_terms: str = (
-        "Paiement à 30 jours date de facture ; pénalités de retard : 3 fois le taux d'intérêt légal ; "
-        "indemnité forfaitaire pour frais de recouvrement : 40 €"
-    )
+    payment_terms: str = "Paiement à 30 jours date de facture"
+    # The three mentions every French invoice and credit note carries, each also a note of its XML
+    # with its subject code (PMD, PMT, AAB; CTC-FR rule BR-FR-05).
+    late_penalties_mention: str = "Pénalités de retard : 3 fois le taux d'intérêt légal"
+    recovery_indemnity_mention: str = "Indemnité forfaitaire pour frais de recouvrement : 40 €"
+    early_payment_mention: str = "Pas d'escompte pour paiement anticipé."
     erp_url: str | None = None
     erp_secret: str | None = None
     erp_connect_timeout_seconds: float = 3.0

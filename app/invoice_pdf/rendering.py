@@ -11,13 +11,12 @@ says so, and carries no XML, so that nobody books it as an invoice.
 """
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Final
 
 import facturx  # type: ignore[import-untyped]
 
 from app.pdf import render_pdf
-from app.replay.documents import DocumentKind, ErpDocument, ErpLine
+from app.replay.documents import DocumentKind, ErpDocument, ErpLine, OperationCategory
 from app.replay.formats import cii_bytes
 from app.replay.formats.common import LinePrice, RoundingAdjustment, line_price, rounding_adjustments
 from app.templating import environment
@@ -26,9 +25,12 @@ TEMPLATE: Final = "pdf/invoice.html"
 STYLESHEET: Final = "css/invoice.css"
 BASE_STYLESHEET: Final = "css/print_base.css"
 PDF_VARIANT: Final = "pdf/a-3b"
-EARLY_PAYMENT: Final = "Pas d'escompte pour paiement anticipé."
-# Mentions of the 2026 reform: Carnet sells goods only; the VAT-on-debits option is the seller's.
-OPERATION_CATEGORY: Final = "Catégorie d'opération : livraison de biens."
+# Mentions of the 2026 reform: the category of operation, and the seller's VAT-on-debits option.
+OPERATION_CATEGORIES: Final = {
+    OperationCategory.GOODS: "Catégorie d'opération : livraison de biens.",
+    OperationCategory.SERVICES: "Catégorie d'opération : prestation de services.",
+    OperationCategory.MIXED: "Catégorie d'opération : livraison de biens et prestation de services.",
+}
 VAT_ON_DEBITS: Final = "Option pour le paiement de la TVA d'après les débits."
 
 
@@ -46,27 +48,18 @@ class InvoiceView:
     is_proforma: bool
     lines: tuple[InvoiceLineView, ...]
     adjustments: tuple[RoundingAdjustment, ...]
-    # The delivery date: that of the delivery note(s) the document bills.
-    delivery_date: date
     seller_mentions: str | None
-    vat_on_debits: bool = False
-    early_payment: str = EARLY_PAYMENT
-    operation_category: str = OPERATION_CATEGORY
-    vat_on_debits_mention: str = VAT_ON_DEBITS
+    operation_category: str
+    vat_on_debits_mention: str | None
 
 
-def invoice_view(
-    document: ErpDocument,
-    *,
-    delivery_date: date | None = None,
-    seller_mentions: str | None = None,
-    vat_on_debits: bool = False,
-) -> InvoiceView:
+def invoice_view(document: ErpDocument, *, seller_mentions: str | None = None) -> InvoiceView:
+    """What the PDF prints. A document without its final number (`invoice_number`) is a proforma."""
     if document.kind is DocumentKind.ORDER:
         raise ValueError(f"{document.reference}: an order is not invoiced")
-    proforma = document.invoice_number is None and document.kind is DocumentKind.INVOICE
+    proforma = document.invoice_number is None
     if document.kind is DocumentKind.CREDIT_NOTE:
-        title = "Avoir"
+        title = "Avoir proforma" if proforma else "Avoir"
     else:
         title = "Facture proforma" if proforma else "Facture"
     return InvoiceView(
@@ -76,9 +69,9 @@ def invoice_view(
         is_proforma=proforma,
         lines=tuple(InvoiceLineView(line=line, price=line_price(line)) for line in document.lines),
         adjustments=rounding_adjustments(document),
-        delivery_date=delivery_date or document.issue_date,
         seller_mentions=seller_mentions,
-        vat_on_debits=vat_on_debits,
+        operation_category=OPERATION_CATEGORIES[document.operation_category],
+        vat_on_debits_mention=VAT_ON_DEBITS if document.vat_on_debits else None,
     )
 
 

@@ -1,11 +1,15 @@
 """Which document a deferred invoice or credit note prints as.
 
 Once the replay has frozen it, the document is exactly the one sent (its outbox payload, with Carnet's
-final number under Carnet numbering). Before that, a deferred invoice prints as a proforma built the
-way the replay will build it. A credit note must name the invoice it corrects, which is settled when
-the replay freezes it: before that it has no PDF.
+final number under Carnet numbering; a deferred invoice grouped into a recap prints as the recap).
+Before that, it prints as a proforma built the way the replay will build it: an invoice as it stands,
+a credit note naming the invoices it corrects as they are known today (their final number once they
+have one, else their deferred reference) or the ERP invoice its return named.
 """
 
+from datetime import date
+
+import orjson
 from sqlalchemy.orm import Session
 
 from app.auth.service import Actor
@@ -13,10 +17,10 @@ from app.config import get_settings
 from app.errors import Conflict, FieldError
 from app.invoice_pdf import repository
 from app.invoice_pdf.rendering import InvoiceView, invoice_view
-from app.invoicing.models import DocumentKind
+from app.invoicing.models import DeferredDocument, DocumentKind
 from app.invoicing.service import FINANCE_ROLES, get_deferred_document
 from app.replay import building
-from app.replay.documents import ErpDocument
+from app.replay.documents import CorrectedInvoice, ErpDocument
 from app.replay.sources import load_documents
 
 
@@ -27,22 +31,46 @@ def deferred_document_view(session: Session, *, key: str, actor: Actor) -> Invoi
     payload = repository.frozen_payload(session, deferred.id)
     if payload is not None:
         document = ErpDocument.from_json(payload)
-    elif deferred.kind == DocumentKind.INVOICE:
+    else:
         source = load_documents(session, [deferred.id])[deferred.id]
         seller = building.seller_party(settings)
-        document = building.invoice_document(source, invoice_number=None, seller=seller, settings=settings)
-    else:
-        raise Conflict(
-            f"credit note {deferred.reference} prints once the replay has settled the invoice it corrects",
-            errors=[FieldError(("path", "key"), "not replayed yet")],
-            slug="credit-note-not-replayed",
+        if deferred.kind == DocumentKind.INVOICE:
+            document = building.invoice_document(
+                source, invoice_number=None, seller=seller, settings=settings
+            )
+        else:
+            document = building.credit_note_document(
+                source,
+                corrected=_corrected_invoices(session, deferred),
+                credit_note_number=None,
+                seller=seller,
+                settings=settings,
+            )
+    return invoice_view(document, seller_mentions=settings.seller_legal_mentions)
+
+
+def _corrected_invoices(session: Session, credit_note: DeferredDocument) -> tuple[CorrectedInvoice, ...]:
+    corrected: dict[int, CorrectedInvoice] = {}
+    for row in repository.corrected_invoices(session, credit_note.id):
+        if row.id in corrected:
+            continue
+        issued: date = (
+            date.fromisoformat(orjson.loads(row.payload)["issue_date"]) if row.payload else row.issue_date
         )
-    # The delivery date is the note's, whenever the invoice is issued.
-    note = deferred.delivery_note
-    delivery_date = note.issue_date if note is not None else None
-    return invoice_view(
-        document,
-        delivery_date=delivery_date,
-        seller_mentions=settings.seller_legal_mentions,
-        vat_on_debits=settings.seller_vat_on_debits,
-    )
+        corrected[row.id] = CorrectedInvoice(
+            reference=row.item_reference or row.reference,
+            erp_number=row.erp_reference,
+            invoice_number=row.final_number,
+            issue_date=issued,
+        )
+    found = tuple(dict.fromkeys(corrected.values()))  # the invoices of one recap are one invoice
+    if credit_note.corrected_erp_invoice:
+        erp_invoice = credit_note.corrected_erp_invoice
+        found += (CorrectedInvoice(reference=erp_invoice, erp_number=erp_invoice),)
+    if not found:
+        raise Conflict(
+            f"credit note {credit_note.reference} names no invoice to correct: a person must key it",
+            errors=[FieldError(("path", "key"), "no invoice to correct")],
+            slug="credit-note-without-invoice",
+        )
+    return found

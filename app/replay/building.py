@@ -5,6 +5,11 @@ Figures are the frozen ones: an order's and a deferred document's stored totals,
 capture or issue. A recap invoice's lines are its deferred invoices' lines; its totals are computed
 again over those lines by app/pricing.py (per VAT rate on the sum of the lines), never by adding the
 invoices' rounded totals. The seller is the company of the settings, as on delivery notes.
+
+Dates: an invoice is dated when it was issued (its deferred document's date); the goods were delivered
+on its delivery note's date (BT-72), or for a recap over notes of several days, over the period from
+the first to the last of them (BG-14). The delivery address goes on the document only when it differs
+from the buyer's billing address, as the 2026 mentions ask.
 """
 
 from collections.abc import Iterable, Sequence
@@ -19,10 +24,13 @@ from app.pricing import PricedLine, Totals, compute_totals, stored_totals
 from app.replay.documents import (
     CorrectedInvoice,
     DocumentKind,
+    DocumentNote,
     DocumentReferences,
     ErpDocument,
     ErpLine,
     ErpParty,
+    NoteSubject,
+    Period,
     PostalAddress,
 )
 from app.replay.sources import CustomerRow, DocumentSource, LineRow, OrderSource
@@ -43,6 +51,14 @@ def seller_party(settings: Settings) -> ErpParty:
         vat_number=settings.seller_vat_number,
         gln=settings.seller_gln,
         legal_id=settings.seller_legal_id,
+    )
+
+
+def legal_notes(settings: Settings) -> tuple[DocumentNote, ...]:
+    return (
+        DocumentNote(NoteSubject.LATE_PENALTIES, settings.late_penalties_mention),
+        DocumentNote(NoteSubject.RECOVERY_INDEMNITY, settings.recovery_indemnity_mention),
+        DocumentNote(NoteSubject.EARLY_PAYMENT, settings.early_payment_mention),
     )
 
 
@@ -88,6 +104,7 @@ def invoice_document(
 ) -> ErpDocument:
     """One deferred invoice, for one delivery note."""
     document = source.document
+    buyer = buyer_party(source.customer)
     return ErpDocument(
         kind=DocumentKind.INVOICE,
         idempotency_key=str(document.idempotency_key),
@@ -97,12 +114,15 @@ def invoice_document(
         due_date=document.issue_date + timedelta(days=settings.payment_terms_days),
         payment_terms=settings.payment_terms,
         seller=seller,
-        buyer=buyer_party(source.customer),
+        buyer=buyer,
         lines=tuple(_line(line, line.customer_discount_percent) for line in source.lines),
         totals=stored_totals(
             document.net_total, document.vat_total, document.gross_total, document.vat_breakdown
         ),
-        delivery_address=_address(document.note_address),
+        delivery_address=_delivery_address(document.note_address, buyer),
+        delivery_date=document.note_date,
+        vat_on_debits=settings.seller_vat_on_debits,
+        notes=legal_notes(settings),
         references=DocumentReferences(
             order_numbers=_present(document.order_number),
             customer_reference=document.customer_reference,
@@ -131,6 +151,8 @@ def recap_document(
     rows = [member.document for member in members]
     customer_references = _unique(row.customer_reference for row in rows if row.customer_reference)
     addresses = _unique(_address(row.note_address) for row in rows if row.note_address)
+    buyer = buyer_party(members[0].customer)
+    delivered = sorted({row.note_date for row in rows if row.note_date})
     return ErpDocument(
         kind=DocumentKind.INVOICE,
         idempotency_key=key,
@@ -140,10 +162,14 @@ def recap_document(
         due_date=issue_date + timedelta(days=settings.payment_terms_days),
         payment_terms=settings.payment_terms,
         seller=seller,
-        buyer=buyer_party(members[0].customer),
+        buyer=buyer,
         lines=lines,
         totals=computed_totals(source_lines),
-        delivery_address=addresses[0] if len(addresses) == 1 else None,
+        delivery_address=_different(addresses[0], buyer) if len(addresses) == 1 else None,
+        delivery_date=delivered[0] if len(delivered) == 1 else None,
+        delivery_period=Period(delivered[0], delivered[-1]) if len(delivered) > 1 else None,
+        vat_on_debits=settings.seller_vat_on_debits,
+        notes=legal_notes(settings),
         references=DocumentReferences(
             order_numbers=_unique(row.order_number for row in rows if row.order_number),
             customer_reference=customer_references[0] if len(customer_references) == 1 else None,
@@ -158,7 +184,9 @@ def credit_note_document(
     corrected: tuple[CorrectedInvoice, ...],
     credit_note_number: str | None,
     seller: ErpParty,
+    settings: Settings,
 ) -> ErpDocument:
+    """A credit note; the goods it credits were delivered on the date of the note they went back against."""
     document = source.document
     return ErpDocument(
         kind=DocumentKind.CREDIT_NOTE,
@@ -173,6 +201,9 @@ def credit_note_document(
         totals=stored_totals(
             document.net_total, document.vat_total, document.gross_total, document.vat_breakdown
         ),
+        delivery_date=document.note_date,
+        vat_on_debits=settings.seller_vat_on_debits,
+        notes=legal_notes(settings),
         references=DocumentReferences(
             order_numbers=_present(document.order_number),
             delivery_note_numbers=_present(document.note_number),
@@ -231,6 +262,23 @@ def _address(address: dict[str, Any] | None) -> PostalAddress | None:
         city=address["city"],
         country_code=address.get("country") or "FR",
     )
+
+
+def _delivery_address(address: dict[str, Any] | None, buyer: ErpParty) -> PostalAddress | None:
+    postal = _address(address)
+    return None if postal is None else _different(postal, buyer)
+
+
+def _different(address: PostalAddress, buyer: ErpParty) -> PostalAddress | None:
+    """The delivery address, unless it is the buyer's billing address."""
+    billing = buyer.address
+    same = (
+        (address.postal_code, address.city, address.country_code)
+        == (billing.postal_code, billing.city, billing.country_code)
+        and set(address.lines) <= {buyer.name, *billing.lines}
+        and set(billing.lines) <= {buyer.name, *address.lines}
+    )
+    return None if same else address
 
 
 def _unique(values: Iterable[Any]) -> tuple[Any, ...]:

@@ -28,6 +28,23 @@ class DocumentKind(StrEnum):
     CREDIT_NOTE = "credit_note"
 
 
+class OperationCategory(StrEnum):
+    """What an invoice bills, a mention of the 2026 reform and the CTC-FR process type (BT-23):
+    delivered goods (`B1`), services (`S1`) or both (`M1`)."""
+
+    GOODS = "goods"
+    SERVICES = "services"
+    MIXED = "mixed"
+
+
+class NoteSubject(StrEnum):
+    """UNTDID 4451 subjects of the notes French invoices must carry (BT-21, CTC-FR rule BR-FR-05)."""
+
+    RECOVERY_INDEMNITY = "PMT"
+    LATE_PENALTIES = "PMD"
+    EARLY_PAYMENT = "AAB"
+
+
 @dataclass(frozen=True, slots=True)
 class PostalAddress:
     lines: tuple[str, ...]
@@ -46,6 +63,32 @@ class ErpParty:
     vat_number: str | None = None
     gln: str | None = None
     legal_id: str | None = None
+
+    @property
+    def siren(self) -> str | None:
+        """The SIREN (BT-30, BT-47): `legal_id` when a SIREN, its first nine digits when a SIRET."""
+        digits = _digits(self.legal_id)
+        return digits[:9] if len(digits) in (9, 14) else None
+
+    @property
+    def siret(self) -> str | None:
+        """The SIRET of the establishment, when `legal_id` is one (BT-29, scheme 0009)."""
+        digits = _digits(self.legal_id)
+        return digits if len(digits) == 14 else None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentNote:
+    subject: NoteSubject
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Dates from `start` to `end`, both included."""
+
+    start: date
+    end: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +157,14 @@ class ErpDocument:
     references: DocumentReferences = field(default_factory=DocumentReferences)
     due_date: date | None = None
     payment_terms: str | None = None
+    # When the goods were delivered: the delivery note's date (BT-72), or for a recap invoice over
+    # notes of several days the first and last of them (the invoicing period, BG-14).
+    delivery_date: date | None = None
+    delivery_period: Period | None = None
+    operation_category: OperationCategory = OperationCategory.GOODS
+    # The seller opted to pay VAT on debits (BT-8, and a mention on the invoice).
+    vat_on_debits: bool = False
+    notes: tuple[DocumentNote, ...] = ()
 
     def __post_init__(self) -> None:
         # An inconsistent document would be refused by the ERP or produce an invalid invoice XML:
@@ -147,6 +198,16 @@ class ErpDocument:
             "issue_date": self.issue_date.isoformat(),
             "due_date": self.due_date.isoformat() if self.due_date else None,
             "payment_terms": self.payment_terms,
+            "delivery_date": self.delivery_date.isoformat() if self.delivery_date else None,
+            "delivery_period": None
+            if self.delivery_period is None
+            else {
+                "start": self.delivery_period.start.isoformat(),
+                "end": self.delivery_period.end.isoformat(),
+            },
+            "operation_category": self.operation_category.value,
+            "vat_on_debits": self.vat_on_debits,
+            "notes": [{"subject": note.subject.value, "text": note.text} for note in self.notes],
             "currency": self.currency,
             "seller": _party_dict(self.seller),
             "buyer": _party_dict(self.buyer),
@@ -199,6 +260,14 @@ class ErpDocument:
             issue_date=date.fromisoformat(data["issue_date"]),
             due_date=_date_or_none(data.get("due_date")),
             payment_terms=data.get("payment_terms"),
+            # Documents frozen before these keys existed read as they were sent.
+            delivery_date=_date_or_none(data.get("delivery_date")),
+            delivery_period=_period_or_none(data.get("delivery_period")),
+            operation_category=OperationCategory(data.get("operation_category", OperationCategory.GOODS)),
+            vat_on_debits=bool(data.get("vat_on_debits", False)),
+            notes=tuple(
+                DocumentNote(NoteSubject(note["subject"]), note["text"]) for note in data.get("notes", ())
+            ),
             currency=data["currency"],
             seller=_party_from(data["seller"]),
             buyer=_party_from(data["buyer"]),
@@ -242,6 +311,12 @@ def _corrected_from(data: dict[str, Any]) -> CorrectedInvoice:
     )
 
 
+def _period_or_none(data: dict[str, str] | None) -> Period | None:
+    if not data:
+        return None
+    return Period(date.fromisoformat(data["start"]), date.fromisoformat(data["end"]))
+
+
 def _address_dict(address: PostalAddress) -> dict[str, Any]:
     return {
         "lines": list(address.lines),
@@ -276,6 +351,11 @@ def _line_dict(line: ErpLine) -> dict[str, Any]:
         "vat_rate": rate_str(line.vat_rate),
         "net_amount": money_str(line.net_amount),
     }
+
+
+def _digits(value: str | None) -> str:
+    digits = (value or "").replace(" ", "")
+    return digits if digits.isdigit() else ""
 
 
 def _date_or_none(value: str | None) -> date | None:

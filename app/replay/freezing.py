@@ -153,7 +153,7 @@ def _single(
         # Billed by the ERP before the outage: known there by this number only.
         corrected.append(CorrectedInvoice(reference=erp_invoice, erp_number=erp_invoice))
     return building.credit_note_document(
-        source, corrected=tuple(corrected), credit_note_number=number, seller=seller
+        source, corrected=tuple(corrected), credit_note_number=number, seller=seller, settings=settings
     )
 
 

@@ -65,7 +65,8 @@ class OrderSource:
 class DocumentSource:
     """A deferred invoice or credit note, with the numbers of its order and delivery note."""
 
-    document: Any  # a deferred_document row, with order_number, customer_reference, note_number, note_address
+    document: Any  # a deferred_document row, with order_number, customer_reference and its note's
+    # note_number, note_date and note_address
     customer: CustomerRow
     lines: Sequence[DocumentLineRow]
 
@@ -171,6 +172,7 @@ def load_documents(session: Session, ids: Iterable[int]) -> dict[int, DocumentSo
             SaleOrder.number.label("order_number"),
             SaleOrder.customer_reference,
             DeliveryNote.number.label("note_number"),
+            DeliveryNote.issue_date.label("note_date"),
             DeliveryNote.shipping_address.label("note_address"),
         )
         .outerjoin(SaleOrder, SaleOrder.id == document.order_id)

@@ -4,9 +4,11 @@ needs; read back with pypdf and factur-x."""
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from io import BytesIO
+from typing import Any
 
 import facturx
 import pytest
@@ -14,19 +16,24 @@ from fastapi.testclient import TestClient
 from lxml import etree
 from pydantic import ValidationError
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from app.catalog.models import Customer
 from app.config import Settings
+from app.db import session_scope
 from app.invoice_pdf.rendering import InvoiceView, invoice_view, render_invoice_pdf
 from app.invoice_pdf.service import deferred_document_view
+from app.invoicing.models import DeferredDocument
 from app.replay.documents import ErpDocument
 from app.replay.formats import cii_bytes
 from app.replay.formats.samples import sample_credit_note, sample_invoice
 from app.templating import format_money
 from tests.builders import auth_headers, make_customer, make_product
 from tests.delivery.fulfilment import FINANCE, assert_problem, order_of, ship
+from tests.replay.erp_double import ErpDouble
+from tests.replay.test_engine import committed, replay
+from tests.replay.test_engine import settings as engine_settings
 from tests.replay.test_formats_xml import ACCEPTED_WARNINGS, schematron  # noqa: F401 (a fixture)
 
 CII = {"ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
@@ -37,7 +44,7 @@ INVOICE = sample_invoice(
     delivery_note_numbers=("BL-2026-000007",),
     invoice_number="FAD-2026-000001",
 )
-CREDIT_NOTE = sample_credit_note(8, invoice=INVOICE)
+CREDIT_NOTE = sample_credit_note(8, invoice=INVOICE, credit_note_number="AAD-2026-000001")
 
 
 def text_of(pdf: bytes) -> str:
@@ -98,7 +105,8 @@ class TestLegalMentions:
         assert "Entrepôt Nord" in text  # the delivery address, different from billing
         assert "CMD-2026-000007" in text and "BL-2026-000007" in text and "PO-00007" in text
         assert "Date de facture" in text and "Date de livraison" in text and "01/04/2026" in text
-        assert "pénalités de retard" in text and "40 €" in text
+        assert "02/03/2026 01/03/2026" in text  # issued the day after the delivery
+        assert "Pénalités de retard" in text and "40 €" in text
         assert "Pas d'escompte pour paiement anticipé." in text
         assert "Catégorie d'opération : livraison de biens." in text
         assert "TVA d'après les débits" not in text
@@ -115,7 +123,7 @@ class TestLegalMentions:
         assert amounts == sum((line.net_amount for line in INVOICE.lines), Decimal(0))
 
     def test_the_vat_on_debits_option_is_stated_when_the_seller_took_it(self) -> None:
-        view = invoice_view(INVOICE, seller_mentions=MENTIONS, vat_on_debits=True)
+        view = invoice_view(replace(INVOICE, vat_on_debits=True), seller_mentions=MENTIONS)
         assert "Option pour le paiement de la TVA d'après les débits." in text_of(render_invoice_pdf(view))
 
     def test_a_credit_note_names_the_invoice_it_corrects(self, credit_note_pdf: bytes) -> None:
@@ -191,3 +199,78 @@ class TestSellerIdentityAtStartUp:
             Settings(**base, seller_legal_id="552100555", seller_legal_mentions=MENTIONS)
         settings = Settings(**base, seller_legal_id="552 100 554", seller_legal_mentions=MENTIONS)
         assert settings.seller_legal_id == "552 100 554"
+
+
+def returned(client: TestClient, session: Session, **return_extra: Any) -> tuple[dict[str, Any], str]:
+    """A shipped note and the reference of the credit note of one unit that came back."""
+    customer, product = make_customer(session), make_product(session, price="12.00")
+    note = ship(client, auth_headers(session, role="warehouse"), order_of(session, customer, (product, 3)))
+    body: dict[str, Any] = {"customer_code": customer.code, **return_extra}
+    if "invoice_reference" in return_extra:  # goods billed by the ERP before the outage
+        product = make_product(session, price="12.00")
+    else:
+        body["delivery_note_number"] = note["number"]
+    body["lines"] = [{"product_code": product.code, "quantity": 1, "reason": "damaged"}]
+    answer = client.post("/api/v1/returns", json=body, headers=auth_headers(session, role="rep"))
+    assert answer.status_code == 201, answer.text
+    return note, answer.json()["credit_note"]["reference"]
+
+
+class TestCreditNotePdf:
+    def test_before_replay_a_credit_note_prints_as_a_proforma_naming_the_invoice_it_corrects(
+        self, client: TestClient, session: Session
+    ) -> None:
+        note, reference = returned(client, session)
+        finance = auth_headers(session, role="finance")
+        listed = client.get("/api/v1/deferred-documents", params={"kind": "invoice"}, headers=finance).json()
+        invoice = next(d for d in listed["items"] if d["delivery_note_number"] == note["number"])
+
+        answer = client.get(f"/api/v1/deferred-documents/{reference}/pdf", headers=finance)
+
+        assert answer.status_code == 200, answer.text
+        text = text_of(answer.content)
+        assert "Avoir proforma" in text and "PROFORMA" in text and f"N° {reference}" in text
+        assert f"Avoir sur la facture n° {invoice['reference']} du " in text
+        assert "Total TTC de l'avoir 14,40" in text
+        assert PdfReader(BytesIO(answer.content)).attachments == {}
+
+    def test_a_credit_note_for_an_erp_invoice_names_it(self, client: TestClient, session: Session) -> None:
+        _, reference = returned(client, session, invoice_reference="F2025-00841")
+        pdf = client.get(
+            f"/api/v1/deferred-documents/{reference}/pdf", headers=auth_headers(session, role="finance")
+        )
+        assert pdf.status_code == 200, pdf.text
+        assert "Avoir sur la facture n° F2025-00841" in text_of(pdf.content)
+
+    def test_once_replayed_with_carnet_numbering_the_credit_note_is_final_and_names_the_final_invoice(
+        self,
+        fresh_engine: Engine,
+        schematron: Callable[[str, bytes], list[tuple[str, str, str]]],  # noqa: F811
+    ) -> None:
+        data = committed(fresh_engine, orders=2, credit_every=1, customers=1)
+        with session_scope(fresh_engine) as session:
+            session.execute(update(Customer).values(siren="732829320"))
+        config = engine_settings(
+            invoice_numbering="carnet", invoice_grouping="monthly_recap", seller_legal_id="552100554"
+        )
+        _, status = replay(fresh_engine, ErpDouble(), config)
+        assert status == "completed"
+
+        with session_scope(fresh_engine, write=False) as session:
+            first_invoice = session.scalars(
+                select(DeferredDocument.reference).where(DeferredDocument.kind == "invoice")
+            ).first()
+            assert first_invoice is not None
+            member = deferred_document_view(session, key=first_invoice, actor=FINANCE)
+            credit = deferred_document_view(session, key=data.credit_notes[0], actor=FINANCE)
+        # A deferred invoice grouped into a recap prints as the recap that was sent.
+        assert member.number.startswith("FAD-") and len(member.document.references.delivery_note_numbers) == 2
+        assert credit.number.startswith("AAD-") and not credit.is_proforma
+        corrected = credit.document.references.corrected_invoice
+        assert corrected is not None and corrected.number == member.number
+        pdf = render_invoice_pdf(credit)
+        assert f"Avoir sur la facture n° {member.number}" in text_of(pdf)
+        _, xml = facturx.get_xml_from_pdf(pdf, check_xsd=True)
+        referenced = etree.fromstring(xml).find(".//ram:InvoiceReferencedDocument/ram:IssuerAssignedID", CII)
+        assert referenced is not None and referenced.text == member.number
+        assert schematron("cii-fr", xml) == []

@@ -4,10 +4,12 @@ carrying the right figures and references."""
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import facturx
+import orjson
 import pytest
 from lxml import etree
 
@@ -30,6 +32,7 @@ UBL = {
 CII = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
     "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+    "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
 }
 # Warnings the EN 16931 schematron gives on purpose-built output, accepted knowingly:
 # CII-SR-475: it allows one named supporting document, a recap invoice names each extra delivery note;
@@ -73,6 +76,10 @@ def schematron() -> Callable[[str, bytes], list[tuple[str, str, str]]]:
         ),
         "ubl": compiler.compile_stylesheet(
             stylesheet_file=str(SCHEMAS / "ubl-2.1/EN16931-UBL-validation.xslt")
+        ),
+        # The French CTC rules (FNFE-MPE BR-FR-Flux2), fatal on emission from September 2026.
+        "cii-fr": compiler.compile_stylesheet(
+            stylesheet_file=str(SCHEMAS / "cii-schematron-fr-ctc/BR-FR-Flux2-Schematron-CII.xslt")
         ),
     }
     svrl = {"svrl": "http://purl.oclc.org/dsdl/svrl"}
@@ -199,9 +206,9 @@ class TestReferences:
             for r in ubl.iterfind("cac:AdditionalDocumentReference", UBL)
         ]
         assert extras == [
-            ("CMD-2026-000006", "Sales order"),
-            ("BL-2026-000006", "Delivery note"),
-            ("BL-2026-000007", "Delivery note"),
+            ("CMD-2026-000006", "BON_COMMANDE"),
+            ("BL-2026-000006", "BON_LIVRAISON"),
+            ("BL-2026-000007", "BON_LIVRAISON"),
         ]
 
         cii = build_cii(document)
@@ -255,10 +262,130 @@ class TestReferences:
         ubl = build_ubl(document)
         seller = "cac:AccountingSupplierParty/cac:Party/"
         assert ubl.findtext(seller + "cac:PartyTaxScheme/cbc:CompanyID", namespaces=UBL) == "FR32123456789"
-        assert ubl.find(seller + "cbc:EndpointID", UBL).get("schemeID") == "0088"
         cii = build_cii(document)
         buyer_vat = ".//ram:BuyerTradeParty/ram:SpecifiedTaxRegistration/ram:ID"
         assert cii.findtext(buyer_vat, namespaces=CII) == document.buyer.vat_number
+        gln = cii.find(".//ram:SellerTradeParty/ram:GlobalID", CII)
+        assert (gln.text, gln.get("schemeID")) == (document.seller.gln, "0088")
+        # Without a SIREN, the GLN is the UBL party's electronic address.
+        foreign = replace(document, buyer=replace(document.buyer, legal_id=None))
+        endpoint = build_ubl(foreign).find("cac:AccountingCustomerParty/cac:Party/cbc:EndpointID", UBL)
+        assert (endpoint.text, endpoint.get("schemeID")) == (document.buyer.gln, "0088")
+
+
+def single_invoice() -> ErpDocument:
+    return sample_invoice(
+        3,
+        order_numbers=("CMD-2026-000003",),
+        delivery_note_numbers=("BL-2026-000003",),
+        invoice_number="FA-2026-000043",
+    )
+
+
+def cii_value(root: etree._Element, path: str) -> tuple[str | None, str | None]:
+    element = root.find(path, CII)
+    assert element is not None, path
+    return element.text, element.get("schemeID")
+
+
+class TestFrenchEInvoicing:
+    """The 2026 reform's identifiers and mentions, and the CTC-FR rules (BR-FR-Flux2) on the CII."""
+
+    @pytest.mark.parametrize("document", documents(), ids=lambda d: d.reference)
+    def test_the_cii_breaks_no_french_ctc_rule(
+        self, document: ErpDocument, schematron: Callable[[str, bytes], list[tuple[str, str, str]]]
+    ) -> None:
+        assert schematron("cii-fr", cii_bytes(document)) == []
+
+    @pytest.mark.parametrize("document", [single_invoice(), recap_invoice()], ids=["single", "recap"])
+    def test_the_process_type_says_goods(self, document: ErpDocument) -> None:
+        context = "rsm:ExchangedDocumentContext/ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID"
+        assert build_cii(document).findtext(context, namespaces=CII) == "B1"
+        assert build_ubl(document).findtext("cbc:ProfileID", namespaces=UBL) == "B1"
+        credit_note = sample_credit_note(4, invoice=document)
+        assert build_ubl(credit_note).findtext("cbc:ProfileID", namespaces=UBL) == "B1"
+
+    def test_the_delivery_date_is_the_delivery_notes(self) -> None:
+        document = single_invoice()
+        assert document.delivery_date == date(2026, 3, 1) != document.issue_date
+        delivered = ".//ram:ActualDeliverySupplyChainEvent/ram:OccurrenceDateTime/udt:DateTimeString"
+        assert build_cii(document).findtext(delivered, namespaces=CII) == "20260301"
+        assert build_ubl(document).findtext("cac:Delivery/cbc:ActualDeliveryDate", namespaces=UBL) == (
+            "2026-03-01"
+        )
+        credit_note = sample_credit_note(4, invoice=document)
+        assert build_cii(credit_note).findtext(delivered, namespaces=CII) == "20260301"
+
+    def test_a_recap_over_several_days_states_the_period_of_its_deliveries(self) -> None:
+        document = recap_invoice()
+        cii = build_cii(document)
+        assert cii.find(".//ram:ActualDeliverySupplyChainEvent", CII) is None
+        period = ".//ram:ApplicableHeaderTradeSettlement/ram:BillingSpecifiedPeriod/"
+        assert [
+            cii.findtext(period + f"ram:{end}/udt:DateTimeString", namespaces=CII)
+            for end in ("StartDateTime", "EndDateTime")
+        ] == ["20260227", "20260301"]
+        ubl = build_ubl(document)
+        assert ubl.findtext("cac:InvoicePeriod/cbc:StartDate", namespaces=UBL) == "2026-02-27"
+        assert ubl.findtext("cac:InvoicePeriod/cbc:EndDate", namespaces=UBL) == "2026-03-01"
+
+    def test_sirens_are_legal_ids_and_electronic_addresses_and_a_siret_is_split(self) -> None:
+        document = single_invoice()
+        document = replace(document, seller=replace(document.seller, legal_id="552 100 554 00013"))
+        cii = build_cii(document)
+        seller, buyer = ".//ram:SellerTradeParty/", ".//ram:BuyerTradeParty/"
+        assert cii_value(cii, seller + "ram:SpecifiedLegalOrganization/ram:ID") == ("552100554", "0002")
+        assert cii_value(cii, seller + "ram:GlobalID[@schemeID='0009']") == ("55210055400013", "0009")
+        assert cii_value(cii, seller + "ram:URIUniversalCommunication/ram:URIID") == ("552100554", "0225")
+        assert cii_value(cii, buyer + "ram:SpecifiedLegalOrganization/ram:ID") == ("000000003", "0002")
+        assert cii_value(cii, buyer + "ram:URIUniversalCommunication/ram:URIID") == ("000000003", "0225")
+        ubl = build_ubl(document)
+        party = "cac:AccountingSupplierParty/cac:Party/"
+        legal = ubl.find(party + "cac:PartyLegalEntity/cbc:CompanyID", UBL)
+        assert (legal.text, legal.get("schemeID")) == ("552100554", "0002")
+        endpoint = ubl.find(party + "cbc:EndpointID", UBL)
+        assert (endpoint.text, endpoint.get("schemeID")) == ("552100554", "0225")
+        siret = ubl.find(party + "cac:PartyIdentification/cbc:ID[@schemeID='0009']", UBL)
+        assert siret is not None and siret.text == "55210055400013"
+        assert facturx.xml_check_xsd(ubl_bytes(document), flavor="ubl-2.1-invoice")
+
+    def test_the_legal_mentions_are_notes_with_their_subject_codes(self) -> None:
+        document = single_invoice()
+        notes = [
+            (n.findtext("ram:SubjectCode", namespaces=CII), n.findtext("ram:Content", namespaces=CII))
+            for n in build_cii(document).iterfind("rsm:ExchangedDocument/ram:IncludedNote", CII)
+        ]
+        assert [code for code, _ in notes] == ["PMD", "PMT", "AAB"]
+        assert "40 €" in dict(notes)["PMT"]
+        ubl_notes = [n.text for n in build_ubl(document).iterfind("cbc:Note", UBL)]
+        assert ubl_notes == [f"#{code}#{text}" for code, text in notes]
+
+    def test_the_vat_on_debits_option_is_the_vat_point_date_code(
+        self, schematron: Callable[[str, bytes], list[tuple[str, str, str]]]
+    ) -> None:
+        for document in (single_invoice(), recap_invoice()):
+            opted = replace(document, vat_on_debits=True)
+            codes = build_cii(opted).findall(
+                ".//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:DueDateTypeCode", CII
+            )
+            assert {code.text for code in codes} == {"5"} and len(codes) == len(document.totals.vat_breakdown)
+            assert build_ubl(opted).findtext("cac:InvoicePeriod/cbc:DescriptionCode", namespaces=UBL) == "3"
+            for kind, xml in (
+                ("cii", cii_bytes(opted)),
+                ("ubl", ubl_bytes(opted)),
+                ("cii-fr", cii_bytes(opted)),
+            ):
+                assert [f for f in schematron(kind, xml) if f[0] not in ACCEPTED_WARNINGS] == [], kind
+        assert build_cii(single_invoice()).find(".//ram:DueDateTypeCode", CII) is None
+
+    def test_new_fields_survive_the_json_round_trip_and_old_payloads_still_read(self) -> None:
+        document = replace(recap_invoice(), vat_on_debits=True)
+        assert ErpDocument.from_json(document.to_json()) == document
+        old = orjson.loads(single_invoice().to_json())
+        for key in ("delivery_date", "delivery_period", "operation_category", "vat_on_debits", "notes"):
+            del old[key]
+        read = ErpDocument.from_dict(old)
+        assert (read.delivery_date, read.notes, read.vat_on_debits) == (None, (), False)
 
 
 class TestUnsupported:

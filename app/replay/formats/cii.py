@@ -3,9 +3,10 @@
 The same figures as the UBL form (`formats.common`), in CII's places: TypeCode 380 for an invoice,
 381 for a credit note (amounts stay positive). CII has one slot for a despatch advice: a recap
 invoice's first delivery note goes there and the others are listed as additional referenced
-documents (type 916, named "Delivery note"), so none is lost.
+documents (type 916, named `BON_LIVRAISON`), so none is lost.
 """
 
+from datetime import date
 from decimal import Decimal
 
 from lxml import etree  # type: ignore[import-untyped]
@@ -13,15 +14,21 @@ from lxml import etree  # type: ignore[import-untyped]
 from app.money import money_str, price_str, rate_str
 from app.replay.documents import ErpDocument, ErpLine, ErpParty, PostalAddress
 from app.replay.formats.common import (
+    DELIVERY_NOTE,
     EN16931,
+    FR_ADDRESS_SCHEME,
     GLN_SCHEME,
     GTIN_SCHEME,
     ROUNDING_REASON,
+    SALES_ORDER,
     SIREN_SCHEME,
+    SIRET_SCHEME,
+    VAT_ON_INVOICE_DATE_CII,
     allowances_total,
     charges_total,
     line_price,
     line_total,
+    process_type,
     quantity_text,
     rounding_adjustments,
     type_code,
@@ -55,12 +62,17 @@ def build_cii(document: ErpDocument) -> etree._Element:
     code = type_code(document)
     root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap=NSMAP)
     context = etree.SubElement(root, f"{{{RSM}}}ExchangedDocumentContext")
+    _ram(_ram(context, "BusinessProcessSpecifiedDocumentContextParameter"), "ID", process_type(document))
     _ram(_ram(context, "GuidelineSpecifiedDocumentContextParameter"), "ID", EN16931)
 
     header = etree.SubElement(root, f"{{{RSM}}}ExchangedDocument")
     _ram(header, "ID", document.number)
     _ram(header, "TypeCode", code)
-    _date(header, "IssueDateTime", document.issue_date.strftime("%Y%m%d"))
+    _date(header, "IssueDateTime", _day(document.issue_date))
+    for note in document.notes:
+        included = _ram(header, "IncludedNote")
+        _ram(included, "Content", note.text)
+        _ram(included, "SubjectCode", note.subject.value)
 
     transaction = etree.SubElement(root, f"{{{RSM}}}SupplyChainTradeTransaction")
     for line in document.lines:
@@ -76,6 +88,10 @@ def cii_bytes(document: ErpDocument) -> bytes:
         build_cii(document), xml_declaration=True, encoding="UTF-8", pretty_print=True
     )
     return xml
+
+
+def _day(value: date) -> str:
+    return value.strftime("%Y%m%d")
 
 
 def _trade_tax(parent: etree._Element, rate: Decimal) -> None:
@@ -100,10 +116,14 @@ def _party(parent: etree._Element, name: str, party: ErpParty) -> None:
     _ram(element, "ID", party.code)
     if party.gln:
         _ram(element, "GlobalID", party.gln, schemeID=GLN_SCHEME)
+    if party.siret:
+        _ram(element, "GlobalID", party.siret, schemeID=SIRET_SCHEME)
     _ram(element, "Name", party.name)
-    if party.legal_id:
-        _ram(_ram(element, "SpecifiedLegalOrganization"), "ID", party.legal_id, schemeID=SIREN_SCHEME)
+    if party.siren:
+        _ram(_ram(element, "SpecifiedLegalOrganization"), "ID", party.siren, schemeID=SIREN_SCHEME)
     _address(element, party.address)
+    if party.siren:
+        _ram(_ram(element, "URIUniversalCommunication"), "URIID", party.siren, schemeID=FR_ADDRESS_SCHEME)
     if party.vat_number:
         _ram(_ram(element, "SpecifiedTaxRegistration"), "ID", party.vat_number, schemeID="VA")
 
@@ -124,8 +144,8 @@ def _agreement(agreement: etree._Element, document: ErpDocument) -> None:
         _referenced(agreement, "SellerOrderReferencedDocument", refs.order_numbers[0])
     if refs.customer_reference:
         _referenced(agreement, "BuyerOrderReferencedDocument", refs.customer_reference)
-    extras = [(n, "Sales order") for n in refs.order_numbers[1:]]
-    extras += [(n, "Delivery note") for n in refs.delivery_note_numbers[1:]]
+    extras = [(n, SALES_ORDER) for n in refs.order_numbers[1:]]
+    extras += [(n, DELIVERY_NOTE) for n in refs.delivery_note_numbers[1:]]
     for number, label in extras:
         extra = _referenced(agreement, "AdditionalReferencedDocument", number)
         _ram(extra, "TypeCode", SUPPORTING_DOCUMENT)
@@ -135,6 +155,12 @@ def _agreement(agreement: etree._Element, document: ErpDocument) -> None:
 def _delivery(delivery: etree._Element, document: ErpDocument) -> None:
     if document.delivery_address is not None:
         _address(_ram(delivery, "ShipToTradeParty"), document.delivery_address)
+    if document.delivery_date is not None:
+        _date(
+            _ram(delivery, "ActualDeliverySupplyChainEvent"),
+            "OccurrenceDateTime",
+            _day(document.delivery_date),
+        )
     if document.references.delivery_note_numbers:
         _referenced(
             delivery, "DespatchAdviceReferencedDocument", document.references.delivery_note_numbers[0]
@@ -150,7 +176,13 @@ def _settlement(settlement: etree._Element, document: ErpDocument) -> None:
         _ram(tax, "TypeCode", "VAT")
         _ram(tax, "BasisAmount", money_str(vat.base))
         _ram(tax, "CategoryCode", vat_category(vat.rate))
+        if document.vat_on_debits:
+            _ram(tax, "DueDateTypeCode", VAT_ON_INVOICE_DATE_CII)
         _ram(tax, "RateApplicablePercent", rate_str(vat.rate))
+    if document.delivery_period is not None:
+        period = _ram(settlement, "BillingSpecifiedPeriod")
+        _date(period, "StartDateTime", _day(document.delivery_period.start))
+        _date(period, "EndDateTime", _day(document.delivery_period.end))
 
     adjustments = rounding_adjustments(document)
     for adjustment in adjustments:
@@ -166,7 +198,7 @@ def _settlement(settlement: etree._Element, document: ErpDocument) -> None:
         if document.payment_terms:
             _ram(terms, "Description", document.payment_terms)
         if document.due_date:
-            _date(terms, "DueDateDateTime", document.due_date.strftime("%Y%m%d"))
+            _date(terms, "DueDateDateTime", _day(document.due_date))
 
     summary = _ram(settlement, "SpecifiedTradeSettlementHeaderMonetarySummation")
     _ram(summary, "LineTotalAmount", money_str(line_total(document)))
@@ -181,7 +213,7 @@ def _settlement(settlement: etree._Element, document: ErpDocument) -> None:
     for corrected in document.references.corrected_invoices:  # BG-3 repeats
         invoice = _referenced(settlement, "InvoiceReferencedDocument", corrected.number)
         if corrected.issue_date:
-            _date(invoice, "FormattedIssueDateTime", corrected.issue_date.strftime("%Y%m%d"), namespace=QDT)
+            _date(invoice, "FormattedIssueDateTime", _day(corrected.issue_date), namespace=QDT)
 
 
 def _line(transaction: etree._Element, line: ErpLine) -> None:

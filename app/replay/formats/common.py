@@ -12,16 +12,33 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from app.money import ZERO, percent, rate_str
-from app.replay.documents import DocumentKind, ErpDocument, ErpLine
+from app.replay.documents import DocumentKind, ErpDocument, ErpLine, OperationCategory
 
 EN16931 = "urn:cen.eu:en16931:2017"
 INVOICE_TYPE_CODE = "380"
 CREDIT_NOTE_TYPE_CODE = "381"
 STANDARD_RATE_CATEGORY = "S"
 SIREN_SCHEME = "0002"
+SIRET_SCHEME = "0009"
+# Electronic addresses of the French directory (BT-34, BT-49): a company's base address is its SIREN.
+FR_ADDRESS_SCHEME = "0225"
+# CTC-FR business process types (BT-23, rule BR-FR-08): an invoice not paid in advance, of goods,
+# services or both.
+PROCESS_TYPES = {
+    OperationCategory.GOODS: "B1",
+    OperationCategory.SERVICES: "S1",
+    OperationCategory.MIXED: "M1",
+}
+# The VAT point date code (BT-8) that says VAT is due on the invoice date, as under the option for
+# VAT on debits: UNTDID 2475 in CII, UNTDID 2005 in UBL.
+VAT_ON_INVOICE_DATE_CII = "5"
+VAT_ON_INVOICE_DATE_UBL = "3"
 GLN_SCHEME = "0088"
 GTIN_SCHEME = "0160"
-ROUNDING_REASON = "Rounding of VAT-inclusive prices"
+# Names of supporting documents (BT-123) from the French list (CTC-FR rule BR-FR-17).
+SALES_ORDER = "BON_COMMANDE"
+DELIVERY_NOTE = "BON_LIVRAISON"
+ROUNDING_REASON = "Arrondi des prix TTC"
 PRICE_STEP = Decimal("0.0001")
 
 
@@ -56,6 +73,10 @@ def type_code(document: ErpDocument) -> str:
     if document.kind is DocumentKind.CREDIT_NOTE:
         return CREDIT_NOTE_TYPE_CODE
     raise UnsupportedDocument(f"{document.reference}: an {document.kind} has no invoice XML form")
+
+
+def process_type(document: ErpDocument) -> str:
+    return PROCESS_TYPES[document.operation_category]
 
 
 def vat_category(rate: Decimal) -> str:

@@ -13,10 +13,13 @@ from app.pricing import Totals, compute_totals, price_line
 from app.replay.documents import (
     CorrectedInvoice,
     DocumentKind,
+    DocumentNote,
     DocumentReferences,
     ErpDocument,
     ErpLine,
     ErpParty,
+    NoteSubject,
+    Period,
     PostalAddress,
 )
 
@@ -29,6 +32,11 @@ SELLER = ErpParty(
     legal_id="123456789",
 )
 ISSUE_DATE = date(2026, 3, 2)
+NOTES = (
+    DocumentNote(NoteSubject.LATE_PENALTIES, "Pénalités de retard : 3 fois le taux d'intérêt légal"),
+    DocumentNote(NoteSubject.RECOVERY_INDEMNITY, "Indemnité forfaitaire pour frais de recouvrement : 40 €"),
+    DocumentNote(NoteSubject.EARLY_PAYMENT, "Pas d'escompte pour paiement anticipé."),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,7 @@ def sample_buyer(number: int) -> ErpParty:
         address=PostalAddress((f"{number} avenue Jean Jaurès",), "75019", "Paris"),
         vat_number=f"FR{number % 90 + 10:02d}{number:09d}",
         gln=f"30{number:011d}",
+        legal_id=f"{number:09d}",
     )
 
 
@@ -134,8 +143,11 @@ def sample_invoice(
     lines: int = 6,
     invoice_number: str | None = None,
 ) -> ErpDocument:
-    """A deferred invoice; with several delivery notes it is a recap invoice."""
+    """A deferred invoice, issued the day after its delivery; with several delivery notes it is a
+    recap invoice over the days before its issue, one note a day."""
     invoice_lines = sample_lines(number, lines)
+    first_delivery = ISSUE_DATE - timedelta(days=len(delivery_note_numbers))
+    recap = len(delivery_note_numbers) > 1
     return ErpDocument(
         kind=DocumentKind.INVOICE,
         idempotency_key=f"invoice:DI-2026-{number:06d}",
@@ -143,12 +155,15 @@ def sample_invoice(
         invoice_number=invoice_number,
         issue_date=ISSUE_DATE,
         due_date=ISSUE_DATE + timedelta(days=30),
-        payment_terms="30 jours date de facture ; pénalités de retard 3 fois le taux légal, indemnité 40 €",
+        payment_terms="30 jours date de facture",
+        notes=NOTES,
         seller=SELLER,
         buyer=sample_buyer(number),
         delivery_address=PostalAddress(
             ("Entrepôt Nord", "ZI des Chanteraines"), "92390", "Villeneuve-la-Garenne"
         ),
+        delivery_date=None if recap else first_delivery,
+        delivery_period=Period(first_delivery, ISSUE_DATE - timedelta(days=1)) if recap else None,
         lines=invoice_lines,
         totals=totals_of(invoice_lines),
         references=DocumentReferences(
@@ -159,15 +174,20 @@ def sample_invoice(
     )
 
 
-def sample_credit_note(number: int, *, invoice: ErpDocument, erp_number: str | None = None) -> ErpDocument:
+def sample_credit_note(
+    number: int, *, invoice: ErpDocument, erp_number: str | None = None, credit_note_number: str | None = None
+) -> ErpDocument:
     """Credits the first two lines of `invoice` (a return of damaged books, say)."""
     credited = invoice.lines[:2]
     return ErpDocument(
         kind=DocumentKind.CREDIT_NOTE,
         idempotency_key=f"credit_note:DC-2026-{number:06d}",
         reference=f"DC-2026-{number:06d}",
+        invoice_number=credit_note_number,
         issue_date=ISSUE_DATE + timedelta(days=5),
         payment_terms="Avoir à déduire du prochain règlement",
+        notes=NOTES,
+        delivery_date=invoice.delivery_date,
         seller=SELLER,
         buyer=invoice.buyer,
         lines=credited,

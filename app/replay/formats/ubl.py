@@ -13,15 +13,21 @@ from lxml import etree  # type: ignore[import-untyped]
 from app.money import money_str, price_str, rate_str
 from app.replay.documents import DocumentKind, ErpDocument, ErpLine, ErpParty, PostalAddress
 from app.replay.formats.common import (
+    DELIVERY_NOTE,
     EN16931,
+    FR_ADDRESS_SCHEME,
     GLN_SCHEME,
     GTIN_SCHEME,
     ROUNDING_REASON,
+    SALES_ORDER,
     SIREN_SCHEME,
+    SIRET_SCHEME,
+    VAT_ON_INVOICE_DATE_UBL,
     allowances_total,
     charges_total,
     line_price,
     line_total,
+    process_type,
     quantity_text,
     rounding_adjustments,
     type_code,
@@ -57,14 +63,24 @@ def build_ubl(document: ErpDocument) -> etree._Element:
     refs = document.references
 
     _cbc(root, "CustomizationID", EN16931)
+    _cbc(root, "ProfileID", process_type(document))
     _cbc(root, "ID", document.number)
     _cbc(root, "IssueDate", document.issue_date.isoformat())
     if document.due_date and not is_credit_note:
         _cbc(root, "DueDate", document.due_date.isoformat())
     _cbc(root, "CreditNoteTypeCode" if is_credit_note else "InvoiceTypeCode", code)
+    for note in document.notes:  # the subject code (BT-21) as "#code#" before the text (BT-22)
+        _cbc(root, "Note", f"#{note.subject.value}#{note.text}")
     _cbc(root, "DocumentCurrencyCode", currency)
     if refs.customer_reference:
         _cbc(root, "BuyerReference", refs.customer_reference)
+    if document.delivery_period is not None or document.vat_on_debits:
+        period = _cac(root, "InvoicePeriod")
+        if document.delivery_period is not None:
+            _cbc(period, "StartDate", document.delivery_period.start.isoformat())
+            _cbc(period, "EndDate", document.delivery_period.end.isoformat())
+        if document.vat_on_debits:
+            _cbc(period, "DescriptionCode", VAT_ON_INVOICE_DATE_UBL)
     if refs.customer_reference or refs.order_numbers:
         order = _cac(root, "OrderReference")
         # BT-13 (the buyer's purchase order) is mandatory in UBL once BT-14 is given: "NA" says unknown.
@@ -78,8 +94,8 @@ def build_ubl(document: ErpDocument) -> etree._Element:
             _cbc(invoice_ref, "IssueDate", corrected.issue_date.isoformat())
     if refs.delivery_note_numbers:
         _cbc(_cac(root, "DespatchDocumentReference"), "ID", refs.delivery_note_numbers[0])
-    extras = [(n, "Sales order") for n in refs.order_numbers[1:]]
-    extras += [(n, "Delivery note") for n in refs.delivery_note_numbers[1:]]
+    extras = [(n, SALES_ORDER) for n in refs.order_numbers[1:]]
+    extras += [(n, DELIVERY_NOTE) for n in refs.delivery_note_numbers[1:]]
     for number, label in extras:
         extra = _cac(root, "AdditionalDocumentReference")
         _cbc(extra, "ID", number)
@@ -87,9 +103,12 @@ def build_ubl(document: ErpDocument) -> etree._Element:
 
     _party(_cac(root, "AccountingSupplierParty"), document.seller)
     _party(_cac(root, "AccountingCustomerParty"), document.buyer)
-    if document.delivery_address is not None:
-        location = _cac(_cac(root, "Delivery"), "DeliveryLocation")
-        _address(_cac(location, "Address"), document.delivery_address)
+    if document.delivery_address is not None or document.delivery_date is not None:
+        delivery = _cac(root, "Delivery")
+        if document.delivery_date is not None:
+            _cbc(delivery, "ActualDeliveryDate", document.delivery_date.isoformat())
+        if document.delivery_address is not None:
+            _address(_cac(_cac(delivery, "DeliveryLocation"), "Address"), document.delivery_address)
     if is_credit_note and document.due_date:
         means = _cac(root, "PaymentMeans")
         _cbc(means, "PaymentMeansCode", "1")
@@ -155,9 +174,14 @@ def _address(address: etree._Element, postal: PostalAddress) -> None:
 
 def _party(role: etree._Element, party: ErpParty) -> None:
     element = _cac(role, "Party")
-    if party.gln:
+    # One electronic address: the French directory's (the SIREN) when the party has one, else its GLN.
+    if party.siren:
+        _cbc(element, "EndpointID", party.siren, schemeID=FR_ADDRESS_SCHEME)
+    elif party.gln:
         _cbc(element, "EndpointID", party.gln, schemeID=GLN_SCHEME)
     _cbc(_cac(element, "PartyIdentification"), "ID", party.code)
+    if party.siret:
+        _cbc(_cac(element, "PartyIdentification"), "ID", party.siret, schemeID=SIRET_SCHEME)
     _address(_cac(element, "PostalAddress"), party.address)
     if party.vat_number:
         scheme = _cac(element, "PartyTaxScheme")
@@ -165,8 +189,8 @@ def _party(role: etree._Element, party: ErpParty) -> None:
         _cbc(_cac(scheme, "TaxScheme"), "ID", "VAT")
     legal = _cac(element, "PartyLegalEntity")
     _cbc(legal, "RegistrationName", party.name)
-    if party.legal_id:
-        _cbc(legal, "CompanyID", party.legal_id, schemeID=SIREN_SCHEME)
+    if party.siren:
+        _cbc(legal, "CompanyID", party.siren, schemeID=SIREN_SCHEME)
 
 
 def _line(root: etree._Element, line: ErpLine, *, currency: str, is_credit_note: bool) -> None:
