@@ -25,6 +25,7 @@ from app.incidents.service import incident_read
 from app.invoicing.models import DeferredDocument, DocumentStatus
 from app.orders.models import OrderStatus, SaleOrder
 from app.replay import repository
+from app.replay.checks import buyers_without_siren
 from app.replay.models import SETTLED, ItemScope, ItemStatus, ReplayItem, ReplayRecapMember
 from app.replay.schemas import (
     Amounts,
@@ -223,7 +224,7 @@ def dry_run_plan(
     incident's window; what the run sweeps in (captured in the window, captured before it and still
     not in the ERP, or included by finance); what falls outside (captured after the window, to be
     included or left to a later run, or excluded by finance). Each part per kind, with its totals
-    and references."""
+    and references. `warnings`: what would go out flawed (app/replay/checks.py)."""
     rows = session.execute(
         select(
             ReplayItem.id,
@@ -236,6 +237,7 @@ def dry_run_plan(
             ReplayItem.incident_id,
             ReplayItem.issued_at,
             ReplayItem.scope,
+            ReplayItem.customer_id,
         )
         .where(ReplayItem.kind.in_(kinds), ReplayItem.status.in_(OPEN))
         .order_by(ReplayItem.issued_at, ReplayItem.id)
@@ -245,6 +247,7 @@ def dry_run_plan(
     listed: dict[str, list[str]] = defaultdict(list)
     would_send: dict[str, Tally] = {kind: Tally() for kind in KIND_ORDER if kind in kinds}
     given_up: dict[str, int] = defaultdict(int)
+    swept_in = []
     for row in rows:
         part = _scope_part(row, incident, until)
         if row.id in values:
@@ -252,6 +255,7 @@ def dry_run_plan(
         if len(listed[part]) < SCOPE_LISTED:
             listed[part].append(row.reference)
         if part in ("in_window", "before_window", "included"):
+            swept_in.append(row)
             if row.status in (ItemStatus.PENDING, ItemStatus.IN_FLIGHT) and row.id in values:
                 would_send[row.kind].add(values[row.id])
             elif row.status not in (ItemStatus.PENDING, ItemStatus.IN_FLIGHT):
@@ -277,6 +281,7 @@ def dry_run_plan(
         "would_send": {kind: tally.figures().model_dump(mode="json") for kind, tally in would_send.items()},
         "would_send_count": sum(tally.count for tally in would_send.values()),
         "needing_a_human": dict(given_up),
+        "warnings": buyers_without_siren(session, swept_in),
     }
 
 

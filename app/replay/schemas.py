@@ -64,7 +64,9 @@ class RunRead(BaseModel):
     counts: list[StatusCounts] = Field(description="items of the run's scope, per kind and status")
     totals: StatusCounts
     errors: list[str] = Field(description="the latest reasons of failed, dead and retried items")
-    summary: dict[str, object] | None = Field(description="a dry run's plan: what would be sent")
+    summary: dict[str, object] | None = Field(
+        description="a dry run's plan: what would be sent, and `warnings` about it (each with a `code`)"
+    )
     error: str | None
 
 

@@ -47,6 +47,17 @@ class ScopePart:
 
 
 @dataclass(frozen=True)
+class CustomerWarning:
+    """A customer whose invoices would go out flawed (a French buyer without SIREN)."""
+
+    code: str
+    customer_code: str
+    customer_name: str
+    count: int
+    references: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RunView:
     """A run as the console shows it: its counters, and for a dry run its window, what it sweeps in
     or leaves out, what it would send and what waits for a person, per kind."""
@@ -56,6 +67,7 @@ class RunView:
     needing_a_human: tuple[KindFigure, ...]
     window: tuple[int, datetime, datetime | None] | None  # incident, start, end (local time)
     scope: tuple[ScopePart, ...]
+    warnings: tuple[CustomerWarning, ...] = ()
 
 
 def _figures(value: object) -> tuple[KindFigure, ...]:
@@ -90,9 +102,26 @@ def run_views(session: Session, actor: Actor) -> list[RunView]:
                 _figures(summary.get("needing_a_human")),
                 _window(window),
                 parts,
+                _warnings(summary.get("warnings")),
             )
         )
     return views
+
+
+def _warnings(value: object) -> tuple[CustomerWarning, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        CustomerWarning(
+            str(found.get("code", "")),
+            str(found.get("customer_code", "")),
+            str(found.get("customer_name", "")),
+            int(found.get("count", 0)),
+            tuple(found.get("references", ())),
+        )
+        for found in value
+        if isinstance(found, dict)
+    )
 
 
 def _window(window: object) -> tuple[int, datetime, datetime | None] | None:

@@ -7,18 +7,21 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 
+from app.catalog.models import Customer
 from app.config import get_settings
 from app.db import session_scope
 from app.edi.partners import create_partner
+from app.invoicing.models import DeferredDocument
 from app.replay.routes import get_launcher
 from app.replay.runs import execute_run, start_run
-from tests.builders import auth_headers
+from tests.builders import PASSWORD, auth_headers, make_user
 from tests.replay.committed_app import committed_client
 from tests.replay.erp_double import ErpDouble
 from tests.replay.replay_data import FINANCE, Captured, capture, catalogue
 from tests.replay.test_engine import settings
+from tests.web.test_desk_pages import csrf_of
 
 Headers = dict[str, str]
 
@@ -91,6 +94,43 @@ class TestRuns:
         assert run["dry_run"] and run["status"] == "completed" and erp.sends == {}
         assert run["summary"]["would_send"]["order"]["count"] == 3
         assert list(run["summary"]["would_send"]) == ["order"]
+
+    def test_a_dry_run_warns_of_each_french_customer_without_siren(
+        self, api: TestClient, fresh_engine: Engine
+    ) -> None:
+        captured(fresh_engine)
+        with session_scope(fresh_engine) as session:
+            documents = session.execute(
+                select(Customer.code, DeferredDocument.reference)
+                .join(DeferredDocument, DeferredDocument.customer_id == Customer.id)
+                .order_by(Customer.code, DeferredDocument.issued_at, DeferredDocument.id)
+            ).all()
+            with_siren = documents[0].code
+            session.execute(update(Customer).where(Customer.code == with_siren).values(siren="552100554"))
+            user = make_user(session, role="finance")
+        expected: dict[str, list[str]] = {}
+        for code, reference in documents:
+            if code != with_siren:
+                expected.setdefault(code, []).append(reference)
+        assert expected and all(len(references) >= 1 for references in expected.values())
+        finance = headers(fresh_engine, "finance")
+
+        started = api.post("/api/v1/replay-runs", json={"dry_run": True}, headers=finance)
+
+        run = api.get(f"/api/v1/replay-runs/{started.json()['id']}", headers=finance).json()
+        warnings = run["summary"]["warnings"]
+        assert [w["code"] for w in warnings] == ["buyer_without_siren"] * len(expected)
+        assert {w["customer_code"]: sorted(w["references"]) for w in warnings} == {
+            code: sorted(references) for code, references in expected.items()
+        }
+        assert all(w["count"] == len(w["references"]) and "SIREN" in w["detail"] for w in warnings)
+
+        token = csrf_of(api.get("/login").text)
+        login = {"username": user.username, "password": PASSWORD, "csrf_token": token}
+        assert api.post("/login", data=login, follow_redirects=False).status_code == 303
+        page = api.get("/finance").text
+        assert page.count("siren-warning") == len(expected)
+        assert all(code in page for code in expected) and with_siren not in page.split("siren-warning", 1)[1]
 
     def test_a_second_run_is_refused_while_one_is_running(
         self, api: TestClient, fresh_engine: Engine
