@@ -9,6 +9,14 @@ Order: a claim takes orders first, then invoices whose orders the ERP acknowledg
 notes whose invoice it acknowledged (the dependency check is part of the claim query), so nothing
 reaches the ERP before what it depends on, even with several workers on PostgreSQL.
 
+Chronology: when the ERP numbers invoices and credit notes (`CARNET_INVOICE_NUMBERING=erp`), it numbers
+them as they arrive, so each of these kinds is a series sent in order of issue (a deferred invoice is
+issued at its delivery note's moment), then of reference: a claim takes the series' next documents up
+to the first that is not ready, one thread sends them one after the other, each once the ERP answered
+the previous one, and stops at the first not acknowledged (the rest go back, unsent, to wait for it);
+no other claim of the series is made meanwhile. ERP numbers thus follow delivery dates. Only a
+document that needs a person (refused, given up, or behind such a dependency) lets the later ones pass.
+
 Failures: `Retryable` outcomes come back after an exponential backoff with full jitter (or the
 ERP's Retry-After when longer), until `max_attempts`, then the item is `dead`; `Failed` ones wait for
 a human (`retry`). Outcomes are recorded only while the worker still holds the item (`claimed_by`),
@@ -25,6 +33,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Engine, Row
@@ -36,9 +45,11 @@ from app.replay import repository
 from app.replay.connectors.base import Acknowledged, Connector, Failed, Retryable, SendOutcome, backoff_delay
 from app.replay.freezing import ClaimedItem, freeze_claimed
 from app.replay.models import ItemStatus
-from app.replay.outbox import KINDS
+from app.replay.outbox import CREDIT_NOTE_KIND, INVOICE_KIND, KINDS
 
 log = logging.getLogger(__name__)
+ERP_NUMBERING = "erp"
+ERP_NUMBERED = (INVOICE_KIND, CREDIT_NOTE_KIND)
 PIPELINE_DEPTH = 2
 MAX_IDLE_WAIT = 0.5
 MIN_IDLE_WAIT = 0.01
@@ -56,6 +67,8 @@ class WorkerConfig:
     lease_seconds: float
     skip_locked: bool
     settings: Settings
+    # Kinds the ERP numbers as they arrive: sent one at a time, in chronological order.
+    series: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(
@@ -78,6 +91,7 @@ class WorkerConfig:
             lease_seconds=settings.replay_lease_seconds,
             skip_locked=skip_locked,
             settings=settings,
+            series=ERP_NUMBERED if settings.invoice_numbering == ERP_NUMBERING else (),
         )
 
 
@@ -105,6 +119,14 @@ class Tally:
     def timings(self) -> dict[str, float]:
         return {name: round(getattr(self, name), 3) for name in TIMERS}
 
+
+@dataclass(frozen=True)
+class NotSent:
+    """A series' document left on the side: one before it was not acknowledged."""
+
+
+NOT_SENT = NotSent()
+Outcome = SendOutcome | NotSent
 
 COUNTERS = ("sent", "acknowledged", "already_received", "retried", "failed", "dead")
 TIMERS = ("claim_seconds", "wait_seconds", "record_seconds")
@@ -139,13 +161,13 @@ class Worker:
         self.tally = Tally()
 
     def run(self) -> Tally:
-        in_flight: deque[tuple[list[ClaimedItem], list[Future[SendOutcome]]]] = deque()
+        in_flight: deque[tuple[list[ClaimedItem], list[Future[list[Outcome]]]]] = deque()
         try:
             while not self._stop.is_set():
                 if len(in_flight) < PIPELINE_DEPTH:
                     batch = self._claim()
                     if batch:
-                        in_flight.append((batch, [self._pool.submit(self._send, item) for item in batch]))
+                        in_flight.append(self._submit(batch))
                         continue
                 if in_flight:
                     self._record(*in_flight.popleft())
@@ -159,6 +181,25 @@ class Worker:
             while in_flight:
                 self._record(*in_flight.popleft())
         return self.tally
+
+    def _submit(self, batch: list[ClaimedItem]) -> tuple[list[ClaimedItem], list[Future[list[Outcome]]]]:
+        """Send a batch: each document on its own, but a series' documents one after the other."""
+        groups: list[list[ClaimedItem]] = [[item] for item in batch if item.kind not in self._config.series]
+        for kind in self._config.series:
+            in_order = [item for item in batch if item.kind == kind]
+            if in_order:
+                groups.append(in_order)
+        ordered = [item for group in groups for item in group]
+        return ordered, [self._pool.submit(self._send_in_order, group) for group in groups]
+
+    def _send_in_order(self, items: list[ClaimedItem]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for item in items:
+            outcome = self._send(item)
+            outcomes.append(outcome)
+            if not isinstance(outcome, Acknowledged):
+                break
+        return outcomes + [NOT_SENT] * (len(items) - len(outcomes))
 
     def _send(self, item: ClaimedItem) -> SendOutcome:
         try:
@@ -183,14 +224,24 @@ class Worker:
                 room = config.batch_size - len(rows)
                 if room <= 0:
                     break
-                ids = repository.claimable_ids(
-                    session,
-                    kind=kind,
-                    until=config.until,
-                    now=now,
-                    limit=room,
-                    skip_locked=config.skip_locked,
-                )
+                if kind in config.series:
+                    ids = repository.next_in_series(
+                        session,
+                        kind=kind,
+                        until=config.until,
+                        now=now,
+                        limit=room,
+                        skip_locked=config.skip_locked,
+                    )
+                else:
+                    ids = repository.claimable_ids(
+                        session,
+                        kind=kind,
+                        until=config.until,
+                        now=now,
+                        limit=room,
+                        skip_locked=config.skip_locked,
+                    )
                 if ids:
                     rows.extend(
                         repository.mark_claimed(
@@ -203,15 +254,17 @@ class Worker:
                     )
             return freeze_claimed(session, rows, settings=config.settings) if rows else []
 
-    def _record(self, batch: list[ClaimedItem], futures: list[Future[SendOutcome]]) -> None:
+    def _record(self, batch: list[ClaimedItem], futures: list[Future[list[Outcome]]]) -> None:
         started = time.perf_counter()
-        outcomes = [future.result() for future in futures]
+        outcomes = [outcome for future in futures for outcome in future.result()]
         waited = time.perf_counter()
         now = utcnow()
         rows = repository.Outcomes(acknowledged=[], replayed_documents=[], setbacks=[], counters={})
-        tally = Tally(sent=len(batch))
+        tally = Tally(sent=sum(outcome is not NOT_SENT for outcome in outcomes))
         for item, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, Acknowledged):
+            if isinstance(outcome, NotSent):
+                rows.released.append({"b_id": item.id, "b_token": self.token})
+            elif isinstance(outcome, Acknowledged):
                 self._acknowledged(rows, item, outcome, now)
                 tally.acknowledged += 1
                 tally.already_received += outcome.already_received
@@ -277,16 +330,46 @@ class Worker:
         with session_scope(self._engine, write=False) as session:
             rows = repository.open_items(session, until=config.until, kinds=config.kinds)
             needs = repository.dependency_statuses(session, [row.id for row in rows])
-        return idle_wait(rows, needs, now=utcnow())
+        return idle_wait(rows, needs, now=utcnow(), series=config.series)
+
+
+def series_predecessors(
+    rows: Sequence[Row[*tuple[Any, ...]]], needs: dict[int, list[tuple[int, str]]], series: Sequence[str]
+) -> dict[int, int]:
+    """For the kinds sent one at a time in chronological order, the item each open item waits for:
+    the one before it in its series (as `repository.next_in_series` orders them), leaving out those
+    waiting behind a dependency given up."""
+    open_ids = {row.id for row in rows}
+
+    def stuck(item_id: int) -> bool:
+        return any(
+            status in repository.GIVEN_UP or (needs_id in open_ids and stuck(needs_id))
+            for needs_id, status in needs.get(item_id, [])
+        )
+
+    waits_for: dict[int, int] = {}
+    for kind in series:
+        queue = sorted(
+            (row for row in rows if row.kind == kind and not stuck(row.id)),
+            key=lambda row: (row.issued_at, row.reference),
+        )
+        waits_for.update({later.id: earlier.id for earlier, later in pairwise(queue)})
+    return waits_for
 
 
 def idle_wait(
-    rows: Sequence[Row[*tuple[Any, ...]]], needs: dict[int, list[tuple[int, str]]], *, now: datetime
+    rows: Sequence[Row[*tuple[Any, ...]]],
+    needs: dict[int, list[tuple[int, str]]],
+    *,
+    now: datetime,
+    series: Sequence[str] = (),
 ) -> float | None:
     """How long to wait before claiming again, from the open items of the run's scope and kinds (id,
-    status, next_attempt_at, claimed_until) and their dependencies (id, status). None when none of
-    them can ever be sent by this run: blocked behind an item given up, or outside its scope or kinds."""
+    kind, reference, issued_at, status, next_attempt_at, claimed_until) and their dependencies (id,
+    status). None when none of them can ever be sent by this run: blocked behind an item given up, or
+    outside its scope or kinds. An item of a `series` kind also waits for the one before it."""
     by_id = {row.id: row for row in rows}
+    waits_for = series_predecessors(rows, needs, series)
     wakes: dict[int, datetime | None] = {}
 
     def wake(item_id: int) -> datetime | None:
@@ -299,7 +382,8 @@ def idle_wait(
             when = min(row.claimed_until or now, now + timedelta(seconds=MAX_IDLE_WAIT))
         else:
             when = row.next_attempt_at or now
-            for needs_id, status in needs.get(item_id, []):
+            earlier = [(waits_for[item_id], ItemStatus.PENDING)] if item_id in waits_for else []
+            for needs_id, status in needs.get(item_id, []) + earlier:
                 if status == ItemStatus.ACKNOWLEDGED:
                     continue
                 after = wake(needs_id) if needs_id in by_id else None
@@ -310,6 +394,8 @@ def idle_wait(
         wakes[item_id] = when
         return when
 
+    for item_id in waits_for:  # along each series first, so that no call recurses down a long one
+        wake(item_id)
     soonest = min((w for w in (wake(item_id) for item_id in by_id) if w is not None), default=None)
     if soonest is None:
         return None

@@ -2,11 +2,24 @@
 whole batches: one statement per step, executemany for per-item values."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import takewhile
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
@@ -30,6 +43,9 @@ MEMBER = cast(Table, ReplayRecapMember.__table__)
 DOCUMENT = cast(Table, DeferredDocument.__table__)
 RUN = cast(Table, ReplayRun.__table__)
 OUTSTANDING = (ItemStatus.PENDING, ItemStatus.IN_FLIGHT, ItemStatus.FAILED, ItemStatus.DEAD)
+# Items of an ERP-numbered series not sent yet, and dependencies that only a person can unblock.
+SERIES_OPEN = (ItemStatus.PENDING, ItemStatus.IN_FLIGHT)
+GIVEN_UP = (ItemStatus.FAILED, ItemStatus.DEAD, ItemStatus.HELD, ItemStatus.CANCELLED)
 
 
 def _execute_dml(session: Session, statement: Executable) -> CursorResult[Any]:
@@ -62,33 +78,88 @@ def set_scope(session: Session, *, references: Sequence[str], scope: str | None)
     return list(changed.scalars())
 
 
-def claimable_ids(
-    session: Session, *, kind: str, until: datetime | None, now: datetime, limit: int, skip_locked: bool
-) -> list[int]:
-    """Items ready to send, oldest first: pending and due, or in flight past their lease, and whose
-    dependencies the ERP acknowledged. On PostgreSQL rows another worker is claiming are skipped."""
-    needed = ITEM.alias("needed")
-    waiting = exists(
-        select(DEPENDENCY.c.needs_id)
-        .join(needed, needed.c.id == DEPENDENCY.c.needs_id)
-        .where(DEPENDENCY.c.item_id == ITEM.c.id, needed.c.status != ItemStatus.ACKNOWLEDGED)
-    )
-    ready = or_(
+def _ready(now: datetime) -> ColumnElement[bool]:
+    """Pending and due, or in flight past its lease."""
+    return or_(
         and_(
             ITEM.c.status == ItemStatus.PENDING,
             or_(ITEM.c.next_attempt_at.is_(None), ITEM.c.next_attempt_at <= now),
         ),
         and_(ITEM.c.status == ItemStatus.IN_FLIGHT, ITEM.c.claimed_until < now),
     )
+
+
+def _depending_on(statuses: Sequence[str], *, negate: bool = False) -> ColumnElement[bool]:
+    """The item has a dependency in (or, `negate`, not in) these statuses."""
+    needed = ITEM.alias("needed")
+    status = needed.c.status.not_in(statuses) if negate else needed.c.status.in_(statuses)
+    return exists(
+        select(DEPENDENCY.c.needs_id)
+        .join(needed, needed.c.id == DEPENDENCY.c.needs_id)
+        .where(DEPENDENCY.c.item_id == ITEM.c.id, status)
+    )
+
+
+def claimable_ids(
+    session: Session, *, kind: str, until: datetime | None, now: datetime, limit: int, skip_locked: bool
+) -> list[int]:
+    """Items ready to send, oldest first: pending and due, or in flight past their lease, and whose
+    dependencies the ERP acknowledged. On PostgreSQL rows another worker is claiming are skipped."""
+    waiting = _depending_on([ItemStatus.ACKNOWLEDGED], negate=True)
     query = (
         select(ITEM.c.id)
-        .where(ITEM.c.kind == kind, ready, in_scope(until), ~waiting)
+        .where(ITEM.c.kind == kind, _ready(now), in_scope(until), ~waiting)
         .order_by(ITEM.c.issued_at, ITEM.c.id)
         .limit(limit)
     )
     if skip_locked:
         query = query.with_for_update(skip_locked=True, of=ITEM)
     return list(session.execute(query).scalars())
+
+
+def _stuck() -> ColumnElement[bool]:
+    """The item waits behind a dependency given up, directly or through the dependency's own (a credit
+    note behind an invoice behind a dead order): only a person can let it go."""
+    needed, further = ITEM.alias("needed"), ITEM.alias("further")
+    step = DEPENDENCY.alias("step")
+    behind = exists(
+        select(step.c.needs_id)
+        .join(further, further.c.id == step.c.needs_id)
+        .where(step.c.item_id == needed.c.id, further.c.status.in_(GIVEN_UP))
+    )
+    return exists(
+        select(DEPENDENCY.c.needs_id)
+        .join(needed, needed.c.id == DEPENDENCY.c.needs_id)
+        .where(DEPENDENCY.c.item_id == ITEM.c.id, or_(needed.c.status.in_(GIVEN_UP), behind))
+    )
+
+
+def next_in_series(
+    session: Session, *, kind: str, until: datetime | None, now: datetime, limit: int, skip_locked: bool
+) -> list[int]:
+    """The items of a kind the ERP numbers as they arrive, to be sent one after the other in order of
+    issue, then of reference: the longest run of them, from the first not yet sent, that are all
+    ready and whose dependencies the ERP acknowledged. Items waiting behind a given-up dependency are
+    left out of the order. While one of them is on the wire nothing else of the kind is claimable."""
+    waiting = _depending_on([ItemStatus.ACKNOWLEDGED], negate=True)
+    candidates = session.execute(
+        select(ITEM.c.id, and_(_ready(now), ~waiting).label("sendable"))
+        .where(ITEM.c.kind == kind, ITEM.c.status.in_(SERIES_OPEN), in_scope(until), ~_stuck())
+        .order_by(ITEM.c.issued_at, ITEM.c.reference)
+        .limit(limit)
+    ).all()
+    ids = [row.id for row in takewhile(lambda row: bool(row.sendable), candidates)]
+    if ids and skip_locked:
+        # Another worker claiming the same run of items: keep what comes before its first one.
+        taken = set(
+            session.execute(
+                select(ITEM.c.id)
+                .where(ITEM.c.id.in_(ids), _ready(now))
+                .with_for_update(skip_locked=True, of=ITEM)
+            ).scalars()
+        )
+        ids = list(takewhile(lambda item_id: item_id in taken, ids))
+    return ids
 
 
 def mark_claimed(
@@ -227,6 +298,12 @@ _REPLAYED = (
         final_number=func.coalesce(DOCUMENT.c.final_number, bindparam("b_number")),
     )
 )
+# Claimed but not sent (an earlier document of its series was not acknowledged): as it was.
+_RELEASE = (
+    update(ITEM)
+    .where(ITEM.c.id == bindparam("b_id"), ITEM.c.claimed_by == bindparam("b_token"))
+    .values(status=ItemStatus.PENDING, attempts=ITEM.c.attempts - 1, claimed_by=None, claimed_until=None)
+)
 _SETBACK = (
     update(ITEM)
     .where(ITEM.c.id == bindparam("b_id"), ITEM.c.claimed_by == bindparam("b_token"))
@@ -248,6 +325,7 @@ class Outcomes:
     replayed_documents: list[dict[str, Any]]
     setbacks: list[dict[str, Any]]
     counters: dict[str, int]
+    released: list[dict[str, Any]] = field(default_factory=list)
 
 
 def record_outcomes(session: Session, *, run_id: int, outcomes: Outcomes, now: datetime) -> None:
@@ -257,6 +335,8 @@ def record_outcomes(session: Session, *, run_id: int, outcomes: Outcomes, now: d
         session.execute(_REPLAYED, outcomes.replayed_documents)
     if outcomes.setbacks:
         session.execute(_SETBACK, outcomes.setbacks)
+    if outcomes.released:
+        session.execute(_RELEASE, outcomes.released)
     increments = {name: getattr(RUN.c, name) + count for name, count in outcomes.counters.items() if count}
     session.execute(update(RUN).where(RUN.c.id == run_id).values(heartbeat_at=now, **increments))
 
@@ -276,7 +356,15 @@ def open_items(
 ) -> Sequence[Row[*tuple[Any, ...]]]:
     """Items of these kinds not yet acknowledged nor given up, in scope: what keeps a run going."""
     return session.execute(
-        select(ITEM.c.id, ITEM.c.status, ITEM.c.next_attempt_at, ITEM.c.claimed_until).where(
+        select(
+            ITEM.c.id,
+            ITEM.c.kind,
+            ITEM.c.reference,
+            ITEM.c.issued_at,
+            ITEM.c.status,
+            ITEM.c.next_attempt_at,
+            ITEM.c.claimed_until,
+        ).where(
             ITEM.c.status.in_([ItemStatus.PENDING, ItemStatus.IN_FLIGHT]),
             ITEM.c.kind.in_(kinds),
             in_scope(until),

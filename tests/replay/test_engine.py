@@ -9,11 +9,13 @@ import orjson
 import pytest
 from sqlalchemy import Engine, select, update
 
+from app.clock import utcnow
 from app.config import Settings
 from app.db import session_scope
 from app.errors import BusinessRuleViolation, Conflict
 from app.fulfilment.service import void_delivery
 from app.invoicing.models import DeferredDocument
+from app.orders.models import SaleOrder
 from app.replay import repository, service
 from app.replay.documents import ErpDocument
 from app.replay.engine import Worker, WorkerConfig
@@ -351,3 +353,71 @@ class TestJoining:
         expected = Conflict if fresh_engine.dialect.name == "postgresql" else BusinessRuleViolation
         with pytest.raises(expected):
             join_run(run_id, engine=fresh_engine, settings=settings())
+
+
+def delivered_in_reverse(engine: Engine) -> dict[str, list[str]]:
+    """Backdate the deferred documents so that the last captured is the first issued (notes keyed in
+    after the fact); their references per kind, in order of issue."""
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(DeferredDocument.id, DeferredDocument.kind, DeferredDocument.reference).order_by(
+                DeferredDocument.id.desc()
+            )
+        ).all()
+        start = utcnow() - timedelta(hours=1)
+        in_order: dict[str, list[str]] = {}
+        for minute, row in enumerate(rows):
+            session.execute(
+                update(DeferredDocument)
+                .where(DeferredDocument.id == row.id)
+                .values(issued_at=start + timedelta(minutes=minute))
+            )
+            in_order.setdefault(row.kind, []).append(row.reference)
+    return in_order
+
+
+def order_of_invoice(engine: Engine, reference: str) -> str:
+    with session_scope(engine, write=False) as session:
+        number = session.execute(
+            select(SaleOrder.number)
+            .join(DeferredDocument, DeferredDocument.order_id == SaleOrder.id)
+            .where(DeferredDocument.reference == reference)
+        ).scalar_one()
+    return str(number)
+
+
+class TestErpNumbersFollowChronology:
+    def test_with_erp_numbering_invoices_and_credit_notes_arrive_in_order_of_issue(
+        self, fresh_engine: Engine
+    ) -> None:
+        committed(fresh_engine, orders=8, credit_every=2)
+        in_order = delivered_in_reverse(fresh_engine)
+        # The order of the first delivery fails once: its invoice waits, and every later one with it.
+        first_order = order_of_invoice(fresh_engine, in_order["invoice"][0])
+        erp = ErpDouble(
+            faults=lambda document, attempt: (
+                "error" if document.reference == first_order and attempt == 1 else None
+            )
+        )
+
+        _, status = replay(fresh_engine, erp, settings(invoice_numbering="erp"))
+
+        assert status == RunStatus.COMPLETED
+        for kind in ("invoice", "credit_note"):
+            stored = [held for held in erp.stored() if held.kind == kind]
+            assert [held.reference for held in stored] == in_order[kind], kind
+            assert [held.number for held in stored] == sorted(held.number for held in stored)
+
+    def test_a_document_that_needs_a_person_lets_the_later_ones_through(self, fresh_engine: Engine) -> None:
+        committed(fresh_engine, orders=5, credit_every=0)
+        in_order = delivered_in_reverse(fresh_engine)["invoice"]
+        refused = in_order[1]
+        erp = ErpDouble(faults=lambda document, attempt: "refuse" if document.reference == refused else None)
+
+        _, status = replay(fresh_engine, erp, settings(invoice_numbering="erp"))
+
+        assert status == RunStatus.INCOMPLETE
+        stored = [held.reference for held in erp.stored() if held.kind == "invoice"]
+        assert stored == [reference for reference in in_order if reference != refused]
+        by_reference = {item.reference: item for item in outbox(fresh_engine)}
+        assert by_reference[refused].status == ItemStatus.FAILED

@@ -81,6 +81,9 @@ def environment(engine: Engine, erp_url: str) -> dict[str, str]:
         "CARNET_REPLAY_SEND_THREADS": "16",
         "CARNET_REPLAY_HEARTBEAT_SECONDS": "0.2",
         "CARNET_REPLAY_LOCK_TTL_SECONDS": "1",
+        # Carnet numbers the invoices, so they go in batches: with ERP numbering each series goes one
+        # document after the other and stalls on every one of this ERP's faults (tested in test_engine).
+        "CARNET_INVOICE_NUMBERING": "carnet",
     }
 
 
