@@ -6,9 +6,13 @@ URL (`file:`, `http(s):`, `data:`, a relative path, a traversal) is refused and 
 `AssetRefused`: a document that silently lost a resource, or fetched one it should not, is worse than none.
 
 Speed (measured with cProfile on WeasyPrint 70; a plain 20-line note took ~470 ms):
-- Font subsetting with fontTools was most of `write_pdf`, because this system's HarfBuzz has no subset
-  library. The bundled fonts are a Latin subset of DejaVu Sans made once (see `assets/fonts/README.md`),
-  ~30 kB each, so `full_fonts=True` embeds them as they are and the subsetter never runs.
+- Fonts: the bundled fonts are a Latin subset of DejaVu Sans made once (see `assets/fonts/README.md`),
+  ~30 kB each. With HarfBuzz's subset library (`libharfbuzz-subset0`, installed by the Dockerfile and
+  CI) WeasyPrint embeds only the glyphs a document uses, in C: a subset costs less than reading the
+  whole font's widths and character map and compressing its 30 kB into every PDF (~6 % of a one-page
+  note by callgrind's instruction count, and smaller files). Without that library WeasyPrint would
+  subset with fontTools, in Python and far slower, so the fonts are then embedded whole
+  (`full_fonts`).
 - One font family loaded through `@font-face` keeps Pango from falling back across system fonts.
 - A template may render on a small bundled base stylesheet instead of WeasyPrint's HTML5 defaults,
   whose ~190 rules are matched against every element: ~15 % of a delivery note.
@@ -30,9 +34,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
+from cssselect2 import ElementWrapper  # type: ignore[import-untyped]
+from defusedxml.ElementTree import fromstring  # type: ignore[import-untyped]
 from weasyprint import CSS, HTML  # type: ignore[import-untyped]
+from weasyprint.text.ffi import harfbuzz_subset  # type: ignore[import-untyped]
 from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
 from weasyprint.urls import (  # type: ignore[import-untyped]
     FatalURLFetchingError,
@@ -46,9 +53,29 @@ ASSET_SCHEME: Final = "carnet-asset"
 # Path segments may not start with a dot: no `..`, no hidden files, no percent-encoding.
 _ASSET_URL = re.compile(rf"{ASSET_SCHEME}:([A-Za-z0-9_-][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*)")
 
-_WRITE_OPTIONS: Final = {"full_fonts": True, "hinting": False, "optimize_images": False}
+_WRITE_OPTIONS: Final = {
+    "full_fonts": harfbuzz_subset is None,
+    "hinting": False,
+    "optimize_images": False,
+}
 
 _render_lock = threading.Lock()
+
+
+# Whitespace between tags (template indentation): a quarter of a note's HTML, parsed and turned into
+# boxes for nothing; parsed as XML, whitespace inside tables would even become table cells. Text from
+# a view is escaped, so a literal `>` or `<` is always markup.
+_BETWEEN_TAGS: Final = re.compile(r">\s+<")
+
+
+# Characters XML 1.0 forbids (C0 controls but tab and line breaks): an HTML parser would drop them
+# from imported text, so do they before an XML parse, which would fail on them.
+_NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def without_indentation(html: str) -> str:
+    """The markup without the whitespace between its tags (so `</b> <b>` loses its space)."""
+    return _BETWEEN_TAGS.sub("><", html)
 
 
 class AssetRefused(ValueError):
@@ -79,13 +106,25 @@ class AssetFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no typ
 
 
 class _Document(HTML):  # type: ignore[misc]  # WeasyPrint ships no type information
-    """WeasyPrint's HTML document, whose HTML5 default stylesheet can be replaced by a bundled base.
+    """WeasyPrint's HTML document, whose HTML5 default stylesheet can be replaced by a bundled base,
+    and which may be read as XML.
 
-    `_ua_stylesheets` is the hook WeasyPrint's own test suite overrides for the same purpose.
+    `_ua_stylesheets` is the hook WeasyPrint's own test suite overrides for the same purpose. An XML
+    document is parsed by expat instead of WeasyPrint's HTML5 parser (pure Python, ~7 % of a
+    delivery note), then set up as `HTML.__init__` sets up what its parser returns. Elements have no
+    namespace, as the HTML5 parser leaves them; inline SVG declares its own, which WeasyPrint needs.
     """
 
-    def __init__(self, *, base: CSS | None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, base: CSS | None, string: str, url_fetcher: URLFetcher, xml: bool = False) -> None:
+        if xml:
+            self.base_url = None
+            self.url_fetcher = url_fetcher
+            self.media_type = "print"
+            root = fromstring(_NOT_XML.sub("", string))
+            self.wrapper_element = ElementWrapper.from_html_root(root, content_language=None)
+            self.etree_element = self.wrapper_element.etree_element
+        else:
+            super().__init__(string=string, url_fetcher=url_fetcher)
         self._base = base
 
     def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
@@ -123,6 +162,7 @@ def render_pdf(
     base_stylesheet: str | None = None,
     url_fetcher: URLFetcher | None = None,
     pdf_variant: str | None = None,
+    xml: bool = False,
 ) -> bytes:
     """Render an HTML document to PDF bytes.
 
@@ -130,14 +170,15 @@ def render_pdf(
     (an asset path) replaces WeasyPrint's HTML5 defaults with a bundled base that styles only what
     the template uses (`css/print_base.css`). `url_fetcher` replaces the asset fetcher for
     resources the HTML itself references; tests use it to watch fetches. `pdf_variant` asks WeasyPrint
-    for a PDF flavour (`pdf/a-3b` for invoices that embed their Factur-X XML).
+    for a PDF flavour (`pdf/a-3b` for invoices that embed their Factur-X XML). `xml`: the template
+    writes well-formed XML (void elements closed), parsed as such.
     """
     fetcher = url_fetcher or AssetFetcher()
     with _render_lock, _collector_paused():
         try:
             css = [_stylesheet(name) for name in stylesheets]
             base = _stylesheet(base_stylesheet) if base_stylesheet else None
-            pdf: bytes = _Document(base=base, string=html, url_fetcher=fetcher).write_pdf(
+            pdf: bytes = _Document(base=base, string=html, url_fetcher=fetcher, xml=xml).write_pdf(
                 stylesheets=css,
                 font_config=_font_configuration(),
                 pdf_variant=pdf_variant,

@@ -15,7 +15,7 @@ from typing import Final
 
 import facturx  # type: ignore[import-untyped]
 
-from app.pdf import render_pdf
+from app.pdf import render_pdf, without_indentation
 from app.replay.documents import DocumentKind, ErpDocument, ErpLine, OperationCategory
 from app.replay.formats import cii_bytes
 from app.replay.formats.common import LinePrice, RoundingAdjustment, line_price, rounding_adjustments
@@ -76,7 +76,9 @@ def invoice_view(document: ErpDocument, *, seller_mentions: str | None = None) -
 
 
 def invoice_html(view: InvoiceView) -> str:
-    return environment.get_template(TEMPLATE).render(view=view, doc=view.document, lang="fr")
+    return without_indentation(
+        environment.get_template(TEMPLATE).render(view=view, doc=view.document, lang="fr")
+    )
 
 
 def render_invoice_pdf(view: InvoiceView) -> bytes:
@@ -86,6 +88,7 @@ def render_invoice_pdf(view: InvoiceView) -> bytes:
         stylesheets=(STYLESHEET,),
         base_stylesheet=BASE_STYLESHEET,
         pdf_variant=PDF_VARIANT,
+        xml=True,
     )
     if view.is_proforma:
         return pdf

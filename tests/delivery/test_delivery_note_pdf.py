@@ -1,5 +1,6 @@
 """Delivery note PDFs, read back with pypdf: what the warehouse prints must say what was shipped."""
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from io import BytesIO
@@ -214,9 +215,15 @@ class TestRenderDeliveryNote:
             line_row(whole, line)
         assert "Facture à suivre" in texts[-1]
 
+    def test_imported_text_with_control_characters_still_prints(self) -> None:
+        customer = replace(CUSTOMER, name="Librairie\x0b du\x01 Port <b>&amp;</b>")
+        text = "\n".join(page_texts(render_delivery_note(make_note_view(customer=customer))))
+        assert "Librairie du Port <b>&amp;</b>" in text
+
     def test_the_qr_code_is_inline_vector_markup(self) -> None:
         html = delivery_notes_html([make_note_view()])
-        assert html.count('<svg viewBox="0 0 21 21" class="qr">') == 1
+        # With its namespace: the note is parsed as XML, and WeasyPrint draws only namespaced SVG.
+        assert html.count('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 21 21" class="qr">') == 1
 
 
 class TestRenderDeliveryNotes:
