@@ -3,12 +3,13 @@
 The view model is plain frozen data, built by the delivery service from issued figures, so rendering
 needs no database, never re-prices anything and can run in another process.
 
-Speed (`scripts/bench_pdf.py`; rendering choices in `app/pdf.py`): a realistic 20-line note with
-prices takes ~90 ms of CPU (plain WeasyPrint took ~470 ms; the wall-clock median was 128-141 ms
-while other sessions loaded the two cores), a 200-line note (6 pages) ~0.55 s, and a batch ~100 ms
-of CPU per note including the workers' start and the merge: 1,000 notes need ~50 s of two free
-cores (67-89 s measured on the shared cores). What remains is WeasyPrint's own work per text box
-(~0.4 ms per table cell). Choices:
+Speed (`scripts/bench_pdf.py` for times, `scripts/pdf_instructions.py` for instruction counts, which
+a shared machine does not disturb; rendering choices in `app/pdf.py`): a realistic 20-line note with
+prices took ~90 ms of CPU on two free cores (plain WeasyPrint ~470 ms, before HarfBuzz's subset library
+made plain WeasyPrint faster too); subset fonts, the XML parse and dashed fill-in lines then cut its
+instructions by a fifth (1,203 M to 974 M). What remains is WeasyPrint's own work per box, in Python:
+layout about half, painting a quarter, styles and box building most of the rest, ~0.4 ms per table
+cell. Choices:
 - A batch is ONE HTML document and ONE WeasyPrint rendering: fonts, stylesheet and PDF objects are
   shared, instead of paying the fixed cost of a document per note and merging hundreds of files.
   Each note is a CSS page group; its page counter restarts at 1 and its page total is the page of
