@@ -155,6 +155,25 @@ class TestDeferredDocumentPdf:
         )
 
 
+class TestDeliveryOnTheInvoice:
+    def test_the_delivery_address_is_stated_only_when_it_differs_from_billing(
+        self, client: TestClient, session: Session
+    ) -> None:
+        warehouse, product = auth_headers(session, role="warehouse"), make_product(session)
+        stated = {}
+        for addresses in (0, 1):  # shipped to the billing address, or to the customer's depot
+            customer = make_customer(session, addresses=addresses)
+            note = ship(client, warehouse, order_of(session, customer, (product, 1)))
+            reference = session.scalars(
+                select(DeferredDocument.reference).where(DeferredDocument.customer_id == customer.id)
+            ).one()
+            document = deferred_document_view(session, key=reference, actor=FINANCE).document
+            assert document.delivery_date == date.fromisoformat(str(note["issue_date"]))
+            stated[addresses] = document.delivery_address
+        assert stated[0] is None
+        assert stated[1] is not None and stated[1].lines[0] == "Dépôt 1" and stated[1].city == "Lyon"
+
+
 class TestBuyerSiren:
     def test_the_customers_siren_is_checked_and_reaches_the_invoice_and_its_xml(
         self, client: TestClient, session: Session
