@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from app import docs, health, problems, system
+from app.api import BodyType
 from app.auth.routes import router as auth_router
 from app.catalog.routes import router as catalog_router
 from app.config import get_settings
@@ -87,7 +88,7 @@ def create_app() -> FastAPI:
         suppliers_router,
         system.router,
     ):
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, dependencies=[BodyType])
     app.include_router(health.router)
     web.install(app)
     docs.install(app, prefix=API_PREFIX)

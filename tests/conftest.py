@@ -21,8 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app.api import get_session
-from app.auth.dependencies import get_partner_lookup
-from app.auth.service import actor_from_api_key, sign_in_throttle
+from app.auth.dependencies import get_auth_reads
 from app.db import WRITE_OPTION, get_engine, make_engine
 from app.main import create_app
 from app.migrate import upgrade
@@ -160,13 +159,6 @@ class ReadGuard:
             self.writing -= 1
 
 
-@pytest.fixture(autouse=True)
-def no_sign_in_locks() -> Iterator[None]:
-    """Every test starts with no failed sign-in counted (they are counted per process)."""
-    sign_in_throttle.forget()
-    yield
-
-
 @pytest.fixture
 def client(session: Session, engine: Engine) -> Iterator[TestClient]:
     guard = ReadGuard(session)
@@ -174,6 +166,11 @@ def client(session: Session, engine: Engine) -> Iterator[TestClient]:
     def request_session() -> Iterator[Session]:
         with guard.read():
             yield session
+
+    def request_read(work: Callable[[Session], Any]) -> Any:
+        """Credentials and locks read on the test's session, read-only like the server's."""
+        with guard.read():
+            return work(session)
 
     class SessionRunner:
         """Runs the writer's units of work on the test's session, one savepoint each, as the writer
@@ -194,7 +191,7 @@ def client(session: Session, engine: Engine) -> Iterator[TestClient]:
     app = create_app()
     app.dependency_overrides[get_session] = request_session
     app.dependency_overrides[get_writer] = SessionRunner
-    app.dependency_overrides[get_partner_lookup] = lambda: lambda key: actor_from_api_key(session, key)
+    app.dependency_overrides[get_auth_reads] = lambda: lambda work: request_read(work)
     app.dependency_overrides[get_engine] = lambda: engine
     with TestClient(app) as test_client:
         yield test_client

@@ -2,7 +2,7 @@
 replay run executing in the background): reads and writes commit as in production, through a real
 writer thread."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,8 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.api import get_session
-from app.auth.dependencies import get_partner_lookup
-from app.auth.service import Actor, actor_from_api_key
+from app.auth.dependencies import get_auth_reads
 from app.db import get_engine, open_session, session_scope
 from app.main import create_app
 from app.writer import Writer, get_writer
@@ -28,14 +27,14 @@ def committed_client(engine: Engine, overrides: dict[Any, Any] | None = None) ->
             session.rollback()
             session.close()
 
-    def partner(api_key: str) -> Actor:
+    def read(work: Callable[[Session], Any]) -> Any:
         with session_scope(engine, write=False) as session:
-            return actor_from_api_key(session, api_key)
+            return work(session)
 
     writer = Writer(engine)
     app = create_app()
     app.dependency_overrides[get_session] = request_session
-    app.dependency_overrides[get_partner_lookup] = lambda: partner
+    app.dependency_overrides[get_auth_reads] = lambda: read
     app.dependency_overrides[get_engine] = lambda: engine
     app.dependency_overrides[get_writer] = lambda: writer
     app.dependency_overrides.update(overrides or {})
