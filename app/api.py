@@ -141,7 +141,7 @@ def body_types(route: APIRoute) -> tuple[str, ...] | None:
     body (EDI interchanges, e-mail messages), forms for a form, JSON for a model; None without a body."""
     raw = (route.openapi_extra or {}).get("requestBody", {}).get("content")
     if raw:
-        return tuple(media.lower() for media in raw)
+        return tuple(raw)
     if route.body_field is None:
         return None
     return FORM_TYPES if isinstance(route.body_field.field_info, params.Form) else JSON_TYPES
@@ -160,7 +160,7 @@ async def check_body_type(request: Request) -> None:
     given = media_type(request.headers.get("content-type"))
     if given is None and accepted not in (JSON_TYPES, FORM_TYPES):
         return
-    if given in accepted or (accepted == JSON_TYPES and _structured_json(given)):
+    if given in (media.lower() for media in accepted) or (accepted == JSON_TYPES and _structured_json(given)):
         return
     detail = f"Content-Type {given or '(none)'} is not read here: send {', '.join(accepted)}"
     raise UnsupportedMediaType(detail, errors=[FieldError(("header", "content-type"), detail)])

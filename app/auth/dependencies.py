@@ -90,13 +90,15 @@ async def _partner(request: Request, api_key: str, reads: AuthReads, writes: Wri
         raise
 
 
-# What a supplier's users may call: they read their titles and their report, nothing else. Denied by
-# default, so that a route added later does not show a supplier the distributor's customers.
-SUPPLIER_PATHS = ("/api/v1/products", "/api/v1/suppliers/")
+# What a supplier's users may call: they read their titles and their report (and, as anyone may, the
+# system's mode), nothing else; and sign out. Denied by default, so that a route added later does not
+# show a supplier the distributor's customers.
+SUPPLIER_PATHS = ("/api/v1/products", "/api/v1/suppliers/", "/api/v1/system")
+SIGN_OUT_PATH = "/api/v1/auth/sign-out"
 
 
 def check_supplier_reach(request: Request, actor: Actor) -> None:
-    if actor.role != Role.SUPPLIER:
+    if actor.role != Role.SUPPLIER or (request.method == "POST" and request.url.path == SIGN_OUT_PATH):
         return
     if request.method not in ("GET", "HEAD") or not request.url.path.startswith(SUPPLIER_PATHS):
         raise NotPermitted("a supplier's account reads only its own titles and their report")

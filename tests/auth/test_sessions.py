@@ -149,6 +149,12 @@ class TestSigningOut:
         assert client.post("/api/v1/auth/sign-out", headers=laptop).status_code == 401
         assert client.get("/api/v1/orders", headers=new_token(client, user)).status_code == 200
 
+    def test_a_supplier_signs_out_too(self, client: TestClient, session: Session) -> None:
+        supplier = make_user(session, role="supplier", supplier_code="PUB1")
+        headers = new_token(client, supplier)
+        assert client.post("/api/v1/auth/sign-out", headers=headers).status_code == 204
+        assert client.get("/api/v1/products", headers=headers).status_code == 401
+
     def test_a_partner_key_is_not_signed_out(self, client: TestClient, session: Session) -> None:
         _, key = create_partner(session, name="Hub", customer_codes=[make_customer(session).code])
         answer = client.post("/api/v1/auth/sign-out", headers={"X-API-Key": key})
