@@ -158,17 +158,20 @@ async def check_body_type(request: Request) -> None:
     if accepted is None:
         return
     given = media_type(request.headers.get("content-type"))
-    if given is None and accepted not in (JSON_TYPES, FORM_TYPES):
-        return
-    if given in (media.lower() for media in accepted) or (accepted == JSON_TYPES and _structured_json(given)):
+    if given is None:
+        if accepted not in (JSON_TYPES, FORM_TYPES):
+            return
+    elif given in {media.lower() for media in accepted} or (
+        accepted == JSON_TYPES and _structured_json(given)
+    ):
         return
     detail = f"Content-Type {given or '(none)'} is not read here: send {', '.join(accepted)}"
     raise UnsupportedMediaType(detail, errors=[FieldError(("header", "content-type"), detail)])
 
 
-def _structured_json(given: str | None) -> bool:
+def _structured_json(given: str) -> bool:
     """`application/merge-patch+json` and the like: JSON to FastAPI too."""
-    return given is not None and given.startswith("application/") and given.endswith("+json")
+    return given.startswith("application/") and given.endswith("+json")
 
 
 def _has_body(request: Request) -> bool:
