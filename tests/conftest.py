@@ -21,7 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app.api import get_session
-from app.auth.dependencies import get_auth_reads
+from app.auth.dependencies import get_credentials
+from app.auth.service import UserState, read_user_state
 from app.db import WRITE_OPTION, get_engine, make_engine
 from app.main import create_app
 from app.migrate import upgrade
@@ -167,10 +168,17 @@ def client(session: Session, engine: Engine) -> Iterator[TestClient]:
         with guard.read():
             yield session
 
-    def request_read(work: Callable[[Session], Any]) -> Any:
+    class SessionCredentials:
         """Credentials and locks read on the test's session, read-only like the server's."""
-        with guard.read():
-            return work(session)
+
+        def user_state(self, user_id: int) -> UserState | None:
+            connection = session.connection()
+            with guard.read():
+                return read_user_state(connection.connection, connection.dialect, user_id)
+
+        def read(self, work: Callable[[Session], Any]) -> Any:
+            with guard.read():
+                return work(session)
 
     class SessionRunner:
         """Runs the writer's units of work on the test's session, one savepoint each, as the writer
@@ -191,7 +199,7 @@ def client(session: Session, engine: Engine) -> Iterator[TestClient]:
     app = create_app()
     app.dependency_overrides[get_session] = request_session
     app.dependency_overrides[get_writer] = SessionRunner
-    app.dependency_overrides[get_auth_reads] = lambda: lambda work: request_read(work)
+    app.dependency_overrides[get_credentials] = SessionCredentials
     app.dependency_overrides[get_engine] = lambda: engine
     with TestClient(app) as test_client:
         yield test_client

@@ -2,17 +2,27 @@
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Protocol, TypeVar
 
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.api import Writes
 from app.auth import throttle
 from app.auth.models import Role
-from app.auth.service import Actor, TooManyAttempts, actor_from_api_key, actor_from_token
+from app.auth.service import (
+    Actor,
+    TooManyAttempts,
+    UserState,
+    actor_from_api_key,
+    actor_of,
+    read_user_state,
+    token_subject,
+)
 from app.clock import utcnow
 from app.db import get_engine, open_session
 from app.errors import NotAuthenticated, NotPermitted
@@ -22,29 +32,52 @@ _partner_cache: dict[str, tuple[float, Actor]] = {}
 PARTNER_CACHE_SECONDS = 30.0
 
 
-class AuthReads(Protocol):
-    """Runs a read (a caller's credentials, a lock) on a read-only session of its own."""
+class Credentials(Protocol):
+    """Where a caller's credentials are checked: the user a token names (on every request), and other
+    reads (a partner's key, a lock) on a read-only session of their own."""
 
-    def __call__(self, work: Callable[[Session], T]) -> T: ...
+    def user_state(self, user_id: int) -> UserState | None: ...
 
-
-def _read_briefly(work: Callable[[Session], T]) -> T:
-    session = open_session(get_engine(), write=False)
-    try:
-        return work(session)
-    finally:
-        session.rollback()
-        session.close()
+    def read(self, work: Callable[[Session], T]) -> T: ...
 
 
-async def get_auth_reads() -> AuthReads:
-    return _read_briefly
+@dataclass(frozen=True)
+class DatabaseCredentials:
+    engine: Engine
+
+    def user_state(self, user_id: int) -> UserState | None:
+        """On a driver connection from the pool, given back at once; on PostgreSQL outside any
+        transaction, since one SELECT needs none: two round trips (the pool's ping, the read) instead of
+        four (BEGIN and ROLLBACK around it). About 25 µs on SQLite, 0.5 ms on PostgreSQL (README)."""
+        connection = self.engine.raw_connection()
+        try:
+            if self.engine.dialect.name != "postgresql":
+                return read_user_state(connection, self.engine.dialect, user_id)
+            connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+            try:
+                return read_user_state(connection, self.engine.dialect, user_id)
+            finally:
+                connection.driver_connection.autocommit = False  # type: ignore[union-attr]
+        finally:
+            connection.close()
+
+    def read(self, work: Callable[[Session], T]) -> T:
+        session = open_session(self.engine, write=False)
+        try:
+            return work(session)
+        finally:
+            session.rollback()
+            session.close()
 
 
-Reads = Annotated[AuthReads, Depends(get_auth_reads)]
+async def get_credentials() -> Credentials:
+    return DatabaseCredentials(get_engine())
 
 
-async def get_actor(request: Request, reads: Reads, writes: Writes) -> Actor:
+CallerCredentials = Annotated[Credentials, Depends(get_credentials)]
+
+
+async def get_actor(request: Request, credentials: CallerCredentials, writes: Writes) -> Actor:
     """A bearer token (people), checked against the user as it stands now (one read by primary key),
     or an `X-API-Key` (partners), looked up in the database and remembered for a few seconds, so that
     a revoked key stops working within that delay. Unknown keys are counted per address."""
@@ -53,19 +86,22 @@ async def get_actor(request: Request, reads: Reads, writes: Writes) -> Actor:
         cached = _partner_cache.get(api_key)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        actor = await _partner(request, api_key, reads, writes)
+        actor = await _partner(request, api_key, credentials, writes)
         _partner_cache[api_key] = (time.monotonic() + PARTNER_CACHE_SECONDS, actor)
         return actor
-    actor = await run_in_threadpool(reads, partial(actor_from_token, token=bearer_token(request)))
+    user_id, version = token_subject(bearer_token(request))
+    actor = actor_of(user_id, version, await run_in_threadpool(credentials.user_state, user_id))
     check_supplier_reach(request, actor)
     return actor
 
 
-async def get_optional_actor(request: Request, reads: Reads, writes: Writes) -> Actor | None:
+async def get_optional_actor(
+    request: Request, credentials: CallerCredentials, writes: Writes
+) -> Actor | None:
     """The caller of a route anyone may call: None without credentials (wrong ones are still 401)."""
     if "x-api-key" not in request.headers and "authorization" not in request.headers:
         return None
-    return await get_actor(request, reads, writes)
+    return await get_actor(request, credentials, writes)
 
 
 def bearer_token(request: Request) -> str:
@@ -75,14 +111,14 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def _partner(request: Request, api_key: str, reads: AuthReads, writes: Writes) -> Actor:
+async def _partner(request: Request, api_key: str, credentials: Credentials, writes: Writes) -> Actor:
     try:
-        return await run_in_threadpool(reads, partial(actor_from_api_key, api_key=api_key))
+        return await run_in_threadpool(credentials.read, partial(actor_from_api_key, api_key=api_key))
     except NotAuthenticated:
         address = throttle.client_address(request.client.host if request.client else None)
         now = utcnow()
         locked_until = await run_in_threadpool(
-            reads, partial(throttle.api_key_lock, address=address, now=now)
+            credentials.read, partial(throttle.api_key_lock, address=address, now=now)
         )
         if locked_until is not None:
             raise TooManyAttempts(locked_until=locked_until, now=now, what="unknown API keys") from None

@@ -7,10 +7,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 import jwt
 from pwdlib import PasswordHash
-from sqlalchemy import func, select, update
+from sqlalchemy import Dialect, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -202,18 +203,57 @@ def actor_from_api_key(session: Session, api_key: str) -> Actor:
     )
 
 
-def actor_from_token(session: Session, token: str) -> Actor:
-    """The user a bearer token names, as the user stands now: a user since deleted or deactivated, or
-    whose sessions were ended since the token was issued (sign-out, a new role or password), is refused.
-    One read by primary key per request; the signature check is remembered until the token expires."""
+@dataclass(frozen=True)
+class UserState:
+    """What a token is checked against on every request."""
+
+    username: str
+    role: str
+    active: bool
+    session_version: int
+    supplier_code: str | None
+
+
+_USER_STATE = select(User.username, User.role, User.active, User.session_version, User.supplier_code).where(
+    User.id == bindparam("user_id")
+)
+
+
+@lru_cache(maxsize=8)
+def _user_state_sql(dialect: Dialect) -> str:
+    return str(_USER_STATE.compile(dialect=dialect))
+
+
+def read_user_state(dbapi_connection: Any, dialect: Dialect, user_id: int) -> UserState | None:
+    """One read by primary key on a driver connection (pooled, or a session's), with the statement
+    compiled once: it runs on every request, and through a session it cost ten times the read itself
+    (about 250 µs against 25 µs on SQLite). A single SELECT: it writes nothing whatever the connection."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(
+            _user_state_sql(dialect), (user_id,) if dialect.paramstyle == "qmark" else {"user_id": user_id}
+        )
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if row is None:
+        return None
+    username, role, active, version, supplier_code = row
+    return UserState(username, role, bool(active), int(version), supplier_code)
+
+
+def token_subject(token: str) -> tuple[int, int]:
+    """The user id and session version a bearer token's valid signature vouches for, while it lasts
+    (the signature check is remembered until the token expires)."""
     user_id, version, expires = _verified_token(token)
     if expires <= time.time():
         raise NotAuthenticated("invalid or expired token")
-    user = session.execute(
-        select(User.username, User.role, User.active, User.session_version, User.supplier_code).where(
-            User.id == user_id
-        )
-    ).one_or_none()
+    return user_id, version
+
+
+def actor_of(user_id: int, version: int, user: UserState | None) -> Actor:
+    """The user a token names, as the user stands now: a user since deleted or deactivated, or whose
+    sessions were ended since the token was issued (sign-out, a new role or password), is refused."""
     if user is None:
         raise NotAuthenticated("invalid or expired token")
     if not user.active or user.session_version != version:
@@ -221,6 +261,13 @@ def actor_from_token(session: Session, token: str) -> Actor:
     return Actor(
         kind="user", id=user_id, name=user.username, role=user.role, supplier_code=user.supplier_code
     )
+
+
+def actor_from_token(session: Session, token: str) -> Actor:
+    """`actor_of` the token, read on a session (the desk's pages)."""
+    user_id, version = token_subject(token)
+    connection = session.connection()
+    return actor_of(user_id, version, read_user_state(connection.connection, connection.dialect, user_id))
 
 
 @lru_cache(maxsize=4096)

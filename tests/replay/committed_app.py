@@ -2,7 +2,7 @@
 replay run executing in the background): reads and writes commit as in production, through a real
 writer thread."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.api import get_session
-from app.auth.dependencies import get_auth_reads
-from app.db import get_engine, open_session, session_scope
+from app.auth.dependencies import DatabaseCredentials, get_credentials
+from app.db import get_engine, open_session
 from app.main import create_app
 from app.writer import Writer, get_writer
 
@@ -27,14 +27,10 @@ def committed_client(engine: Engine, overrides: dict[Any, Any] | None = None) ->
             session.rollback()
             session.close()
 
-    def read(work: Callable[[Session], Any]) -> Any:
-        with session_scope(engine, write=False) as session:
-            return work(session)
-
     writer = Writer(engine)
     app = create_app()
     app.dependency_overrides[get_session] = request_session
-    app.dependency_overrides[get_auth_reads] = lambda: read
+    app.dependency_overrides[get_credentials] = lambda: DatabaseCredentials(engine)
     app.dependency_overrides[get_engine] = lambda: engine
     app.dependency_overrides[get_writer] = lambda: writer
     app.dependency_overrides.update(overrides or {})
