@@ -1,3 +1,5 @@
+"""Signing in and out through the API: a bearer token for a password, the end of every token."""
+
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
