@@ -153,7 +153,10 @@ def lift_locks(session: Session, *, username: str | None = None, address: str | 
         account = username.lower()
         conditions += [
             and_(ThrottleCounter.scope == Scope.ACCOUNT, ThrottleCounter.subject == account),
-            and_(ThrottleCounter.scope == Scope.PAIR, ThrottleCounter.subject.startswith(f"{account} ")),
+            and_(
+                ThrottleCounter.scope == Scope.PAIR,
+                ThrottleCounter.subject.startswith(f"{account} ", autoescape=True),
+            ),
         ]
     if address:
         subject = client_address(address)
@@ -161,7 +164,10 @@ def lift_locks(session: Session, *, username: str | None = None, address: str | 
             and_(
                 ThrottleCounter.scope.in_((Scope.ADDRESS, Scope.API_KEY)), ThrottleCounter.subject == subject
             ),
-            and_(ThrottleCounter.scope == Scope.PAIR, ThrottleCounter.subject.endswith(f" {subject}")),
+            and_(
+                ThrottleCounter.scope == Scope.PAIR,
+                ThrottleCounter.subject.endswith(f" {subject}", autoescape=True),
+            ),
         ]
     if not conditions:
         return 0
