@@ -211,6 +211,28 @@ ENGLISH: Final[dict[str, str]] = {
     "Inventorié": "Counted",
     "Stock restant": "Stock left",
     "Fournisseurs": "Suppliers",
+    "Lignes du partenaire à régler": "The partner's lines to settle",
+    "Associez chaque ligne à un article, corrigez sa quantité ou retirez-la, avec le motif.": (
+        "Map each line to an item, correct its quantity or remove it, with the reason."
+    ),
+    "La commande est libérée quand il n'en reste aucune.": "The order is released when none is left.",
+    "Lignes du partenaire réglées": "The partner's lines settled",
+    "Ligne": "Line",
+    "Articles du partenaire": "The partner's item ids",
+    "Qté envoyée": "Qty sent",
+    "Unité": "Unit",
+    "Prix envoyé": "Price sent",
+    "Quantité (vide : celle du partenaire)": "Quantity (empty: the partner's)",
+    "Motif (obligatoire)": "Reason (required)",
+    "Associer l'article": "Map to the item",
+    "Corriger la quantité": "Correct the quantity",
+    "Retirer la ligne": "Remove the line",
+    "Par": "By",
+    "indiquez le motif": "give the reason",
+    "choisissez l'article": "choose the item",
+    "indiquez la quantité": "give the quantity",
+    "aucun article ne correspond": "no item matches",
+    "plusieurs articles correspondent : précisez": "several items match: say which",
 }
 
 
@@ -257,6 +279,14 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "held": "en attente d'une personne",
         "dead": "abandonné",
         "acknowledged": "acquitté",
+        "open": "à régler",
+        "mapped": "associée",
+        "corrected": "corrigée",
+        "removed": "retirée",
+        "unknown_item": "article inconnu",
+        "invalid_quantity": "quantité impossible",
+        "fractional_quantity": "quantité fractionnaire pour un article à l'unité",
+        "amount_out_of_range": "montant hors limites",
     },
     "en": {
         "captured": "captured",

@@ -20,6 +20,7 @@ from app.api import ReadSession
 from app.auth.models import Role
 from app.auth.service import Actor, actor_from_token
 from app.errors import DomainError, NotAuthenticated, NotPermitted
+from app.logs import note_caller
 
 SESSION_COOKIE: Final = "carnet_session"
 CSRF_COOKIE: Final = "carnet_csrf"
@@ -54,6 +55,7 @@ def signed_in_actor(request: Request, session: Session) -> Actor | None:
     except NotAuthenticated:
         return None
     request.state.actor = actor
+    note_caller(request, kind=actor.kind, name=actor.name)
     return actor
 
 
