@@ -1,15 +1,17 @@
-"""Dependencies shared by the HTTP routes: the read session, the writer, safe retries (the caller is
-in app/auth/dependencies.py)."""
+"""Dependencies shared by the HTTP routes: the read session, the writer, safe retries, the type of a
+body (the caller is in app/auth/dependencies.py)."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, Final, TypeVar, cast
 
-from fastapi import Depends, Header, Path, Response
+from fastapi import Depends, Header, Path, Request, Response, params
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.db import get_engine, open_session
+from app.errors import FieldError, UnsupportedMediaType
 from app.idempotency import service as idempotency
 from app.pagination import MAX_ID
 from app.writer import UnitOfWorkRunner, get_writer
@@ -121,3 +123,60 @@ def _answer_response(answer: idempotency.Answer) -> Response:
     return Response(
         answer.body, status_code=answer.status_code, media_type="application/json", headers=headers
     )
+
+
+JSON_TYPES: Final = ("application/json",)
+FORM_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def media_type(content_type: str | None) -> str | None:
+    """`text/CSV; charset=utf-8` is `text/csv`."""
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower() or None
+
+
+def body_types(route: APIRoute) -> tuple[str, ...] | None:
+    """The media types a route reads a body in, as its OpenAPI description says: those listed for a raw
+    body (EDI interchanges, e-mail messages), forms for a form, JSON for a model; None without a body."""
+    raw = (route.openapi_extra or {}).get("requestBody", {}).get("content")
+    if raw:
+        return tuple(raw)
+    if route.body_field is None:
+        return None
+    return FORM_TYPES if isinstance(route.body_field.field_info, params.Form) else JSON_TYPES
+
+
+async def check_body_type(request: Request) -> None:
+    """Refuse a body whose Content-Type the route does not read with 415 (`image/png` posted as an EDI
+    interchange, a form or text posted to a JSON route), naming what it reads. A raw body without a
+    Content-Type is read for what it is (EDI and e-mail look at the bytes); a JSON route asks for one."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not _has_body(request):
+        return
+    accepted = body_types(route)
+    if accepted is None:
+        return
+    given = media_type(request.headers.get("content-type"))
+    if given is None:
+        if accepted not in (JSON_TYPES, FORM_TYPES):
+            return
+    elif given in {media.lower() for media in accepted} or (
+        accepted == JSON_TYPES and _structured_json(given)
+    ):
+        return
+    detail = f"Content-Type {given or '(none)'} is not read here: send {', '.join(accepted)}"
+    raise UnsupportedMediaType(detail, errors=[FieldError(("header", "content-type"), detail)])
+
+
+def _structured_json(given: str) -> bool:
+    """`application/merge-patch+json` and the like: JSON to FastAPI too."""
+    return given.startswith("application/") and given.endswith("+json")
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return "transfer-encoding" in request.headers or (length is not None and length.strip() not in ("", "0"))
+
+
+BodyType = Depends(check_body_type)

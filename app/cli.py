@@ -49,6 +49,42 @@ def _users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _users_change(args: argparse.Namespace) -> int:
+    """A change to a user that ends its sessions at once (role, deactivation, password, sign-out)."""
+    from app.auth import service
+    from app.errors import DomainError
+
+    command: str = args.users_command
+    password = sys.stdin.readline().rstrip("\r\n") if command == "set-password" else ""
+    try:
+        with session_scope() as session:
+            if command == "set-role":
+                service.change_role(session, username=args.name, role=args.role, supplier_code=args.supplier)
+            elif command in ("deactivate", "activate"):
+                service.set_active(session, username=args.name, active=command == "activate")
+            elif command == "set-password":
+                service.set_password(session, username=args.name, password=password)
+            else:
+                service.end_sessions(session, user_id=service.user_id(session, username=args.name))
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    print(f"user {args.name}: {command} done; its sessions have ended")
+    return 0
+
+
+def _users_unlock(args: argparse.Namespace) -> int:
+    from app.auth.throttle import lift_locks
+
+    if not args.name and not args.address:
+        print("error: name a user or give --address", file=sys.stderr)
+        return 2
+    with session_scope() as session:
+        cleared = lift_locks(session, username=args.name, address=args.address)
+    print(f"{cleared} counter(s) of failed attempts cleared")
+    return 0
+
+
 def _supplier_contact(args: argparse.Namespace) -> int:
     from app.suppliers.mailing import add_contact
 
@@ -309,6 +345,26 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["rep", "warehouse", "finance", "admin", "supplier"])
     create.add_argument("--supplier", help="the supplier code of a user with the role supplier")
     create.set_defaults(handler=_users_create)
+    set_role = users.add_parser("set-role", help="give a user another role (its sessions end)")
+    set_role.add_argument("name")
+    set_role.add_argument("role", choices=["rep", "warehouse", "finance", "admin", "supplier"])
+    set_role.add_argument("--supplier", help="the supplier code, for the role supplier")
+    set_role.set_defaults(handler=_users_change)
+    for name, text in (
+        ("deactivate", "refuse a user's sign-ins and end its sessions"),
+        ("activate", "let a deactivated user sign in again"),
+        ("set-password", "a new password, read from stdin (the user's sessions end, its locks lift)"),
+        ("sign-out", "end every session and token of a user"),
+    ):
+        change = users.add_parser(name, help=text)
+        change.add_argument("name")
+        change.set_defaults(handler=_users_change)
+    unlock = users.add_parser(
+        "unlock", help="forget the failed sign-ins counted against a user or an address"
+    )
+    unlock.add_argument("name", nargs="?")
+    unlock.add_argument("--address", help="a client address (its failed sign-ins and unknown API keys)")
+    unlock.set_defaults(handler=_users_unlock)
 
     suppliers = commands.add_parser("suppliers", help="suppliers' contacts").add_subparsers(
         dest="suppliers_command", required=True

@@ -1,6 +1,9 @@
 """Settings, read once from `CARNET_` environment variables."""
 
 import ipaddress
+import math
+import zlib
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -11,6 +14,15 @@ from stdnum.eu import vat
 from stdnum.fr import siren, siret
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me-in-production"
+# The key signs every token and desk session: whoever guesses it signs in as anybody. In production it
+# must look random: long enough, many distinct characters, and 128 bits by a frequency estimate.
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT = 12
+MIN_SECRET_BITS = 128
+SECRET_ADVICE = (
+    "CARNET_SECRET_KEY must be a random secret of at least 32 characters and 128 bits, for example "
+    "the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+)
 
 
 class Settings(BaseSettings):
@@ -122,10 +134,11 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> "Settings":
-        if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
-            raise ValueError("CARNET_SECRET_KEY must be set to a real secret in production")
+    def _refuse_weak_secret_in_production(self) -> "Settings":
         if self.environment == "production":
+            weakness = secret_weakness(self.secret_key)
+            if weakness is not None:
+                raise ValueError(f"{SECRET_ADVICE}; the one given {weakness}")
             _check_seller_identity(self)
         return self
 
@@ -143,6 +156,29 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def secret_weakness(secret: str) -> str | None:
+    """What makes a signing key unfit for production, None when it looks random enough."""
+    if secret == DEVELOPMENT_SECRET:
+        return "is the development key, which is public"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"has {len(secret)} characters"
+    if len(set(secret)) < MIN_SECRET_DISTINCT:
+        return f"uses only {len(set(secret))} distinct characters"
+    if estimated_bits(secret) < MIN_SECRET_BITS:
+        return f"has about {estimated_bits(secret):.0f} bits"
+    # A pattern repeated compresses well; random characters hardly at all (hex to about 80 %).
+    if len(zlib.compress(secret.encode(), 9)) - len(zlib.compress(b"", 9)) < 0.6 * len(secret.encode()):
+        return "repeats itself"
+    return None
+
+
+def estimated_bits(secret: str) -> float:
+    """Length times the entropy of the secret's character frequencies: a repeated pattern or a few
+    letters score low. An upper bound for a secret chosen by a person, fair for a generated one."""
+    size = len(secret)
+    return -size * sum(n / size * math.log2(n / size) for n in Counter(secret).values())
 
 
 def _check_seller_identity(settings: Settings) -> None:

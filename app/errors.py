@@ -29,6 +29,10 @@ class DomainError(Exception):
         if slug is not None:
             self.slug = slug
 
+    def answer_headers(self) -> dict[str, str]:
+        """Headers the answer carries besides the problem itself."""
+        return {}
+
 
 class NotFound(DomainError):
     status = 404
@@ -46,6 +50,9 @@ class NotAuthenticated(DomainError):
     status = 401
     slug = "not-authenticated"
     title = "Not authenticated"
+
+    def answer_headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
 
 
 class NotPermitted(DomainError):
@@ -77,3 +84,24 @@ class PayloadTooLarge(DomainError):
     status = 413
     slug = "payload-too-large"
     title = "Payload too large"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class TooManyRequests(DomainError):
+    """Refused for a while; `retry_after` seconds is when asking again may succeed (`Retry-After`)."""
+
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, slug: str | None = None) -> None:
+        super().__init__(detail, slug=slug)
+        self.retry_after = max(1, retry_after)
+
+    def answer_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

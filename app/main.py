@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from app import docs, health, metrics, problems, system
+from app.api import BodyType
 from app.auth.routes import router as auth_router
 from app.catalog.routes import router as catalog_router
 from app.config import get_settings
@@ -91,7 +92,7 @@ def create_app() -> FastAPI:
         system.router,
         metrics.router,  # GET /api/v1/metrics, the path before the contract's /metrics
     ):
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, dependencies=[BodyType])
     app.include_router(health.router)
     app.include_router(metrics.router)
     web.install(app)

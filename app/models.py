@@ -1,6 +1,6 @@
 """Every mapped class, imported once so that Alembic and the tests see the whole schema."""
 
-from app.auth.models import Partner, PartnerCustomer, User
+from app.auth.models import Partner, PartnerCustomer, ThrottleCounter, User
 from app.catalog.models import Customer, Product, ShippingAddress, SnapshotImport, StockMovement
 from app.db import Base
 from app.delivery.models import (
@@ -71,6 +71,7 @@ __all__ = [
     "StockReceiptLine",
     "SupplierContact",
     "SupplierReportMail",
+    "ThrottleCounter",
     "UnresolvedOrderLine",
     "User",
 ]

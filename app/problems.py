@@ -62,9 +62,13 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def _domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return problem_response(
-        exc.status, exc.slug, exc.title, exc.detail, [e.as_dict() for e in exc.errors], headers=headers
+        exc.status,
+        exc.slug,
+        exc.title,
+        exc.detail,
+        [e.as_dict() for e in exc.errors],
+        headers=exc.answer_headers() or None,
     )
 
 
@@ -128,6 +132,8 @@ def install(app: FastAPI, *, page: ErrorPage | None = None) -> None:
                 status, title, detail = status_of(exc)
                 html = page(request, status, title, detail)
                 if html is not None:
+                    if isinstance(exc, DomainError):
+                        html.headers.update(exc.answer_headers())
                     if status == 405:
                         html.headers["Allow"] = _allowed_methods(request)
                     return html

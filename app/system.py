@@ -10,16 +10,17 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from app.api import ReadSession
+from app.auth.dependencies import OptionalActor
 from app.catalog.repository import master_data_as_of
 from app.catalog.schemas import MoneyOut
 from app.clock import utcnow
 from app.config import get_settings
-from app.incidents.schemas import IncidentRead
-from app.incidents.service import Mode, current_mode, incident_read
+from app.incidents.schemas import IncidentPublicRead, IncidentRead
+from app.incidents.service import Mode, current_mode, incident_public_read, incident_read
 from app.invoicing.repository import uninvoiced_deliveries
 from app.money import money_str
 from app.replay.repository import NEEDS_A_PERSON, uninvoiced_past_months, waiting_items
@@ -53,6 +54,26 @@ class SystemRead(BaseModel):
     master_data: list[MasterDataAge] = Field(description="how old each kind of master data is")
     warnings: list[SystemWarning]
     banner: str | None = Field(description="what the web pages show at the top, when anything")
+
+
+class SystemPublicRead(BaseModel):
+    """What partners, suppliers and anonymous callers are told: the mode, since when, how old the master
+    data is; not the incident's reason, who declared it, nor the distributor's own warnings."""
+
+    model_config = ConfigDict(extra="forbid")  # the whole state can never pass for this one
+
+    mode: str = Field(description="degraded | recovering | normal")
+    incident: IncidentPublicRead | None = Field(
+        description="the open incident, or the one being recovered from"
+    )
+    snapshot_as_of: datetime | None
+    snapshot_age_seconds: int | None
+    banner: str | None = Field(description="the mode's message, when not normal")
+
+
+def mode_banner(mode: str) -> str | None:
+    """The one line that says the mode, for everybody (the staff's banner may say more)."""
+    return BANNERS.get(Mode(mode))
 
 
 def master_data_ages(session: Session, *, now: datetime) -> list[MasterDataAge]:
@@ -128,8 +149,16 @@ def system_warnings(session: Session, *, now: datetime) -> list[SystemWarning]:
     return warnings
 
 
-@router.get("/system")
-def get_system(session: ReadSession) -> SystemRead:
+@router.get("/system", response_model=SystemRead | SystemPublicRead, responses={401: {}})
+def get_system(session: ReadSession, actor: OptionalActor) -> SystemRead | SystemPublicRead:
+    """Anyone may ask; the distributor's people get the whole state (the incident's reason and who
+    declared it, finance's warnings), partners, suppliers and anonymous callers only the mode and dates."""
+    if actor is not None and actor.is_staff:
+        return system_state(session)
+    return public_system_state(session)
+
+
+def system_state(session: Session) -> SystemRead:
     now = utcnow()
     ages = master_data_ages(session, now=now)
     as_of = oldest_master_data(ages)
@@ -147,6 +176,19 @@ def get_system(session: ReadSession) -> SystemRead:
         master_data=ages,
         warnings=warnings,
         banner=banner,
+    )
+
+
+def public_system_state(session: Session) -> SystemPublicRead:
+    now = utcnow()
+    as_of = oldest_master_data(master_data_ages(session, now=now))
+    mode, incident = current_mode(session)
+    return SystemPublicRead(
+        mode=mode,
+        incident=incident_public_read(incident) if incident is not None else None,
+        snapshot_as_of=as_of,
+        snapshot_age_seconds=_age(now, as_of),
+        banner=BANNERS.get(mode),
     )
 
 

@@ -22,8 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app.api import get_session
-from app.auth.dependencies import get_partner_lookup
-from app.auth.service import actor_from_api_key, sign_in_throttle
+from app.auth.dependencies import get_credentials
+from app.auth.service import UserState, read_user_state
 from app.db import WRITE_OPTION, get_engine, make_engine
 from app.main import create_app
 from app.migrate import upgrade
@@ -161,21 +161,26 @@ class ReadGuard:
             self.writing -= 1
 
 
-@pytest.fixture(autouse=True)
-def no_sign_in_locks() -> Iterator[None]:
-    """Every test starts with no failed sign-in counted (they are counted per process)."""
-    sign_in_throttle.forget()
-    yield
-
-
 def serve_from(app: FastAPI, session: Session, engine: Engine) -> None:
     """Make `app` answer from the test's session: reads on it, the writer's units of work in
-    savepoints of it (as the writer does in its batch), partners' keys looked up in it."""
+    savepoints of it (as the writer does in its batch), credentials and locks read in it."""
     guard = ReadGuard(session)
 
     def request_session() -> Iterator[Session]:
         with guard.read():
             yield session
+
+    class SessionCredentials:
+        """Credentials and locks read on the test's session, read-only like the server's."""
+
+        def user_state(self, user_id: int) -> UserState | None:
+            connection = session.connection()
+            with guard.read():
+                return read_user_state(connection.connection, connection.dialect, user_id)
+
+        def read(self, work: Callable[[Session], Any]) -> Any:
+            with guard.read():
+                return work(session)
 
     class SessionRunner:
         async def write(self, work: Callable[[Session], Any], *, rank: int = 0) -> Any:
@@ -192,7 +197,7 @@ def serve_from(app: FastAPI, session: Session, engine: Engine) -> None:
 
     app.dependency_overrides[get_session] = request_session
     app.dependency_overrides[get_writer] = SessionRunner
-    app.dependency_overrides[get_partner_lookup] = lambda: lambda key: actor_from_api_key(session, key)
+    app.dependency_overrides[get_credentials] = SessionCredentials
     app.dependency_overrides[get_engine] = lambda: engine
 
 

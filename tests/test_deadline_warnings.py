@@ -4,6 +4,7 @@ monthly recap at the end of the month (warned from a configurable day)."""
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -32,12 +33,20 @@ def shipped_note(client: TestClient, session: Session) -> dict[str, object]:
     return ship(client, auth_headers(session, role="warehouse"), order_of(session, customer, (product, 3)))
 
 
+def finance_view(client: TestClient, session: Session) -> dict[str, Any]:
+    """The system as finance reads it (partners and the public are not told the warnings)."""
+    answer: dict[str, Any] = client.get(
+        "/api/v1/system", headers=auth_headers(session, role="finance")
+    ).json()
+    return answer
+
+
 class TestPerNoteInvoices:
     def test_a_note_is_flagged_from_delivery_with_its_age_and_amount(
         self, client: TestClient, session: Session
     ) -> None:
         note = shipped_note(client, session)
-        (warning,) = client.get("/api/v1/system").json()["warnings"]
+        (warning,) = finance_view(client, session)["warnings"]
         assert (warning["code"], warning["count"], warning["age_days"]) == ("uninvoiced_delivery", 1, 0)
         assert Decimal(warning["amount"]) == Decimal("36.00")
 
@@ -46,7 +55,7 @@ class TestPerNoteInvoices:
             .where(DeliveryNote.number == note["number"])
             .values(issue_date=date.fromisoformat(str(note["issue_date"])) - timedelta(days=3))
         )
-        system = client.get("/api/v1/system").json()
+        system = finance_view(client, session)
         assert system["warnings"][-1]["age_days"] == 3 and "3 day(s) ago" in system["warnings"][-1]["detail"]
         metrics = client.get("/api/v1/metrics").text
         assert "carnet_uninvoiced_delivery_notes 1" in metrics
@@ -58,7 +67,7 @@ class TestPerNoteInvoices:
     ) -> None:
         shipped_note(client, session)
         session.execute(update(DeferredDocument).values(status="replayed"))
-        assert client.get("/api/v1/system").json()["warnings"] == []
+        assert finance_view(client, session)["warnings"] == []
         assert "carnet_uninvoiced_delivery_notes 0" in client.get("/api/v1/metrics").text
 
 
@@ -68,7 +77,7 @@ class TestMonthlyRecaps:
     ) -> None:
         shipped_note(client, session)
         shipped_note(client, session)
-        system = client.get("/api/v1/system").json()
+        system = finance_view(client, session)
         (warning,) = system["warnings"]
         assert (warning["code"], warning["count"]) == ("recap_due_at_month_end", 2)
         assert Decimal(warning["amount"]) == Decimal("72.00")

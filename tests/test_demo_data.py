@@ -11,7 +11,7 @@ from stdnum import ean, isbn
 from stdnum.fr import siren, tva
 
 from app.auth.models import User
-from app.auth.service import authenticate
+from app.auth.service import check_sign_in
 from app.catalog.models import Customer, Product
 from app.cli import main
 from app.config import get_settings
@@ -79,7 +79,9 @@ class TestGeneratedData:
         generate_demo_data(session, customers=3, products=10, orders=0)
 
         for username, password in DEMO_LOGINS.items():
-            assert authenticate(session, username=username, password=password).role == username
+            attempt = check_sign_in(session, username=username, password=password, address="127.0.0.1")
+            user = session.get(User, attempt.user_id) if attempt.user_id is not None else None
+            assert user is not None and user.role == username
 
     def test_the_french_vat_key_is_computed(self) -> None:
         assert french_vat_number("303265045") == "FR40303265045"

@@ -133,7 +133,7 @@ def test_an_outage_replayed_into_the_erp_and_reconciled(fresh_engine: Engine, er
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
         # Everything captured during the outage is in the ERP: the system is normal again.
-        system = client.get("/api/v1/system").json()
+        system = client.get("/api/v1/system", headers=finance).json()
         assert (system["mode"], system["incident"], system["warnings"]) == ("normal", None, [])
         replayed = client.get(f"/api/v1/incidents/{incident['id']}", headers=admin).json()
         assert replayed["state"] == "replayed"
@@ -317,7 +317,7 @@ def _outage_story(engine: Engine, erp: ReferenceErp) -> None:
         left_out = {d["reference"]: d for d in report["excluded"]}
         assert left_out[cancelled["reference"]]["reason"] == "annulé : colis saisi deux fois"
         assert left_out[cancelled["reference"]]["amounts"]["gross"] == cancelled["totals"]["gross"]
-        system = client.get("/api/v1/system").json()
+        system = client.get("/api/v1/system", headers=finance).json()
         assert system["mode"] == "recovering" and "attendent une personne" in system["banner"]
 
         # The last one is keyed into the ERP by hand: the reconciliation balances, the system is normal.

@@ -37,12 +37,26 @@ from app.pagination import Cursor, Limit, Page, decode_cursor
 router = APIRouter(prefix="/edi", tags=["edi"])
 review_router = APIRouter(tags=["orders"])  # an order leaves review here: its partner is told
 PartnerName = Annotated[str | None, Query(alias="partner", max_length=100)]
+# What an interchange may be sent as; any other Content-Type is refused with 415 (app/api.py). Without
+# one, or as text/plain or application/octet-stream (what generic tools send), the bytes and the partner's
+# profile say what it is; a type that disagrees with the bytes is a warning, not a refusal.
+INTERCHANGE_TYPES = (
+    "application/EDIFACT",
+    "application/EDI-X12",
+    "application/xml",
+    "text/xml",
+    "text/csv",
+    "text/plain",
+    "application/octet-stream",
+    "application/edi-edifact",
+    "application/x12",
+    "application/csv",
+    "text/comma-separated-values",
+    "text/tab-separated-values",
+)
 _RAW_BODY = {
     "required": True,
-    "content": {
-        media: {"schema": {"type": "string", "format": "binary"}}
-        for media in ("application/EDIFACT", "application/EDI-X12", "application/xml", "text/csv")
-    },
+    "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in INTERCHANGE_TYPES},
 }
 
 
@@ -67,7 +81,13 @@ def _download(download: service.Download) -> Response:
     "/interchanges",
     status_code=201,
     response_model=InterchangeAnswer,
-    responses={200: {"model": InterchangeAnswer, "description": "a resend"}, 401: {}, 403: {}, 413: {}},
+    responses={
+        200: {"model": InterchangeAnswer, "description": "a resend"},
+        401: {},
+        403: {},
+        413: {},
+        415: {"description": "a Content-Type that is not an interchange's"},
+    },
     openapi_extra={"requestBody": _RAW_BODY},
 )
 async def post_interchange(

@@ -14,15 +14,24 @@ from app.errors import InvalidInput
 from app.numbering import Rank
 
 router = APIRouter(tags=["email"])
+# A raw message as mail systems and upload tools label it; anything else is refused with 415.
+MESSAGE_TYPES = ("message/rfc822", "text/plain", "application/octet-stream")
 
 
 @router.post(
     "/email/messages",
     status_code=201,
     response_model=InboxItemRead,
-    responses={200: {"description": "the same message again: the same item"}, 422: {}},
+    responses={
+        200: {"description": "the same message again: the same item"},
+        415: {"description": "a Content-Type that is not a message's"},
+        422: {},
+    },
     openapi_extra={
-        "requestBody": {"content": {"message/rfc822": {"schema": {"type": "string"}}}, "required": True}
+        "requestBody": {
+            "content": {media: {"schema": {"type": "string"}} for media in MESSAGE_TYPES},
+            "required": True,
+        }
     },
 )
 async def post_message(request: Request, actor: CurrentActor, writes: Writes) -> Response:

@@ -1,4 +1,5 @@
-"""Incident endpoints: admins declare and end outages, everyone signed in reads them."""
+"""Incident endpoints: admins declare and end outages, the distributor's people read them (partners and
+suppliers see an incident's dates in `GET /system`, not its reason nor who declared it)."""
 
 from typing import Annotated
 
@@ -6,6 +7,7 @@ from fastapi import APIRouter, Body
 
 from app.api import ReadSession, RowId, Writes
 from app.auth.dependencies import CurrentActor
+from app.auth.models import Role
 from app.incidents import service
 from app.incidents.schemas import IncidentCreate, IncidentEnd, IncidentPage, IncidentRead
 from app.pagination import Cursor, Limit, decode_cursor
@@ -40,13 +42,18 @@ async def end_incident(
     )
 
 
-@router.get("/incidents")
+STAFF = (Role.REP, Role.WAREHOUSE, Role.FINANCE)
+
+
+@router.get("/incidents", responses={403: {}})
 def list_incidents(
-    session: ReadSession, _actor: CurrentActor, limit: Limit = 50, cursor: Cursor = None
+    session: ReadSession, actor: CurrentActor, limit: Limit = 50, cursor: Cursor = None
 ) -> IncidentPage:
+    actor.require(*STAFF)
     return service.list_incidents(session, before_id=decode_cursor(cursor), limit=limit)
 
 
-@router.get("/incidents/{incident_id}", responses={404: {}})
-def get_incident(incident_id: RowId, session: ReadSession, _actor: CurrentActor) -> IncidentRead:
+@router.get("/incidents/{incident_id}", responses={403: {}, 404: {}})
+def get_incident(incident_id: RowId, session: ReadSession, actor: CurrentActor) -> IncidentRead:
+    actor.require(*STAFF)
     return service.incident_read(service.get_incident(session, incident_id=incident_id))

@@ -31,6 +31,15 @@ class IncidentRead(BaseModel):
     replayed_at: datetime | None = Field(description="when everything captured in the window reached the ERP")
 
 
+class IncidentPublicRead(BaseModel):
+    """An incident as partners, suppliers and anyone else see it: when, not why nor who."""
+
+    id: int
+    state: IncidentState
+    started_at: datetime
+    ended_at: datetime | None
+
+
 class IncidentPage(BaseModel):
     items: list[IncidentRead]
     next_cursor: str | None

@@ -16,7 +16,7 @@ from app.clock import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.incidents import repository
 from app.incidents.models import Incident
-from app.incidents.schemas import IncidentPage, IncidentRead, IncidentState
+from app.incidents.schemas import IncidentPage, IncidentPublicRead, IncidentRead, IncidentState
 from app.pagination import next_cursor
 
 
@@ -118,6 +118,15 @@ def incident_state(incident: Incident) -> IncidentState:
     if incident.is_open:
         return "open"
     return "replayed" if incident.replayed_at is not None else "ended"
+
+
+def incident_public_read(incident: Incident) -> IncidentPublicRead:
+    return IncidentPublicRead(
+        id=incident.id,
+        state=incident_state(incident),
+        started_at=incident.started_at,
+        ended_at=incident.ended_at,
+    )
 
 
 def incident_read(incident: Incident) -> IncidentRead:

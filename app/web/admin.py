@@ -3,6 +3,7 @@ master-data imports with their report row by row, people who sign in, EDI partne
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -10,8 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.api import ReadSession, Writes
+from app.auth import service as users
 from app.auth.models import Partner, Role, User
 from app.auth.service import Actor, create_user
+from app.auth.throttle import lift_locks
 from app.catalog.importing import import_data
 from app.catalog.reading import KINDS, ImportKind, parse_as_of
 from app.catalog.repository import latest_snapshot
@@ -148,6 +151,43 @@ async def add_user(
     except DomainError as exc:
         return await _after(request, actor, reads, exc)
     return RedirectResponse(f"/admin?done=user-{username}", status_code=303)
+
+
+UserChange = Literal["role", "deactivate", "activate", "password", "sign-out", "unlock"]
+
+
+@router.post("/admin/users/{change}", dependencies=[Csrf])
+async def change_user(
+    request: Request,
+    change: UserChange,
+    actor: Admin,
+    reads: Reads,
+    writes: Writes,
+    username: Annotated[str, Form(max_length=64)],
+    role: Annotated[str, Form(max_length=16)] = "",
+    supplier_code: Annotated[str, Form(max_length=32)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    """A new role, a deactivation or a new password end the user's sessions at once (as does
+    "sign out"); "unlock" forgets the failed sign-ins counted against the account."""
+
+    def apply(session: Session) -> None:
+        if change == "role":
+            users.change_role(session, username=username, role=role, supplier_code=supplier_code)
+        elif change in ("deactivate", "activate"):
+            users.set_active(session, username=username, active=change == "activate")
+        elif change == "password":
+            users.set_password(session, username=username, password=password)
+        elif change == "sign-out":
+            users.end_sessions(session, user_id=users.user_id(session, username=username))
+        else:
+            lift_locks(session, username=username)
+
+    try:
+        await writes.write(apply)
+    except DomainError as exc:
+        return await _after(request, actor, reads, exc)
+    return RedirectResponse(f"/admin?done={change}-{quote(username)}", status_code=303)
 
 
 @router.post("/admin/partners", dependencies=[Csrf])

@@ -4,11 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from app.api import ReadSession
+from app.api import ReadSession, Writes
 from app.auth import service as auth
+from app.auth.models import User
+from app.auth.signing_in import sign_in as check_password
 from app.errors import NotAuthenticated
-from app.web.pages import banner, home_for, render
+from app.web.i18n import lang_of, translator
+from app.web.pages import Reads, banner, home_for, render
 from app.web.session import LANG_COOKIE, Csrf, end_session, signed_in_actor, start_session
 
 router = APIRouter()
@@ -22,8 +26,8 @@ def safe_next(url: str | None) -> str | None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def start(request: Request) -> RedirectResponse:
-    actor = signed_in_actor(request)
+def start(request: Request, session: ReadSession) -> RedirectResponse:
+    actor = signed_in_actor(request, session)
     return RedirectResponse(home_for(actor) if actor else "/login", status_code=303)
 
 
@@ -41,47 +45,59 @@ def login_page(request: Request, session: ReadSession, next: str | None = None) 
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=[Csrf])
-def sign_in(
+async def sign_in(
     request: Request,
-    session: ReadSession,
+    reads: Reads,
+    writes: Writes,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    """Refused sign-ins are said next to the form: a wrong password (401), or a lock after repeated
+    failures (429, with how long it lasts and `Retry-After`)."""
+    host = request.client.host if request.client else None
+    t = translator(lang_of(request))
     try:
-        client = request.client.host if request.client else "?"
-        user = auth.sign_in(session, username=username, password=password, client=client)
+        user = await check_password(reads.session, writes, username=username, password=password, host=host)
     except auth.TooManyAttempts as exc:
-        return render(
-            request,
-            "login.html",
-            actor=None,
-            top=banner(session),
-            status_code=429,
-            next_url=safe_next(next) or "",
-            error=exc.detail,
-            username=username,
-        )
+        error = t("Trop d'échecs de connexion : réessayez dans {minutes} min.").format(minutes=exc.minutes)
+        page = await reads(lambda session: _login_page(request, session, error, username, next, 429))
+        page.headers.update(exc.answer_headers())
+        return page
     except NotAuthenticated:
-        return render(
-            request,
-            "login.html",
-            actor=None,
-            top=banner(session),
-            status_code=401,
-            next_url=safe_next(next) or "",
-            error="Identifiant ou mot de passe incorrect.",
-            username=username,
-        )
-    token = auth.issue_token(user)
-    actor = auth.actor_from_token(token)
-    response = RedirectResponse(safe_next(next) or home_for(actor), status_code=303)
-    start_session(request, response, token)
+        error = t("Identifiant ou mot de passe incorrect.")
+        return await reads(lambda session: _login_page(request, session, error, username, next, 401))
+    response = RedirectResponse(safe_next(next) or home_for(_signed_in(user)), status_code=303)
+    start_session(request, response, auth.issue_token(user))
     return response
 
 
+def _login_page(
+    request: Request, session: Session, error: str, username: str, next_url: str, status_code: int
+) -> HTMLResponse:
+    return render(
+        request,
+        "login.html",
+        actor=None,
+        top=banner(session),
+        status_code=status_code,
+        next_url=safe_next(next_url) or "",
+        error=error,
+        username=username,
+    )
+
+
+def _signed_in(user: User) -> auth.Actor:
+    return auth.Actor(kind="user", id=user.id, name=user.username, role=user.role)
+
+
 @router.post("/logout", dependencies=[Csrf])
-def sign_out() -> RedirectResponse:
+async def sign_out(request: Request, reads: Reads, writes: Writes) -> RedirectResponse:
+    """Signing out ends the session for good (and every other session of the person): the cookie's
+    token, copied or kept, no longer opens anything."""
+    actor = await reads(lambda session: signed_in_actor(request, session))
+    if actor is not None:
+        await writes.write(lambda session: auth.end_sessions(session, user_id=actor.id))
     response = RedirectResponse("/login", status_code=303)
     end_session(response)
     return response

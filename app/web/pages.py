@@ -3,7 +3,7 @@ down, how old the snapshot is), the navigation a role may use, the CSRF token fo
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -17,7 +17,7 @@ from app.api import ReadSession
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.config import get_settings
-from app.system import get_system
+from app.system import mode_banner, system_state
 from app.templating import environment
 from app.web.i18n import labeller, lang_of, translator
 from app.web.session import CSRF_FIELD, allowed, csrf_token, remember_csrf
@@ -55,6 +55,11 @@ class Banner:
     message: str | None
     snapshot_as_of: datetime | None
     snapshot_age_hours: int | None
+    public_message: str | None = None  # what the signed-out and suppliers read: the mode, no figures
+
+    def for_viewer(self, actor: Actor | None) -> "Banner":
+        """The distributor's own warnings (amounts waiting for the ERP...) are for its staff only."""
+        return self if actor is not None and actor.is_staff else replace(self, message=self.public_message)
 
 
 BANNER_SECONDS = 5.0
@@ -68,11 +73,17 @@ def banner(session: Session) -> Banner:
     cached = _banners.get(key)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
-    system = get_system(session)
+    system = system_state(session)
     as_of = system.snapshot_as_of
     local = as_of.astimezone(ZoneInfo(get_settings().business_timezone)) if as_of else None
     age = system.snapshot_age_seconds
-    fresh = Banner(system.mode, system.banner, local, age // 3600 if age is not None else None)
+    fresh = Banner(
+        system.mode,
+        system.banner,
+        local,
+        age // 3600 if age is not None else None,
+        public_message=mode_banner(system.mode),
+    )
     _banners[key] = (time.monotonic() + BANNER_SECONDS, fresh)
     return fresh
 
@@ -102,7 +113,7 @@ def render(
         "nav": [item for item in NAVIGATION if actor is not None and allowed(actor, item.roles)],
         "csrf_field": CSRF_FIELD,
         "csrf": csrf_token(request),
-        "banner": top,
+        "banner": top.for_viewer(actor) if top is not None else None,
         "timezone": ZoneInfo(get_settings().business_timezone),
         **context,
     }

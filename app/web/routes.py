@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.web import admin, desk, entry, finance, inbox, orders, returns, status, suppliers, warehouse
 from app.web.pages import render
-from app.web.session import SignInRequired, signed_in_actor
+from app.web.session import SignInRequired, known_actor
 
 ASSETS: Final = Path(__file__).resolve().parent.parent / "assets" / "web"
 NOT_PAGES: Final = ("/api/", "/healthz", "/metrics", "/assets/")
@@ -20,13 +20,14 @@ TITLES: Final = {403: "Accès refusé", 404: "Page introuvable", 429: "Trop de d
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> Response | None:
-    """A desk page's error as a page (a form's own errors are shown next to its fields instead)."""
+    """A desk page's error as a page (a form's own errors are shown next to its fields instead), with
+    the menu of the person the page found signed in (an error handler reads no database)."""
     if request.url.path.startswith(NOT_PAGES):
         return None
     return render(
         request,
         "error.html",
-        actor=signed_in_actor(request),
+        actor=known_actor(request),
         status_code=status,
         title=TITLES.get(status, title),
         detail=detail,

@@ -1,9 +1,12 @@
 """Who is at the desk: a signed session cookie for people, and a CSRF check on every form.
 
 The session cookie carries the same signed token the API issues (app/auth), HttpOnly, SameSite=Lax,
-Secure over HTTPS. CSRF is a double submit: a random `carnet_csrf` cookie (SameSite=Strict, HttpOnly)
-whose value every form repeats in a hidden field, and every htmx request in the `X-CSRF-Token`
-header (set once on `<body>` through `hx-headers`). A page read from another site cannot know it.
+Secure over HTTPS, and is checked like it on every page against the user as it stands (active, role,
+sessions not ended by a sign-out).
+
+CSRF is a double submit: a random `carnet_csrf` cookie (SameSite=Strict, HttpOnly) whose value every
+form repeats in a hidden field, and every htmx request in the `X-CSRF-Token` header (set once on
+`<body>` through `hx-headers`). A page read from another site cannot know it.
 """
 
 import hmac
@@ -11,7 +14,9 @@ import secrets
 from typing import Annotated, Final
 
 from fastapi import Depends, Request, Response
+from sqlalchemy.orm import Session
 
+from app.api import ReadSession
 from app.auth.models import Role
 from app.auth.service import Actor, actor_from_token
 from app.errors import DomainError, NotAuthenticated, NotPermitted
@@ -39,16 +44,25 @@ class CsrfRefused(DomainError):
     title = "Form refused"
 
 
-def signed_in_actor(request: Request) -> Actor | None:
+def signed_in_actor(request: Request, session: Session) -> Actor | None:
+    """The person the session cookie names, if it still may use the desk; remembered for the request
+    (an error page shows that person's menu)."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     try:
-        actor = actor_from_token(token)
+        actor = actor_from_token(session, token)
     except NotAuthenticated:
         return None
+    request.state.actor = actor
     note_caller(request, kind=actor.kind, name=actor.name)
     return actor
+
+
+def known_actor(request: Request) -> Actor | None:
+    """The person this request's page found signed in, if it looked."""
+    actor = getattr(request.state, "actor", None)
+    return actor if isinstance(actor, Actor) else None
 
 
 def csrf_token(request: Request) -> str:
@@ -105,8 +119,8 @@ class DeskRoles:
     def __init__(self, *roles: Role) -> None:
         self.roles = roles
 
-    def __call__(self, request: Request) -> Actor:
-        actor = signed_in_actor(request)
+    def __call__(self, request: Request, session: ReadSession) -> Actor:
+        actor = signed_in_actor(request, session)
         if actor is None:
             path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise SignInRequired(path)

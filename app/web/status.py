@@ -4,6 +4,7 @@ was cancelled; reached by its link alone, without signing in, and nothing else a
 The link is a bearer secret: the answer is not cached, not indexed, sends no referrer, and each client
 address may ask only so often (a guess at a token is wasted work)."""
 
+import math
 import threading
 import time
 from collections import deque
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.api import ReadSession
-from app.errors import DomainError
+from app.errors import TooManyRequests
 from app.tracking.service import status_for_token
 from app.web.pages import render
 
@@ -25,12 +26,6 @@ PRIVATE_HEADERS: Final = {
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",
 }
-
-
-class TooManyRequests(DomainError):
-    status = 429
-    slug = "too-many-requests"
-    title = "Too many requests"
 
 
 class RateLimit:
@@ -50,7 +45,10 @@ class RateLimit:
             while recent and recent[0] <= now - 60:
                 recent.popleft()
             if len(recent) >= self.limit:
-                raise TooManyRequests("too many requests from this address: try again in a minute")
+                raise TooManyRequests(
+                    "too many requests from this address: try again in a minute",
+                    retry_after=math.ceil(recent[0] + 60 - now),
+                )
             recent.append(now)
 
 

@@ -111,7 +111,7 @@ class TestProducts:
         path.write_text("code;nom;prix;tva\nOLD1;Livre;6,00;5,5\n", encoding="utf-8")
         import_file(session, kind="products", path=path, as_of=datetime(2026, 11, 21, 19, 0, tzinfo=UTC))
 
-        system = client.get("/api/v1/system").json()
+        system = client.get("/api/v1/system", headers=auth_headers(session, role="rep")).json()
 
         ages = {age["kind"]: age["as_of"] for age in system["master_data"]}
         assert ages["products"].startswith("2026-11-21T19:00")

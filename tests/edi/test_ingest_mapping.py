@@ -35,7 +35,7 @@ def product_with_gtin(session: Session, gtin: str, **kwargs: str) -> Product:
 
 
 def admin(session: Session) -> Actor:
-    return actor_from_token(issue_token(make_user(session, role="admin")))
+    return actor_from_token(session, issue_token(make_user(session, role="admin")))
 
 
 def captured(session: Session, hub: Hub, data: bytes, **kwargs: str) -> object:

@@ -211,7 +211,7 @@ class TestBuyerSiren:
 
 class TestSellerIdentityAtStartUp:
     def test_production_refuses_to_start_without_a_valid_seller_identity(self) -> None:
-        base = {"environment": "production", "secret_key": "a-real-secret-of-enough-length"}
+        base = {"environment": "production", "secret_key": "kT3-qH8vZr_Wm2xLp9YdNcB4sGf7JeU6aQ"}
         with pytest.raises(ValidationError, match="CARNET_SELLER_LEGAL_ID"):
             Settings(**base, seller_legal_id=None, seller_legal_mentions=MENTIONS)
         with pytest.raises(ValidationError, match="neither a SIREN nor a SIRET"):

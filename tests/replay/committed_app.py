@@ -11,9 +11,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.api import get_session
-from app.auth.dependencies import get_partner_lookup
-from app.auth.service import Actor, actor_from_api_key
-from app.db import get_engine, open_session, session_scope
+from app.auth.dependencies import DatabaseCredentials, get_credentials
+from app.db import get_engine, open_session
 from app.main import create_app
 from app.writer import Writer, get_writer
 
@@ -28,14 +27,10 @@ def committed_client(engine: Engine, overrides: dict[Any, Any] | None = None) ->
             session.rollback()
             session.close()
 
-    def partner(api_key: str) -> Actor:
-        with session_scope(engine, write=False) as session:
-            return actor_from_api_key(session, api_key)
-
     writer = Writer(engine)
     app = create_app()
     app.dependency_overrides[get_session] = request_session
-    app.dependency_overrides[get_partner_lookup] = lambda: partner
+    app.dependency_overrides[get_credentials] = lambda: DatabaseCredentials(engine)
     app.dependency_overrides[get_engine] = lambda: engine
     app.dependency_overrides[get_writer] = lambda: writer
     app.dependency_overrides.update(overrides or {})

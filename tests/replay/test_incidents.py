@@ -40,7 +40,7 @@ class TestDeclaringAndEnding:
         incident = declare(client, admin, started_at=started)
         assert incident["state"] == "open" and incident["started_at"][:16] == started[:16]
 
-        system = client.get("/api/v1/system").json()
+        system = client.get("/api/v1/system", headers=admin).json()
         assert system["mode"] == "degraded"
         assert system["incident"]["id"] == incident["id"]
         assert system["banner"].startswith("ERP indisponible")
@@ -136,7 +136,8 @@ class TestUninvoicedMonths:
             .where(DeliveryNote.number.in_(data.notes))
             .values(issue_date=utcnow().date().replace(day=1) - timedelta(days=3))
         )
-        system = client.get("/api/v1/system").json()
+        finance = auth_headers(session, role="finance")
+        system = client.get("/api/v1/system", headers=finance).json()
         assert [(w["code"], w["count"]) for w in system["warnings"]] == [
             ("uninvoiced_past_month", 2),
             ("uninvoiced_delivery", 2),
@@ -145,7 +146,7 @@ class TestUninvoicedMonths:
         assert "carnet_uninvoiced_past_month_delivery_notes 2" in client.get("/api/v1/metrics").text
 
         session.execute(update(DeferredDocument).values(status="replayed"))
-        assert client.get("/api/v1/system").json()["warnings"] == []
+        assert client.get("/api/v1/system", headers=finance).json()["warnings"] == []
         metrics = client.get("/api/v1/metrics").text
         assert "carnet_uninvoiced_past_month_delivery_notes 0" in metrics
         assert 'carnet_mode{mode="normal"} 1' in metrics

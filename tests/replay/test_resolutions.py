@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from app.auth.service import issue_token
 from app.clock import utcnow
 from app.db import session_scope
 from app.delivery.models import GoodsReturn
@@ -24,7 +25,7 @@ from app.replay.reports import reconciliation
 from app.replay.runs import execute_run, start_run
 from app.replay.schemas import ItemResolve, ReconciliationReport
 from app.replay.service import resolve_item
-from tests.builders import auth_headers
+from tests.builders import auth_headers, make_user
 from tests.replay.committed_app import committed_client
 from tests.replay.erp_double import ErpDouble
 from tests.replay.replay_data import ADMIN, FINANCE, REP, capture, catalogue
@@ -81,8 +82,10 @@ class TestWaitingForAPerson:
         assert report.excluded == []
         credit_waits = next(w for w in report.waiting if w.kind == "credit_note" and w.customer_code is None)
         assert credit_waits.figures.count == 1 and credit_waits.figures.gross > Decimal(0)
+        with session_scope(fresh_engine) as session:
+            finance = {"Authorization": f"Bearer {issue_token(make_user(session, role='finance'))}"}
         with committed_client(fresh_engine) as client:
-            system = client.get("/api/v1/system").json()
+            system = client.get("/api/v1/system", headers=finance).json()
             metrics = client.get("/api/v1/metrics").text
         assert system["mode"] == "recovering"
         assert "1 document(s) attendent une personne" in system["banner"]

@@ -25,8 +25,13 @@ SUPPLIER_ROUTES = {
 }
 
 
-# API routes anyone may call, signed in or not (no customer in them).
-PUBLIC_ROUTES = {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/system"), ("GET", "/api/v1/metrics")}
+# API routes anyone may call, signed in or not (no customer in them), and signing out.
+PUBLIC_ROUTES = {
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/sign-out"),
+    ("GET", "/api/v1/system"),
+    ("GET", "/api/v1/metrics"),
+}
 
 
 def api_routes(client: TestClient) -> list[tuple[str, str]]:

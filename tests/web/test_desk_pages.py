@@ -243,8 +243,9 @@ def test_status_pages_are_rate_limited(
     client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(status, "status_rate", status.RateLimit(5))
-    answers = [client.get("/status/guessing-a-token").status_code for _ in range(7)]
-    assert answers == [404] * 5 + [429] * 2
+    answers = [client.get("/status/guessing-a-token") for _ in range(7)]
+    assert [answer.status_code for answer in answers] == [404] * 5 + [429] * 2
+    assert 0 < int(answers[-1].headers["retry-after"]) <= 60
 
 
 def test_the_warehouse_ships_part_of_an_order_and_a_preview_prints_nothing(
