@@ -86,6 +86,16 @@ class TestAccessLines:
             client.get("/api/v1/orders/CMD-2026-999999", headers=headers)
         assert headers["Authorization"].split()[1] not in caplog.text
 
+    def test_the_access_line_names_the_api_caller(
+        self, client: TestClient, session: Session, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        user = make_user(session, role="rep")
+        headers = {"Authorization": f"Bearer {issue_token(user)}"}
+        with caplog.at_level(logging.INFO, logger="carnet.access"):
+            client.get("/api/v1/orders?limit=1", headers=headers)
+        [line] = lines_of(caplog, "carnet.access")
+        assert line["user"] == user.username
+
     def test_the_route_template_names_the_routes_of_included_routers_and_mounts(
         self, client: TestClient, session: Session, caplog: pytest.LogCaptureFixture
     ) -> None:

@@ -26,6 +26,7 @@ from app.auth.service import (
 from app.clock import utcnow
 from app.db import get_engine, open_session
 from app.errors import NotAuthenticated, NotPermitted
+from app.logs import note_caller
 
 T = TypeVar("T")
 _partner_cache: dict[str, tuple[float, Actor]] = {}
@@ -85,13 +86,15 @@ async def get_actor(request: Request, credentials: CallerCredentials, writes: Wr
     if api_key:
         cached = _partner_cache.get(api_key)
         if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        actor = await _partner(request, api_key, credentials, writes)
-        _partner_cache[api_key] = (time.monotonic() + PARTNER_CACHE_SECONDS, actor)
-        return actor
-    user_id, version = token_subject(bearer_token(request))
-    actor = actor_of(user_id, version, await run_in_threadpool(credentials.user_state, user_id))
-    check_supplier_reach(request, actor)
+            actor = cached[1]
+        else:
+            actor = await _partner(request, api_key, credentials, writes)
+            _partner_cache[api_key] = (time.monotonic() + PARTNER_CACHE_SECONDS, actor)
+    else:
+        user_id, version = token_subject(bearer_token(request))
+        actor = actor_of(user_id, version, await run_in_threadpool(credentials.user_state, user_id))
+        check_supplier_reach(request, actor)
+    note_caller(request, kind=actor.kind, name=actor.name)  # named on the request's access line
     return actor
 
 
