@@ -33,6 +33,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _users_create(args: argparse.Namespace) -> int:
+    from app.audit.service import command_line
     from app.auth.service import create_user
     from app.errors import DomainError
 
@@ -40,7 +41,12 @@ def _users_create(args: argparse.Namespace) -> int:
     try:
         with session_scope() as session:
             create_user(
-                session, username=args.name, password=password, role=args.role, supplier_code=args.supplier
+                session,
+                username=args.name,
+                password=password,
+                role=args.role,
+                supplier_code=args.supplier,
+                actor=command_line(),
             )
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
@@ -61,6 +67,7 @@ def _supplier_contact(args: argparse.Namespace) -> int:
 def _import_master_data(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from app.audit.service import command_line
     from app.catalog.importing import import_file
     from app.catalog.reading import ImportRefused, parse_as_of
 
@@ -75,7 +82,12 @@ def _import_master_data(args: argparse.Namespace) -> int:
     try:
         result = run_unit(
             lambda session: import_file(
-                session, kind=args.kind, path=Path(args.file), as_of=as_of, show_progress=sys.stderr.isatty()
+                session,
+                kind=args.kind,
+                path=Path(args.file),
+                as_of=as_of,
+                show_progress=sys.stderr.isatty(),
+                actor=command_line(),
             )
         )
     except ImportRefused as exc:
@@ -122,12 +134,15 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 
 def _partners_create(args: argparse.Namespace) -> int:
+    from app.audit.service import command_line
     from app.edi.partners import create_partner
     from app.errors import DomainError
 
     try:
         with session_scope() as session:
-            partner, api_key = create_partner(session, name=args.name, customer_codes=args.customer)
+            partner, api_key = create_partner(
+                session, name=args.name, customer_codes=args.customer, actor=command_line()
+            )
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
@@ -137,10 +152,9 @@ def _partners_create(args: argparse.Namespace) -> int:
 
 
 def _cli_admin() -> "Actor":
-    from app.auth.models import Role
-    from app.auth.service import Actor
+    from app.replay.commands import cli_actor
 
-    return Actor(kind="user", id=0, name="cli", role=Role.ADMIN)
+    return cli_actor()
 
 
 def _partners_map_party(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from typing import TypeVar
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
-from app import docs, health, problems, system
+from app import audit_api, docs, health, problems, system
 from app.auth.routes import router as auth_router
 from app.catalog.routes import router as catalog_router
 from app.config import get_settings
@@ -86,6 +86,7 @@ def create_app() -> FastAPI:
         replay_router,
         suppliers_router,
         system.router,
+        audit_api.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

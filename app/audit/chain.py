@@ -20,15 +20,20 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import Table, event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.audit.models import GENESIS, AuditChainHead, AuditRecord
 
 PENDING = "audit_pending"  # key in `Session.info`: the records this session's transaction made
 HEAD_ID = 1
+_record_table = cast(Table, AuditRecord.__table__)
+_head = cast(Table, AuditChainHead.__table__).c
+_LOCK_HEAD = select(_head.last_id, _head.last_hash).where(_head.id == HEAD_ID).with_for_update()
+_INSERT_RECORDS = insert(_record_table)
+_MOVE_HEAD = update(cast(Table, AuditChainHead.__table__)).where(_head.id == HEAD_ID)
 
 
 @dataclass(frozen=True)
@@ -91,24 +96,16 @@ def _chain(session: Session) -> None:
         return
     entries = [item.entry for item in pending]
     pending.clear()
-    head = session.execute(
-        select(AuditChainHead.last_id, AuditChainHead.last_hash)
-        .where(AuditChainHead.id == HEAD_ID)
-        .with_for_update()
-    ).one()
-    last_id, last_hash = head.last_id, head.last_hash
+    connection = session.connection()
+    last_id, last_hash = connection.execute(_LOCK_HEAD).one()
     rows: list[dict[str, Any]] = []
     for entry in entries:
         last_id += 1
         digest = link(last_hash, last_id, entry)
         rows.append({**vars(entry), "id": last_id, "previous_hash": last_hash, "hash": digest})
         last_hash = digest
-    session.execute(insert(AuditRecord.__table__), rows)
-    session.execute(
-        update(AuditChainHead.__table__)
-        .where(AuditChainHead.id == HEAD_ID)
-        .values(last_id=last_id, last_hash=last_hash)
-    )
+    connection.execute(_INSERT_RECORDS, rows)
+    connection.execute(_MOVE_HEAD.values(last_id=last_id, last_hash=last_hash))
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -38,7 +38,6 @@ class Action(enum.StrEnum):
     ORDER_LINE_CORRECTED = "order.line_corrected"
     ORDER_LINE_REMOVED = "order.line_removed"
     BACKORDER_CLOSED = "order.backorder_closed"
-    STATUS_LINK_ISSUED = "order.status_link_issued"
     DELIVERY_NOTE_ISSUED = "delivery_note.issued"
     DELIVERY_NOTE_PRINTED = "delivery_note.printed"
     DELIVERY_NOTE_VOIDED = "delivery_note.voided"

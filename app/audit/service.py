@@ -58,6 +58,11 @@ def command_line() -> Someone:
     return Someone("command_line", None, account)
 
 
+# The default actor of services that scripts call directly (benchmarks, one-off fixes): the server's
+# own callers always say who acts.
+COMMAND_LINE: Final = command_line()
+
+
 def anonymous(client: str) -> Someone:
     """A caller nobody knows yet (a failed sign-in), named after its address."""
     return Someone("anonymous", None, client)
@@ -89,6 +94,30 @@ def record(
             # As it will read back from the database, so that its hash can be recomputed from it.
             details=json.loads(json.dumps(dict(details or {}), default=str)),
         ),
+    )
+
+
+def signed_in(session: Session, *, user_id: int, username: str, client: str, via: str) -> None:
+    """A person signed in (`via`: the API's token or the desk), from `client`'s address."""
+    record(
+        session,
+        actor=Someone("user", user_id, username),
+        action=Action.SIGNED_IN,
+        subject="user",
+        ref=username,
+        details={"via": via, "client": client},
+    )
+
+
+def sign_in_failed(session: Session, *, username: str, client: str, via: str) -> None:
+    """A wrong password or an unknown user, by an unknown caller: named after its address."""
+    record(
+        session,
+        actor=anonymous(client),
+        action=Action.SIGN_IN_FAILED,
+        subject="user",
+        ref=username,
+        details={"via": via},
     )
 
 

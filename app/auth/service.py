@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.models import Partner, PartnerCustomer, Role, User
 from app.clock import utcnow
 from app.config import get_settings
@@ -57,7 +59,13 @@ def hash_password(password: str) -> str:
 
 
 def create_user(
-    session: Session, *, username: str, password: str, role: str, supplier_code: str | None = None
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    supplier_code: str | None = None,
+    actor: audit.Who = audit.COMMAND_LINE,
 ) -> User:
     """`supplier_code`: the supplier whose titles a `supplier` user reads (required for that role only)."""
     if role not in set(Role):
@@ -83,6 +91,9 @@ def create_user(
             session.add(user)
     except IntegrityError as exc:
         raise Conflict(f"user {username!r} already exists") from exc
+    audit.record(
+        session, actor=actor, action=Action.USER_CREATED, subject="user", ref=username, details={"role": role}
+    )
     return user
 
 

@@ -1,14 +1,17 @@
 """Signing in and out, the start page, the language."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from app.api import ReadSession
+from app.api import ReadSession, Writes
+from app.audit import service as audit
 from app.auth import service as auth
 from app.errors import NotAuthenticated
-from app.web.pages import banner, home_for, render
+from app.web.pages import Reads, banner, home_for, render
 from app.web.session import LANG_COOKIE, Csrf, end_session, signed_in_actor, start_session
 
 router = APIRouter()
@@ -41,38 +44,41 @@ def login_page(request: Request, session: ReadSession, next: str | None = None) 
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=[Csrf])
-def sign_in(
+async def sign_in(
     request: Request,
-    session: ReadSession,
+    reads: Reads,
+    writes: Writes,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    """The password is checked on the read session; the sign-in, or its failure, is recorded in the
+    audit trail through the writer."""
+
+    def refused(session: Session, status_code: int, error: str) -> HTMLResponse:
+        return render(
+            request,
+            "login.html",
+            actor=None,
+            top=banner(session),
+            status_code=status_code,
+            next_url=safe_next(next) or "",
+            error=error,
+            username=username,
+        )
+
+    client = request.client.host if request.client else "?"
     try:
-        client = request.client.host if request.client else "?"
-        user = auth.sign_in(session, username=username, password=password, client=client)
+        user = await reads(partial(auth.sign_in, username=username, password=password, client=client))
     except auth.TooManyAttempts as exc:
-        return render(
-            request,
-            "login.html",
-            actor=None,
-            top=banner(session),
-            status_code=429,
-            next_url=safe_next(next) or "",
-            error=exc.detail,
-            username=username,
-        )
+        wait = exc.detail
+        return await reads(lambda session: refused(session, 429, wait))
     except NotAuthenticated:
-        return render(
-            request,
-            "login.html",
-            actor=None,
-            top=banner(session),
-            status_code=401,
-            next_url=safe_next(next) or "",
-            error="Identifiant ou mot de passe incorrect.",
-            username=username,
-        )
+        await writes.write(partial(audit.sign_in_failed, username=username, client=client, via="desk"))
+        return await reads(lambda session: refused(session, 401, "Identifiant ou mot de passe incorrect."))
+    await writes.write(
+        partial(audit.signed_in, user_id=user.id, username=user.username, client=client, via="desk")
+    )
     token = auth.issue_token(user)
     actor = auth.actor_from_token(token)
     response = RedirectResponse(safe_next(next) or home_for(actor), status_code=303)

@@ -8,7 +8,19 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from app.web import admin, desk, entry, finance, inbox, orders, returns, status, suppliers, warehouse
+from app.web import (
+    admin,
+    audit_trail,
+    desk,
+    entry,
+    finance,
+    inbox,
+    orders,
+    returns,
+    status,
+    suppliers,
+    warehouse,
+)
 from app.web.pages import render
 from app.web.session import SignInRequired, signed_in_actor
 
@@ -38,7 +50,19 @@ async def _sign_in_first(_request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     # Order matters: `/orders/new` before `/orders/{number}`, `/returns/new` before `/returns/{number}`.
-    for module in (desk, entry, orders, returns, inbox, warehouse, finance, suppliers, admin, status):
+    for module in (
+        desk,
+        entry,
+        orders,
+        returns,
+        inbox,
+        warehouse,
+        finance,
+        suppliers,
+        admin,
+        audit_trail,
+        status,
+    ):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/assets", StaticFiles(directory=ASSETS), name="assets")
     app.add_exception_handler(SignInRequired, _sign_in_first)
