@@ -56,10 +56,11 @@ def _users_create(args: argparse.Namespace) -> int:
 
 
 def _supplier_contact(args: argparse.Namespace) -> int:
+    from app.audit.service import command_line
     from app.suppliers.mailing import add_contact
 
     with session_scope() as session:
-        add_contact(session, supplier_code=args.code, email=args.email)
+        add_contact(session, supplier_code=args.code, email=args.email, actor=command_line())
     print(f"{args.email} receives the report of supplier {args.code}")
     return 0
 

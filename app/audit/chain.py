@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert, select, update
+from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.audit.models import GENESIS, AuditChainHead, AuditRecord
@@ -33,7 +33,11 @@ _record_table = cast(Table, AuditRecord.__table__)
 _head = cast(Table, AuditChainHead.__table__).c
 _LOCK_HEAD = select(_head.last_id, _head.last_hash).where(_head.id == HEAD_ID).with_for_update()
 _INSERT_RECORDS = insert(_record_table)
-_MOVE_HEAD = update(cast(Table, AuditChainHead.__table__)).where(_head.id == HEAD_ID)
+_MOVE_HEAD = (
+    update(cast(Table, AuditChainHead.__table__))
+    .where(_head.id == HEAD_ID)
+    .values(last_id=bindparam("last_id"), last_hash=bindparam("last_hash"))
+)
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def _chain(session: Session) -> None:
         rows.append({**vars(entry), "id": last_id, "previous_hash": last_hash, "hash": digest})
         last_hash = digest
     connection.execute(_INSERT_RECORDS, rows)
-    connection.execute(_MOVE_HEAD.values(last_id=last_id, last_hash=last_hash))
+    connection.execute(_MOVE_HEAD, {"last_id": last_id, "last_hash": last_hash})
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -36,6 +36,7 @@ SUBJECTS = (
     "snapshot_import",
     "stock_receipt",
     "email",
+    "supplier",
 )
 Text = Annotated[str, Query(max_length=100)]
 Day = Annotated[str, Query(max_length=10)]
