@@ -4,7 +4,6 @@ filtered like the desk's page) and `GET /audit-records/export` (the whole trail 
 Here rather than in `app/audit`: every capability writes to the trail, sign-ins included, so the
 audit package may import none of them, and these routes need `app.auth` to know who asks."""
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -21,6 +20,7 @@ from app.pagination import Cursor, Limit, Page, decode_cursor
 
 router = APIRouter(tags=["audit"])
 Text = Annotated[str | None, Query(max_length=100)]
+DAY = r"^\d{4}-\d{2}-\d{2}$"  # YYYY-MM-DD, and nothing a lenient date parser would also take
 # The export streams after the route has returned: its session lives as long as the response.
 StreamSession = Annotated[Session, Depends(get_session, scope="request")]
 
@@ -33,14 +33,23 @@ def list_audit_records(
     action: Action | None = None,
     subject: Annotated[str | None, Query(max_length=30, description="order, delivery_note, user…")] = None,
     ref: Text = None,
-    from_: Annotated[date | None, Query(alias="from", description="business day, included")] = None,
-    to: Annotated[date | None, Query(description="business day, included")] = None,
+    from_: Annotated[
+        str | None, Query(alias="from", pattern=DAY, description="business day, included")
+    ] = None,
+    to: Annotated[str | None, Query(pattern=DAY, description="business day, included")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[AuditRecordRead]:
     """Who did what and when, newest first (admins)."""
     actor.require(Role.ADMIN)
-    filters = audit.Filters(actor=who, action=action, subject=subject, ref=ref, from_date=from_, to_date=to)
+    filters = audit.Filters(
+        actor=who,
+        action=action,
+        subject=subject,
+        ref=ref,
+        from_date=audit.day(from_, field="from"),
+        to_date=audit.day(to, field="to"),
+    )
     return audit.list_records(session, filters=filters, before_id=decode_cursor(cursor), limit=limit)
 
 

@@ -114,6 +114,14 @@ def _demo_data(args: argparse.Namespace) -> int:
     from app.demo import DEMO_LOGINS, database_has_customers, generate_demo_data
     from app.errors import DomainError
 
+    environment = get_settings().environment
+    if environment != "development":
+        print(
+            f"error: CARNET_ENVIRONMENT is {environment}: the demo data and the demo users, whose passwords "
+            "are public, are for development only",
+            file=sys.stderr,
+        )
+        return 2
     try:
         with session_scope() as session:
             if args.if_empty and database_has_customers(session):
@@ -131,6 +139,12 @@ def _demo_data(args: argparse.Namespace) -> int:
     print("demo logins (username / password):")
     for username, password in DEMO_LOGINS.items():
         print(f"  {username:<10} {password}")
+    sys.stdout.flush()  # the warning after the logins, even when both go to one file
+    print(
+        "warning: the demo users' passwords are public (printed above and in the source): for development "
+        "only, never on a machine others can reach",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -229,16 +243,23 @@ def _export(args: argparse.Namespace) -> int:
 
     with open(args.file, "wb") as target:
         counts = export_json(get_engine(), target)
-    print(f"exported {sum(counts.values())} rows of {len(counts)} tables to {args.file}")
+    print(
+        f"exported {sum(counts.values())} rows of {len(counts)} tables to {args.file} "
+        "(without passwords, API keys nor status links)"
+    )
     return 0
 
 
 def _backup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from app.backup import backup
+    from app.backup import BackupError, backup
 
-    backup(get_engine(), Path(args.file))
+    try:
+        backup(get_engine(), Path(args.file))
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"database backed up to {args.file}")
     return 0
 
@@ -268,6 +289,22 @@ def _audit_export(args: argparse.Namespace) -> int:
         for chunk in export_csv(session) if as_csv else export_json(session):
             target.write(chunk)
     print(f"exported {top.last_id} audit records to {args.file}; the last one's hash: {top.last_hash}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.backup import BackupError, restore
+
+    try:
+        restored = restore(get_engine(), Path(args.file), force=args.force)
+    except BackupError as exc:
+        print(f"error: {exc}\nnothing restored", file=sys.stderr)
+        return 2
+    print(f"database restored from {args.file} (made at migration {restored.backup_revision})")
+    if restored.revision != restored.backup_revision:
+        print(f"migrated to {restored.revision}")
     return 0
 
 
@@ -377,12 +414,24 @@ def build_parser() -> argparse.ArgumentParser:
     reprocess.add_argument("ids", nargs="*", type=int, metavar="ID")
     reprocess.set_defaults(handler=_edi_reprocess)
 
-    export = commands.add_parser("export", help="write every table as JSON")
+    export = commands.add_parser(
+        "export", help="write every table as JSON, without credentials (the copy for a USB stick)"
+    )
     export.add_argument("file")
     export.set_defaults(handler=_export)
     backup = commands.add_parser("backup", help="a consistent copy of the database (SQLite file or pg_dump)")
     backup.add_argument("file")
     backup.set_defaults(handler=_backup)
+    restore = commands.add_parser(
+        "restore",
+        help="put a backup back into the database (stop the service first)",
+        description="Restore a file made by `carnet backup` into CARNET_DATABASE_URL, then migrate it "
+        "when it was made by an older version. Refused when the database holds data, unless --force. "
+        "Exit status: 0 restored, 2 refused, nothing changed.",
+    )
+    restore.add_argument("file")
+    restore.add_argument("--force", action="store_true", help="replace the data the database holds")
+    restore.set_defaults(handler=_restore)
 
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
         dest="audit_command", required=True
@@ -414,7 +463,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pydantic import ValidationError
+
     args = build_parser().parse_args(argv)
+    try:
+        get_settings()
+    except ValidationError as exc:  # e.g. production without its secret: say so, without a traceback
+        for error in exc.errors():
+            print(f"error: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
 

@@ -1,10 +1,11 @@
 """Settings, read once from `CARNET_` environment variables."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from stdnum.eu import vat
 from stdnum.fr import siren, siret
@@ -101,6 +102,22 @@ class Settings(BaseSettings):
     mail_from: str = "commandes@carnet-diffusion.example"
     # The address customers reach this service at, for the status links in notices.
     public_url: str = "http://127.0.0.1:8000"
+    # Logs on stderr: one JSON object per line (`json`) or text for a person (`plain`); `auto`: plain
+    # when stderr is a terminal, JSON otherwise (a service manager, a container, a file).
+    log_format: Literal["auto", "json", "plain"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Who reads GET /metrics: a caller sending `Authorization: Bearer <metrics_token>`, or one from
+    # these networks (comma-separated, `10.0.0.0/8,::1`); unset: loopback, and none in production.
+    metrics_token: str | None = None
+    metrics_networks: str | None = None
+
+    @field_validator("metrics_networks")
+    @classmethod
+    def _networks_parse(cls, value: str | None) -> str | None:
+        for network in (value or "").split(","):
+            if network.strip():
+                ipaddress.ip_network(network.strip(), strict=False)  # ValueError names the culprit
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

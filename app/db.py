@@ -56,6 +56,9 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+_CONVERTED_VALUES = 4096  # per column type and dialect: what `ExactDecimal` remembers
+
+
 class ExactDecimal(TypeDecorator[Decimal]):
     """A fixed-scale decimal stored exactly on every engine.
 
@@ -90,11 +93,20 @@ class ExactDecimal(TypeDecorator[Decimal]):
         and the generic chain around `process_bind_param` costs twice the conversion itself."""
         quantum, scale = self._quantum, self.scale
         if dialect.name == "sqlite":
+            # The same few values come again and again (quantities, a catalogue's prices and rates):
+            # each is converted once. Equal values (2, 2.0, 2.00) have one scaled integer.
+            converted: dict[Decimal, int] = {}
 
             def scaled_integer(value: Decimal | None) -> int | None:
                 if value is None:
                     return None
-                return int(Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP).scaleb(scale))
+                found = converted.get(value)
+                if found is None:
+                    found = int(Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP).scaleb(scale))
+                    if len(converted) >= _CONVERTED_VALUES:
+                        converted.clear()
+                    converted[value] = found
+                return found
 
             return scaled_integer
 

@@ -8,14 +8,15 @@ from fastapi import APIRouter, Depends, Response
 from sqlalchemy import Engine, text
 
 from app.db import get_engine
-from app.paths import REPO_ROOT
+from app.paths import ALEMBIC_INI, MIGRATIONS_DIR
 from app.problems import problem_response
 
 router = APIRouter(tags=["health"])
 
 
 def head_revision() -> str | None:
-    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return ScriptDirectory.from_config(config).get_current_head()
 
 

@@ -8,12 +8,13 @@ from typing import TypeVar
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
-from app import audit_api, docs, health, problems, system
+from app import audit_api, docs, health, metrics, problems, system
 from app.auth.routes import router as auth_router
 from app.catalog.routes import router as catalog_router
 from app.config import get_settings
 from app.db import get_engine
 from app.delivery.routes import router as delivery_router
+from app.edi.routes import review_router as edi_review_router
 from app.edi.routes import router as edi_router
 from app.email.polling import Mailbox, Poller
 from app.email.routes import router as email_router
@@ -23,6 +24,7 @@ from app.incidents.routes import router as incidents_router
 from app.invoice_pdf.routes import router as invoice_pdf_router
 from app.invoicing.routes import router as invoicing_router
 from app.limits import BodySizeLimit, RefuseNul
+from app.logs import RequestLog
 from app.notices.sending import NoticeSender
 from app.orders.routes import router as orders_router
 from app.replay.routes import router as replay_router
@@ -81,15 +83,18 @@ def create_app() -> FastAPI:
         invoicing_router,
         invoice_pdf_router,
         edi_router,
+        edi_review_router,
         email_router,
         incidents_router,
         replay_router,
         suppliers_router,
         system.router,
+        metrics.router,  # GET /api/v1/metrics, the path before the contract's /metrics
         audit_api.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     web.install(app)
     docs.install(app, prefix=API_PREFIX)
     app.add_middleware(SecurityHeaders, unguarded_prefixes=(f"{API_PREFIX}/docs",))
@@ -100,4 +105,7 @@ def create_app() -> FastAPI:
         large_limit=settings.max_edi_body_bytes,
         large_prefixes=(f"{API_PREFIX}/edi/", f"{API_PREFIX}/email/"),
     )
+    app.add_middleware(
+        RequestLog, observe=metrics.observe_request
+    )  # outermost: the request id for all the others, every answer timed
     return app

@@ -7,7 +7,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 from app.db import writer_turn, writing_engine
-from app.paths import REPO_ROOT
+from app.paths import ALEMBIC_INI, MIGRATIONS_DIR
 
 # The desk's title search index lives beside the tables: SQLite's FTS5 table (and its shadow tables)
 # and PostgreSQL's trigram index (migration 0010). No model describes them.
@@ -20,8 +20,8 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
 
 
 def alembic_config(engine: Engine) -> Config:
-    config = Config(str(REPO_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
     return config
 

@@ -1,4 +1,5 @@
-"""What mode the system is in and how old the master-data snapshot is; Prometheus metrics.
+"""What mode the system is in and how old the master-data snapshot is (its figures are also in the
+Prometheus metrics, app/metrics.py).
 
 Mode comes from incidents (app/incidents): `degraded` while one is open, `recovering` once ended
 until its replay completed, `normal` otherwise. Warnings are what finance must act on; `banner` is
@@ -8,9 +9,8 @@ the one line the web pages show above everything else.
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.api import ReadSession
@@ -22,7 +22,6 @@ from app.incidents.schemas import IncidentRead
 from app.incidents.service import Mode, current_mode, incident_read
 from app.invoicing.repository import uninvoiced_deliveries
 from app.money import money_str
-from app.orders.models import SaleOrder
 from app.replay.repository import NEEDS_A_PERSON, uninvoiced_past_months, waiting_items
 
 router = APIRouter(tags=["system"])
@@ -77,7 +76,7 @@ def system_warnings(session: Session, *, now: datetime) -> list[SystemWarning]:
     delivery note is due when the goods leave, a monthly recap at the end of the month."""
     warnings = []
     settings = get_settings()
-    today = _today(now)
+    today = business_today(now)
     waiting = waiting_items(session)
     for_a_person = sum(count for _, status, count in waiting if status in NEEDS_A_PERSON)
     if for_a_person:
@@ -151,66 +150,9 @@ def get_system(session: ReadSession) -> SystemRead:
     )
 
 
-@router.get("/metrics")
-def metrics(session: ReadSession) -> Response:
-    """Counts read from the database, so that every worker process reports the same figures."""
-    lines = ["# TYPE carnet_orders gauge"]
-    for status, count in session.execute(select(SaleOrder.status, func.count()).group_by(SaleOrder.status)):
-        lines.append(f'carnet_orders{{status="{status}"}} {count}')
-    now = utcnow()
-    ages = master_data_ages(session, now=now)
-    as_of = oldest_master_data(ages)
-    if as_of is not None:
-        lines += [
-            "# TYPE carnet_snapshot_age_seconds gauge",
-            f"carnet_snapshot_age_seconds {_age(now, as_of)}",
-            "# HELP carnet_master_data_age_seconds how old each kind of master data is",
-            "# TYPE carnet_master_data_age_seconds gauge",
-        ]
-        lines += [
-            f'carnet_master_data_age_seconds{{kind="{age.kind}"}} {age.age_seconds}'
-            for age in ages
-            if age.age_seconds is not None
-        ]
-    mode, _ = current_mode(session)
-    uninvoiced, _ = uninvoiced_past_months(session, before=_month_start(utcnow()))
-    due = uninvoiced_deliveries(session)
-    oldest_days = (_today(utcnow()) - due.oldest).days if due.oldest is not None else 0
-    lines += ["# TYPE carnet_mode gauge"]
-    lines += [f'carnet_mode{{mode="{m}"}} {int(m == mode)}' for m in Mode]
-    lines += [
-        "# HELP carnet_replay_waiting_documents outbox items not yet in the ERP nor cancelled",
-        "# TYPE carnet_replay_waiting_documents gauge",
-    ]
-    lines += [
-        f'carnet_replay_waiting_documents{{kind="{kind}",status="{status}"}} {count}'
-        for kind, status, count in waiting_items(session)
-    ]
-    lines += [
-        "# HELP carnet_uninvoiced_past_month_delivery_notes delivery notes of past months not in the ERP",
-        "# TYPE carnet_uninvoiced_past_month_delivery_notes gauge",
-        f"carnet_uninvoiced_past_month_delivery_notes {uninvoiced}",
-        "# HELP carnet_uninvoiced_delivery_notes delivery notes whose invoice is not in the ERP yet",
-        "# TYPE carnet_uninvoiced_delivery_notes gauge",
-        f"carnet_uninvoiced_delivery_notes {due.count}",
-        "# HELP carnet_uninvoiced_amount_euros their invoices' amount incl. VAT",
-        "# TYPE carnet_uninvoiced_amount_euros gauge",
-        f"carnet_uninvoiced_amount_euros {money_str(due.gross)}",
-        "# HELP carnet_oldest_uninvoiced_delivery_age_days days since the oldest of them was delivered",
-        "# TYPE carnet_oldest_uninvoiced_delivery_age_days gauge",
-        f"carnet_oldest_uninvoiced_delivery_age_days {oldest_days}",
-    ]
-    return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
-
-
-def _today(now: datetime) -> date:
+def business_today(now: datetime) -> date:
     """Today on the seller's calendar."""
     return now.astimezone(ZoneInfo(get_settings().business_timezone)).date()
-
-
-def _month_start(now: datetime) -> date:
-    """The first day of the current month on the seller's calendar."""
-    return _today(now).replace(day=1)
 
 
 def _aware(moment: datetime) -> datetime:

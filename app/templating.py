@@ -9,7 +9,6 @@ Filters take the language as an argument (`amount|money(lang)`), else read `lang
 
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -17,11 +16,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from jinja2.runtime import Context
 
 from app.money import price_str, round_money
+from app.paths import TEMPLATES_DIR
 
 Lang = Literal["fr", "en"]
 DEFAULT_LANG: Final[Lang] = "fr"
 
-TEMPLATES_DIR: Final = Path(__file__).resolve().parent.parent / "templates"
 
 NARROW_NBSP: Final = "\u202f"
 NBSP: Final = "\u00a0"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -167,8 +168,9 @@ def no_sign_in_locks() -> Iterator[None]:
     yield
 
 
-@pytest.fixture
-def client(session: Session, engine: Engine) -> Iterator[TestClient]:
+def serve_from(app: FastAPI, session: Session, engine: Engine) -> None:
+    """Make `app` answer from the test's session: reads on it, the writer's units of work in
+    savepoints of it (as the writer does in its batch), partners' keys looked up in it."""
     guard = ReadGuard(session)
 
     def request_session() -> Iterator[Session]:
@@ -176,9 +178,6 @@ def client(session: Session, engine: Engine) -> Iterator[TestClient]:
             yield session
 
     class SessionRunner:
-        """Runs the writer's units of work on the test's session, one savepoint each, as the writer
-        does in its batch."""
-
         async def write(self, work: Callable[[Session], Any], *, rank: int = 0) -> Any:
             with guard.write(), session.begin_nested():
                 return work(session)
@@ -191,10 +190,16 @@ def client(session: Session, engine: Engine) -> Iterator[TestClient]:
             with guard.write(), session.begin_nested():
                 return apply(session, planned)
 
-    app = create_app()
     app.dependency_overrides[get_session] = request_session
     app.dependency_overrides[get_writer] = SessionRunner
     app.dependency_overrides[get_partner_lookup] = lambda: lambda key: actor_from_api_key(session, key)
     app.dependency_overrides[get_engine] = lambda: engine
-    with TestClient(app) as test_client:
+
+
+@pytest.fixture
+def client(session: Session, engine: Engine) -> Iterator[TestClient]:
+    app = create_app()
+    serve_from(app, session, engine)
+    # Callers on the loopback, as the metrics' default network expects in development.
+    with TestClient(app, client=("127.0.0.1", 50000)) as test_client:
         yield test_client

@@ -50,7 +50,7 @@ class TestPerNoteInvoices:
         assert system["warnings"][-1]["age_days"] == 3 and "3 day(s) ago" in system["warnings"][-1]["detail"]
         metrics = client.get("/api/v1/metrics").text
         assert "carnet_uninvoiced_delivery_notes 1" in metrics
-        assert "carnet_uninvoiced_amount_euros 36.00" in metrics
+        assert "carnet_uninvoiced_amount_euros 36.0" in metrics
         assert "carnet_oldest_uninvoiced_delivery_age_days 3" in metrics
 
     def test_nothing_is_flagged_once_the_invoice_is_in_the_erp(

@@ -1,4 +1,4 @@
-"""Demo data: valid identifiers, deterministic, and `carnet demo-data --if-empty`."""
+"""Demo data: valid identifiers, deterministic, and `carnet demo-data --if-empty` (in development only)."""
 
 import random
 from collections.abc import Iterator
@@ -100,9 +100,10 @@ class TestDemoDataCommand:
     ) -> None:
         assert main(["demo-data", "--customers", "12", "--products", "60", "--orders", "4"]) == 0
 
-        out = capsys.readouterr().out
+        out, err = capsys.readouterr()
         assert "demo data: 12 customers, 60 products, 4 orders" in out
         assert all(f"{username:<10} {password}" in out for username, password in DEMO_LOGINS.items())
+        assert "warning: the demo users' passwords are public" in err
         assert (count(cli_engine, Customer), count(cli_engine, Product), count(cli_engine, SaleOrder)) == (
             12,
             60,
@@ -126,3 +127,25 @@ class TestDemoDataCommand:
             2,
         )
         assert count(cli_engine, User) == len(DEMO_LOGINS)  # one per role, not twice
+
+    @pytest.mark.parametrize("environment", ["production", "test"])
+    def test_refused_outside_development_and_nothing_is_written(
+        self,
+        environment: str,
+        cli_engine: Engine,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        monkeypatch.setenv("CARNET_ENVIRONMENT", environment)
+        monkeypatch.setenv("CARNET_SECRET_KEY", "q7Vt2mXr9LpB4sWk8NzD3cHf6JyG1aRe")
+        monkeypatch.setenv("CARNET_SELLER_LEGAL_ID", "552100554")
+        monkeypatch.setenv("CARNET_SELLER_LEGAL_MENTIONS", "SAS au capital de 10 000 €, RCS Lyon 552 100 554")
+        get_settings.cache_clear()
+
+        assert main(["demo-data", "--if-empty"]) == 2
+
+        out, err = capsys.readouterr()
+        assert f"CARNET_ENVIRONMENT is {environment}" in err
+        assert "for development only" in err
+        assert not any(password in out + err for password in DEMO_LOGINS.values())
+        assert (count(cli_engine, Customer), count(cli_engine, User)) == (0, 0)

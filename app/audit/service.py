@@ -20,6 +20,7 @@ from app.audit.models import Action, AuditChainHead, AuditRecord
 from app.audit.schemas import AuditRecordRead, Head
 from app.clock import utcnow
 from app.config import get_settings
+from app.errors import InvalidInput
 from app.pagination import Page, next_cursor
 
 PEOPLE = ("user", "partner")  # the kinds of actor whose id names a row (app_user, partner)
@@ -157,8 +158,20 @@ def list_records(
     )
 
 
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time(), ZoneInfo(get_settings().business_timezone)).astimezone(UTC)
+def day(text: str | None, *, field: str) -> date | None:
+    """A day given as YYYY-MM-DD in a query (`field`), or None when not given."""
+    try:
+        found = date.fromisoformat(text) if text else None
+    except ValueError as exc:
+        raise InvalidInput("a day is written YYYY-MM-DD", loc=("query", field)) from exc
+    if found is not None and not 1 < found.year < 9999:  # its midnight in UTC, and the day after, exist
+        raise InvalidInput("a day from the year 2 to 9998", loc=("query", field))
+    return found
+
+
+def _start_of(business_day: date) -> datetime:
+    timezone = ZoneInfo(get_settings().business_timezone)
+    return datetime.combine(business_day, time(), timezone).astimezone(UTC)
 
 
 def head(session: Session) -> Head:

@@ -1,5 +1,5 @@
-"""Warehouse endpoints: delivery notes and their PDF, backorders, stock receipts (shipping, voiding
-and returns are in app/fulfilment)."""
+"""Warehouse endpoints: delivery notes and their PDF, backorders, stock receipts (shipping, voiding,
+closing a backorder and returns are in app/fulfilment)."""
 
 from functools import partial
 from typing import Annotated, Any
@@ -19,8 +19,6 @@ from app.delivery.schemas import (
     StockReceiptCreate,
     StockReceiptRead,
 )
-from app.orders.schemas import OrderRead
-from app.orders.service import order_read
 from app.pagination import Cursor, Limit, Page, decode_cursor
 from app.templating import Lang
 
@@ -107,17 +105,6 @@ def list_backorders(
         older_than_days=older_than_days,
         after_id=decode_cursor(cursor),
         limit=limit,
-    )
-
-
-@router.post("/orders/{number}/lines/{line_no}/close", responses={403: {}, 404: {}, 409: {}})
-async def close_backorder(number: str, line_no: int, actor: CurrentActor, writes: Writes) -> OrderRead:
-    """The customer gives up the rest of a backordered line: it will not ship, and its reservation is
-    released; the order is shipped once nothing else is left to ship."""
-    return await writes.write(
-        lambda session: order_read(
-            service.close_backorder(session, number=number, line_no=line_no, actor=actor)
-        )
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 from app.edi.documents import Envelope, Interchange, OrderLine, PurchaseOrder
 from app.edi.issues import InterchangeRejected, Issue
@@ -68,6 +69,17 @@ class LineOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ApplicationError:
+    """One application error of a received message (an APERAK ERC, an 824 TED): a short code of ours
+    (an..8; for APERAK, code list agency 91: assigned by the supplier), its text, and the partner's
+    line when it is a line's."""
+
+    code: str
+    text: str
+    line: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AckControl:
     """Numbers and clock owned by the caller: references come from Carnet's own counters.
 
@@ -110,6 +122,7 @@ def outcomes_by_position(order: PurchaseOrder, outcomes: Sequence[LineOutcome]) 
     return [by_position[line.position] for line in order.lines]
 
 
+@lru_cache(maxsize=4096)  # a few quantities, again and again (equal values give one text)
 def decimal_text(value: Decimal) -> str:
     """A quantity as EDI numeric text: no exponent, no trailing zeros."""
     text = f"{value.normalize():f}"

@@ -10,11 +10,12 @@ located UCS/UCD entries; a positive CONTRL acknowledges the interchange (action 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from app.edi.ack_common import (
     AckControl,
+    ApplicationError,
     LineOutcome,
     LineStatus,
     decimal_text,
@@ -136,16 +137,6 @@ def eancom_ordrsp(
     body.append(f"CNT+2:{len(order.lines)}'")
     message = message_segments(control.message_ref, ("ORDRSP", "D", "96A", "UN", "EAN005"), body)
     return reply_interchange(envelope_of(interchange, order), [message], control, application_ref="ORDRSP")
-
-
-@dataclass(frozen=True, slots=True)
-class ApplicationError:
-    """One application error of a received message (APERAK ERC): a short code of ours (an..8, code
-    list agency 91: assigned by the supplier), its text, and the partner's line when it is a line's."""
-
-    code: str
-    text: str
-    line: str | None = None
 
 
 def eancom_aperak(
@@ -279,6 +270,7 @@ def _data_element_position(issue: Issue) -> tuple[str, ...]:
     return str(where.element + 1), str(where.component or "")
 
 
+@lru_cache(maxsize=4096)  # the same line numbers, items and units come back in every response
 def _text(value: str) -> str:
     return escape(value, DEFAULT_CHARS)
 

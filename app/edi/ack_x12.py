@@ -1,4 +1,5 @@
-"""X12 acknowledgments: 997 functional acknowledgment and 855 purchase order acknowledgment.
+"""X12 acknowledgments: 997 functional acknowledgment, 855 purchase order acknowledgment and 824
+application advice (the application errors of a refused or held 850, X12's APERAK).
 
 Each is written as a complete interchange (ISA/GS/ST..SE/GE/IEA) addressed back to the sender:
 ISA05-08 and GS02-03 swapped, counts computed, control numbers from the caller. The 997 has one
@@ -15,6 +16,7 @@ from decimal import Decimal
 
 from app.edi.ack_common import (
     AckControl,
+    ApplicationError,
     LineOutcome,
     LineStatus,
     decimal_text,
@@ -55,6 +57,21 @@ _ACK_STATUS = {
     LineStatus.REJECTED: "IR",
     LineStatus.PENDING: "IH",  # item on hold: waits for a person's review
 }
+
+
+# Our application error codes (see app.edi.acknowledging) as X12 application error conditions (647),
+# from the codes every version since 003050 has; the rest is 024, "other unlisted reason", with our text.
+_TED_CODE = {
+    "UNKBUYER": "027",  # customer identification number does not exist
+    "NOTYOURS": "026",  # customer identification number is invalid
+    "AMOUNT": "008",  # out of range
+    "BADQTY": "008",
+    "FRACQTY": "012",  # invalid combination: a fraction of a product sold in units
+    "PRICE": "011",  # not matching
+    "LINECNT": "010",  # total out of balance
+    "NOLINE": "007",  # missing data
+}
+_NOT_TEXT = str.maketrans({c: " " for c in "*~>^\r\n\t"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +147,70 @@ def x12_855(
         control,
         version=version,
     )
+
+
+def x12_824(
+    interchange: Interchange,
+    order: PurchaseOrder,
+    errors: Sequence[ApplicationError],
+    *,
+    control: AckControl,
+    response_number: str,
+    refused: bool,
+) -> bytes:
+    """An 824 (functional group AG) reporting the application errors of one received 850: rejected
+    (``refused``: OTI01 TR) or accepted with errors, held for review (TE). Its OTI names the 850 (PO
+    number, the partner's application codes, group and set control numbers); each error is a TED
+    (condition code 647, our text); a line's TED points at PO1 and an NTE gives the partner's line."""
+    if not errors:
+        raise ValueError("an 824 reports at least one application error")
+    message = order.message
+    envelope = envelope_of(interchange, order)
+    group = next(
+        (g for g in envelope.groups if message is not None and g.control_ref == message.group_ref), None
+    )
+    version = message.version if message is not None else None
+    moment = control.prepared_at
+    original = (  # OTI08-11: the 850's group and set control numbers, its type and version
+        (message.group_ref or "", message.reference, message.type, version or "")
+        if message is not None
+        else ("", "", "850", "")
+    )
+    body = [
+        OutSegment("BGN", ("11", response_number, moment.strftime("%Y%m%d"), moment.strftime("%H%M"))),
+        OutSegment(
+            "OTI",
+            (
+                "TR" if refused else "TE",
+                "PO",
+                _text(order.po_number, 30) or "NA",
+                _text(group.sender_id or "", 15) if group else "",
+                _text(group.receiver_id or "", 15) if group else "",
+                "",
+                "",
+                *original,
+            ),
+        ),
+    ]
+    for error in errors:
+        code = _TED_CODE.get(error.code, "024")
+        if error.line is None:
+            body.append(OutSegment("TED", (code, _text(error.text, 60))))
+        else:
+            body.append(OutSegment("TED", (code, _text(error.text, 60), "PO1")))
+            body.append(OutSegment("NTE", ("LIN", _text(error.line, 80))))
+    return reply_interchange(
+        envelope,
+        "AG",
+        [transaction_set("824", set_ref(control, 0), body)],
+        control,
+        version=version,
+    )
+
+
+def _text(value: str, size: int) -> str:
+    """Free text as an X12 element: no separator inside, within the element's length."""
+    return value.translate(_NOT_TEXT).strip()[:size]
 
 
 def _ack_lines(outcome: LineOutcome) -> list[tuple[str, Decimal]]:

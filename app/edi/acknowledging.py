@@ -6,7 +6,8 @@
   review (unresolved) per line; a refused message is answered "not accepted". A message with
   application errors (refused, or its order held: unknown items, impossible quantities, a price
   that differs...) also gets an APERAK listing them, line by line.
-* X12: a 997 for the interchange, then one 855 per 850 set, likewise.
+* X12: a 997 for the interchange, then one 855 per 850 set, likewise, and an 824 application advice
+  where EDIFACT has its APERAK.
 * XML (UBL, Order-X) and CSV have no acknowledgment message of their own: they get one JSON
   acknowledgment with the same content (outcome per order and per line), and so does an EDIFACT or
   X12 file too damaged to have an envelope to answer.
@@ -29,6 +30,7 @@ from app.edi.acknowledgments import (
     eancom_aperak,
     eancom_ordrsp,
     edifact_contrl,
+    x12_824,
     x12_855,
     x12_997,
 )
@@ -58,15 +60,15 @@ def series(partner_id: int) -> str:
 
 def needed_for(interchange: Interchange, plans: Sequence[MessagePlan]) -> int:
     """One interchange-level acknowledgment, plus one response per order for EDIFACT and X12, plus an
-    APERAK per EDIFACT order with application errors."""
+    APERAK (EDIFACT) or 824 (X12) per order with application errors."""
     if interchange.format in (DocumentFormat.EDIFACT, DocumentFormat.X12) and interchange.envelopes:
-        edifact = interchange.format is DocumentFormat.EDIFACT
-        aperaks = sum(1 for plan in plans if application_errors(plan)) if edifact else 0
-        return 1 + len(interchange.orders) + aperaks
+        advices = sum(1 for plan in plans if application_errors(plan))
+        return 1 + len(interchange.orders) + advices
     return 1
 
 
-# Our APERAK error codes (ERC 9321, code list agency 91: assigned by the supplier), an..8.
+# Our application error codes (APERAK ERC 9321, code list agency 91: assigned by the supplier), an..8;
+# the 824 gives each its X12 condition code (app.edi.ack_x12).
 _ERROR_CODES = {
     "unknown_buyer": "UNKBUYER",
     "buyer_not_yours": "NOTYOURS",
@@ -159,10 +161,11 @@ def for_interchange(
                 order_number=order_number,
             )
         )
-        errors = application_errors(plan) if edifact else []
+        errors = application_errors(plan)
         if errors:
             number = str(next(numbers))
-            body = eancom_aperak(
+            advise = eancom_aperak if edifact else x12_824
+            body = advise(
                 interchange,
                 plan.order,
                 errors,
@@ -172,9 +175,9 @@ def for_interchange(
             )
             drafts.append(
                 AcknowledgmentDraft(
-                    "APERAK",
+                    "APERAK" if edifact else "824",
                     number,
-                    EDIFACT_TYPE,
+                    EDIFACT_TYPE if edifact else X12_TYPE,
                     body,
                     po_number=storable(plan.order.po_number, 100),
                     order_number=order_number,

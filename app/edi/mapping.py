@@ -36,6 +36,7 @@ from app.edi.snapshot import GTIN_KINDS, Snapshot, envelope_of, gtin_forms, load
 from app.errors import DomainError
 from app.orders.capture import LineToPrice, OrderPlan, UnresolvedLinePlan, plan_lines
 from app.orders.models import Channel, OrderStatus
+from app.orders.repository import CaptureProduct
 
 MAX_QUANTITY = Decimal(1_000_000)
 MAX_AMOUNT = Decimal("9999999999.99")  # Money() is NUMERIC(12, 2)
@@ -101,7 +102,7 @@ class Planner:
             )
             return MessagePlan(order, envelope, None, (refusal,), _rejected(order), customer.code)
         shipping_address = self.delivery_for(order, customer, problems)
-        kept: list[tuple[OrderLine, Row[Any], Decimal]] = []
+        kept: list[tuple[OrderLine, CaptureProduct, Decimal]] = []
         unresolved: list[UnresolvedLinePlan] = []
         for line in order.lines:
             taken = self.line_for(line, problems)
@@ -246,7 +247,7 @@ class Planner:
         )
         return None
 
-    def product_for(self, line: OrderLine) -> Row[Any] | None:
+    def product_for(self, line: OrderLine) -> CaptureProduct | None:
         snapshot = self.snapshot
         for identifier in line.identifiers:
             if identifier.kind in GTIN_KINDS:
@@ -267,7 +268,7 @@ class Planner:
 
     def line_for(
         self, line: OrderLine, problems: list[dict[str, Any]]
-    ) -> tuple[Row[Any], Decimal] | UnresolvedLinePlan:
+    ) -> tuple[CaptureProduct, Decimal] | UnresolvedLinePlan:
         """The product and the quantity to capture, or the line kept unresolved, as sent."""
         label = _line_label(line)
         quantity = line.quantity
@@ -297,7 +298,7 @@ class Planner:
         self,
         order: PurchaseOrder,
         customer: Row[Any],
-        kept: list[tuple[OrderLine, Row[Any], Decimal]],
+        kept: list[tuple[OrderLine, CaptureProduct, Decimal]],
         shipping_address: dict[str, Any] | None,
         problems: list[dict[str, Any]],
         unresolved: list[UnresolvedLinePlan],
@@ -324,7 +325,7 @@ class Planner:
         )
 
     def outcomes(
-        self, order: PurchaseOrder, kept: list[tuple[OrderLine, Row[Any], Decimal]]
+        self, order: PurchaseOrder, kept: list[tuple[OrderLine, CaptureProduct, Decimal]]
     ) -> tuple[LineOutcome, ...]:
         """Accepted, backordered (what stock does not cover now), or held for review (unresolved)."""
         captured = {line.position: (product, quantity) for line, product, quantity in kept}
@@ -391,7 +392,7 @@ def _line_label(line: OrderLine) -> str:
 
 
 def _unresolved(
-    line: OrderLine, reason: str, why: str, product: Row[Any] | None = None
+    line: OrderLine, reason: str, why: str, product: CaptureProduct | None = None
 ) -> UnresolvedLinePlan:
     label = _line_label(line)
     return UnresolvedLinePlan(

@@ -80,7 +80,7 @@ class EdiEnvelopeClaim(Base):
 
 class EdiAcknowledgment(Base):
     """A document for a partner, kept as the exact bytes it downloads: the answers to an interchange
-    (CONTRL, ORDRSP, APERAK, 997, 855 or JSON), and later the order's news (an ORDRSP or 855 again,
+    (CONTRL, ORDRSP, APERAK, 997, 855, 824 or JSON), and later the order's news (an ORDRSP or 855 again,
     a DESADV or 856 on each shipment), filed under the interchange the order came in."""
 
     __tablename__ = "edi_acknowledgment"

@@ -2,9 +2,13 @@
 tells of:
 
 * on each shipment of one of its EDI orders, a despatch advice when its profile asks for one;
-* the order response again (EDIFACT ORDRSP, X12 855, JSON), as the order stands, when a backorder
-  ships or a shipment leaves one (what can ship now: accepted, shipped with the rest backordered,
-  changed, not accepted), and when the order leaves review once its lines are settled.
+* the order response again (EDIFACT ORDRSP, X12 855, JSON), as the order stands (what can ship now:
+  accepted, shipped with the rest backordered, changed, not accepted), whenever that changes: a
+  backorder ships or a shipment leaves one, a backorder is closed, a delivery note is voided (its
+  goods wait again), the order leaves review (its lines settled, or accepted as it stands).
+
+The capabilities where those events happen sit above this one (fulfilment, and the review of
+`app.edi.review`) and call these hooks inside their own unit of work; nothing here calls back up.
 
 Documents go to the partner's outbox (`edi_acknowledgment`, filed under the interchange the order
 came in, so the acknowledgments API lists them too), numbered from its gapless control counter.
@@ -12,7 +16,7 @@ came in, so the acknowledgments API lists them too), numbered from its gapless c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -76,15 +80,35 @@ def after_shipment(session: Session, *, note: DeliveryNote) -> None:
     _file(session, link, order.number, documents, now)
 
 
-def after_review(session: Session, *, order: SaleOrder) -> None:
-    """Called when a person settled the last line holding an EDI order: the order as it now stands."""
+def after_order_change(session: Session, *, order: SaleOrder) -> None:
+    """Called, inside its unit of work, when an order changed otherwise than by a shipment (a
+    backorder closed, a delivery note voided, the order out of review): for an EDI order, the order
+    response as the order now stands. The caller has flushed its changes."""
     link = repository.get_edi_order(session, order.id)
     if link is None:
         return
     now = utcnow()
     [number] = next_numbers(session, acknowledging.series(link.partner_id), 1)
-    document = order_response_document(link, order, order.unresolved_lines, number=str(number), now=now)
+    unresolved = repository.unresolved_lines(session, order.id)
+    available = _stock_for(session, order)
+    document = order_response_document(
+        link, order, unresolved, number=str(number), now=now, available=available
+    )
     _file(session, link, order.number, [(str(number), document)], now)
+
+
+def _stock_for(session: Session, order: SaleOrder) -> dict[int, Decimal]:
+    """What the stock on hand can give each product of an order nothing of which has shipped: on hand,
+    less what other orders reserve. (Once something shipped, what is left of a line is its backorder.)"""
+    if order.status != OrderStatus.CAPTURED:
+        return {}
+    demand: dict[int, Decimal] = {}
+    for line in order.lines:
+        demand[line.product_id] = demand.get(line.product_id, _ZERO) + max(line.open_quantity, _ZERO)
+    return {
+        product_id: on_hand - (reserved - demand[product_id])
+        for product_id, on_hand, reserved in repository.stock_of(session, demand)
+    }
 
 
 def order_response_document(
@@ -94,10 +118,12 @@ def order_response_document(
     *,
     number: str,
     now: datetime,
+    available: Mapping[int, Decimal] | None = None,
 ) -> OutgoingDocument:
-    """The order response, line by line as the partner sent them, in the format the order came in."""
+    """The order response, line by line as the partner sent them, in the format the order came in.
+    ``available``: what the stock can give each product now, for an order nothing of which shipped."""
     interchange, purchase_order = response_subject(link.format, link.document, stored_lines(link.lines))
-    outcomes = order_outcomes(link, order, unresolved, purchase_order.lines)
+    outcomes = order_outcomes(link, order, unresolved, purchase_order.lines, available or {})
     held = "held for review" if order.status == OrderStatus.NEEDS_REVIEW else None
     control = AckControl(interchange_ref=number, prepared_at=now, group_ref=number)
     if interchange.envelopes and interchange.format is DocumentFormat.EDIFACT:
@@ -139,10 +165,15 @@ def order_outcomes(
     order: SaleOrder,
     unresolved: Sequence[UnresolvedOrderLine],
     partner_lines: Sequence[OrderLine],
+    available: Mapping[int, Decimal],
 ) -> list[LineOutcome]:
     """Per line the partner sent: what it became. Shipped in part with the rest to follow is
-    backordered (confirmed: what left); an order line of another quantity is changed; a line still
-    waiting for review is pending; a line removed, or of a cancelled order, is not accepted."""
+    backordered (confirmed: what left); so is a line of an order not shipped yet that the stock
+    (``available``, given out in line order) does not cover (confirmed: what can ship now). An order
+    line of another quantity is changed; a line still waiting for review is pending; a line removed,
+    or of a cancelled order, is not accepted. A line whose backorder was closed is changed to what
+    shipped (not accepted when nothing did)."""
+    stock = dict(available)
     order_lines = {line.line_no: line for line in order.lines}
     settled = {line.position: line for line in unresolved}
     became = {line.position: line.line_no for line in stored_lines(link.lines)}
@@ -157,6 +188,11 @@ def order_outcomes(
             outcomes.append(LineOutcome.hold(line) if pending else LineOutcome.reject(line))
         else:
             ours = order_lines[line_no]
+            waiting = max(ours.open_quantity, _ZERO)
+            now = waiting
+            if ours.product_id in stock:
+                now = min(waiting, max(stock[ours.product_id], _ZERO))
+                stock[ours.product_id] -= waiting
             if ours.backordered_quantity > 0:
                 outcomes.append(
                     LineOutcome(
@@ -167,10 +203,24 @@ def order_outcomes(
                         ours.backordered_quantity,
                     )
                 )
-            elif ours.quantity != line.quantity:
-                outcomes.append(LineOutcome.change(line, ours.quantity))
+            elif now < waiting:
+                outcomes.append(
+                    LineOutcome(
+                        line.position,
+                        LineStatus.BACKORDERED,
+                        line.quantity,
+                        ours.shipped_quantity + now,
+                        waiting - now,
+                    )
+                )
             else:
-                outcomes.append(LineOutcome.accept(line))
+                confirmed = ours.quantity - (ours.closed_quantity or _ZERO)
+                if confirmed <= 0:
+                    outcomes.append(LineOutcome.reject(line))
+                elif confirmed != line.quantity:
+                    outcomes.append(LineOutcome.change(line, confirmed))
+                else:
+                    outcomes.append(LineOutcome.accept(line))
     return outcomes
 
 

@@ -2,6 +2,7 @@
 in a handful of set-based queries, whatever the number of messages in it."""
 
 from collections.abc import Collection, Sequence
+from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, insert, select
@@ -123,7 +124,7 @@ def item_mappings(session: Session, partner_id: int, item_ids: Collection[str]) 
 
 def products_for_capture(
     session: Session, *, codes: set[str], gtins: set[str]
-) -> Sequence[Row[*tuple[Any, ...]]]:
+) -> list[orders_repository.CaptureProduct]:
     return orders_repository.products_for_capture(session, codes=codes, gtins=gtins)
 
 
@@ -262,6 +263,14 @@ def get_edi_order(session: Session, order_id: int) -> EdiOrder | None:
 def unresolved_lines(session: Session, order_id: int) -> Sequence[UnresolvedOrderLine]:
     query = select(UnresolvedOrderLine).where(UnresolvedOrderLine.order_id == order_id)
     return session.execute(query).scalars().all()
+
+
+def stock_of(session: Session, product_ids: Collection[int]) -> Sequence[Row[int, Decimal, Decimal]]:
+    """Each product's stock on hand and reserved quantity: (id, on hand, reserved)."""
+    query = select(Product.id, Product.stock_on_hand, Product.reserved_quantity).where(
+        Product.id.in_(product_ids)
+    )
+    return session.execute(query).all()
 
 
 # Where partners' orders stand

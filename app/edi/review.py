@@ -1,6 +1,7 @@
-"""Settling the lines a partner sent that could not become order lines as sent: a person maps each
-to a product, corrects its quantity or removes it, with a reason (`app.orders.review`); when the
-order leaves review, the partner is told how it now stands (`app.edi.outbound`)."""
+"""An order held for review leaves it: a person settles the lines a partner sent that could not
+become order lines as sent (maps each to a product, corrects its quantity or removes it, with a
+reason: `app.orders.review`), or accepts the order as it stands (`app.orders.service`). When it
+leaves review, an EDI partner is told how the order now stands (`app.edi.outbound`)."""
 
 from sqlalchemy.orm import Session
 
@@ -8,6 +9,7 @@ from app.auth.service import Actor
 from app.edi import outbound
 from app.edi.schemas import LineCorrectionIn, LineMappingIn, LineRemovalIn
 from app.orders import review
+from app.orders import service as orders
 from app.orders.models import SaleOrder
 
 
@@ -41,9 +43,17 @@ def remove_line(
     return _told(session, reviewed)
 
 
+def accept_order(session: Session, *, number: str, actor: Actor) -> SaleOrder:
+    """Release an order held for review as it stands, once its lines are settled."""
+    order = orders.accept_reviewed_order(session, number=number, actor=actor)
+    session.flush()
+    outbound.after_order_change(session, order=order)
+    return order
+
+
 def _told(session: Session, reviewed: review.Reviewed) -> SaleOrder:
     """Once the order leaves review, its partner gets the order response as it now stands."""
     if reviewed.released:
         session.flush()
-        outbound.after_review(session, order=reviewed.order)
+        outbound.after_order_change(session, order=reviewed.order)
     return reviewed.order

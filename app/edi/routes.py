@@ -35,6 +35,7 @@ from app.orders.service import order_read
 from app.pagination import Cursor, Limit, Page, decode_cursor
 
 router = APIRouter(prefix="/edi", tags=["edi"])
+review_router = APIRouter(tags=["orders"])  # an order leaves review here: its partner is told
 PartnerName = Annotated[str | None, Query(alias="partner", max_length=100)]
 _RAW_BODY = {
     "required": True,
@@ -285,4 +286,13 @@ async def remove_unresolved_line(
         lambda session: order_read(
             review.remove_line(session, number=number, line_id=line_id, body=body, actor=actor)
         )
+    )
+
+
+@review_router.post("/orders/{number}/accept", responses={404: {}, 409: {}})
+async def accept_reviewed_order(number: str, actor: CurrentActor, writes: Writes) -> OrderRead:
+    """Release an order held for review (`needs_review`) as it stands, once the lines its partner sent
+    are settled: it may then ship and be replayed, and an EDI partner gets its order response."""
+    return await writes.write(
+        lambda session: order_read(review.accept_order(session, number=number, actor=actor))
     )

@@ -56,7 +56,7 @@ class OutboxItem(BaseModel):
     responses, despatch advices."""
 
     id: int
-    kind: str  # CONTRL | ORDRSP | APERAK | DESADV | 997 | 855 | 856 | JSON
+    kind: str  # CONTRL | ORDRSP | APERAK | DESADV | 997 | 855 | 824 | 856 | JSON
     interchange_id: int
     control_ref: str
     po_number: str | None

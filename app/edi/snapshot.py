@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.catalog.schemas import normalize_gtin
 from app.edi import repository
 from app.edi.documents import Envelope, Interchange, ItemIdKind, PurchaseOrder
+from app.orders.repository import CaptureProduct
 
 GTIN_KINDS = frozenset((ItemIdKind.GTIN, ItemIdKind.ISBN, ItemIdKind.UPC))
 
@@ -49,8 +50,8 @@ class Snapshot:
     parties: dict[str, Row[Any]]
     addresses: dict[int, Row[Any]]
     addresses_by_gln: dict[str, list[Row[Any]]]
-    products_by_code: dict[str, Row[Any]]
-    products_by_gtin: dict[str, Row[Any]]
+    products_by_code: dict[str, CaptureProduct]
+    products_by_gtin: dict[str, CaptureProduct]
     items: dict[str, str]
     sole_customer: Row[Any] | None = field(init=False)
 

@@ -1,4 +1,5 @@
-"""Shipping an order, voiding a delivery note, recording a return: the warehouse's and reps' writes."""
+"""Shipping an order, voiding a delivery note, closing a backorder, recording a return: the warehouse's
+and reps' writes."""
 
 from typing import Annotated
 
@@ -11,6 +12,8 @@ from app.delivery.schemas import DeliveryCreate, DeliveryNoteRead, ReturnCancel,
 from app.fulfilment import service
 from app.fulfilment.schemas import ReturnWithCreditNoteRead
 from app.numbering import Rank
+from app.orders.schemas import OrderRead
+from app.orders.service import order_read
 
 router = APIRouter(tags=["fulfilment"])
 
@@ -55,6 +58,17 @@ async def void_delivery_note(number: str, actor: CurrentActor, writes: Writes) -
     return await writes.write(
         lambda session: delivery_service.delivery_note_read(
             service.void_delivery(session, number=number, actor=actor)
+        )
+    )
+
+
+@router.post("/orders/{number}/lines/{line_no}/close", responses={403: {}, 404: {}, 409: {}})
+async def close_backorder(number: str, line_no: int, actor: CurrentActor, writes: Writes) -> OrderRead:
+    """The customer gives up the rest of a backordered line: it will not ship, and its reservation is
+    released; the order is shipped once nothing else is left to ship."""
+    return await writes.write(
+        lambda session: order_read(
+            service.close_backorder(session, number=number, line_no=line_no, actor=actor)
         )
     )
 

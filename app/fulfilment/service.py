@@ -1,4 +1,5 @@
-"""The fulfilment use cases, each one unit of work: the goods movement and its deferred document."""
+"""The fulfilment use cases, each one unit of work: the goods movement, its deferred document and what
+an EDI partner is told of it."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from app.fulfilment.schemas import ReturnWithCreditNoteRead
 from app.invoicing import repository as invoicing_repository
 from app.invoicing.models import DeferredDocument, DocumentStatus
 from app.invoicing.service import deferred_document_read, issue_deferred_credit_note, issue_deferred_invoice
+from app.orders.models import SaleOrder
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ def ship_order(
 
 
 def void_delivery(session: Session, *, number: str, actor: Actor) -> DeliveryNote:
-    """Void a delivery note and its deferred invoice, which must not have been replayed yet."""
+    """Void a delivery note and its deferred invoice, which must not have been replayed yet; an EDI
+    partner gets its order response again, its goods backordered once more."""
     actor.require(*delivery_service.SHIPPING_ROLES)
     note = delivery_service.lock_delivery_note(session, number=number, actor=actor)
     delivery_service.check_voidable(session, note)
@@ -74,6 +77,7 @@ def void_delivery(session: Session, *, number: str, actor: Actor) -> DeliveryNot
     if invoice is not None:
         invoice.status = DocumentStatus.VOID
         invoice.voided_at = note.voided_at
+    edi_outbound.after_order_change(session, order=note.order)  # its goods wait again
     audit.record(
         session,
         actor=actor,
@@ -83,6 +87,14 @@ def void_delivery(session: Session, *, number: str, actor: Actor) -> DeliveryNot
         details={"order": note.order.number, "deferred_invoice": invoice.reference if invoice else None},
     )
     return note
+
+
+def close_backorder(session: Session, *, number: str, line_no: int, actor: Actor) -> SaleOrder:
+    """The customer gives up the rest of a backordered line (`delivery.service.close_backorder`); an
+    EDI partner gets its order response with the line changed to what shipped."""
+    order = delivery_service.close_backorder(session, number=number, line_no=line_no, actor=actor)
+    edi_outbound.after_order_change(session, order=order)
+    return order
 
 
 def record_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> RecordedReturn:

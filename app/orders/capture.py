@@ -320,9 +320,9 @@ def plan_lines(
     available = {
         line.product.id: line.product.stock_on_hand - line.product.reserved_quantity for line in lines
     }
-    for product_id, quantity in (already_demanded or {}).items():
-        if product_id in available:
-            available[product_id] -= quantity
+    if already_demanded:  # an interchange's every product so far: look up this order's few in it
+        for product_id in available:
+            available[product_id] -= already_demanded.get(product_id, ZERO)
     return OrderPlan(
         caller=caller,
         customer_id=customer.id,

@@ -57,14 +57,6 @@ def list_orders(
     )
 
 
-@router.post("/orders/{number}/accept", responses={404: {}, 409: {}})
-async def accept_reviewed_order(number: str, actor: CurrentActor, writes: Writes) -> OrderRead:
-    """Release an order held for review (`needs_review`): it may then ship and be replayed."""
-    return await writes.write(
-        lambda session: service.order_read(service.accept_reviewed_order(session, number=number, actor=actor))
-    )
-
-
 @router.post("/orders/{number}/cancel")
 async def cancel_order(number: str, actor: CurrentActor, writes: Writes) -> OrderRead:
     return await writes.write(

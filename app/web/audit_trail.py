@@ -2,7 +2,6 @@
 and day; and the whole trail with its hashes for an auditor (CSV or JSON)."""
 
 from collections.abc import Iterator
-from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
@@ -44,13 +43,6 @@ Day = Annotated[str, Query(max_length=10)]
 StreamSession = Annotated[Session, Depends(get_session, scope="request")]
 
 
-def _day(value: str, field: str) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError as exc:
-        raise InvalidInput("a date is written YYYY-MM-DD", loc=("query", field)) from exc
-
-
 def _action(value: str) -> Action | None:
     try:
         return Action(value) if value else None
@@ -76,8 +68,8 @@ def audit_page(
         action=_action(action),
         subject=subject or None,
         ref=ref.strip() or None,
-        from_date=_day(from_, "from"),
-        to_date=_day(to, "to"),
+        from_date=audit.day(from_, field="from"),
+        to_date=audit.day(to, field="to"),
     )
     page = audit.list_records(session, filters=filters, before_id=decode_cursor(cursor), limit=PAGE_SIZE)
     chosen = {"who": who, "action": action, "subject": subject, "ref": ref, "from": from_, "to": to}

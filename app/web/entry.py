@@ -334,7 +334,12 @@ def customer_suggestions(
 
 @router.get("/orders/new/products", response_class=HTMLResponse)
 def product_suggestions(
-    request: Request, session: ReadSession, actor: Rep, item: Annotated[str, Query(max_length=200)] = ""
+    request: Request,
+    session: ReadSession,
+    actor: Rep,
+    item: Annotated[str, Query(max_length=200)] = "",
+    prefix: Annotated[str, Query(pattern=r"^[a-z][a-z0-9-]{0,39}$")] = "item-option",
 ) -> HTMLResponse:
+    """Products for an item field; `prefix` names the options, unique when a page has several lists."""
     products = find_products(session, item, limit=SUGGESTIONS)
-    return render(request, "suggest_products.html", actor=actor, products=products)
+    return render(request, "suggest_products.html", actor=actor, products=products, prefix=prefix)

@@ -26,6 +26,20 @@ from app.web.session import SignInRequired, signed_in_actor
 
 ASSETS: Final = Path(__file__).resolve().parent.parent / "assets" / "web"
 NOT_PAGES: Final = ("/api/", "/healthz", "/metrics", "/assets/")
+# Order matters: `/orders/new` before `/orders/{number}`, `/returns/new` before `/returns/{number}`.
+PAGES: Final = (
+    desk,
+    entry,
+    orders,
+    returns,
+    inbox,
+    warehouse,
+    finance,
+    suppliers,
+    admin,
+    audit_trail,
+    status,
+)
 TITLES: Final = {403: "Accès refusé", 404: "Page introuvable", 429: "Trop de demandes"}
 
 
@@ -49,20 +63,7 @@ async def _sign_in_first(_request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    # Order matters: `/orders/new` before `/orders/{number}`, `/returns/new` before `/returns/{number}`.
-    for module in (
-        desk,
-        entry,
-        orders,
-        returns,
-        inbox,
-        warehouse,
-        finance,
-        suppliers,
-        admin,
-        audit_trail,
-        status,
-    ):
+    for module in PAGES:
         app.include_router(module.router, include_in_schema=False)
     app.mount("/assets", StaticFiles(directory=ASSETS), name="assets")
     app.add_exception_handler(SignInRequired, _sign_in_first)

@@ -15,6 +15,7 @@ from fastapi import Depends, Request, Response
 from app.auth.models import Role
 from app.auth.service import Actor, actor_from_token
 from app.errors import DomainError, NotAuthenticated, NotPermitted
+from app.logs import note_caller
 
 SESSION_COOKIE: Final = "carnet_session"
 CSRF_COOKIE: Final = "carnet_csrf"
@@ -43,9 +44,11 @@ def signed_in_actor(request: Request) -> Actor | None:
     if not token:
         return None
     try:
-        return actor_from_token(token)
+        actor = actor_from_token(token)
     except NotAuthenticated:
         return None
+    note_caller(request, kind=actor.kind, name=actor.name)
+    return actor
 
 
 def csrf_token(request: Request) -> str:

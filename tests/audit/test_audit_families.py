@@ -27,6 +27,8 @@ from tests.replay.replay_data import capture, catalogue
 from tests.replay.test_engine import settings
 from tests.web.test_desk_pages import csrf_of
 
+CLIENT = "127.0.0.1"  # the test client's address (tests/conftest.py)
+
 
 @dataclass(frozen=True)
 class Seen:
@@ -91,14 +93,14 @@ class TestSignIn:
         bearer(client, rep)
         assert trail.since() == [Seen(Action.SIGNED_IN, "user", "rita", "user", "rita")]
         assert trail.record("rita").actor_id == rep.id
-        assert trail.record("rita").details == {"via": "api", "client": "testclient"}
+        assert trail.record("rita").details == {"via": "api", "client": CLIENT}
 
     def test_a_wrong_password_is_recorded_as_an_unknown_callers_failure(
         self, client: TestClient, trail: Trail, rep: User
     ) -> None:
         answer = client.post("/api/v1/auth/token", data={"username": "rita", "password": "not the one"})
         assert answer.status_code == 401
-        assert trail.since() == [Seen(Action.SIGN_IN_FAILED, "anonymous", "testclient", "user", "rita")]
+        assert trail.since() == [Seen(Action.SIGN_IN_FAILED, "anonymous", CLIENT, "user", "rita")]
 
     def test_a_desk_sign_in_and_a_failed_one_are_recorded(
         self, client: TestClient, trail: Trail, rep: User
@@ -113,7 +115,7 @@ class TestSignIn:
         )
         assert signed.status_code == 303
         assert trail.since() == [
-            Seen(Action.SIGN_IN_FAILED, "anonymous", "testclient", "user", "rita"),
+            Seen(Action.SIGN_IN_FAILED, "anonymous", CLIENT, "user", "rita"),
             Seen(Action.SIGNED_IN, "user", "rita", "user", "rita"),
         ]
 

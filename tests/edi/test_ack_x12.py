@@ -1,4 +1,4 @@
-"""X12 acknowledgments (997, 855), parsed back with Carnet's own X12 reader."""
+"""X12 acknowledgments (997, 855, 824), parsed back with Carnet's own X12 reader."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.edi.acknowledgments import AckControl, LineOutcome, x12_855, x12_997
+from app.edi.acknowledgments import AckControl, ApplicationError, LineOutcome, x12_824, x12_855, x12_997
 from app.edi.documents import Interchange
 from app.edi.issues import InterchangeRejected
 from app.edi.parse import parse_interchange
@@ -167,3 +167,50 @@ class Test855:
             response_number="CN-3",
         )
         assert find(data, "BAK")[0][1] == "RD"
+
+
+class Test824:
+    def test_application_errors_are_reported_against_the_850_and_its_lines(self) -> None:
+        subject = accepted("850_vics.edi")
+        order = subject.orders[0]
+        errors = [
+            ApplicationError("UNKITEM", "line 2 (LQ-118 x 72): no product of ours has this item id", "2"),
+            ApplicationError("PRICE", "the partner's price 9.25 differs from ours: 8.90"),
+            ApplicationError("FRACQTY", "line 3: 2.5 of a product sold in units", "3"),
+        ]
+        data = x12_824(subject, order, errors, control=CONTROL, response_number="AA-7", refused=False)
+        parsed = read_back(data)
+        assert [(m.type, m.reference) for m in parsed.skipped] == [("824", "0001")]
+        assert find(data, "GS")[0][:3] == ["AG", "999999999", "4405197800"]
+        assert find(data, "BGN") == [["11", "AA-7", "20250301", "1230"]]
+        [oti] = find(data, "OTI")
+        # accepted with errors (the order waits for review), naming the 850 as its sender sent it
+        assert oti[:5] == ["TE", "PO", "LQ82922332", "4405197800", "999999999"]
+        assert oti[7:] == ["1421", "000000010", "850", "004010VICS"]
+        assert find(data, "TED") == [
+            ["024", "line 2 (LQ-118 x 72): no product of ours has this item id", "PO1"],
+            ["011", "the partner's price 9.25 differs from ours: 8.90"],
+            ["012", "line 3: 2.5 of a product sold in units", "PO1"],
+        ]
+        assert find(data, "NTE") == [["LIN", "2"], ["LIN", "3"]]
+
+    def test_a_refused_order_is_rejected_and_free_text_cannot_break_the_segment(self) -> None:
+        subject = accepted("850_lf_terminator.x12")
+        order = subject.orders[0]
+        long = "buyer 5400000000011*unknown~to us>" + "x" * 80
+        data = x12_824(
+            subject,
+            order,
+            [ApplicationError("UNKBUYER", long)],
+            control=CONTROL,
+            response_number="9",
+            refused=True,
+        )
+        read_back(data)
+        assert find(data, "OTI")[0][0] == "TR"
+        [ted] = find(data, "TED")
+        assert (
+            ted[0] == "027" and len(ted[1]) == 60 and ted[1].startswith("buyer 5400000000011 unknown to us ")
+        )
+        with pytest.raises(ValueError):
+            x12_824(subject, order, [], control=CONTROL, response_number="3", refused=True)

@@ -1,5 +1,5 @@
-"""Ingestion: the acknowledgments stored for the partner (CONTRL/ORDRSP, 997/855, JSON), their
-per-line outcomes and their gapless control numbers."""
+"""Ingestion: the acknowledgments stored for the partner (CONTRL/ORDRSP/APERAK, 997/855/824, JSON),
+their per-line outcomes and their gapless control numbers."""
 
 import orjson
 from sqlalchemy import select
@@ -157,7 +157,7 @@ class TestX12:
         assert product.gtin
         lines = [Line(product.gtin, 3, qualifier="EN"), Line("999999999999", 1, qualifier="VN")]
         answer = ingest(session, hub, x12_850(lines))
-        ack997, ack855 = acknowledgments(session, answer.body["id"])
+        ack997, ack855, ack824 = acknowledgments(session, answer.body["id"])
         assert (ack997.kind, ack997.content_type, ack855.kind) == ("997", "application/EDI-X12", "855")
         assert x12_segments(ack997.body, "AK1")[0][1:] == ["PO", "17"]
         assert x12_segments(ack997.body, "AK9")[0][1] == "A"
@@ -168,6 +168,29 @@ class TestX12:
             ["IB", "2"],
             ["IH", "1"],  # unknown item: on hold, waiting for review
         ]
+        # X12's APERAK: the 850 accepted with an error, the unknown item on its line
+        assert (ack824.kind, ack824.content_type, ack824.order_number) == (
+            "824",
+            "application/EDI-X12",
+            answer.body["orders"][0],
+        )
+        assert x12_segments(ack824.body, "GS")[0][1] == "AG"
+        assert x12_segments(ack824.body, "OTI")[0][1:4] == ["TE", "PO", "PO-X1"]
+        [ted] = x12_segments(ack824.body, "TED")
+        assert ted[1] == "024" and "999999999999" in ted[2] and ted[3] == "PO1"
+        assert x12_segments(ack824.body, "NTE") == [["NTE", "LIN", "2"]]
+
+    def test_a_refused_850_gets_a_rejecting_824_with_the_reason(self, session: Session) -> None:
+        hub = make_hub(session, gln=None, others=1)
+        answer = ingest(
+            session, hub, x12_850([Line("012345678905", 1, qualifier="UP")], buyer="5400000000011")
+        )
+        assert answer.body["orders"] == []
+        *_, ack855, ack824 = acknowledgments(session, answer.body["id"])
+        assert x12_segments(ack855.body, "BAK")[0][2] == "RD"
+        assert ack824.kind == "824" and ack824.order_number is None
+        assert x12_segments(ack824.body, "OTI")[0][1] == "TR"
+        assert [ted[1] for ted in x12_segments(ack824.body, "TED")] == ["027"]  # the buyer is unknown
 
     def test_a_broken_850_gets_a_rejecting_997(self, session: Session) -> None:
         hub = make_hub(session, gln=None)

@@ -1,5 +1,6 @@
-"""Order status back to the partner: the order response again when a backorder ships (EDIFACT
-ORDRSP, X12 855, JSON) and when the order leaves review, and the partner's read API."""
+"""Order status back to the partner: the order response again (EDIFACT ORDRSP, X12 855, JSON) when a
+backorder ships, is closed, or waits again after its delivery note was voided, and when the order
+leaves review; and the partner's read API."""
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -137,6 +138,170 @@ class TestOrderResponseAgain:
             ("4", "3"),  # 2.5 of a unit product corrected to 3: changed
         ]
         assert ("113", "3") in [s.elements[0][:2] for s in segments(response.body, "QTY")]
+
+
+def quantities(body: bytes) -> list[tuple[str, ...]]:
+    return [s.elements[0][:2] for s in segments(body, "QTY")]
+
+
+def lines(body: bytes) -> list[tuple[str, str]]:
+    """(partner's line number, ORDRSP action) per LIN."""
+    return [(s.value(1), s.value(2)) for s in segments(body, "LIN")]
+
+
+class TestOrderResponseWhenTheOrderChanges:
+    def test_closing_a_backorder_answers_the_line_changed_to_what_shipped(
+        self, client: TestClient, session: Session
+    ) -> None:
+        hub = make_hub(session)
+        plenty, scarce, none = (
+            make_product(session),
+            make_product(session, stock="2"),
+            make_product(session, stock="0"),
+        )
+        assert plenty.gtin and scarce.gtin and none.gtin
+        lines_sent = [
+            Line(plenty.gtin, 1, number="1"),
+            Line(scarce.gtin, 5, number="2"),
+            Line(none.gtin, 3, number="3"),
+        ]
+        number = ingest(session, hub, order_edifact(lines_sent)).body["orders"][0]
+        ship(client, session, number)
+        rep = auth_headers(session)
+
+        closed = client.post(f"{ORDERS}/{number}/lines/2/close", headers=rep)
+
+        assert closed.status_code == 200, closed.text
+        *_, response = documents(session, hub)
+        assert response.kind == "ORDRSP"
+        assert lines(response.body) == [("1", "5"), ("2", "3"), ("3", "6")]  # 2: changed to the 2 shipped
+        assert quantities(response.body) == [
+            ("21", "1"),
+            ("21", "5"),
+            ("113", "2"),
+            ("21", "3"),
+            ("113", "0"),
+            ("83", "3"),
+        ]
+        client.post(f"{ORDERS}/{number}/lines/3/close", headers=rep)
+        *_, last = documents(session, hub)
+        assert lines(last.body) == [("1", "5"), ("2", "3"), ("3", "7")]  # nothing of 3 will ship
+        assert [d.kind for d in documents(session, hub)] == ["CONTRL", "ORDRSP", "ORDRSP", "ORDRSP", "ORDRSP"]
+
+    def test_an_x12_partner_gets_its_855_when_a_backorder_is_closed(
+        self, client: TestClient, session: Session
+    ) -> None:
+        hub = make_hub(session, gln=None)
+        product = make_product(session, stock="1")
+        assert product.gtin
+        number = ingest(session, hub, x12_850([Line(product.gtin, 3, qualifier="EN")])).body["orders"][0]
+        ship(client, session, number)
+        closed = client.post(
+            f"{ORDERS}/{number}/lines/1/close", headers=auth_headers(session, role="warehouse")
+        )
+        assert closed.status_code == 200, closed.text
+        response = documents(session, hub)[-1]
+        assert response.kind == "855" and x12(response.body, "BAK")[0][1] == "AC"
+        assert [a[:2] for a in x12(response.body, "ACK")] == [["IQ", "1"]]
+
+    def test_a_voided_delivery_note_answers_its_goods_backordered_again(
+        self, client: TestClient, session: Session
+    ) -> None:
+        hub = make_hub(session)
+        plenty, scarce = make_product(session), make_product(session, stock="2")
+        assert plenty.gtin and scarce.gtin
+        number = ingest(
+            session, hub, order_edifact([Line(plenty.gtin, 1, number="1"), Line(scarce.gtin, 5, number="2")])
+        ).body["orders"][0]
+        ship(client, session, number)
+        receive(client, session, scarce.code, 3)
+        ship(client, session, number)  # everything has left
+        notes = client.get("/api/v1/edi/orders", headers={"X-API-Key": hub.key}).json()["items"][0]
+        second = notes["delivery_notes"][-1]["number"]
+
+        voided = client.post(
+            f"/api/v1/delivery-notes/{second}/void", headers=auth_headers(session, role="warehouse")
+        )
+
+        assert voided.status_code == 200, voided.text
+        *_, response = documents(session, hub)
+        assert response.kind == "ORDRSP" and response.delivery_note_number is None
+        assert lines(response.body) == [("1", "5"), ("2", "6")]  # the 3 wait again
+        assert quantities(response.body) == [("21", "1"), ("21", "5"), ("113", "2"), ("83", "3")]
+
+    def test_voiding_the_only_note_answers_what_the_stock_can_ship_now(
+        self, client: TestClient, session: Session
+    ) -> None:
+        hub = make_hub(session)
+        scarce = make_product(session, stock="2")
+        assert scarce.gtin
+        number = ingest(session, hub, order_edifact([Line(scarce.gtin, 5, number="7")])).body["orders"][0]
+        ship(client, session, number)
+        note = client.get("/api/v1/edi/orders", headers={"X-API-Key": hub.key}).json()["items"][0]
+        client.post(
+            f"/api/v1/delivery-notes/{note['delivery_notes'][0]['number']}/void",
+            headers=auth_headers(session, role="warehouse"),
+        )
+        *_, response = documents(session, hub)
+        assert response.kind == "ORDRSP" and lines(response.body) == [("7", "6")]
+        assert quantities(response.body) == [("21", "5"), ("113", "2"), ("83", "3")]  # 2 back on the shelf
+
+    def test_accepting_a_held_order_as_it_stands_sends_its_response(
+        self, client: TestClient, session: Session
+    ) -> None:
+        hub = make_hub(session)
+        product = make_product(session)
+        assert product.gtin
+        answer = ingest(session, hub, order_edifact([Line(product.gtin, 2, price="0.01", number="4")]))
+        [number] = answer.body["orders"]
+        assert (
+            client.get(f"{ORDERS}/{number}", headers=auth_headers(session)).json()["status"] == "needs_review"
+        )
+        before = len(documents(session, hub))
+
+        accepted = client.post(f"{ORDERS}/{number}/accept", headers=auth_headers(session))
+
+        assert accepted.status_code == 200 and accepted.json()["status"] == "captured"
+        *_, response = documents(session, hub)
+        assert len(documents(session, hub)) == before + 1 and response.kind == "ORDRSP"
+        assert segments(response.body, "BGM")[0].value(3) == "29" and lines(response.body) == [("4", "5")]
+        assert segments(response.body, "FTX") == []  # no longer held
+
+    def test_a_line_mapped_to_a_product_short_of_stock_is_answered_backordered(
+        self, client: TestClient, session: Session
+    ) -> None:
+        hub = make_hub(session)
+        short = make_product(session, stock="1")
+        number = ingest(
+            session, hub, order_edifact([Line("UNKNOWN-41", 3, qualifier="IN", number="1")])
+        ).body["orders"][0]
+        rep = auth_headers(session)
+        [held] = client.get(f"{ORDERS}/{number}", headers=rep).json()["unresolved_lines"]
+        mapped = client.post(
+            f"/api/v1/edi/orders/{number}/unresolved-lines/{held['id']}/map",
+            json={"product_code": short.code, "reason": "their code for ours"},
+            headers=rep,
+        )
+        assert mapped.json()["status"] == "captured"
+        *_, response = documents(session, hub)
+        assert lines(response.body) == [("1", "6")]
+        assert quantities(response.body) == [("21", "3"), ("113", "1"), ("83", "2")]
+
+    def test_a_phone_order_leaves_review_and_cancels_without_edi_documents(
+        self, client: TestClient, session: Session
+    ) -> None:
+        product = make_product(session, stock="1")
+        rep = auth_headers(session)
+        hub = make_hub(session)
+        body = {
+            "customer_code": hub.customer.code,
+            "channel": "phone",
+            "lines": [{"product_code": product.code, "quantity": 3}],
+        }
+        number = client.post(ORDERS, json=body, headers=rep).json()["number"]
+        ship(client, session, number)
+        assert client.post(f"{ORDERS}/{number}/lines/1/close", headers=rep).status_code == 200
+        assert documents(session, hub) == []
 
 
 class TestPartnerReadApi:

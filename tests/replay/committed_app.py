@@ -40,7 +40,7 @@ def committed_client(engine: Engine, overrides: dict[Any, Any] | None = None) ->
     app.dependency_overrides[get_writer] = lambda: writer
     app.dependency_overrides.update(overrides or {})
     try:
-        with TestClient(app) as client:
+        with TestClient(app, client=("127.0.0.1", 50000)) as client:  # on the loopback, like /metrics readers
             yield client
     finally:
         writer.stop()

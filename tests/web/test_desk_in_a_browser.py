@@ -16,15 +16,17 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import Engine, select
 
+from app.auth.models import User
 from app.auth.service import Actor, issue_token
 from app.db import session_scope
 from app.delivery.models import DeliveryNote
 from app.fulfilment.service import ship_order
 from app.orders.capture import capture_order
-from app.orders.models import SaleOrder, SaleOrderLine
+from app.orders.models import SaleOrder, SaleOrderLine, UnresolvedOrderLine
 from app.orders.schemas import OrderCreate
 from tests.builders import PASSWORD, make_customer, make_product, make_user
 from tests.conftest import Database
+from tests.edi.edi_builders import Line, ingest, make_hub, order_edifact
 from tests.email.mail import email
 from tests.workload import Server, database_url
 
@@ -356,3 +358,49 @@ def test_a_rep_keys_an_order_from_an_email_beside_it(desk: Desk, browser: Browse
         number = page.locator("#order-number").inner_text().strip()
         order = session.execute(select(SaleOrder).where(SaleOrder.number == number)).scalar_one()
         assert order.channel == "email" and order.email_text == "Merci d'envoyer 4 exemplaires."
+
+
+def test_a_rep_settles_a_held_edi_orders_line_by_typing(desk: Desk, browser: Browser) -> None:
+    with session_scope(desk.engine) as session:
+        hub = make_hub(session)
+        meant = make_product(session, stock="50")
+        meant.name = "Le Grand Meaulnes, édition de poche"
+        answer = ingest(
+            session, hub, order_edifact([Line("LIB-REF-77", 4, qualifier="IN", number="1", price="6.20")])
+        )
+        number, code = answer.body["orders"][0], meant.code
+    page = signed_in(browser, desk, "rep")
+    page.goto(f"/orders/{number}")
+    panel = page.locator("section.unresolved")
+    expect(panel).to_contain_text("IN LIB-REF-77")
+    expect(panel.locator(".sent-quantity")).to_have_text("4")
+
+    page.get_by_label("Article (code, EAN/ISBN ou titre)").click()
+    page.keyboard.type("meaulnes")
+    expect(page.locator("section.unresolved [role=option]").first).to_contain_text("Meaulnes")
+    page.keyboard.press("Enter")  # the suggestion is taken and shown; the partner's 4 stays
+    expect(page.locator("section.unresolved .found")).to_contain_text("Le Grand Meaulnes")
+    expect(page.get_by_label("Motif (obligatoire)")).to_be_focused()
+    screenshot(desk, page, "edi-review")
+    page.keyboard.press("Enter")  # no reason yet: said beside its field
+    expect(page.locator("section.unresolved [role=alert]")).to_contain_text("indiquez le motif")
+    expect(page.get_by_label("Motif (obligatoire)")).to_be_focused()
+    page.keyboard.type("leur référence interne")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#settled-lines")).to_contain_text("leur référence interne")
+    expect(page.locator("h1 .badge")).to_have_text("saisie")
+    expect(page.locator("section.unresolved")).to_have_count(0)
+    with session_scope(desk.engine) as session:
+        order = session.execute(select(SaleOrder).where(SaleOrder.number == number)).scalar_one()
+        line = session.execute(
+            select(UnresolvedOrderLine).where(UnresolvedOrderLine.order_id == order.id)
+        ).scalar_one()
+        rep = session.execute(select(User.id).where(User.username == "rep")).scalar_one()
+        assert order.status == "captured"
+        assert (line.status, line.product_code, line.resolution_reason, line.resolved_by) == (
+            "mapped",
+            code,
+            "leur référence interne",
+            f"user:{rep}",
+        )

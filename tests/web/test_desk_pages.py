@@ -1,23 +1,27 @@
 """The desk's pages over HTTP, without a browser: who may see what, the forms as a browser without
-JavaScript posts them, the customer's status link, the API documentation."""
+JavaScript posts them (and htmx, where a page swaps a fragment), the customer's status link, the
+review of a held EDI order's lines, the API documentation."""
 
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from io import BytesIO
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.catalog.models import Customer
+from app.catalog.models import Customer, Product
 from app.delivery.models import DeliveryNote
-from app.orders.models import SaleOrder
+from app.orders.models import SaleOrder, UnresolvedOrderLine
 from app.tracking.models import OrderStatusLink
 from app.web import status
 from tests.builders import PASSWORD, auth_headers, make_customer, make_product, make_user
 from tests.delivery.fulfilment import order_of
+from tests.edi.edi_builders import Line, ingest, make_hub, order_edifact
 from tests.email.mail import email
 
 
@@ -534,3 +538,165 @@ def test_the_warehouse_page_offers_the_picking_list_of_the_day_and_of_each_order
     pdf = client.get("/warehouse/picking-list", params={"order": number}).content
     text = "\n".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
     assert f"PD-1 {product.gtin} {product.name} 2 " in text
+
+
+def held_edi_order(session: Session) -> tuple[str, dict[str, int], Product, Product]:
+    """An EDI order held for review with three lines it could not take as sent: an unknown item (line
+    10), 2.5 of a product sold in units (20), another unknown item (30). Its unresolved lines by line."""
+    hub = make_hub(session)
+    meant, unit = make_product(session, stock="10"), make_product(session, stock="10")
+    meant.name = "Le Petit Prince illustré"
+    session.flush()
+    assert unit.gtin
+    lines = [
+        Line("UNKNOWN-10", 2, qualifier="IN", number="10", price="7.10"),
+        Line(unit.gtin, "2.5", number="20"),
+        Line("UNKNOWN-30", 1, qualifier="IN", number="30"),
+    ]
+    number = ingest(session, hub, order_edifact(lines)).body["orders"][0]
+    order = session.execute(select(SaleOrder).where(SaleOrder.number == number)).scalar_one()
+    held = session.execute(
+        select(UnresolvedOrderLine.external_line_no, UnresolvedOrderLine.id).where(
+            UnresolvedOrderLine.order_id == order.id
+        )
+    ).all()
+    return number, {str(line_no): line_id for line_no, line_id in held}, meant, unit
+
+
+def settle(client: TestClient, number: str, line_id: int, **form: str) -> Response:
+    return client.post(f"/orders/{number}/unresolved-lines/{line_id}", data=form, follow_redirects=False)
+
+
+def test_a_rep_settles_a_held_edi_orders_lines_on_its_page_and_the_order_is_released(
+    client: TestClient, session: Session
+) -> None:
+    number, held, meant, unit = held_edi_order(session)
+    token = sign_in(client, session, "rep")
+    page = client.get(f"/orders/{number}")
+    assert page.status_code == 200 and "Lignes du partenaire à régler (3)" in page.text
+    assert "IN UNKNOWN-10" in page.text and ">7.1<" in page.text and ">2.5<" in page.text
+    assert "Accepter la commande" not in page.text  # not while lines are open
+    assert 'value="correct"' in page.text  # the known item's quantity can be corrected
+
+    refused = settle(client, number, held["10"], csrf_token=token, item=meant.code, action="map")
+
+    assert refused.status_code == 422
+    reason_error = f'id="review-{held["10"]}-reason-error"'
+    assert reason_error in refused.text and "indiquez le motif" in refused.text
+    assert f'value="{meant.code}"' in refused.text  # what was typed is kept
+    assert f'data-focus="review-{held["10"]}-reason"' in refused.text
+
+    mapped = settle(
+        client,
+        number,
+        held["10"],
+        csrf_token=token,
+        item="petit prince",
+        reason="leur code pour notre titre",
+        action="map",
+    )
+    assert mapped.status_code == 303 and mapped.headers["location"] == f"/orders/{number}"
+    corrected = settle(
+        client, number, held["20"], csrf_token=token, quantity="3", reason="vendu à l'unité", action="correct"
+    )
+    assert corrected.status_code == 303
+    assert client.get(f"/orders/{number}").text.count('class="panel unresolved"') == 1
+    removed = settle(client, number, held["30"], csrf_token=token, reason="plus édité", action="remove")
+    assert removed.status_code == 303
+
+    order = session.execute(select(SaleOrder).where(SaleOrder.number == number)).scalar_one()
+    session.refresh(order)
+    assert order.status == "captured"
+    assert sorted((line.product_code, line.quantity) for line in order.lines) == sorted(
+        [(meant.code, Decimal(2)), (unit.code, Decimal(3))]
+    )
+    page = client.get(f"/orders/{number}").text
+    assert "Lignes du partenaire à régler" not in page and 'id="settled-lines"' in page
+    for settled, reason in (
+        ("associée", "leur code pour notre titre"),
+        ("corrigée", "vendu à l&#39;unité"),
+        ("retirée", "plus édité"),
+    ):
+        assert settled in page and reason in page
+    assert "saisie" in page  # released: it may ship
+
+
+def test_the_item_is_looked_up_before_anything_is_recorded(client: TestClient, session: Session) -> None:
+    number, held, meant, _ = held_edi_order(session)
+    make_product(session).name = "Le Petit Prince de poche"
+    session.flush()
+    token = sign_in(client, session, "rep")
+
+    ambiguous = settle(client, number, held["10"], csrf_token=token, item="petit prince", action="refresh")
+    assert "plusieurs articles correspondent" in ambiguous.text
+    found = settle(
+        client, number, held["10"], csrf_token=token, item="illustré", quantity="2", action="refresh"
+    )
+    assert found.status_code == 200
+    assert f'id="review-{held["10"]}-found">{meant.code} · Le Petit Prince illustré' in found.text
+    assert f'data-focus="review-{held["10"]}-reason"' in found.text  # the partner's 2 is kept
+    unknown = settle(client, number, held["10"], csrf_token=token, item="zzzz", reason="x", action="map")
+    assert unknown.status_code == 422 and "aucun article ne correspond" in unknown.text
+    line = session.get(UnresolvedOrderLine, held["10"])
+    assert line is not None
+    session.refresh(line)
+    assert line.status == "open"
+
+
+def test_with_htmx_only_the_lines_panel_comes_back_and_a_settled_line_reloads_the_order(
+    client: TestClient, session: Session
+) -> None:
+    number, held, _, unit = held_edi_order(session)
+    token = sign_in(client, session, "rep")
+    htmx = {"HX-Request": "true"}
+    path = f"/orders/{number}/unresolved-lines/{held['20']}"
+
+    refused = client.post(path, data={"csrf_token": token, "quantity": "", "action": "correct"}, headers=htmx)
+
+    assert refused.status_code == 200 and refused.text.lstrip().startswith(
+        f'<section class="panel unresolved" id="unresolved-{held["20"]}"'
+    )
+    assert "indiquez la quantité" in refused.text and "indiquez le motif" in refused.text
+    assert "<html" not in refused.text
+    done = client.post(
+        path,
+        data={"csrf_token": token, "quantity": "2", "reason": "arrondi", "action": "correct"},
+        headers=htmx,
+    )
+    assert done.status_code == 204 and done.headers["HX-Redirect"] == f"/orders/{number}"
+    again = client.post(
+        path,
+        data={"csrf_token": token, "quantity": "2", "reason": "arrondi", "action": "correct"},
+        headers=htmx,
+    )
+    assert again.status_code == 204  # settled meanwhile (a double click): the order as it now is
+    assert unit.code in client.get(f"/orders/{number}").text
+
+
+def test_settling_a_line_needs_the_forms_token_and_a_rep(client: TestClient, session: Session) -> None:
+    number, held, _, _ = held_edi_order(session)
+    sign_in(client, session, "rep")
+    forged = settle(client, number, held["30"], reason="x", action="remove")
+    assert forged.status_code == 403
+    client.cookies.clear()
+    warehouse = sign_in(client, session, "warehouse")
+    page = client.get(f"/orders/{number}")
+    assert page.status_code == 200 and "unresolved-lines/" not in page.text
+    assert (
+        settle(client, number, held["30"], csrf_token=warehouse, reason="x", action="remove").status_code
+        == 403
+    )
+    line = session.get(UnresolvedOrderLine, held["30"])
+    assert line is not None
+    session.refresh(line)
+    assert line.status == "open"
+
+
+def test_the_lines_to_settle_speak_english_on_request(client: TestClient, session: Session) -> None:
+    number, held, _, _ = held_edi_order(session)
+    token = sign_in(client, session, "rep")
+    client.get(f"/lang/en?next=/orders/{number}")
+    page = client.get(f"/orders/{number}").text
+    assert "The partner&#39;s lines to settle (3)" in page and "Map to the item" in page
+    refused = settle(client, number, held["30"], csrf_token=token, action="remove")
+    assert refused.status_code == 422 and "give the reason" in refused.text

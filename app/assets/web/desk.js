@@ -117,10 +117,12 @@
     if (chosen && !chosen.disabled) { chosen.focus(); }
   }
 
+  // After a form (or the panel holding it) is swapped, the cursor goes where its new copy says.
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.detail.elt && event.detail.elt.id === "entry") { focusRequested(event.detail.elt); }
-    var entry = document.getElementById("entry");
-    if (entry && event.detail.target && event.detail.target.id === "entry") { focusRequested(entry); }
+    [event.detail.elt, event.detail.target].forEach(function (swapped) {
+      var live = swapped && swapped.id ? document.getElementById(swapped.id) : null;
+      if (live && live.getAttribute("role") !== "listbox") { focusRequested(live); }
+    });
   });
 
   document.addEventListener("DOMContentLoaded", function () { focusRequested(document); });
