@@ -27,7 +27,7 @@ from app.orders.models import Channel, OrderStatus, SaleOrder
 from app.orders.schemas import OrderCreate
 
 INBOX_ROLES: Final = (Role.REP,)
-MAILBOX: Final = Actor(kind="system", id=0, name="mailbox", role=Role.REP)
+MAILBOX: Final = Actor(kind="mailbox", id=0, name="mailbox", role=Role.REP)
 # A shared webmail domain says nothing about who writes: never matched by domain.
 WEBMAIL: Final = frozenset(
     {
@@ -235,7 +235,7 @@ def _order_from_file(
         *({"code": "line_left_out", "detail": detail} for detail in left_out),
     ]
     plan = replace(plan, status=OrderStatus.NEEDS_REVIEW, problems=(*plan.problems, *review))
-    order = capture.record_order(session, plan=plan, actor=MAILBOX)
+    order = capture.record_order(session, plan=plan, actor=audit.Someone("system", None, MAILBOX.name))
     link_order(session, message_id=message.id, order_number=order.number)
     return order.number, left_out
 
