@@ -33,6 +33,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _users_create(args: argparse.Namespace) -> int:
+    from app.audit.service import command_line
     from app.auth.service import create_user
     from app.errors import DomainError
 
@@ -40,7 +41,12 @@ def _users_create(args: argparse.Namespace) -> int:
     try:
         with session_scope() as session:
             create_user(
-                session, username=args.name, password=password, role=args.role, supplier_code=args.supplier
+                session,
+                username=args.name,
+                password=password,
+                role=args.role,
+                supplier_code=args.supplier,
+                actor=command_line(),
             )
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
@@ -51,6 +57,7 @@ def _users_create(args: argparse.Namespace) -> int:
 
 def _users_change(args: argparse.Namespace) -> int:
     """A change to a user that ends its sessions at once (role, deactivation, password, sign-out)."""
+    from app.audit.service import COMMAND_LINE
     from app.auth import service
     from app.errors import DomainError
 
@@ -66,6 +73,10 @@ def _users_change(args: argparse.Namespace) -> int:
                 service.set_password(session, username=args.name, password=password)
             else:
                 service.end_sessions(session, user_id=service.user_id(session, username=args.name))
+            details = {"role": args.role} if command == "set-role" else {}
+            service.record_user_change(
+                session, actor=COMMAND_LINE, username=args.name, change=command, **details
+            )
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
@@ -86,10 +97,11 @@ def _users_unlock(args: argparse.Namespace) -> int:
 
 
 def _supplier_contact(args: argparse.Namespace) -> int:
+    from app.audit.service import command_line
     from app.suppliers.mailing import add_contact
 
     with session_scope() as session:
-        add_contact(session, supplier_code=args.code, email=args.email)
+        add_contact(session, supplier_code=args.code, email=args.email, actor=command_line())
     print(f"{args.email} receives the report of supplier {args.code}")
     return 0
 
@@ -97,6 +109,7 @@ def _supplier_contact(args: argparse.Namespace) -> int:
 def _import_master_data(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from app.audit.service import command_line
     from app.catalog.importing import import_file
     from app.catalog.reading import ImportRefused, parse_as_of
 
@@ -111,7 +124,12 @@ def _import_master_data(args: argparse.Namespace) -> int:
     try:
         result = run_unit(
             lambda session: import_file(
-                session, kind=args.kind, path=Path(args.file), as_of=as_of, show_progress=sys.stderr.isatty()
+                session,
+                kind=args.kind,
+                path=Path(args.file),
+                as_of=as_of,
+                show_progress=sys.stderr.isatty(),
+                actor=command_line(),
             )
         )
     except ImportRefused as exc:
@@ -172,12 +190,15 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 
 def _partners_create(args: argparse.Namespace) -> int:
+    from app.audit.service import command_line
     from app.edi.partners import create_partner
     from app.errors import DomainError
 
     try:
         with session_scope() as session:
-            partner, api_key = create_partner(session, name=args.name, customer_codes=args.customer)
+            partner, api_key = create_partner(
+                session, name=args.name, customer_codes=args.customer, actor=command_line()
+            )
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
@@ -187,10 +208,9 @@ def _partners_create(args: argparse.Namespace) -> int:
 
 
 def _cli_admin() -> "Actor":
-    from app.auth.models import Role
-    from app.auth.service import Actor
+    from app.replay.commands import cli_actor
 
-    return Actor(kind="user", id=0, name="cli", role=Role.ADMIN)
+    return cli_actor()
 
 
 def _partners_map_party(args: argparse.Namespace) -> int:
@@ -282,6 +302,34 @@ def _backup(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"database backed up to {args.file}")
+    return 0
+
+
+def _audit_verify(_args: argparse.Namespace) -> int:
+    from app.audit.service import verify
+
+    with session_scope(write=False) as session:
+        verdict = verify(session)
+    for found in verdict.breaks:
+        print(f"record {found.record_id}: {found.reason}", file=sys.stderr)
+    if not verdict.intact:
+        print(f"audit trail NOT intact: {len(verdict.breaks)} problem(s) in {verdict.checked} records")
+        return 1
+    print(
+        f"audit trail intact: {verdict.checked} records, the last is {verdict.last_id} ({verdict.last_hash})"
+    )
+    return 0
+
+
+def _audit_export(args: argparse.Namespace) -> int:
+    from app.audit.service import export_csv, export_json, head
+
+    as_csv = args.file.lower().endswith(".csv")
+    with session_scope(write=False) as session, open(args.file, "w", encoding="utf-8", newline="") as target:
+        top = head(session)
+        for chunk in export_csv(session) if as_csv else export_json(session):
+            target.write(chunk)
+    print(f"exported {top.last_id} audit records to {args.file}; the last one's hash: {top.last_hash}")
     return 0
 
 
@@ -445,6 +493,22 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("file")
     restore.add_argument("--force", action="store_true", help="replace the data the database holds")
     restore.set_defaults(handler=_restore)
+
+    audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
+        dest="audit_command", required=True
+    )
+    audit.add_parser(
+        "verify",
+        help="check the audit trail's hash chain",
+        description="Recompute every record's hash and link. Exit status: 0 intact, 1 a record was edited, "
+        "deleted or reordered (each named on stderr).",
+    ).set_defaults(handler=_audit_verify)
+    audit_export = audit.add_parser(
+        "export",
+        help="write the whole audit trail with its hashes, for an auditor (CSV or JSON, by extension)",
+    )
+    audit_export.add_argument("file")
+    audit_export.set_defaults(handler=_audit_export)
 
     mail = commands.add_parser("mail", help="orders by email").add_subparsers(
         dest="mail_command", required=True

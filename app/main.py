@@ -8,7 +8,7 @@ from typing import TypeVar
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
-from app import docs, health, metrics, problems, system
+from app import audit_api, docs, health, metrics, problems, system
 from app.api import BodyType
 from app.auth.routes import router as auth_router
 from app.catalog.routes import router as catalog_router
@@ -91,6 +91,7 @@ def create_app() -> FastAPI:
         suppliers_router,
         system.router,
         metrics.router,  # GET /api/v1/metrics, the path before the contract's /metrics
+        audit_api.router,
     ):
         app.include_router(router, prefix=API_PREFIX, dependencies=[BodyType])
     app.include_router(health.router)

@@ -1,5 +1,6 @@
 """Every mapped class, imported once so that Alembic and the tests see the whole schema."""
 
+from app.audit.models import AuditChainHead, AuditRecord
 from app.auth.models import Partner, PartnerCustomer, ThrottleCounter, User
 from app.catalog.models import Customer, Product, ShippingAddress, SnapshotImport, StockMovement
 from app.db import Base
@@ -32,6 +33,8 @@ from app.suppliers.models import SupplierContact, SupplierReportMail
 from app.tracking.models import OrderStatusLink
 
 __all__ = [
+    "AuditChainHead",
+    "AuditRecord",
     "Base",
     "Customer",
     "CustomerNotice",

@@ -104,6 +104,8 @@ API: dict[str, frozenset[str]] = {
     "POST /api/v1/replay-items/scope": FINANCE,
     "POST /api/v1/replay-items/{item_id}/resolve": FINANCE,
     "GET /api/v1/suppliers/{code}/report": FINANCE | {"supplier"},
+    "GET /api/v1/audit-records": ADMIN,
+    "GET /api/v1/audit-records/export": ADMIN,
 }
 
 # A body each route accepts as far as its door: the role is checked once the body is read.
@@ -211,6 +213,8 @@ DESK: dict[str, frozenset[str]] = {
     "POST /admin/users": ADMIN,
     "POST /admin/users/{change}": ADMIN,
     "POST /admin/partners": ADMIN,
+    "GET /admin/audit": ADMIN,
+    "GET /admin/audit/export.{fmt}": ADMIN,
 }
 DESK_PUBLIC = {route for route, callers in DESK.items() if callers == EVERYONE}
 

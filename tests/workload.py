@@ -25,6 +25,8 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, func, select
 
+from app.audit.models import Action, AuditRecord
+from app.audit.service import verify
 from app.auth.service import issue_token
 from app.catalog.models import Customer, Product
 from app.db import session_scope
@@ -425,9 +427,20 @@ def stock_file(directory: Path, cast: Cast) -> Path:
 
 def check_database(engine: Engine, journal: Journal) -> list[str]:
     """What the clients were told against what the database holds: every answered order, note and
-    return exists once, with the number given; every document series has no gap and no double."""
+    return exists once, with the number given; every document series has no gap and no double; the
+    audit trail's chain holds, and each order, note and return has its one record."""
     problems: list[str] = []
     with session_scope(engine, write=False) as session:
+        problems += [f"audit record {b.record_id}: {b.reason}" for b in verify(session).breaks]
+        for action, documents in (
+            (Action.ORDER_CAPTURED, select(SaleOrder.number)),
+            (Action.DELIVERY_NOTE_ISSUED, select(DeliveryNote.number)),
+            (Action.RETURN_RECORDED, select(GoodsReturn.number)),
+        ):
+            records = select(AuditRecord.subject_ref).where(AuditRecord.action == action)
+            recorded = sorted(session.scalars(records))
+            if recorded != sorted(session.scalars(documents)):
+                problems.append(f"{action}: {len(recorded)} audit records for these documents")
         by_reference = dict(
             session.execute(
                 select(SaleOrder.customer_reference, func.count())

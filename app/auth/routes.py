@@ -30,7 +30,7 @@ async def issue_token(
     """Repeated failures lock the account from the caller's address, the address, or the account from
     unknown addresses, for a while: 429 with `Retry-After` (README, "Signing in")."""
     host = request.client.host if request.client else None
-    user = await sign_in(session, writes, username=username, password=password, host=host)
+    user = await sign_in(session, writes, username=username, password=password, host=host, via="api")
     return TokenRead(access_token=service.issue_token(user))
 
 
@@ -39,5 +39,5 @@ async def sign_out(actor: CurrentActor, writes: Writes) -> Response:
     """End every token and desk session of the caller, on every device, at once."""
     if actor.kind != "user":
         raise NotPermitted("a partner's API key is revoked by an administrator, not signed out")
-    await writes.write(lambda session: service.end_sessions(session, user_id=actor.id))
+    await writes.write(lambda session: service.sign_out(session, actor=actor))
     return Response(status_code=204)

@@ -15,6 +15,8 @@ from sqlalchemy import Dialect, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth import throttle
 from app.auth.models import STAFF_ROLES, Partner, PartnerCustomer, Role, User
 from app.clock import utcnow
@@ -72,7 +74,13 @@ def hash_password(password: str) -> str:
 
 
 def create_user(
-    session: Session, *, username: str, password: str, role: str, supplier_code: str | None = None
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    supplier_code: str | None = None,
+    actor: audit.Who = audit.COMMAND_LINE,
 ) -> User:
     """`supplier_code`: the supplier whose titles a `supplier` user reads (required for that role only)."""
     supplier_code = _checked_role(role, supplier_code)
@@ -91,6 +99,9 @@ def create_user(
             session.add(user)
     except IntegrityError as exc:
         raise Conflict(f"user {username!r} already exists") from exc
+    audit.record(
+        session, actor=actor, action=Action.USER_CREATED, subject="user", ref=username, details={"role": role}
+    )
     return user
 
 
@@ -283,6 +294,27 @@ def _verified_token(token: str) -> tuple[int, int, float]:
 def end_sessions(session: Session, *, user_id: int) -> None:
     """Every token and desk session of the user stops working at its next request (sign-out)."""
     session.execute(update(User).where(User.id == user_id).values(session_version=User.session_version + 1))
+
+
+def sign_out(session: Session, *, actor: Actor) -> None:
+    """The caller ends every session of their own, on every device."""
+    end_sessions(session, user_id=actor.id)
+    audit.record(session, actor=actor, action=Action.SIGNED_OUT, subject="user", ref=actor.name)
+
+
+def record_user_change(
+    session: Session, *, actor: audit.Who, username: str, change: str, **details: str
+) -> None:
+    """An administrator's change to a user (role, deactivation, password, sign-out, unlock), for the
+    audit trail; never the password itself."""
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.USER_CHANGED,
+        subject="user",
+        ref=username,
+        details={"change": change, **details},
+    )
 
 
 def change_role(session: Session, *, username: str, role: str, supplier_code: str | None = None) -> User:

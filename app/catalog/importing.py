@@ -60,6 +60,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.catalog.bulk import (
     ADDRESS_PARTS,
     CUSTOMER_FIELDS,
@@ -145,6 +147,7 @@ def import_file(
     path: Path,
     as_of: datetime | None = None,
     show_progress: bool = False,
+    actor: audit.Who = audit.COMMAND_LINE,
 ) -> ImportResult:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".txt", ".tsv", ".json"):
@@ -155,7 +158,14 @@ def import_file(
         raise ImportRefused(f"{path}: cannot read the file ({exc.strerror})") from exc
     fmt: Literal["csv", "json"] = "json" if suffix == ".json" else "csv"
     return import_data(
-        session, kind=kind, data=data, source=str(path), fmt=fmt, as_of=as_of, show_progress=show_progress
+        session,
+        kind=kind,
+        data=data,
+        source=str(path),
+        fmt=fmt,
+        as_of=as_of,
+        show_progress=show_progress,
+        actor=actor,
     )
 
 
@@ -168,6 +178,7 @@ def import_data(
     fmt: Literal["csv", "json"],
     as_of: datetime | None = None,
     show_progress: bool = False,
+    actor: audit.Who = audit.COMMAND_LINE,
 ) -> ImportResult:
     """Import one export into the caller's transaction and record it as a `SnapshotImport`."""
     if kind not in KINDS:
@@ -190,6 +201,22 @@ def import_data(
     )
     session.add(snapshot)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.MASTER_DATA_IMPORTED,
+        subject="snapshot_import",
+        ref=snapshot.id,
+        details={
+            "kind": kind,
+            "file": name,
+            "as_of": moment.isoformat(),
+            "rows_accepted": accepted,
+            "rows_rejected": len(rejections),
+            "created": created,
+            "updated": updated,
+        },
+    )
     return ImportResult(
         kind=kind,
         source=source,

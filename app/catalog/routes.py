@@ -14,7 +14,7 @@ router = APIRouter(tags=["master data"])
 async def save_customer(body: CustomerCreate, actor: CurrentActor, writes: Writes) -> CustomerRead:
     actor.require(Role.ADMIN)
     return await writes.write(
-        lambda session: service.customer_read(service.save_customer(session, data=body))
+        lambda session: service.customer_read(service.save_customer(session, data=body, actor=actor))
     )
 
 
@@ -33,7 +33,9 @@ def list_customers(
 @router.post("/products", status_code=201)
 async def save_product(body: ProductCreate, actor: CurrentActor, writes: Writes) -> ProductRead:
     actor.require(Role.ADMIN)
-    return await writes.write(lambda session: service.product_read(service.save_product(session, data=body)))
+    return await writes.write(
+        lambda session: service.product_read(service.save_product(session, data=body, actor=actor))
+    )
 
 
 @router.get("/products/{code}")

@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog import repository
@@ -24,9 +26,16 @@ from app.errors import Conflict, NotFound, NotPermitted
 from app.pagination import Page, next_cursor
 
 
-def save_customer(session: Session, *, data: CustomerCreate, snapshot_at: datetime | None = None) -> Customer:
+def save_customer(
+    session: Session,
+    *,
+    data: CustomerCreate,
+    snapshot_at: datetime | None = None,
+    actor: audit.Who = audit.COMMAND_LINE,
+) -> Customer:
     """Create or replace the customer with this code (the ERP's export is the truth)."""
     customer = repository.get_customer_by_code(session, data.code, with_addresses=True)
+    created = customer is None
     if customer is None:
         customer = Customer(code=data.code, shipping_addresses=[])
         session.add(customer)
@@ -61,6 +70,14 @@ def save_customer(session: Session, *, data: CustomerCreate, snapshot_at: dateti
             session.flush()
     except IntegrityError as exc:
         raise Conflict(f"GLN {data.gln} already belongs to another customer") from exc
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.CUSTOMER_SAVED,
+        subject="customer",
+        ref=data.code,
+        details={"created": created, "blocked": data.blocked, "discount_percent": data.discount_percent},
+    )
     return customer
 
 
@@ -86,10 +103,17 @@ def shipping_address_data(address: ShippingAddress) -> dict[str, Any]:
     }
 
 
-def save_product(session: Session, *, data: ProductCreate, snapshot_at: datetime | None = None) -> Product:
+def save_product(
+    session: Session,
+    *,
+    data: ProductCreate,
+    snapshot_at: datetime | None = None,
+    actor: audit.Who = audit.COMMAND_LINE,
+) -> Product:
     """Create or replace the product with this code; the quantity reserved by open orders is kept."""
     now = snapshot_at or utcnow()
     product = repository.get_product_by_code(session, data.code)
+    created = product is None
     if product is None:
         product = Product(code=data.code, reserved_quantity=0)
         session.add(product)
@@ -113,6 +137,19 @@ def save_product(session: Session, *, data: ProductCreate, snapshot_at: datetime
             session.flush()
     except IntegrityError as exc:
         raise Conflict(f"GTIN {data.gtin} already belongs to another product") from exc
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.PRODUCT_SAVED,
+        subject="product",
+        ref=data.code,
+        details={
+            "created": created,
+            "unit_price": data.unit_price,
+            "vat_rate": data.vat_rate,
+            "stock_on_hand": data.stock_on_hand,
+        },
+    )
     return product
 
 

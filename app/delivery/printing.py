@@ -15,6 +15,8 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.service import Actor
 from app.catalog.models import Customer
 from app.clock import utcnow
@@ -119,6 +121,14 @@ def print_delivery_notes(
         views.append(delivery_note_view(note, lang=lang, copy_number=note.print_count, windows=windows))
         note.first_printed_at = note.first_printed_at or now
         note.last_printed_at = now
+        audit.record(
+            session,
+            actor=actor,
+            action=Action.DELIVERY_NOTE_PRINTED,
+            subject="delivery_note",
+            ref=note.number,
+            details={"copy": note.print_count},
+        )
     session.flush()
     return views
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog import repository as catalog_repository
@@ -365,6 +367,17 @@ def receive_stock(session: Session, *, draft: StockReceiptCreate, actor: Actor) 
             for line in receipt.lines
         ),
     )
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.STOCK_RECEIVED,
+        subject="stock_receipt",
+        ref=receipt.id,
+        details={
+            "reference": draft.reference,
+            "lines": [[line.product.code, line.quantity] for line in receipt.lines],
+        },
+    )
     return receipt
 
 
@@ -392,6 +405,14 @@ def close_backorder(session: Session, *, number: str, line_no: int, actor: Actor
     product.reserved_quantity -= rest
     orders_service.record_shipment(order, quantities={})
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.BACKORDER_CLOSED,
+        subject="order",
+        ref=number,
+        details={"line": line_no, "product": line.product_code, "quantity": rest},
+    )
     return order
 
 
@@ -411,6 +432,14 @@ def correct_stock(session: Session, *, draft: StockCorrectionCreate, actor: Acto
     difference = draft.counted - previous
     record_movements(
         session, [Movement(product.id, difference, "count", None, actor.caller_key, now, draft.reason)]
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.STOCK_COUNTED,
+        subject="product",
+        ref=product.code,
+        details={"counted": draft.counted, "previous": previous, "reason": draft.reason},
     )
     session.flush()
     return StockCorrectionRead(

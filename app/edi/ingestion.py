@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
 from app.auth.models import Partner, Role
 from app.auth.service import Actor
 from app.clock import utcnow
@@ -212,7 +213,11 @@ def _process(session: Session, interchange_id: int, reading: Reading | None) -> 
         if original is not None:
             return _duplicate(session, row, original)
     captured = [p for p in plans if p.plan is not None]
-    recorded = record_orders(session, plans=[p.plan for p in captured if p.plan is not None])
+    recorded = record_orders(
+        session,
+        plans=[p.plan for p in captured if p.plan is not None],
+        actor=audit.Someone("partner", partner.id, partner.name),
+    )
     repository.insert_edi_orders(
         session,
         [

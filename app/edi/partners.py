@@ -7,6 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.models import Partner, PartnerCustomer
 from app.auth.service import API_KEY_PREFIX, key_hash
 from app.catalog.models import Customer
@@ -14,7 +16,9 @@ from app.clock import utcnow
 from app.errors import Conflict, InvalidInput
 
 
-def create_partner(session: Session, *, name: str, customer_codes: Sequence[str]) -> tuple[Partner, str]:
+def create_partner(
+    session: Session, *, name: str, customer_codes: Sequence[str], actor: audit.Who = audit.COMMAND_LINE
+) -> tuple[Partner, str]:
     """Create a partner restricted to the given customers; the API key is returned once, stored hashed."""
     name = name.strip()
     if not name or len(name) > 100:
@@ -42,4 +46,12 @@ def create_partner(session: Session, *, name: str, customer_codes: Sequence[str]
             session.add_all(PartnerCustomer(partner_id=partner.id, customer_id=c.id) for c in customers)
     except IntegrityError as exc:
         raise Conflict(f"partner {name!r} already exists") from exc
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.PARTNER_CREATED,
+        subject="partner",
+        ref=name,
+        details={"customers": sorted(c.code for c in customers), "api_key_prefix": partner.api_key_prefix},
+    )
     return partner, api_key

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.models import Partner, Role
 from app.auth.service import Actor
 from app.clock import utcnow
@@ -312,6 +314,19 @@ def map_party(
         row = PartnerParty(partner_id=partner.id, party_id=mapping.party_id, customer_id=customer.id)
     row.customer_id, row.shipping_address_id = customer.id, address_id
     _save(session, row, f"party {mapping.party_id!r} is being mapped concurrently")
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.PARTY_MAPPED,
+        subject="partner",
+        ref=partner.name,
+        details={
+            "party_id": mapping.party_id,
+            "customer": customer.code,
+            "shipping_address": mapping.shipping_address_code,
+            "created": created,
+        },
+    )
     return PartyMappingRead(
         party_id=mapping.party_id,
         customer_code=customer.code,
@@ -332,6 +347,14 @@ def map_item(
         row = PartnerItem(partner_id=partner.id, item_id=mapping.item_id, product_id=product.id)
     row.product_id = product.id
     _save(session, row, f"item {mapping.item_id!r} is being mapped concurrently")
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.ITEM_MAPPED,
+        subject="partner",
+        ref=partner.name,
+        details={"item_id": mapping.item_id, "product": product.code, "created": created},
+    )
     return ItemMappingRead(item_id=mapping.item_id, product_code=product.code), created
 
 
@@ -365,21 +388,33 @@ def set_csv_profile(
 ) -> CsvProfileIn | None:
     """Store the partner's CSV layout (None: back to recognising the built-in layouts)."""
     partner = _admin_partner(session, actor, partner_name)
+    _store_csv_profile(partner, profile)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.PARTNER_CSV_PROFILE_SET,
+        subject="partner",
+        ref=partner.name,
+        details={"csv": partner.csv_profile},
+    )
+    return profile
+
+
+def _store_csv_profile(partner: Partner, profile: CsvProfileIn | None) -> None:
     if profile is not None:
         try:
             profile.to_profile()
         except (ValueError, LookupError) as exc:
             raise InvalidInput(f"unusable CSV profile: {exc}", loc=("body",)) from exc
     partner.csv_profile = profile.model_dump(mode="json") if profile is not None else None
-    session.flush()
-    return profile
 
 
 def set_partner_profile(
     session: Session, *, partner_name: str, profile: PartnerProfileIn, actor: Actor
 ) -> PartnerProfileIn:
     partner = _admin_partner(session, actor, partner_name)
-    set_csv_profile(session, partner_name=partner_name, profile=profile.csv, actor=actor)
+    _store_csv_profile(partner, profile.csv)
     row = repository.get_partner_profile(session, partner.id)
     if row is None:
         row = EdiPartnerProfile(partner_id=partner.id)
@@ -390,6 +425,14 @@ def set_partner_profile(
     row.updated_at = utcnow()
     row.updated_by = actor.caller_key
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.PARTNER_PROFILE_SET,
+        subject="partner",
+        ref=partner.name,
+        details=profile.model_dump(mode="json"),
+    )
     return profile
 
 

@@ -11,6 +11,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog.models import Customer
@@ -233,7 +235,7 @@ def _order_from_file(
         *({"code": "line_left_out", "detail": detail} for detail in left_out),
     ]
     plan = replace(plan, status=OrderStatus.NEEDS_REVIEW, problems=(*plan.problems, *review))
-    order = capture.record_order(session, plan=plan)
+    order = capture.record_order(session, plan=plan, actor=audit.Someone("system", None, MAILBOX.name))
     link_order(session, message_id=message.id, order_number=order.number)
     return order.number, left_out
 
@@ -282,6 +284,7 @@ def take(session: Session, *, message_id: int, actor: Actor) -> InboxItemRead:
         message.taken_by = actor.name
         message.taken_at = utcnow()
         session.flush()
+        audit.record(session, actor=actor, action=Action.EMAIL_TAKEN, subject="email", ref=message_id)
     return inbox_item(session, message)
 
 
@@ -297,6 +300,14 @@ def not_an_order(session: Session, *, message_id: int, reason: str, actor: Actor
     message.taken_by = actor.name
     message.taken_at = utcnow()
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.EMAIL_NOT_AN_ORDER,
+        subject="email",
+        ref=message_id,
+        details={"reason": message.not_an_order_reason},
+    )
     return inbox_item(session, message)
 
 

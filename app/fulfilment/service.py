@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.delivery import returns as delivery_returns
@@ -39,8 +41,21 @@ def ship_order(
     note = delivery_service.issue_delivery_note(
         session, number=number, lines=lines, actor=actor, consignment=consignment
     )
-    issue_deferred_invoice(session, note=note)
+    invoice = issue_deferred_invoice(session, note=note)
     edi_outbound.after_shipment(session, note=note)  # the partner's despatch advice, in this unit
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.DELIVERY_NOTE_ISSUED,
+        subject="delivery_note",
+        ref=note.number,
+        details={
+            "order": number,
+            "lines": [[line.product_code, line.quantity] for line in note.lines],
+            "gross": note.gross_total,
+            "deferred_invoice": invoice.reference,
+        },
+    )
     return note
 
 
@@ -63,6 +78,14 @@ def void_delivery(session: Session, *, number: str, actor: Actor) -> DeliveryNot
         invoice.status = DocumentStatus.VOID
         invoice.voided_at = note.voided_at
     edi_outbound.after_order_change(session, order=note.order)  # its goods wait again
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.DELIVERY_NOTE_VOIDED,
+        subject="delivery_note",
+        ref=number,
+        details={"order": note.order.number, "deferred_invoice": invoice.reference if invoice else None},
+    )
     return note
 
 
@@ -77,7 +100,21 @@ def close_backorder(session: Session, *, number: str, line_no: int, actor: Actor
 def record_return(session: Session, *, draft: ReturnCreate, actor: Actor) -> RecordedReturn:
     """Record returned goods and issue their deferred credit note."""
     goods_return = delivery_returns.receive_return(session, draft=draft, actor=actor)
-    return RecordedReturn(goods_return, issue_deferred_credit_note(session, goods_return=goods_return))
+    credit_note = issue_deferred_credit_note(session, goods_return=goods_return)
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.RETURN_RECORDED,
+        subject="return",
+        ref=goods_return.number,
+        details={
+            "customer": draft.customer_code,
+            "delivery_note": draft.delivery_note_number,
+            "lines": [[line.product_code, line.quantity] for line in goods_return.lines],
+            "credit_note": credit_note.reference,
+        },
+    )
+    return RecordedReturn(goods_return, credit_note)
 
 
 def cancel_return(session: Session, *, number: str, reason: str, actor: Actor) -> RecordedReturn:
@@ -97,6 +134,14 @@ def cancel_return(session: Session, *, number: str, reason: str, actor: Actor) -
     delivery_returns.cancel_goods_return(session, goods_return=goods_return, reason=reason, actor=actor)
     credit_note.status = DocumentStatus.VOID
     credit_note.voided_at, credit_note.void_reason = goods_return.cancelled_at, reason
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.RETURN_CANCELLED,
+        subject="return",
+        ref=number,
+        details={"reason": reason, "credit_note": credit_note.reference},
+    )
     return RecordedReturn(goods_return, credit_note)
 
 

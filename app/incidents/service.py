@@ -10,6 +10,8 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.clock import utcnow
@@ -58,6 +60,14 @@ def declare_incident(
             session.add(incident)
     except IntegrityError as exc:
         raise Conflict("another incident was declared at the same moment", slug="incident-open") from exc
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.INCIDENT_STARTED,
+        subject="incident",
+        ref=incident.id,
+        details={"reason": reason, "started_at": started_at.isoformat()},
+    )
     return incident
 
 
@@ -85,6 +95,14 @@ def end_incident(
     incident.ended_by = actor.name
     incident.is_open = False
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.INCIDENT_ENDED,
+        subject="incident",
+        ref=incident_id,
+        details={"ended_at": ended_at.isoformat()},
+    )
     return incident
 
 

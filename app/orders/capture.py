@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.catalog import repository as catalog_repository
@@ -150,7 +152,7 @@ class OrderPlan:
 
 def capture_order(session: Session, *, draft: OrderCreate, actor: Actor) -> OrderRead:
     """Record an order against the master-data snapshot, in one transaction."""
-    return record_order(session, plan=plan_order(session, draft=draft, actor=actor))
+    return record_order(session, plan=plan_order(session, draft=draft, actor=actor), actor=actor)
 
 
 def plan_order(session: Session, *, draft: OrderCreate, actor: Actor) -> OrderPlan:
@@ -404,7 +406,7 @@ def _stock_shortfalls(
     ]
 
 
-def record_order(session: Session, *, plan: OrderPlan) -> OrderRead:
+def record_order(session: Session, *, plan: OrderPlan, actor: audit.Who) -> OrderRead:
     """Number and write a planned order, reserve its stock, warn of a possible duplicate."""
     now = utcnow()
     warnings = list(plan.warnings)
@@ -415,6 +417,7 @@ def record_order(session: Session, *, plan: OrderPlan) -> OrderRead:
     rows = [line.row() for line in plan.lines]
     repository.insert_order(session, _order_row(plan, number, now, warnings), rows)
     repository.add_reserved_quantities(session, plan.demand)
+    _audit_capture(session, actor, plan, number)
     return OrderRead(
         number=number,
         status=plan.status,
@@ -450,7 +453,9 @@ class _BatchOrder(NamedTuple):
     customer_reference: str | None
 
 
-def record_orders(session: Session, *, plans: Sequence[OrderPlan]) -> list[RecordedOrder]:
+def record_orders(
+    session: Session, *, plans: Sequence[OrderPlan], actor: audit.Who = audit.COMMAND_LINE
+) -> list[RecordedOrder]:
     """Number and write the orders of one batch (an EDI interchange) together: one range of numbers,
     multi-row inserts, one stock reservation per product. Each order still gets its duplicate check,
     against earlier orders and against the batch's own. No idempotency keys: the caller dedups."""
@@ -490,7 +495,24 @@ def record_orders(session: Session, *, plans: Sequence[OrderPlan]) -> list[Recor
         [[line.row() for line in plan.unresolved] for plan in plans],
     )
     repository.add_reserved_quantities(session, demand)
+    for plan, number in zip(plans, numbers, strict=True):
+        _audit_capture(session, actor, plan, number)
     return [RecordedOrder(*recorded) for recorded in zip(ids, numbers, warned, strict=True)]
+
+
+def _audit_capture(session: Session, actor: audit.Who, plan: OrderPlan, number: str) -> None:
+    details: dict[str, Any] = {
+        "customer": plan.customer_code,
+        "channel": plan.channel,
+        "status": plan.status.value,
+        "lines": len(plan.lines),
+        "gross": plan.totals.gross,
+    }
+    if plan.unresolved:
+        details["unresolved_lines"] = len(plan.unresolved)
+    audit.record(
+        session, actor=actor, action=Action.ORDER_CAPTURED, subject="order", ref=number, details=details
+    )
 
 
 def _earlier_look_alikes(

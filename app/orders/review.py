@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.clock import utcnow
@@ -74,7 +76,7 @@ def map_line(
                 loc=("body", "quantity"),
             )
     _add_order_line(session, order, line, product, quantity)
-    return _settle(order, line, UnresolvedLineStatus.MAPPED, reason, actor)
+    return _settle(session, order, line, UnresolvedLineStatus.MAPPED, reason, actor, quantity)
 
 
 def correct_line(
@@ -93,13 +95,13 @@ def correct_line(
     if product is None:
         raise Conflict(f"product {line.product_code} is no longer in the catalogue", slug="product-gone")
     _add_order_line(session, order, line, product, quantity)
-    return _settle(order, line, UnresolvedLineStatus.CORRECTED, reason, actor)
+    return _settle(session, order, line, UnresolvedLineStatus.CORRECTED, reason, actor, quantity)
 
 
 def remove_line(session: Session, *, number: str, line_id: int, reason: str, actor: Actor) -> Reviewed:
     """The line is taken off the order: nothing of it will ship."""
     order, line = _open_line(session, number=number, line_id=line_id, actor=actor)
-    return _settle(order, line, UnresolvedLineStatus.REMOVED, reason, actor)
+    return _settle(session, order, line, UnresolvedLineStatus.REMOVED, reason, actor)
 
 
 def open_lines(order: SaleOrder) -> list[UnresolvedOrderLine]:
@@ -201,13 +203,36 @@ def _add_order_line(
     line.product_id, line.product_code, line.order_line_no = product.id, product.code, line_no
 
 
+SETTLED: dict[UnresolvedLineStatus, Action] = {
+    UnresolvedLineStatus.MAPPED: Action.ORDER_LINE_MAPPED,
+    UnresolvedLineStatus.CORRECTED: Action.ORDER_LINE_CORRECTED,
+    UnresolvedLineStatus.REMOVED: Action.ORDER_LINE_REMOVED,
+}
+
+
 def _settle(
-    order: SaleOrder, line: UnresolvedOrderLine, status: UnresolvedLineStatus, reason: str, actor: Actor
+    session: Session,
+    order: SaleOrder,
+    line: UnresolvedOrderLine,
+    status: UnresolvedLineStatus,
+    reason: str,
+    actor: Actor,
+    quantity: Decimal | None = None,
 ) -> Reviewed:
     line.status = status
     line.resolution_reason = reason
     line.resolved_by = actor.caller_key
     line.resolved_at = utcnow()
+    details = {
+        "line": line.external_line_no or line.position,
+        "reason": reason,
+        "product": line.product_code,
+        "quantity": quantity,
+        "order_line": line.order_line_no,
+    }
+    audit.record(
+        session, actor=actor, action=SETTLED[status], subject="order", ref=order.number, details=details
+    )
     released = (
         bool(order.lines)
         and not open_lines(order)
@@ -215,6 +240,14 @@ def _settle(
     )
     if released:
         order.status = OrderStatus.CAPTURED
+        audit.record(
+            session,
+            actor=actor,
+            action=Action.ORDER_ACCEPTED,
+            subject="order",
+            ref=order.number,
+            details={"released": "its last unresolved line was settled"},
+        )
     return Reviewed(order, line, released)
 
 

@@ -24,7 +24,7 @@ async def capture_order(
     return await once.write_planned(
         writes,
         partial(capture.plan_order, draft=body, actor=actor),
-        lambda session, plan: capture.record_order(session, plan=plan),
+        lambda session, plan: capture.record_order(session, plan=plan, actor=actor),
         rank=Rank.ORDERS,
     )
 

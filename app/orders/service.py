@@ -7,6 +7,8 @@ from decimal import Decimal
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.clock import utcnow
@@ -67,6 +69,14 @@ def cancel_order(session: Session, *, number: str, actor: Actor) -> SaleOrder:
     for line in order.lines:
         release[line.product_id] = release.get(line.product_id, ZERO) + line.open_quantity
     repository.add_reserved_quantities(session, {pid: -qty for pid, qty in release.items()})
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.ORDER_CANCELLED,
+        subject="order",
+        ref=number,
+        details={"status_before": order.status},
+    )
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = utcnow()
     return order
@@ -96,6 +106,14 @@ def accept_reviewed_order(session: Session, *, number: str, actor: Actor) -> Sal
         {**problem, "resolved_by": actor.caller_key, "resolved_at": resolved_at} for problem in order.problems
     ]
     order.status = OrderStatus.CAPTURED
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.ORDER_ACCEPTED,
+        subject="order",
+        ref=number,
+        details={"problems": [problem.get("code") for problem in order.problems]},
+    )
     return order
 
 

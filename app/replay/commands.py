@@ -11,8 +11,6 @@ is running, bad arguments), 3 the run itself failed.
 """
 
 import argparse
-import getpass
-import os
 import signal
 import sys
 import threading
@@ -23,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.audit.service import command_line
 from app.auth.service import Actor
 from app.db import session_scope
 from app.errors import Conflict, DomainError
@@ -41,11 +40,7 @@ SCOPE_PARTS = {
 
 def cli_actor() -> Actor:
     """Whoever runs the command on the server acts as an administrator, named after their account."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
-    return Actor(kind="user", id=0, name=f"cli:{user}"[:64], role="admin")
+    return Actor(kind="command_line", id=0, name=f"cli:{command_line().name}"[:64], role="admin")
 
 
 def add_commands(commands: Any) -> None:

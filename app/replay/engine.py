@@ -38,6 +38,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Row
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.clock import utcnow
 from app.config import Settings
 from app.db import session_scope
@@ -261,30 +263,48 @@ class Worker:
         now = utcnow()
         rows = repository.Outcomes(acknowledged=[], replayed_documents=[], setbacks=[], counters={})
         tally = Tally(sent=sum(outcome is not NOT_SENT for outcome in outcomes))
+        # What the audit trail records of each send; a document held back unsent is not recorded.
+        said: list[tuple[ClaimedItem, Action, dict[str, Any]]] = []
         for item, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, NotSent):
                 rows.released.append({"b_id": item.id, "b_token": self.token})
-            elif isinstance(outcome, Acknowledged):
+                continue
+            if isinstance(outcome, Acknowledged):
                 self._acknowledged(rows, item, outcome, now)
                 tally.acknowledged += 1
                 tally.already_received += outcome.already_received
-            elif isinstance(outcome, Failed):
+                said.append((item, Action.DOCUMENT_ACKNOWLEDGED, {"erp_reference": outcome.erp_reference}))
+                continue
+            if isinstance(outcome, Failed):
                 rows.setbacks.append(self._setback(item, ItemStatus.FAILED, outcome.reason, None))
                 tally.failed += 1
                 tally.errors.append(f"{item.document.reference}: {outcome.reason}")
+                status, reason = ItemStatus.FAILED, outcome.reason
             elif item.attempts >= self._config.max_attempts:
                 reason = f"gave up after {item.attempts} attempts: {outcome.reason}"
                 rows.setbacks.append(self._setback(item, ItemStatus.DEAD, reason, None))
                 tally.dead += 1
                 tally.errors.append(f"{item.document.reference}: {reason}")
+                status = ItemStatus.DEAD
             else:
                 rows.setbacks.append(
                     self._setback(item, ItemStatus.PENDING, outcome.reason, now + self._delay(item, outcome))
                 )
                 tally.retried += 1
+                status, reason = ItemStatus.PENDING, outcome.reason
+            said.append((item, Action.DOCUMENT_SENT, {"outcome": status, "reason": reason}))
         rows.counters = {name: getattr(tally, name) for name in COUNTERS}
         with session_scope(self._engine) as session:
             repository.record_outcomes(session, run_id=self._config.run_id, outcomes=rows, now=now)
+            for item, action, details in said:
+                audit.record(
+                    session,
+                    actor=audit.SYSTEM,
+                    action=action,
+                    subject=item.kind,
+                    ref=item.document.reference,
+                    details={"run": self._config.run_id, "attempt": item.attempts, **details},
+                )
         tally.wait_seconds = waited - started
         tally.record_seconds = time.perf_counter() - waited
         self.tally.add(tally)

@@ -24,6 +24,8 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.clock import utcnow
@@ -100,6 +102,19 @@ def start_run(
         running = repository.running_run(session)
         which = f"replay run {running.id}" if running is not None else "another replay run"
         raise Conflict(f"{which} is running: one run at a time", slug="replay-running") from exc
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.REPLAY_RUN_STARTED,
+        subject="replay_run",
+        ref=run.id,
+        details={
+            "dry_run": dry_run,
+            "kinds": run.kinds,
+            "incident": run.incident_id,
+            "connector": connector,
+        },
+    )
     return run
 
 

@@ -6,6 +6,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.service import Actor
 from app.clock import utcnow
 from app.config import Settings, get_settings
@@ -129,6 +131,14 @@ def retry_item(session: Session, *, item_id: int, actor: Actor) -> ItemRead:
         raise Conflict(f"replay item {item_id} is {item.status}: only failed or dead items are retried")
     if item.status == ItemStatus.FAILED:
         item.payload = None
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.DOCUMENT_RETRIED,
+        subject=item.kind,
+        ref=item.reference,
+        details={"status_before": item.status},
+    )
     item.status = ItemStatus.PENDING
     item.attempts = 0
     item.next_attempt_at = None
@@ -147,6 +157,15 @@ def change_scope(session: Session, *, change: ScopeChange, actor: Actor) -> Scop
     excluded = repository.set_scope(session, references=change.exclude, scope=ItemScope.EXCLUDED)
     reset = repository.set_scope(session, references=change.reset, scope=None)
     done = {*included, *excluded, *reset}
+    if done:
+        audit.record(
+            session,
+            actor=actor,
+            action=Action.REPLAY_SCOPE_CHANGED,
+            subject="replay_scope",
+            ref="outbox",
+            details={"included": sorted(included), "excluded": sorted(excluded), "reset": sorted(reset)},
+        )
     return ScopeChanged(
         included=sorted(included),
         excluded=sorted(excluded),
@@ -204,6 +223,18 @@ def resolve_item(
             document.status = DocumentStatus.VOID
             document.voided_at, document.void_reason = now, resolution.reason
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.DOCUMENT_RESOLVED,
+        subject=item.kind,
+        ref=item.reference,
+        details={
+            "outcome": resolution.outcome,
+            "erp_reference": resolution.erp_reference,
+            "reason": resolution.reason,
+        },
+    )
     settle_incidents(session)
     return item_read(item)
 
@@ -212,7 +243,17 @@ def retry_given_up(session: Session, *, actor: Actor, run: ReplayRun) -> int:
     """Every failed and dead item of a run's scope pending again (`carnet replay --retry-failed`)."""
     actor.require(*REPLAY_ROLES)
     incident = incidents.get(session, run.incident_id) if run.incident_id is not None else None
-    return repository.retry_given_up(session, until=scope_until(incident))
+    count = repository.retry_given_up(session, until=scope_until(incident))
+    if count:
+        audit.record(
+            session,
+            actor=actor,
+            action=Action.DOCUMENT_RETRIED,
+            subject="replay_run",
+            ref=run.id,
+            details={"documents": count},
+        )
+    return count
 
 
 def run_report(

@@ -16,6 +16,8 @@ from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.clock import utcnow
@@ -34,7 +36,9 @@ LEASE: Final = timedelta(minutes=5)
 REPORTER: Final = Actor(kind="system", id=0, name="supplier-reports", role=Role.FINANCE)
 
 
-def add_contact(session: Session, *, supplier_code: str, email: str) -> SupplierContact:
+def add_contact(
+    session: Session, *, supplier_code: str, email: str, actor: audit.Who = audit.COMMAND_LINE
+) -> SupplierContact:
     """An address that receives the supplier's report (given twice, it is kept once)."""
     address = email.strip().lower()
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
@@ -49,6 +53,14 @@ def add_contact(session: Session, *, supplier_code: str, email: str) -> Supplier
     contact = SupplierContact(supplier_code=supplier_code, email=address)
     session.add(contact)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.SUPPLIER_CONTACT_ADDED,
+        subject="supplier",
+        ref=supplier_code,
+        details={"email": address},
+    )
     return contact
 
 

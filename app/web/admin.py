@@ -124,7 +124,9 @@ async def import_master_data(
         return await _after(request, actor, reads, DomainError(f"date {as_of!r} : jj/mm/aaaa hh:mm attendu"))
     try:
         result = await writes.write(
-            lambda session: import_data(session, kind=kind, data=data, source=name, fmt=fmt, as_of=moment)
+            lambda session: import_data(
+                session, kind=kind, data=data, source=name, fmt=fmt, as_of=moment, actor=actor
+            )
         )
     except DomainError as exc:
         return await _after(request, actor, reads, exc)
@@ -145,7 +147,12 @@ async def add_user(
     try:
         await writes.write(
             lambda session: create_user(
-                session, username=username, password=password, role=role, supplier_code=supplier_code
+                session,
+                username=username,
+                password=password,
+                role=role,
+                supplier_code=supplier_code,
+                actor=actor,
             )
         )
     except DomainError as exc:
@@ -182,6 +189,8 @@ async def change_user(
             users.end_sessions(session, user_id=users.user_id(session, username=username))
         else:
             lift_locks(session, username=username)
+        details = {"role": role} if change == "role" else {}
+        users.record_user_change(session, actor=actor, username=username, change=change, **details)
 
     try:
         await writes.write(apply)
@@ -202,7 +211,9 @@ async def add_partner(
     """The partner's API key is shown on this answer only: it is stored hashed."""
     codes = [code.strip().upper() for code in customers.replace(",", " ").split() if code.strip()]
     try:
-        key = await writes.write(lambda session: create_partner(session, name=name, customer_codes=codes)[1])
+        key = await writes.write(
+            lambda session: create_partner(session, name=name, customer_codes=codes, actor=actor)[1]
+        )
     except DomainError as exc:
         return await _after(request, actor, reads, exc)
     return await reads(

@@ -58,7 +58,9 @@ async def sign_in(
     host = request.client.host if request.client else None
     t = translator(lang_of(request))
     try:
-        user = await check_password(reads.session, writes, username=username, password=password, host=host)
+        user = await check_password(
+            reads.session, writes, username=username, password=password, host=host, via="desk"
+        )
     except auth.TooManyAttempts as exc:
         error = t("Trop d'échecs de connexion : réessayez dans {minutes} min.").format(minutes=exc.minutes)
         page = await reads(lambda session: _login_page(request, session, error, username, next, 429))
@@ -97,7 +99,7 @@ async def sign_out(request: Request, reads: Reads, writes: Writes) -> RedirectRe
     token, copied or kept, no longer opens anything."""
     actor = await reads(lambda session: signed_in_actor(request, session))
     if actor is not None:
-        await writes.write(lambda session: auth.end_sessions(session, user_id=actor.id))
+        await writes.write(lambda session: auth.sign_out(session, actor=actor))
     response = RedirectResponse("/login", status_code=303)
     end_session(response)
     return response

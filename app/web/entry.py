@@ -314,7 +314,7 @@ def _explain_refusal(state: EntryState) -> None:
 
 
 def _record(session: Session, plan: OrderPlan, actor: Actor, inbox_item: int | None) -> DeskCaptured:
-    order = capture.record_order(session, plan=plan)
+    order = capture.record_order(session, plan=plan, actor=actor)
     token = issue_link(session, order_number=order.number, issued_by=actor.caller_key)
     if inbox_item is not None:
         inbox.link_order(session, message_id=inbox_item, order_number=order.number)

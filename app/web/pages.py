@@ -41,6 +41,7 @@ NAVIGATION = (
     NavItem("/finance", "Finance", (Role.FINANCE,)),
     NavItem("/supplier", "Fournisseurs", (Role.SUPPLIER, Role.FINANCE)),
     NavItem("/admin", "Administration", ()),
+    NavItem("/admin/audit", "Journal d'audit", ()),
 )
 
 

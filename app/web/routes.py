@@ -8,14 +8,38 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from app.web import admin, desk, entry, finance, inbox, orders, returns, status, suppliers, warehouse
+from app.web import (
+    admin,
+    audit_trail,
+    desk,
+    entry,
+    finance,
+    inbox,
+    orders,
+    returns,
+    status,
+    suppliers,
+    warehouse,
+)
 from app.web.pages import render
 from app.web.session import SignInRequired, known_actor
 
 ASSETS: Final = Path(__file__).resolve().parent.parent / "assets" / "web"
 NOT_PAGES: Final = ("/api/", "/healthz", "/metrics", "/assets/")
 # Order matters: `/orders/new` before `/orders/{number}`, `/returns/new` before `/returns/{number}`.
-PAGES: Final = (desk, entry, orders, returns, inbox, warehouse, finance, suppliers, admin, status)
+PAGES: Final = (
+    desk,
+    entry,
+    orders,
+    returns,
+    inbox,
+    warehouse,
+    finance,
+    suppliers,
+    admin,
+    audit_trail,
+    status,
+)
 TITLES: Final = {403: "Accès refusé", 404: "Page introuvable", 429: "Trop de demandes"}
 
 
