@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from app.api import get_session
 from app.auth.dependencies import get_credentials
 from app.auth.service import UserState, read_user_state
+from app.config import get_settings
 from app.db import WRITE_OPTION, get_engine, make_engine
 from app.main import create_app
 from app.migrate import upgrade
@@ -126,6 +127,19 @@ def fresh_engine(database: Database) -> Iterator[Engine]:
     engine = database.clone()
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def cli_engine(fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """The CLI's settings and engine (both cached) pointed at a fresh database for this test only."""
+    monkeypatch.setenv("CARNET_DATABASE_URL", fresh_engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield fresh_engine
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+    get_settings.cache_clear()
 
 
 WRITE_VERBS = ("INSERT", "UPDATE", "DELETE")

@@ -3,7 +3,6 @@
 import io
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from app.backup import SECRET_COLUMNS, BackupError, backup, export_json, restore, tables_with_rows
 from app.cli import main
-from app.config import get_settings
 from app.db import get_engine, session_scope, writer_turn, writing_engine
 from app.delivery.models import DeliveryNote
 from app.edi.partners import create_partner
@@ -208,19 +206,6 @@ class TestRestore:
         monkeypatch.setenv("PATH", str(tmp_path))
         with pytest.raises(BackupError, match=r"pg_dump is needed.*postgresql-client"):
             backup(fresh_engine, tmp_path / "carnet.backup")
-
-
-@pytest.fixture
-def cli_engine(fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """The CLI's settings and engine (both cached) pointed at a fresh database for this test only."""
-    monkeypatch.setenv("CARNET_DATABASE_URL", fresh_engine.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield fresh_engine
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
-    get_settings.cache_clear()
 
 
 def test_carnet_backup_and_restore_at_the_command_line(

@@ -1,7 +1,6 @@
 """Demo data: valid identifiers, deterministic, and `carnet demo-data --if-empty` (in development only)."""
 
 import random
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -15,22 +14,8 @@ from app.auth.service import check_sign_in
 from app.catalog.models import Customer, Product
 from app.cli import main
 from app.config import get_settings
-from app.db import get_engine
 from app.demo import DEMO_LOGINS, demo_customers, demo_products, french_vat_number, generate_demo_data
 from app.orders.models import SaleOrder
-
-
-@pytest.fixture
-def cli_engine(fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """The CLI's settings and engine (both cached) pointed at a fresh database for this test only."""
-    monkeypatch.setenv("CARNET_DATABASE_URL", fresh_engine.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield fresh_engine
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
-    get_settings.cache_clear()
 
 
 def count(engine: Engine, model: type[Customer | Product | SaleOrder | User]) -> int:

@@ -8,7 +8,6 @@ import io
 import itertools
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +17,7 @@ from sqlalchemy.orm import Session
 from app.audit.models import GENESIS, Action, AuditChainHead, AuditRecord
 from app.audit.service import SYSTEM, Someone, export_csv, export_json, record, verify
 from app.cli import main
-from app.config import get_settings
-from app.db import get_engine, session_scope
+from app.db import session_scope
 from app.errors import InvalidInput
 from app.writer import Writer
 
@@ -45,18 +43,6 @@ def execute(engine: Engine, statement: str) -> None:
     """What someone with access to the database could do behind Carnet's back."""
     with session_scope(engine) as session:
         session.execute(text(statement))
-
-
-@pytest.fixture
-def cli_engine(fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    monkeypatch.setenv("CARNET_DATABASE_URL", fresh_engine.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield fresh_engine
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
-    get_settings.cache_clear()
 
 
 class TestRecording:

@@ -15,7 +15,7 @@ from app.audit.service import verify
 from app.auth.models import User
 from app.cli import main
 from app.config import get_settings
-from app.db import get_engine, session_scope
+from app.db import session_scope
 from app.replay.routes import get_launcher
 from app.replay.runs import execute_run
 from tests.builders import PASSWORD, make_customer, make_product, make_user
@@ -312,18 +312,6 @@ class TestAdministration:
             (Action.SIGNED_IN, "ada", "user"),
             (Action.ITEM_MAPPED, "ada", "partner"),
         ]
-
-
-@pytest.fixture
-def cli_engine(fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    monkeypatch.setenv("CARNET_DATABASE_URL", fresh_engine.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield fresh_engine
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
-    get_settings.cache_clear()
 
 
 def test_the_command_line_is_recorded_as_such(cli_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,6 +1,5 @@
 """`carnet import` end to end: a real database, committed, and the exit status."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,22 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog.models import Product, SnapshotImport
 from app.cli import main
-from app.config import get_settings
-from app.db import get_engine
 from tests.builders import gtin13
-
-
-@pytest.fixture
-def cli_engine(fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """The CLI's settings and engine (both cached) pointed at a fresh database for this test only."""
-    monkeypatch.setenv("CARNET_DATABASE_URL", fresh_engine.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield fresh_engine
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
-    get_settings.cache_clear()
 
 
 def products(engine: Engine) -> dict[str, Product]:
