@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -186,7 +187,15 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _json_text(value: Any) -> str:
+    """JSON columns are written by orjson: a 1,000-order EDI interchange writes ~8,000 of them, and the
+    standard library's encoder took a twentieth of its ingestion. Integer keys become strings, as
+    the standard library makes them."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def make_engine(url: str, *, synchronous: str = "FULL", pool_size: int = 20) -> Engine:
+    json = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
@@ -196,10 +205,11 @@ def make_engine(url: str, *, synchronous: str = "FULL", pool_size: int = 20) -> 
             pool_size=pool_size,
             max_overflow=20,
             connect_args={"check_same_thread": False, "timeout": 10},
+            **json,
         )
         _configure_sqlite(engine, synchronous)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, **json)
 
 
 @lru_cache

@@ -119,7 +119,6 @@ class TestSignIn:
             Seen(Action.SIGNED_IN, "user", "rita", "user", "rita"),
         ]
 
-
     def test_a_sign_out_everywhere_is_recorded(self, client: TestClient, trail: Trail, rep: User) -> None:
         headers = bearer(client, rep)
         trail.since()
