@@ -105,6 +105,39 @@ def lock_products(session: Session, ids: Iterable[int]) -> dict[int, Product]:
     return {product.id: product for product in session.execute(query).scalars()}
 
 
+_TO_SHIP = (SaleOrder.status.in_((OrderStatus.CAPTURED, OrderStatus.PARTIALLY_SHIPPED)),)
+
+
+def orders_to_ship(
+    session: Session, *, after_id: int | None, limit: int, customer_ids: frozenset[int] | None
+) -> Sequence[SaleOrder]:
+    """Orders with something left to ship (captured or partly shipped), oldest first: first come,
+    first served, as the stock is."""
+    query = (
+        select(SaleOrder)
+        .where(*_TO_SHIP)
+        .options(
+            selectinload(SaleOrder.lines),
+            selectinload(SaleOrder.customer),
+            selectinload(SaleOrder.unresolved_lines),
+        )
+        .order_by(SaleOrder.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        query = query.where(SaleOrder.id > after_id)
+    if customer_ids is not None:
+        query = query.where(SaleOrder.customer_id.in_(customer_ids))
+    return session.execute(query).scalars().all()
+
+
+def count_orders_to_ship(session: Session, *, customer_ids: frozenset[int] | None) -> int:
+    query = select(func.count()).select_from(SaleOrder).where(*_TO_SHIP)
+    if customer_ids is not None:
+        query = query.where(SaleOrder.customer_id.in_(customer_ids))
+    return session.execute(query).scalar_one()
+
+
 def orders_to_pick(session: Session, *, number: str | None, day: date) -> list[SaleOrder]:
     """The order of this number, else every order that may ship on `day` (captured or partly shipped,
     wanted by that day or with no date), in the order they were captured, with their lines."""

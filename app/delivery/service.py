@@ -10,6 +10,7 @@ which calls `issue_delivery_note` here: imports point from invoicing to delivery
 """
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
@@ -52,7 +53,7 @@ from app.money import ZERO, quantity_out
 from app.numbering import business_moment, take_number
 from app.orders import service as orders_service
 from app.orders.models import OrderStatus, SaleOrder, SaleOrderLine
-from app.orders.schemas import totals_read
+from app.orders.schemas import OrderRead, totals_read
 from app.pagination import Page, next_cursor
 from app.pricing import PricedLine, breakdown_json, compute_totals, price_line, stored_totals
 
@@ -484,6 +485,27 @@ def check_whole_units(lines: Sequence[ProductQuantityIn], products: Sequence[Pro
     ]
     if errors:
         raise InvalidInput("some quantities are not whole units", errors=errors)
+
+
+@dataclass(frozen=True)
+class OrdersToShip:
+    """A page of the orders with something left to ship, oldest first, and how many there are."""
+
+    page: Page[OrderRead]
+    total: int
+
+
+def list_orders_to_ship(
+    session: Session, *, actor: Actor, after_id: int | None = None, limit: int = 100
+) -> OrdersToShip:
+    actor.require(*READING_ROLES)
+    rows = repository.orders_to_ship(session, after_id=after_id, limit=limit, customer_ids=actor.customer_ids)
+    return OrdersToShip(
+        page=Page[OrderRead](
+            items=[orders_service.order_read(order) for order in rows], next_cursor=next_cursor(rows, limit)
+        ),
+        total=repository.count_orders_to_ship(session, customer_ids=actor.customer_ids),
+    )
 
 
 def list_backorders(

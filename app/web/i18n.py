@@ -98,6 +98,10 @@ ENGLISH: Final[dict[str, str]] = {
     "Commandé": "Ordered",
     "Rapprochement": "Reconciliation",
     "Aucune commande": "No order",
+    "Commandes suivantes": "Next orders",
+    "Rien n'a été expédié": "Nothing was shipped",
+    "En stock": "In stock",
+    "Les plus anciennes": "The oldest",
     "Aucun document": "No document",
     "Lire le numéro au client": "Read the number to the customer",
     "Raccourcis : Entrée ajoute la ligne, Ctrl+Entrée enregistre la commande, Échap ferme la liste.": (

@@ -15,21 +15,23 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from app.api import Once, ReadSession, Writes
+from app.auth.service import Actor
 from app.clock import utcnow
 from app.delivery import picking, printing
 from app.delivery import service as delivery
-from app.delivery.repository import notes_issued_on
+from app.delivery.repository import notes_issued_on, products_by_ids
 from app.delivery.schemas import Consignment, DeliveryLineIn, StockCorrectionCreate
 from app.errors import DomainError, FieldError, InvalidInput
 from app.fulfilment import service as fulfilment
 from app.numbering import Rank, business_moment
 from app.orders import service as orders
-from app.orders.models import OrderStatus
-from app.web.pages import banner, render
+from app.pagination import decode_cursor
+from app.web.pages import Reads, banner, render
 from app.web.session import Csrf, Warehouse
 
 router = APIRouter()
@@ -53,19 +55,24 @@ def warehouse(
     shipped: str = "",
     counted: str = "",
     error: str = "",
+    after: str | None = None,
 ) -> HTMLResponse:
-    to_ship = [
-        order
-        for status in (OrderStatus.CAPTURED, OrderStatus.PARTIALLY_SHIPPED)
-        for order in orders.list_orders(session, actor=actor, status=status, limit=TO_SHIP).items
-    ]
+    """`after`: the cursor of the page of orders to ship after the one shown (oldest first)."""
+    try:
+        after_id = decode_cursor(after)
+    except InvalidInput:
+        after_id = None  # a link mangled by hand: the first page
+    to_ship = delivery.list_orders_to_ship(session, actor=actor, after_id=after_id, limit=TO_SHIP)
     today = business_moment(utcnow()).day
     return render(
         request,
         "warehouse.html",
         actor=actor,
         top=banner(session),
-        to_ship=sorted(to_ship, key=lambda o: o.created_at),
+        to_ship=to_ship.page.items,
+        to_ship_total=to_ship.total,
+        to_ship_next=to_ship.page.next_cursor,
+        to_ship_first=after_id is None,
         backorders=delivery.list_backorders(session, actor=actor, limit=50).items,
         today=today,
         todays_notes=[n for n in notes_issued_on(session, today) if actor.may_see_customer(n.customer_id)],
@@ -78,38 +85,90 @@ def warehouse(
 
 @router.get("/warehouse/orders/{number}", response_class=HTMLResponse)
 def ship_form(request: Request, number: str, session: ReadSession, actor: Warehouse) -> HTMLResponse:
-    order = orders.order_read(orders.get_order(session, number=number, actor=actor))
+    return _ship_page(request, session, actor, number)
+
+
+def _ship_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    number: str,
+    *,
+    typed: FormData | None = None,
+    refused: DomainError | None = None,
+    asked: Sequence[int] = (),
+) -> HTMLResponse:
+    """The shipping form of an order, with the stock on hand per line; after a refused shipment, what
+    was typed and each message beside its field (`field_errors`, by field name) or above the form."""
+    order = orders.get_order(session, number=number, actor=actor)
+    products = products_by_ids(session, {line.product_id for line in order.lines})
+    read = orders.order_read(order)
+    field_errors = _field_errors(refused, asked) if refused is not None else {}
     return render(
         request,
         "ship.html",
+        status_code=422 if refused is not None else 200,
         actor=actor,
         top=banner(session),
-        order=order,
+        order=read,
+        stock={line.line_no: products[line.product_id].stock_on_hand for line in order.lines},
+        typed={name: str(value) for name, value in typed.items()} if typed is not None else {},
         form_key=secrets.token_urlsafe(16),
-        error=None,
+        error=refused.detail if refused is not None else None,
+        field_errors=field_errors,
     )
+
+
+def _field_errors(refused: DomainError, asked: Sequence[int]) -> dict[str, str]:
+    """The refusal's messages by form field: `qty-<line no>` for a line (the service locates a line
+    by its index among the lines `asked`), a consignment field by its name."""
+    found: dict[str, str] = {}
+    for error in refused.errors:
+        loc = error.loc
+        if loc[:1] == ("form",) and len(loc) == 2:
+            field = str(loc[1])
+        elif (
+            loc[:2] == ("body", "lines") and len(loc) > 2 and isinstance(loc[2], int) and loc[2] < len(asked)
+        ):
+            field = f"qty-{asked[loc[2]]}"
+        else:
+            continue
+        found.setdefault(field, error.msg)
+    return found
 
 
 @router.post("/warehouse/orders/{number}/ship", dependencies=[Csrf])
-async def ship(request: Request, number: str, actor: Warehouse, writes: Writes) -> RedirectResponse:
+async def ship(request: Request, number: str, actor: Warehouse, reads: Reads, writes: Writes) -> Response:
     """Ship everything that can ship, or the quantities typed per line (`qty-<line_no>`). The form's
-    key makes a double click one delivery note."""
+    key makes a double click one delivery note. A refused shipment shows the form again, as typed,
+    with each message beside its line or field."""
     form = await request.form()
-    lines = _typed_lines(form.multi_items())
-    consignment = _consignment(form)
-    key = str(form.get("form_key") or "") or None
-    payload = {
-        "lines": [line.model_dump(mode="json") for line in lines] if lines is not None else None,
-        **consignment.model_dump(),
-    }
-    once = Once.of(actor.caller_key, key, scope=f"desk-delivery:{number}:", payload=payload)
-    answer = await once.write(
-        writes,
-        lambda session: delivery.delivery_note_read(
-            fulfilment.ship_order(session, number=number, lines=lines, actor=actor, consignment=consignment)
-        ),
-        rank=Rank.SHIPMENTS,
-    )
+    lines: list[DeliveryLineIn] | None = None
+    try:
+        lines = _typed_lines(form.multi_items())
+        consignment = _consignment(form)
+        key = str(form.get("form_key") or "") or None
+        payload = {
+            "lines": [line.model_dump(mode="json") for line in lines] if lines is not None else None,
+            **consignment.model_dump(),
+        }
+        once = Once.of(actor.caller_key, key, scope=f"desk-delivery:{number}:", payload=payload)
+        answer = await once.write(
+            writes,
+            lambda session: delivery.delivery_note_read(
+                fulfilment.ship_order(
+                    session, number=number, lines=lines, actor=actor, consignment=consignment
+                )
+            ),
+            rank=Rank.SHIPMENTS,
+        )
+    except DomainError as refused:
+        refusal, asked = refused, [line.line_no for line in lines or []]
+        return await reads(
+            lambda session: _ship_page(
+                request, session, actor, number, typed=form, refused=refusal, asked=asked
+            )
+        )
     return RedirectResponse(f"/warehouse?shipped={json.loads(bytes(answer.body))['number']}", status_code=303)
 
 
@@ -129,17 +188,23 @@ def _typed_lines(items: Sequence[tuple[str, object]]) -> list[DeliveryLineIn] | 
         return None
     lines, errors = [], []
     for line_no, value in typed:
+        field = ("form", f"qty-{line_no}")
         try:
             quantity = Decimal(str(value).replace(",", ".").strip() or "0")
         except InvalidOperation:
-            errors.append(FieldError(("form", f"qty-{line_no}"), "quantité invalide"))
+            errors.append(FieldError(field, "quantité invalide : un nombre, comme 3 ou 2,5"))
             continue
-        if quantity > 0 and line_no.isdigit():
-            lines.append(DeliveryLineIn(line_no=int(line_no), quantity=quantity))
+        if not quantity.is_finite() or quantity < 0:
+            errors.append(FieldError(field, "quantité invalide : un nombre, comme 3 ou 2,5"))
+        elif quantity > 0 and line_no.isdigit():
+            try:
+                lines.append(DeliveryLineIn(line_no=int(line_no), quantity=quantity))
+            except ValidationError as exc:
+                errors.append(FieldError(field, f"quantité invalide : {exc.errors()[0]['msg']}"))
     if errors:
         raise InvalidInput("quantités invalides", errors=errors)
     if not lines:
-        raise InvalidInput("aucune quantité à expédier", loc=("form", "qty"))
+        raise InvalidInput("aucune quantité à expédier : tapez au moins une quantité", loc=("form", "qty"))
     return lines
 
 

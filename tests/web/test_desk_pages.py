@@ -18,7 +18,7 @@ from app.catalog.models import Customer, Product
 from app.delivery.models import DeliveryNote
 from app.orders.models import SaleOrder, SaleOrderLine, UnresolvedOrderLine
 from app.tracking.models import OrderStatusLink
-from app.web import status
+from app.web import status, warehouse
 from tests.builders import PASSWORD, auth_headers, make_customer, make_product, make_user
 from tests.delivery.fulfilment import order_of
 from tests.edi.edi_builders import Line, ingest, make_hub, order_edifact
@@ -287,6 +287,66 @@ def test_the_warehouse_ships_part_of_an_order_and_a_preview_prints_nothing(
     assert client.post(f"/warehouse/notes/{note.number}/print", data={"csrf_token": token}).status_code == 200
     session.refresh(note)
     assert note.print_count == 1
+
+
+def test_a_refused_shipment_shows_the_form_again_as_typed_with_the_message_beside_the_line(
+    client: TestClient, session: Session
+) -> None:
+    customer = make_customer(session)
+    first, second = make_product(session, stock="4"), make_product(session, stock="50")
+    number = order_of(session, customer, (first, 2), (second, 5))
+    session.flush()
+    token = sign_in(client, session, "warehouse")
+    form = client.get(f"/warehouse/orders/{number}").text
+    assert re.search(r'name="qty-2" value="5"', form)  # what is left, as people write it
+    typed = {"csrf_token": token, "form_key": "k1", "qty-1": "2", "qty-2": "9", "carrier": "Geodis"}
+
+    answer = client.post(f"/warehouse/orders/{number}/ship", data=typed, follow_redirects=False)
+
+    assert answer.status_code == 422
+    page = answer.text
+    assert "Rien n&#39;a été expédié" in page or "Rien n'a été expédié" in page
+    message = re.search(r'<p class="error" id="qty-2-error" role="alert">([^<]+)</p>', page)
+    assert message and "9" in message.group(1) and "5" in message.group(1)  # asked, and what is left
+    assert 'name="qty-2" value="9"' in page and 'aria-describedby="qty-2-error"' in page
+    assert 'value="Geodis"' in page  # the carrier typed is not lost
+    assert session.execute(select(DeliveryNote)).first() is None
+
+    for quantity in ("abc", "NaN", "-1"):
+        answer = client.post(
+            f"/warehouse/orders/{number}/ship", data={**typed, "qty-2": quantity}, follow_redirects=False
+        )
+        assert answer.status_code == 422 and 'id="qty-2-error"' in answer.text, quantity
+    assert session.execute(select(DeliveryNote)).first() is None
+    shipped = client.post(
+        f"/warehouse/orders/{number}/ship", data={**typed, "qty-2": "5"}, follow_redirects=False
+    )
+    assert shipped.status_code == 303
+
+
+def test_the_warehouse_sees_every_order_to_ship_oldest_first_a_page_at_a_time(
+    client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = make_customer(session)
+    product = make_product(session, stock="100")
+    numbers = [order_of(session, customer, (product, 1)) for _ in range(5)]
+    session.flush()
+    monkeypatch.setattr(warehouse, "TO_SHIP", 2)
+    sign_in(client, session, "warehouse")
+
+    def listed(page: str) -> list[str]:
+        return re.findall(r'<td><a href="/warehouse/orders/([^"]+)">', page)
+
+    first = client.get("/warehouse").text
+    assert "(5)" in first  # how many wait, not how many are shown
+    assert listed(first) == numbers[:2]  # the oldest first: they ship first
+    following = re.search(r'href="(/warehouse\?after=[^"]+)" id="to-ship-next"', first)
+    assert following, "a page that is full links to the next"
+    second = client.get(following.group(1)).text
+    assert listed(second) == numbers[2:4]
+    third = client.get(re.search(r'href="(/warehouse\?after=[^"]+)" id="to-ship-next"', second).group(1)).text
+    assert listed(third) == numbers[4:] and 'id="to-ship-next"' not in third
+    assert listed(client.get("/warehouse?after=garbage").text) == numbers[:2]
 
 
 def test_the_api_documentation_loads_nothing_from_elsewhere_and_offers_to_authorize(
