@@ -5,10 +5,12 @@ everything into the ERP over HTTP and gets a reconciliation with no difference; 
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import Engine
 
 from app.catalog.importing import import_data
@@ -295,6 +297,13 @@ def _outage_story(engine: Engine, erp: ReferenceErp) -> None:
         # In the window: 2 orders, 2 invoices, 4 credit notes (one held for a person); nothing outside.
         assert dry["summary"]["scope"]["in_window"]["count"] == 8
         assert dry["summary"]["scope"]["after_window"]["count"] == 0
+        # Its report says it is a dry run, so that nobody files it as the replay's reconciliation.
+        dry_url = f"/api/v1/replay-runs/{dry['id']}/report"
+        assert client.get(dry_url, headers=finance).json()["dry_run"] is True
+        dry_pdf = client.get(dry_url, params={"format": "pdf"}, headers=finance)
+        assert "SIMULATION" in "".join(
+            page.extract_text() for page in PdfReader(BytesIO(dry_pdf.content)).pages
+        )
         run = _replay(client, finance)
         assert run["status"] == "incomplete", run  # one credit note waits for a person
         assert run["retried"] > 0  # the ERP failed some sends, lost some answers
@@ -309,7 +318,7 @@ def _outage_story(engine: Engine, erp: ReferenceErp) -> None:
         assert unmatched["reference"] not in by_reference and cancelled["reference"] not in by_reference
 
         report = client.get(f"/api/v1/incidents/{incident['id']}/report", headers=finance).json()
-        assert not report["balanced"]
+        assert not report["balanced"] and not report["dry_run"]  # the real run's, not the dry one's
         assert [(d["reference"], d["reason_code"]) for d in report["outstanding"]] == [
             (unmatched["reference"], "no_invoice_to_correct")
         ]

@@ -52,6 +52,7 @@ def reconciliation(
     settings: Settings,
     now: datetime,
     run_id: int | None = None,
+    dry_run: bool = False,
     lang: ReportLang = "fr",
 ) -> ReconciliationReport:
     items = _items(session, incident)
@@ -140,6 +141,7 @@ def reconciliation(
         timezone=settings.business_timezone,
         incident=incident_read(incident) if incident is not None else None,
         run_id=run_id,
+        dry_run=dry_run,
         invoice_numbering=settings.invoice_numbering,
         invoice_grouping=settings.invoice_grouping,
         balanced=no_difference

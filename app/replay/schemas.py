@@ -216,6 +216,11 @@ class ReconciliationReport(BaseModel):
     timezone: str = Field(description="the business time zone local times are given in")
     incident: IncidentRead | None
     run_id: int | None
+    dry_run: bool = Field(
+        False,
+        description="the run named is a dry run: it sent nothing to the ERP, and the figures are the ERP "
+        "as it stands without it",
+    )
     invoice_numbering: str
     invoice_grouping: str
     balanced: bool = Field(

@@ -275,6 +275,7 @@ def run_report(
         settings=settings or get_settings(),
         now=now or utcnow(),
         run_id=run.id,
+        dry_run=run.dry_run,
         lang=lang,
     )
 
@@ -293,17 +294,18 @@ def incident_report(
     if incident is None:
         raise NotFound(f"no incident {incident_id}", errors=[FieldError(("path", "id"), "unknown incident")])
     latest = session.execute(
-        select(ReplayRun.id)
+        select(ReplayRun.id, ReplayRun.dry_run)
         .where(ReplayRun.incident_id == incident_id, ReplayRun.status != RunStatus.RUNNING)
         .order_by(ReplayRun.id.desc())
         .limit(1)
-    ).scalar()
+    ).first()
     return reconciliation(
         session,
         incident=incident,
         settings=settings or get_settings(),
         now=now or utcnow(),
-        run_id=latest,
+        run_id=latest.id if latest is not None else None,
+        dry_run=latest is not None and latest.dry_run,
         lang=lang,
     )
 

@@ -104,6 +104,9 @@ PDF_WORDS: dict[ReportLang, dict[str, str]] = {
         "all_documents": "tous les documents saisis",
         "run": "Reprise",
         "no_run": "aucune",
+        "simulation": "simulation",
+        "dry_run": "SIMULATION : cette reprise à blanc n'a rien envoyé à l'ERP. Ce rapport montre l'ERP tel "
+        "qu'il est, sans elle ; ce n'est pas le rapprochement d'une reprise.",
         "numbering": "Numérotation des factures",
         "numbering_erp": "par l'ERP",
         "numbering_carnet": "par Carnet (série réservée à l'incident)",
@@ -151,6 +154,9 @@ PDF_WORDS: dict[ReportLang, dict[str, str]] = {
         "all_documents": "every captured document",
         "run": "Replay run",
         "no_run": "none",
+        "simulation": "dry run",
+        "dry_run": "DRY RUN: this replay sent nothing to the ERP. This report shows the ERP as it stands "
+        "without it; it is not the reconciliation of a replay.",
         "numbering": "Invoice numbering",
         "numbering_erp": "by the ERP",
         "numbering_carnet": "by Carnet (series reserved for the incident)",

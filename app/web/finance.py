@@ -24,7 +24,7 @@ from app.numbering import business_moment
 from app.replay import report_formats, runs
 from app.replay import service as replay
 from app.replay.routes import Launcher, get_launcher
-from app.replay.schemas import ItemRead, ItemResolve, RunRead, ScopeChange
+from app.replay.schemas import ItemRead, ItemResolve, ReconciliationReport, RunRead, ScopeChange
 from app.web.chart import day_bars
 from app.web.pages import banner, local_time, render
 from app.web.session import Csrf, Finance
@@ -199,13 +199,18 @@ async def start_run(
     return RedirectResponse("/finance#runs", status_code=303)
 
 
+def _dry(report: ReconciliationReport) -> str:
+    """A dry run's report says so in its file name too: nobody files it as the replay's."""
+    return "-simulation" if report.dry_run else ""
+
+
 @router.get("/finance/runs/{run_id}/report.pdf")
 def run_report_pdf(run_id: RowId, session: ReadSession, actor: Finance) -> Response:
     report = replay.run_report(session, run_id=run_id, actor=actor)
     return Response(
         report_formats.report_pdf(report),
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="rapprochement-{run_id}.pdf"'},
+        headers={"Content-Disposition": f'attachment; filename="rapprochement-{run_id}{_dry(report)}.pdf"'},
     )
 
 
@@ -215,7 +220,7 @@ def run_report_csv(run_id: RowId, session: ReadSession, actor: Finance) -> Respo
     return Response(
         report_formats.report_csv(report),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="rapprochement-{run_id}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="rapprochement-{run_id}{_dry(report)}.csv"'},
     )
 
 
