@@ -67,6 +67,8 @@ ENGLISH: Final[dict[str, str]] = {
     "Lien de suivi pour le client": "Status link for the customer",
     "Lignes": "Lines",
     "Montant HT": "Net amount",
+    "Montant": "Amount",
+    "TTC": "incl. VAT",
     "Mot de passe": "Password",
     "Nouveau lien": "New link",
     "Nouvelle commande": "New order",

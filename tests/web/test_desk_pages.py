@@ -289,6 +289,31 @@ def test_the_warehouse_ships_part_of_an_order_and_a_preview_prints_nothing(
     assert note.print_count == 1
 
 
+def test_an_order_line_adds_up_by_hand_with_the_customer_discount_and_a_books_public_price(
+    client: TestClient, session: Session
+) -> None:
+    customer = make_customer(session, discount_percent="12")
+    mouse = make_product(session, price="59.57")
+    book = make_product(session, price="35.00", vat_rate="5.5", includes_vat=True)
+    number = order_of(session, customer, (mouse, 3), (book, 10))
+    session.flush()
+    sign_in(client, session, "rep")
+
+    page = client.get(f"/orders/{number}").text
+
+    def cells(code: str) -> list[str]:
+        row = re.search(rf"<td>{code}</td>.*?</tr>", page, re.S)
+        assert row, code
+        return [
+            re.sub(r"<[^>]+>|\s+", " ", cell).strip()
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)
+        ]
+
+    # 3 x 59,57 less 12 % = 157,26; 10 x 35,00 TTC less 12 % = 308,00 TTC: the amount in the price's basis.
+    assert cells(mouse.code)[-3:] == ["59,57 €", "12 %", "157,26 €"]
+    assert cells(book.code)[-3:] == ["35,00 € TTC", "12 %", "308,00 € TTC"]
+
+
 def test_a_refused_shipment_shows_the_form_again_as_typed_with_the_message_beside_the_line(
     client: TestClient, session: Session
 ) -> None:
