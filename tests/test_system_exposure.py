@@ -86,13 +86,21 @@ class TestTheDeskBanner:
         forget_banner()
 
         signed_out = client.get("/login").text
-        assert "not yet invoiced" not in signed_out
+        assert "pas encore facturé" not in signed_out
         assert "Données ERP du" in signed_out  # the snapshot's date, for everybody
 
-        finance = make_user(session, role="finance")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', signed_out)
-        assert token
-        client.post(
-            "/login", data={"username": finance.username, "password": PASSWORD, "csrf_token": token[1]}
-        )
-        assert "not yet invoiced in the ERP" in client.get("/finance").text
+        def signed_in(role: str) -> None:
+            client.cookies.clear()
+            user = make_user(session, role=role)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+            assert token
+            client.post(
+                "/login", data={"username": user.username, "password": PASSWORD, "csrf_token": token[1]}
+            )
+
+        signed_in("rep")  # finance's deadlines are not the rep's business
+        assert "pas encore facturé" not in client.get("/orders").text
+        signed_in("finance")
+        assert "1 bon(s) de livraison pas encore facturé(s) dans l&#39;ERP" in client.get("/finance").text
+        client.get("/lang/en?next=/finance")
+        assert "1 delivery note(s) not yet invoiced in the ERP" in client.get("/finance").text

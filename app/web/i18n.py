@@ -101,6 +101,12 @@ ENGLISH: Final[dict[str, str]] = {
     "Rapprochement": "Reconciliation",
     "Aucune commande": "No order",
     "Commandes suivantes": "Next orders",
+    "ERP indisponible : les commandes sont saisies dans Carnet et reprises à son retour.": (
+        "ERP unavailable: orders are captured in Carnet and replayed when it is back."
+    ),
+    "ERP de retour : reprise des documents saisis pendant l'incident en cours.": (
+        "ERP back: the documents captured during the incident are being replayed."
+    ),
     "Rien n'a été expédié": "Nothing was shipped",
     "En stock": "In stock",
     "Les plus anciennes": "The oldest",

@@ -17,8 +17,8 @@ from app.api import ReadSession
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.config import get_settings
-from app.system import mode_banner, system_state
-from app.templating import environment
+from app.system import SystemWarning, mode_banner, system_state
+from app.templating import Lang, environment, format_money
 from app.web.i18n import labeller, lang_of, translator
 from app.web.session import CSRF_FIELD, allowed, csrf_token, remember_csrf
 
@@ -53,14 +53,59 @@ def home_for(actor: Actor) -> str:
 @dataclass(frozen=True)
 class Banner:
     mode: str
-    message: str | None
     snapshot_as_of: datetime | None
     snapshot_age_hours: int | None
-    public_message: str | None = None  # what the signed-out and suppliers read: the mode, no figures
+    warnings: tuple[SystemWarning, ...] = ()
 
     def for_viewer(self, actor: Actor | None) -> "Banner":
-        """The distributor's own warnings (amounts waiting for the ERP...) are for its staff only."""
-        return self if actor is not None and actor.is_staff else replace(self, message=self.public_message)
+        """Finance's warnings (what waits for the ERP, invoicing deadlines) are for finance and the
+        admins; everybody else reads the mode and the snapshot's date."""
+        if actor is not None and actor.role in (Role.FINANCE, Role.ADMIN):
+            return self
+        return replace(self, warnings=())
+
+    def lines(self, lang: Lang) -> list[str]:
+        """What the banner says, in the page's language: the mode, then each warning."""
+        mode = mode_banner(self.mode)
+        said = [translator(lang)(mode)] if mode else []
+        return said + [_warning_text(warning, lang) for warning in self.warnings]
+
+
+# The system's warnings as the desk says them (the API's `detail` is English).
+_WARNINGS: dict[str, dict[Lang, str]] = {
+    "replay_needs_a_person": {
+        "fr": "{count} document(s) que la reprise ne peut pas passer dans l'ERP : à saisir à la main ou à "
+        "annuler (Finance).",
+        "en": "{count} document(s) the replay cannot put into the ERP: key them by hand or cancel them "
+        "(Finance).",
+    },
+    "uninvoiced_past_month": {
+        "fr": "{count} bon(s) de livraison des mois passés pas encore facturé(s) dans l'ERP : reprenez-les "
+        "avant la clôture de la facturation du mois.",
+        "en": "{count} delivery note(s) of past months not yet invoiced in the ERP: replay them before the "
+        "month's invoicing closes.",
+    },
+    "uninvoiced_delivery": {
+        "fr": "{count} bon(s) de livraison pas encore facturé(s) dans l'ERP, le plus ancien livré il y a "
+        "{age_days} jour(s), {amount} TTC : une facture par bon est due à la livraison, lancez la reprise.",
+        "en": "{count} delivery note(s) not yet invoiced in the ERP, the oldest delivered {age_days} day(s) "
+        "ago, {amount} incl. VAT: an invoice per delivery note is due at delivery, replay them.",
+    },
+    "recap_due_at_month_end": {
+        "fr": "{count} bon(s) de livraison de ce mois, {amount} TTC, attendent leur facture récapitulative, "
+        "due en fin de mois : lancez la reprise avant.",
+        "en": "{count} delivery note(s) of this month, {amount} incl. VAT, wait for their recap invoice, "
+        "due at the end of the month: replay before it.",
+    },
+}
+
+
+def _warning_text(warning: SystemWarning, lang: Lang) -> str:
+    wording = _WARNINGS.get(warning.code)
+    if wording is None:
+        return warning.detail
+    amount = format_money(warning.amount, lang) if warning.amount is not None else ""
+    return wording[lang].format(count=warning.count, age_days=warning.age_days, amount=amount)
 
 
 BANNER_SECONDS = 5.0
@@ -78,13 +123,7 @@ def banner(session: Session) -> Banner:
     as_of = system.snapshot_as_of
     local = as_of.astimezone(ZoneInfo(get_settings().business_timezone)) if as_of else None
     age = system.snapshot_age_seconds
-    fresh = Banner(
-        system.mode,
-        system.banner,
-        local,
-        age // 3600 if age is not None else None,
-        public_message=mode_banner(system.mode),
-    )
+    fresh = Banner(system.mode, local, age // 3600 if age is not None else None, tuple(system.warnings))
     _banners[key] = (time.monotonic() + BANNER_SECONDS, fresh)
     return fresh
 

@@ -119,6 +119,7 @@ def signed_in(browser: Browser, desk: Desk, role: str) -> Page:
     )
     page = context.new_page()
     page.goto("/login")
+    expect(page.locator("#username")).to_be_focused()  # autofocus: typing starts where a person's would
     page.keyboard.type(role)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
