@@ -222,7 +222,27 @@ def _plan(session: Session, state: EntryState, actor: Actor) -> None:
 
 def _place_validation_errors(state: EntryState, errors: list[Any]) -> None:
     for error in errors:
-        _place(state, tuple(error["loc"]), str(error["msg"]).removeprefix("Value error, "))
+        _place(state, tuple(error["loc"]), _said(error))
+
+
+# What a person typed wrong, said as the desk says it (the page's `t` gives the English): pydantic's
+# own messages are English and speak of "input" and "decimal".
+_TYPING_MISTAKES = {
+    "decimal_parsing": "un nombre, comme 3 ou 2,5",
+    "decimal_type": "un nombre, comme 3 ou 2,5",
+    "greater_than": "une quantité de plus que 0",
+    "greater_than_equal": "une quantité de 0 ou plus",
+    "decimal_max_digits": "nombre trop grand",
+    "decimal_whole_digits": "nombre trop grand",
+    "decimal_max_places": "trop de décimales",
+    "finite_number": "un nombre, comme 3 ou 2,5",
+    "missing": "obligatoire",
+    "string_too_long": "trop long",
+}
+
+
+def _said(error: Any) -> str:
+    return _TYPING_MISTAKES.get(error["type"]) or str(error["msg"]).removeprefix("Value error, ")
 
 
 def _place_domain_error(state: EntryState, exc: DomainError) -> None:

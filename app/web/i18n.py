@@ -101,6 +101,13 @@ ENGLISH: Final[dict[str, str]] = {
     "Rapprochement": "Reconciliation",
     "Aucune commande": "No order",
     "Commandes suivantes": "Next orders",
+    "un nombre, comme 3 ou 2,5": "a number, like 3 or 2.5",
+    "une quantité de plus que 0": "a quantity of more than 0",
+    "une quantité de 0 ou plus": "a quantity of 0 or more",
+    "nombre trop grand": "number too large",
+    "trop de décimales": "too many decimals",
+    "obligatoire": "required",
+    "trop long": "too long",
     "ERP indisponible : les commandes sont saisies dans Carnet et reprises à son retour.": (
         "ERP unavailable: orders are captured in Carnet and replayed when it is back."
     ),
@@ -124,7 +131,8 @@ ENGLISH: Final[dict[str, str]] = {
     "Exécutions": "Runs",
     "Montants saisis par jour": "Amounts captured per day",
     "Sans suite": "Not shipped",
-    "Livrée le": "Delivered on",
+    "Partie le": "Left on",
+    "Commande passée chez": "Order placed with",
     "Votre commande": "Your order",
     "Seraient envoyés": "Would be sent",
     "Attendent une personne": "Waiting for a person",

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.api import ReadSession
+from app.config import get_settings
 from app.errors import TooManyRequests
 from app.tracking.service import status_for_token
 from app.web.pages import render
@@ -59,6 +60,12 @@ status_rate = RateLimit(PER_MINUTE)
 def order_status(request: Request, token: str, session: ReadSession) -> HTMLResponse:
     status_rate.check(request.client.host if request.client else "?")
     view = status_for_token(session, token)
-    response = render(request, "status.html", actor=None, view=view)
+    settings = get_settings()
+    seller = {
+        "name": settings.seller_name,
+        "postal_code": settings.seller_postal_code,
+        "city": settings.seller_city,
+    }
+    response = render(request, "status.html", actor=None, view=view, seller=seller)
     response.headers.update(PRIVATE_HEADERS)
     return response

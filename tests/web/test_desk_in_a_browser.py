@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 
 from app.auth.models import User
 from app.auth.service import Actor, issue_token
+from app.config import get_settings
 from app.db import session_scope
 from app.delivery.models import DeliveryNote
 from app.fulfilment.service import ship_order
@@ -324,6 +325,8 @@ def test_a_customer_sees_a_backordered_line_on_the_status_page(desk: Desk, brows
     expect(row).to_contain_text(desk.scarce)
     expect(row.locator("td").nth(2)).to_have_text("2")
     expect(row.locator("td").nth(3)).to_have_text("3")
+    expect(row.locator("td").nth(5)).to_contain_text("Partie le")  # it left; nobody knows it arrived
+    expect(customer.locator("body")).to_contain_text(f"Commande passée chez {get_settings().seller_name}")
     expect(customer.locator("body")).not_to_contain_text("Librairie du Parc")
     screenshot(desk, customer, "customer-status")
     assert customer.request.get(f"{desk.base}/status/not-a-real-token").status == 404

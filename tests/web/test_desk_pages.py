@@ -187,6 +187,9 @@ def test_a_refused_line_keeps_what_was_typed_and_says_why_beside_it(
     page = client.post("/orders/new", data=form)
     assert page.status_code == 422
     assert 'id="quantity-1-error"' in page.text and 'value="-4"' in page.text
+    assert "une quantité de plus que 0" in page.text  # said as the desk speaks, not pydantic's English
+    typo = client.post("/orders/new", data={**form, "quantity": ["2", "abc"]})
+    assert re.search(r'id="quantity-1-error" role="alert">un nombre, comme 3 ou 2,5<', typo.text)
     assert session.execute(select(SaleOrder)).first() is None
 
 
