@@ -129,8 +129,11 @@ class TestRuns:
         login = {"username": user.username, "password": PASSWORD, "csrf_token": token}
         assert api.post("/login", data=login, follow_redirects=False).status_code == 303
         page = api.get("/finance").text
-        assert page.count("siren-warning") == len(expected)
-        assert all(code in page for code in expected) and with_siren not in page.split("siren-warning", 1)[1]
+        assert page.count('class="warning siren-warning"') == len(expected)
+        # One line however many customers, the list folded under it.
+        assert f"<summary class=\"warning\">{len(expected)} client(s) sans SIREN" in page
+        listed = page.split("siren-warnings", 1)[1]
+        assert all(code in listed for code in expected) and with_siren not in listed
 
     def test_a_second_run_is_refused_while_one_is_running(
         self, api: TestClient, fresh_engine: Engine
