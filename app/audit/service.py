@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.audit import chain
@@ -146,7 +146,14 @@ def list_records(
     if filters.subject:
         query = query.where(AuditRecord.subject_kind == filters.subject)
     if filters.ref:
-        query = query.where(AuditRecord.subject_ref == filters.ref)
+        # An order's number also finds what was done under its own number that names it (shipments,
+        # voids, order responses): an auditor follows the order, not the record's subject.
+        query = query.where(
+            or_(
+                AuditRecord.subject_ref == filters.ref,
+                AuditRecord.details["order"].as_string() == filters.ref,
+            )
+        )
     if filters.from_date is not None:
         query = query.where(AuditRecord.recorded_at >= _start_of(filters.from_date))
     if filters.to_date is not None:

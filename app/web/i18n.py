@@ -136,8 +136,9 @@ ENGLISH: Final[dict[str, str]] = {
     "Votre commande": "Your order",
     "Seraient envoyés": "Would be sent",
     "Attendent une personne": "Waiting for a person",
-    "client(s) sans SIREN (obligatoire sur une facture B2B française)": "customer(s) without SIREN (mandatory "
-    "on a French B2B invoice)",
+    "client(s) sans SIREN (obligatoire sur une facture B2B française)": (
+        "customer(s) without SIREN (mandatory on a French B2B invoice)"
+    ),
     "facture(s) ou avoir(s)": "invoice(s) or credit note(s)",
     "Impressions": "Prints",
     "Retours": "Returns",

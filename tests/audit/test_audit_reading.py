@@ -151,3 +151,32 @@ class TestApi:
         assert client.get("/api/v1/audit-records", headers=headers).status_code == 403
         assert client.get("/api/v1/audit-records/export", headers=headers).status_code == 403
         assert client.get("/api/v1/audit-records").status_code == 401
+
+
+def test_an_orders_number_finds_what_was_done_under_another_number_that_names_it(
+    client: TestClient, session: Session
+) -> None:
+    record(session, actor=RITA, action=Action.ORDER_CAPTURED, subject="order", ref="CMD-900")
+    record(
+        session,
+        actor=ADA,
+        action=Action.DELIVERY_NOTE_ISSUED,
+        subject="delivery_note",
+        ref="BL-77",
+        details={"order": "CMD-900", "lines": [["P1", 2]]},
+    )
+    record(
+        session,
+        actor=ADA,
+        action=Action.DELIVERY_NOTE_ISSUED,
+        subject="delivery_note",
+        ref="BL-78",
+        details={"order": "CMD-901"},
+    )
+    session.commit()
+    admin = auth_headers(session, role="admin")
+    found = client.get("/api/v1/audit-records", params={"ref": "CMD-900"}, headers=admin).json()["items"]
+    assert [(item["subject_ref"], item["action"]) for item in found] == [
+        ("BL-77", "delivery_note.issued"),
+        ("CMD-900", "order.captured"),
+    ]
