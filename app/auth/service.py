@@ -373,3 +373,15 @@ def _keep_an_admin(session: Session, user: User) -> None:
     ).scalar_one()
     if not others:
         raise Conflict(f"{user.username} is the last active admin: make another admin first")
+
+
+def caller_name(session: Session, caller_key: str) -> str:
+    """Who a caller key (`user:12`, `partner:3`) names, as people know them: a username, a partner's
+    name; the key itself when it names nobody any more (or the command line)."""
+    kind, _, ident = caller_key.partition(":")
+    if ident.isascii() and ident.isdigit() and len(ident) <= 18:
+        if kind == "user" and (user := session.get(User, int(ident))) is not None:
+            return user.username
+        if kind == "partner" and (partner := session.get(Partner, int(ident))) is not None:
+            return partner.name
+    return caller_key

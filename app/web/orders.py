@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 
 from app.api import ReadSession, Writes
 from app.auth.models import Role
-from app.auth.service import Actor
+from app.auth.service import Actor, caller_name
 from app.catalog.repository import find_products
 from app.delivery.repository import notes_of_order
 from app.edi import review as edi_review
@@ -95,6 +95,7 @@ def _order_page(
         actor=actor,
         top=banner(session),
         order=shown,
+        captured_by=caller_name(session, shown.captured_by),
         notes=notes_of_order(session, order.id),
         status_url=str(request.base_url).rstrip("/") + f"/status/{token}" if token else None,
         captured=captured,

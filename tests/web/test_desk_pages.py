@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.auth.models import User
 from app.catalog.models import Customer, Product
 from app.delivery.models import DeliveryNote
 from app.orders.models import SaleOrder, SaleOrderLine, UnresolvedOrderLine
@@ -142,6 +143,9 @@ def test_an_order_keyed_without_javascript_is_recorded_once_with_its_status_link
     assert orders.count(number) == 1 and len(orders) == 1
     detail = client.get(first.headers["location"])
     assert number in detail.text and "/status/" in detail.text
+    keyed_by = session.execute(select(SaleOrder.captured_by)).scalar_one()
+    username = session.get(User, int(keyed_by.removeprefix("user:"))).username
+    assert f"· {username}</p>" in detail.text  # who keyed it, by name
 
 
 def test_the_order_form_preselects_the_default_address_and_asks_when_there_is_none(
