@@ -42,6 +42,10 @@ class DeliveryNote(Base):
     vat_total: Mapped[Decimal] = mapped_column(Money())
     gross_total: Mapped[Decimal] = mapped_column(Money())
     vat_breakdown: Mapped[list[Any]] = mapped_column(JSON)
+    # The order's lines that did not ship with this note and were still to come when it was issued
+    # (line_no, product_code, gtin, description, ordered, shipped before, to come; quantities as text):
+    # the customer reads on the paper what else waits. None on notes issued before it was kept.
+    lines_to_come: Mapped[list[Any] | None] = mapped_column(JSON)
     # Given by the warehouse when shipping; a note without them leaves room to write them by hand.
     parcel_count: Mapped[int | None] = mapped_column(Integer)
     carrier: Mapped[str | None] = mapped_column(String(100))

@@ -81,6 +81,7 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "vat": "TVA",
         "total_gross": "Total TTC",
         "invoice_to_follow": "Facture à suivre",
+        "to_come": "Restent à livrer (lignes de la commande non expédiées avec ce bon)",
         "parcels": "Colis",
         "carrier": "Transporteur",
         "tracking_number": "N° de suivi",
@@ -128,6 +129,7 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "vat": "VAT",
         "total_gross": "Total incl. VAT",
         "invoice_to_follow": "Invoice to follow",
+        "to_come": "Still to deliver (lines of the order not shipped with this note)",
         "parcels": "Parcels",
         "carrier": "Carrier",
         "tracking_number": "Tracking no.",
@@ -211,6 +213,8 @@ class DeliveryNoteView:
     shipping_address: AddressView
     lines: tuple[DeliveryNoteLineView, ...]
     customer_reference: str | None = None
+    # The order's other lines, still to come when the note was issued (nothing of them ships now).
+    lines_to_come: tuple[DeliveryNoteLineView, ...] = ()
     show_prices: bool = False
     totals: Totals | None = None
     parcel_count: int | None = None

@@ -169,6 +169,7 @@ def delivery_note_view(
         customer=_customer_view(note.customer, home),
         shipping_address=_address_view(note.shipping_address, home),
         lines=tuple(_line_view(line, note.customer_discount_percent, show) for line in note.lines),
+        lines_to_come=tuple(_line_to_come(*line) for line in note.lines_to_come or ()),
         show_prices=show,
         totals=totals if show else None,
         parcel_count=note.parcel_count,
@@ -208,6 +209,21 @@ def _line_view(line: DeliveryNoteLine, customer_discount: Decimal, show_prices: 
         shipped_quantity=line.quantity,
         backordered_quantity=line.backordered_quantity,
         prices=prices,
+    )
+
+
+def _line_to_come(
+    line_no: int, code: str, gtin: str | None, name: str, ordered: str, shipped: str, to_come: str
+) -> DeliveryNoteLineView:
+    return DeliveryNoteLineView(
+        line_no=line_no,
+        product_code=code,
+        gtin=gtin,
+        name=name,
+        ordered_quantity=Decimal(ordered),
+        previously_shipped_quantity=Decimal(shipped),
+        shipped_quantity=Decimal(0),
+        backordered_quantity=Decimal(to_come),
     )
 
 

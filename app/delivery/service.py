@@ -150,6 +150,12 @@ def issue_delivery_note(
         vat_breakdown=breakdown_json(totals),
         print_count=0,
         lines=note_lines,
+        lines_to_come=[
+            [line.line_no, line.product_code, line.gtin, line.description]
+            + [str(quantity) for quantity in (line.quantity, line.shipped_quantity, line.open_quantity)]
+            for line in order.lines
+            if not quantities.get(line.line_no) and line.open_quantity > 0
+        ],
     )
     session.add(note)
     session.flush()

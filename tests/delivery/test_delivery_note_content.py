@@ -221,6 +221,24 @@ class TestQuantitiesAcrossNotes:
             client, headers, second["number"]
         ).replace("\n", " ")
 
+    def test_the_lines_that_did_not_ship_are_on_the_note_as_still_to_come(
+        self, client: TestClient, session: Session
+    ) -> None:
+        customer = make_customer(session)
+        atlas = named_product(session, "Atlas", stock="100")
+        globe = named_product(session, "Globe", stock="0")
+        headers = auth_headers(session, role="warehouse")
+        number = order_of(session, customer, (atlas, 2), (globe, 3))
+        note = ship(client, headers, number)  # the globe is out of stock: the atlas leaves alone
+
+        assert [line["product_code"] for line in note["lines"]] == [atlas.code]
+        text = note_text(client, headers, note["number"])
+        to_come = text.split("Restent à livrer", 1)[1]
+        assert f"2 {globe.code} {globe.gtin} Globe 3 0 3" in to_come  # ordered 3, nothing now, 3 to come
+        assert atlas.code not in to_come
+        english = note_text(client, headers, note["number"], lang="en")
+        assert "Still to deliver" in english
+
 
 class TestWhatLeavesWithTheGoods:
     def test_parcels_carrier_tracking_signature_and_reserves_are_printed(

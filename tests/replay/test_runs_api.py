@@ -131,7 +131,7 @@ class TestRuns:
         page = api.get("/finance").text
         assert page.count('class="warning siren-warning"') == len(expected)
         # One line however many customers, the list folded under it.
-        assert f"<summary class=\"warning\">{len(expected)} client(s) sans SIREN" in page
+        assert f'<summary class="warning">{len(expected)} client(s) sans SIREN' in page
         listed = page.split("siren-warnings", 1)[1]
         assert all(code in listed for code in expected) and with_siren not in listed
 
