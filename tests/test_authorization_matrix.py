@@ -198,6 +198,8 @@ DESK: dict[str, frozenset[str]] = {
     "POST /warehouse/print": WAREHOUSE,
     "POST /warehouse/stock-count": WAREHOUSE,
     "GET /finance": FINANCE,
+    "GET /finance/documents": FINANCE,
+    "GET /finance/documents/{key}.pdf": FINANCE,
     "GET /finance/runs": FINANCE,
     "POST /finance/runs": FINANCE,
     "GET /finance/runs/{run_id}/report.pdf": FINANCE,

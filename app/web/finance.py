@@ -17,10 +17,14 @@ from app.api import ReadSession, RowId, Writes
 from app.auth.service import Actor
 from app.clock import utcnow
 from app.db import get_engine
-from app.errors import DomainError
-from app.invoicing.models import DocumentStatus
+from app.errors import DomainError, InvalidInput
+from app.invoice_pdf import service as invoice_pdf
+from app.invoice_pdf.rendering import render_invoice_pdf
+from app.invoicing import service as invoicing
+from app.invoicing.models import DocumentKind, DocumentStatus
 from app.invoicing.summary import amounts_by_day_and_rate, totals_by_kind_and_status
 from app.numbering import business_moment
+from app.pagination import decode_cursor
 from app.replay import report_formats, runs
 from app.replay import service as replay
 from app.replay.routes import Launcher, get_launcher
@@ -155,6 +159,7 @@ def waiting_items(session: Session, actor: Actor) -> list[ItemRead]:
 
 
 CHART_DAYS = 14
+DOCUMENTS_PAGE = 50
 SETTLED = (DocumentStatus.REPLAYED, DocumentStatus.VOID)
 
 
@@ -174,6 +179,58 @@ def console(request: Request, session: ReadSession, actor: Finance, error: str |
         waiting=waiting_items(session, actor),
         scope_labels=SCOPE_LABELS,
         error=error,
+    )
+
+
+@router.get("/finance/documents", response_class=HTMLResponse)
+def documents(
+    request: Request,
+    session: ReadSession,
+    actor: Finance,
+    kind: str = "",
+    status: str = "",
+    customer: str = "",
+    cursor: str | None = None,
+) -> HTMLResponse:
+    """Every deferred invoice and credit note, newest first, by kind, status and customer; each opens
+    as the customer would read it (a proforma until the ERP gives its number)."""
+    kinds, statuses = {k.value for k in DocumentKind}, {s.value for s in DocumentStatus}
+    chosen = {"kind": kind if kind in kinds else "", "status": status if status in statuses else ""}
+    try:
+        before_id = decode_cursor(cursor)
+    except InvalidInput:
+        before_id = None  # a link mangled by hand: the first page
+    page = invoicing.list_deferred_documents(
+        session,
+        actor=actor,
+        kind=chosen["kind"] or None,
+        status=chosen["status"] or None,
+        customer_code=customer.strip() or None,
+        before_id=before_id,
+        limit=DOCUMENTS_PAGE,
+    )
+    filters = {**chosen, "customer": customer.strip()}
+    following = urlencode({**filters, "cursor": page.next_cursor}) if page.next_cursor else None
+    return render(
+        request,
+        "finance_documents.html",
+        actor=actor,
+        top=banner(session),
+        page=page,
+        filters=filters,
+        kinds=sorted(kinds),
+        statuses=sorted(statuses),
+        following=following,
+    )
+
+
+@router.get("/finance/documents/{key}.pdf")
+def document_pdf(key: str, session: ReadSession, actor: Finance) -> Response:
+    view = invoice_pdf.deferred_document_view(session, key=key, actor=actor)
+    return Response(
+        render_invoice_pdf(view),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{view.number}.pdf"'},
     )
 
 

@@ -19,9 +19,9 @@ from app.catalog.models import Customer, Product
 from app.delivery.models import DeliveryNote
 from app.orders.models import SaleOrder, SaleOrderLine, UnresolvedOrderLine
 from app.tracking.models import OrderStatusLink
-from app.web import status, warehouse
+from app.web import finance, status, warehouse
 from tests.builders import PASSWORD, auth_headers, make_customer, make_product, make_user
-from tests.delivery.fulfilment import order_of
+from tests.delivery.fulfilment import order_of, ship
 from tests.edi.edi_builders import Line, ingest, make_hub, order_edifact
 from tests.email.mail import email
 
@@ -379,6 +379,41 @@ def test_the_warehouse_sees_every_order_to_ship_oldest_first_a_page_at_a_time(
     third = client.get(re.search(r'href="(/warehouse\?after=[^"]+)" id="to-ship-next"', second).group(1)).text
     assert listed(third) == numbers[4:] and 'id="to-ship-next"' not in third
     assert listed(client.get("/warehouse?after=garbage").text) == numbers[:2]
+
+
+def test_finance_lists_each_deferred_document_and_opens_it_as_the_customer_reads_it(
+    client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer, product = make_customer(session), make_product(session, stock="50")
+    warehouse = auth_headers(session, role="warehouse")
+    for quantity in (1, 2, 3):  # three deliveries, three deferred invoices
+        ship(client, warehouse, order_of(session, customer, (product, quantity)))
+    returned = client.post(
+        "/api/v1/returns",
+        json={"customer_code": customer.code, "lines": [{"product_code": product.code, "quantity": 1}]},
+        headers=auth_headers(session, role="rep"),
+    )
+    assert returned.status_code == 201, returned.text
+    credit_note = returned.json()["credit_note"]["reference"]
+    monkeypatch.setattr(finance, "DOCUMENTS_PAGE", 2)
+    sign_in(client, session, "finance")
+
+    def references(page: str) -> list[str]:
+        return re.findall(r'href="/finance/documents/([^"]+)\.pdf"', page)
+
+    first = client.get("/finance/documents").text
+    assert references(first)[0] == credit_note and len(references(first)) == 2  # newest first, a page
+    following = re.search(r'href="(/finance/documents\?[^"]+)" rel="next"', first)
+    assert following
+    second = client.get(following.group(1).replace("&amp;", "&")).text
+    assert len(references(second)) == 2 and credit_note not in references(second)
+    only_credit_notes = client.get("/finance/documents", params={"kind": "credit_note"}).text
+    assert references(only_credit_notes) == [credit_note]
+    pdf = client.get(f"/finance/documents/{credit_note}.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    client.cookies.clear()
+    sign_in(client, session, "rep")
+    assert client.get("/finance/documents").status_code == 403
 
 
 def test_the_api_documentation_loads_nothing_from_elsewhere_and_offers_to_authorize(
