@@ -17,7 +17,7 @@ from app.api import ReadSession, RowId, Writes
 from app.auth.service import Actor
 from app.clock import utcnow
 from app.db import get_engine
-from app.errors import DomainError, InvalidInput
+from app.errors import DomainError
 from app.invoice_pdf import service as invoice_pdf
 from app.invoice_pdf.rendering import render_invoice_pdf
 from app.invoicing import service as invoicing
@@ -196,17 +196,13 @@ def documents(
     as the customer would read it (a proforma until the ERP gives its number)."""
     kinds, statuses = {k.value for k in DocumentKind}, {s.value for s in DocumentStatus}
     chosen = {"kind": kind if kind in kinds else "", "status": status if status in statuses else ""}
-    try:
-        before_id = decode_cursor(cursor)
-    except InvalidInput:
-        before_id = None  # a link mangled by hand: the first page
     page = invoicing.list_deferred_documents(
         session,
         actor=actor,
         kind=chosen["kind"] or None,
         status=chosen["status"] or None,
         customer_code=customer.strip() or None,
-        before_id=before_id,
+        before_id=decode_cursor(cursor),
         limit=DOCUMENTS_PAGE,
     )
     filters = {**chosen, "customer": customer.strip()}

@@ -58,10 +58,7 @@ def warehouse(
     after: str | None = None,
 ) -> HTMLResponse:
     """`after`: the cursor of the page of orders to ship after the one shown (oldest first)."""
-    try:
-        after_id = decode_cursor(after)
-    except InvalidInput:
-        after_id = None  # a link mangled by hand: the first page
+    after_id = decode_cursor(after)
     to_ship = delivery.list_orders_to_ship(session, actor=actor, after_id=after_id, limit=TO_SHIP)
     today = business_moment(utcnow()).day
     return render(
