@@ -174,6 +174,7 @@ class TestRestore:
         older = current_revision(fresh_engine)
         assert older != head_revision()
         backup(fresh_engine, tmp_path / "older.backup")
+        assert tables_with_rows(fresh_engine) == []  # migrated, nothing captured: no --force needed
 
         restored = restore(fresh_engine, tmp_path / "older.backup")
 
