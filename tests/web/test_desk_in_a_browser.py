@@ -208,6 +208,25 @@ def test_a_title_search_suggests_as_the_rep_types(desk: Desk, browser: Browser) 
     expect(page.locator("tr.line").first).to_contain_text(chosen or "?")
 
 
+def test_a_title_word_then_tab_takes_the_suggestion_and_its_quantity_follows(
+    desk: Desk, browser: Browser
+) -> None:
+    page = signed_in(browser, desk, "rep")
+    pick_customer(page, desk.customer)
+    page.keyboard.type("article")
+    expect(page.locator("#item-options [role=option]").first).to_be_visible()
+    chosen = page.locator("#item-options [aria-selected=true]").get_attribute("data-value")
+    page.keyboard.press("Tab")
+    expect(page.locator("#item_quantity")).to_be_focused()
+    expect(page.locator("#item")).to_have_value(chosen or "?")
+    page.keyboard.press("Control+a")
+    page.keyboard.type("4")
+    page.keyboard.press("Enter")
+    expect(page.locator("tr.line")).to_have_count(1)
+    expect(page.locator("tr.line").first).to_contain_text(chosen or "?")
+    expect(page.locator("#quantity-0")).to_have_value("4")
+
+
 def test_a_form_error_stays_next_to_its_field_and_keeps_what_was_typed(desk: Desk, browser: Browser) -> None:
     page = signed_in(browser, desk, "rep")
     pick_customer(page, desk.customer)

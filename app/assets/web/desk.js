@@ -1,5 +1,6 @@
 // The desk's keyboard: comboboxes (WAI-ARIA pattern: focus stays in the field, the highlighted option is
-// aria-activedescendant, Enter takes it), focus where the server says after each swap, Ctrl+Enter saves.
+// aria-activedescendant, Enter takes it, and Tab in a field marked data-tab="take"), focus where the server
+// says after each swap, Ctrl+Enter saves.
 // Every form works without this file; it only saves keystrokes.
 (function () {
   "use strict";
@@ -34,6 +35,16 @@
     input.removeAttribute("aria-activedescendant");
   }
 
+  // Take the highlighted option only if the list answers what is typed now: a scanner's Enter can come
+  // before the lookup, and the server resolves the typed code or GTIN itself.
+  function take(input, all) {
+    var index = current(input);
+    var list = document.getElementById(input.dataset.combobox);
+    if (index >= 0 && list && list.dataset.query === input.value) {
+      input.value = all[index].dataset.value;
+    }
+  }
+
   // A click (not requestSubmit) so that htmx, which remembers the last button clicked, sends its value.
   function submit(form, action) {
     var button = form.querySelector('button[name="action"][value="' + action + '"]');
@@ -60,14 +71,13 @@
       highlight(target, (current(target) + step + all.length) % all.length);
     } else if (event.key === "Escape") {
       close(target);
+    } else if (event.key === "Tab" && !event.shiftKey && target.dataset.tab === "take") {
+      // Tab takes the highlighted option too, and the cursor goes on to the quantity as usual: a title
+      // found by a word, then its quantity, then Enter adds the line.
+      take(target, all);
+      close(target);
     } else if (event.key === "Enter" && form) {
-      // Take the highlighted option only if the list answers what is typed now: a scanner's Enter can
-      // come before the lookup, and the server resolves the typed code or GTIN itself.
-      var index = current(target);
-      var list = document.getElementById(target.dataset.combobox);
-      if (index >= 0 && list && list.dataset.query === target.value) {
-        target.value = all[index].dataset.value;
-      }
+      take(target, all);
       event.preventDefault();
       close(target);
       submit(form, "refresh");
