@@ -119,6 +119,7 @@ ENGLISH: Final[dict[str, str]] = {
         "ERP back: the documents captured during the incident are being replayed."
     ),
     "Rien n'a été expédié": "Nothing was shipped",
+    "voir le message à côté de chaque champ en cause.": "see the message beside each field concerned.",
     "En stock": "In stock",
     "Les plus anciennes": "The oldest",
     "Aucun document": "No document",
