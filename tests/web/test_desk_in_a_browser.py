@@ -32,7 +32,10 @@ from tests.email.mail import email
 from tests.workload import Server, database_url
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Where the pages are photographed: the README's pictures when asked
+# (`CARNET_SCREENSHOTS=docs/screenshots ./scripts/test tests/web/test_desk_in_a_browser.py`), else a
+# temporary folder, so that a test run leaves the checkout as it found it.
+SCREENSHOTS = os.environ.get("CARNET_SCREENSHOTS")
 XSS_NAME = "<script>alert(1)</script>"
 REP = Actor("user", 0, "rep", "rep")
 WAREHOUSE = Actor("user", 0, "warehouse", "warehouse")
@@ -56,6 +59,7 @@ class Desk:
     products: list[str]
     gtins: list[str]
     scarce: str  # 2 in stock
+    screenshots: Path
 
     @property
     def base(self) -> str:
@@ -87,6 +91,7 @@ def desk(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             products=[p.code for p in products],
             gtins=[p.gtin or "" for p in products],
             scarce=scarce.code,
+            screenshots=Path(SCREENSHOTS) if SCREENSHOTS else tmp_path_factory.mktemp("screenshots"),
         )
     desk.server.start()
     try:
@@ -131,8 +136,8 @@ def signed_in(browser: Browser, desk: Desk, role: str) -> Page:
 
 def screenshot(desk: Desk, page: Page, name: str) -> None:
     if desk.kind == "sqlite":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        desk.screenshots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(desk.screenshots / f"{name}.png"), full_page=True)
 
 
 def pick_customer(page: Page, code: str) -> None:
