@@ -226,24 +226,16 @@ class Worker:
                 room = config.batch_size - len(rows)
                 if room <= 0:
                     break
-                if kind in config.series:
-                    ids = repository.next_in_series(
-                        session,
-                        kind=kind,
-                        until=config.until,
-                        now=now,
-                        limit=room,
-                        skip_locked=config.skip_locked,
-                    )
-                else:
-                    ids = repository.claimable_ids(
-                        session,
-                        kind=kind,
-                        until=config.until,
-                        now=now,
-                        limit=room,
-                        skip_locked=config.skip_locked,
-                    )
+                # A numbered series goes to the ERP in order, the rest as it is ready.
+                claimable = repository.next_in_series if kind in config.series else repository.claimable_ids
+                ids = claimable(
+                    session,
+                    kind=kind,
+                    until=config.until,
+                    now=now,
+                    limit=room,
+                    skip_locked=config.skip_locked,
+                )
                 if ids:
                     rows.extend(
                         repository.mark_claimed(

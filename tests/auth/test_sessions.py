@@ -2,7 +2,6 @@
 who signed out, is refused at its very next request, on the API and at the desk alike."""
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 import jwt
@@ -16,7 +15,7 @@ from app.auth.models import User
 from app.cli import main
 from app.clock import utcnow
 from app.config import get_settings
-from app.db import get_engine, session_scope
+from app.db import session_scope
 from app.edi.partners import create_partner
 from app.errors import Conflict
 from tests.builders import PASSWORD, make_customer, make_product, make_user
@@ -232,17 +231,6 @@ class TestDeskSessions:
 
 
 class TestCommandLine:
-    @pytest.fixture
-    def cli_engine(self, fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-        monkeypatch.setenv("CARNET_DATABASE_URL", fresh_engine.url.render_as_string(hide_password=False))
-        get_settings.cache_clear()
-        get_engine.cache_clear()
-        yield fresh_engine
-        if get_engine.cache_info().currsize:
-            get_engine().dispose()
-        get_engine.cache_clear()
-        get_settings.cache_clear()
-
     def test_carnet_users_commands_end_the_sessions(
         self, cli_engine: Engine, capsys: pytest.CaptureFixture[str]
     ) -> None:
