@@ -13,6 +13,7 @@ from app.clock import utcnow
 from app.errors import InvalidInput, NotFound, NotPermitted
 from app.incidents import repository as incidents
 from app.money import ZERO
+from app.numbering import business_moment
 from app.suppliers import repository
 from app.suppliers.schemas import Quantities, SupplierReport, TitleFigures
 
@@ -53,7 +54,7 @@ def report_period(
         return Period(incident.started_at, incident.ended_at or utcnow(), incident.id)
     if from_date is None:
         raise InvalidInput("give the period's first day (from) or an incident", loc=("query", "from"))
-    last = to_date or utcnow().date()
+    last = to_date or business_moment().local.date()
     if last < from_date:
         raise InvalidInput("the period ends before it starts", loc=("query", "to"))
     start = aware(datetime.combine(from_date, time()))

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from app.api import ReadSession
 from app.auth.models import Role
 from app.auth.service import Actor
-from app.clock import utcnow
 from app.config import get_settings
 from app.errors import InvalidInput
 from app.incidents import repository as incidents
+from app.numbering import business_moment
 from app.suppliers import report_formats, service
 from app.suppliers.schemas import SupplierReport
 from app.templating import format_moment
@@ -49,7 +49,7 @@ def _report(
         if latest is not None:
             incident_id = latest.id
         else:
-            from_date = utcnow().date() - timedelta(days=DEFAULT_DAYS)
+            from_date = business_moment().local.date() - timedelta(days=DEFAULT_DAYS)
     period = service.report_period(session, from_date=from_date, to_date=to_date, incident_id=incident_id)
     return service.supplier_report(session, supplier_code=code, period=period, actor=actor)
 

@@ -3,7 +3,7 @@ publisher's report adds up with Carnet's orders, delivery notes and returns, and
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,8 +12,10 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
+from app import numbering
 from app.clock import utcnow
 from app.suppliers.report_formats import FrenchExcel, french_number
+from app.suppliers.service import report_period
 from tests.builders import auth_headers, make_customer, make_product
 
 GALLIMARD = ("GALL", "Gallimard")
@@ -242,3 +244,15 @@ class TestAccess:
         assert report(client, admin, "GALL", 999_999).status_code == 404
         answer = client.get("/api/v1/suppliers/GALL/report", headers=admin)
         assert answer.status_code == 422 and answer.json()["errors"][0]["loc"] == ["query", "from"]
+
+
+def test_a_period_ends_today_on_the_business_clock_not_utc(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 23:30 UTC in December it is already 00:30 tomorrow in Paris: an order captured then falls
+    in a report that runs "until today"."""
+    late_evening = datetime(2026, 12, 7, 23, 30, tzinfo=UTC)
+    monkeypatch.setattr(numbering, "utcnow", lambda: late_evening)
+    period = report_period(session, from_date=date(2026, 12, 1), to_date=None, incident_id=None)
+    assert period.start <= late_evening < period.end
+    assert period.end == datetime(2026, 12, 8, 23, 0, tzinfo=UTC)
