@@ -5,7 +5,7 @@ from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, insert, select
+from sqlalchemy import Row, Table, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import Partner, PartnerCustomer
@@ -228,6 +228,9 @@ def list_interchanges(
             t.size,
             t.order_numbers,
             t.duplicate_of_id,
+            t.sender_id,
+            t.errors,
+            t.warnings,
             Partner.name.label("partner_name"),
         )
         .join(Partner, Partner.id == t.partner_id)
@@ -241,6 +244,12 @@ def list_interchanges(
     if before_id is not None:
         query = query.where(t.id < before_id)
     return session.execute(query).all()
+
+
+def count_interchanges_by_status(session: Session) -> dict[str, int]:
+    t = _interchange.c
+    query = select(t.status, func.count()).group_by(t.status)
+    return {status: count for status, count in session.execute(query).tuples()}
 
 
 def pending_interchange_ids(session: Session) -> Sequence[int]:

@@ -158,6 +158,10 @@ class InterchangeSummary(BaseModel):
     orders: list[str]
     duplicate_of: int | None
     url: str
+    sender_id: str | None = None
+    error_count: int = 0
+    warning_count: int = 0
+    first_error: str | None = None  # what a person reads first in a list of refused files
 
 
 class PartyMappingIn(BaseModel):

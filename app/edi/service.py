@@ -113,10 +113,20 @@ def list_interchanges(
             orders=row.order_numbers,
             duplicate_of=row.duplicate_of_id,
             url=f"{API_BASE}/{row.id}",
+            sender_id=row.sender_id,
+            error_count=len(row.errors),
+            warning_count=len(row.warnings),
+            first_error=row.errors[0]["msg"] if row.errors else None,
         )
         for row in rows[:limit]
     ]
     return Page(items=items, next_cursor=encode_cursor(rows[limit - 1].id) if len(rows) > limit else None)
+
+
+def count_interchanges(session: Session, *, actor: Actor) -> dict[str, int]:
+    """How many interchanges are in each status, for people who read them all."""
+    actor.require(*READER_ROLES)
+    return repository.count_interchanges_by_status(session)
 
 
 def list_outbox(

@@ -36,6 +36,7 @@ NAVIGATION = (
     NavItem("/orders/new", "Saisie de commande", (Role.REP,)),
     NavItem("/orders", "Commandes", (Role.REP, Role.WAREHOUSE, Role.FINANCE)),
     NavItem("/inbox", "Emails", (Role.REP,)),
+    NavItem("/edi", "EDI", (Role.REP,)),
     NavItem("/returns/new", "Retours", (Role.REP,)),
     NavItem("/warehouse", "Entrepôt", (Role.WAREHOUSE,)),
     NavItem("/finance", "Finance", (Role.FINANCE,)),

@@ -137,7 +137,9 @@ class TestDesk:
         assert [row[0] for row in rows] == ["Code", titles["novel"], "Total"]
         assert rows[1][5] == "3"  # ordered
 
-    @pytest.mark.parametrize("page", ["/orders", "/orders/new", "/warehouse", "/finance", "/admin", "/inbox"])
+    @pytest.mark.parametrize(
+        "page", ["/orders", "/orders/new", "/warehouse", "/finance", "/admin", "/inbox", "/edi"]
+    )
     def test_other_desk_pages_are_refused_to_a_supplier(
         self, client: TestClient, session: Session, page: str
     ) -> None:

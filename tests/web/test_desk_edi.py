@@ -1,0 +1,116 @@
+"""At the desk, what EDI partners sent: reps see every file with its outcome and, for a refused one,
+why and where; an admin downloads the file as received; the documents sent back download too."""
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.builders import auth_headers, make_product
+from tests.edi.edi_builders import Hub, Line, make_hub, order_edifact
+from tests.web.test_desk_pages import sign_in
+
+URL = "/api/v1/edi/interchanges"
+
+
+def post(client: TestClient, hub: Hub, data: bytes) -> dict[str, object]:
+    answer = client.post(
+        URL, content=data, headers={"X-API-Key": hub.key, "Content-Type": "application/EDIFACT"}
+    )
+    assert answer.status_code == 201, answer.text
+    body: dict[str, object] = answer.json()
+    return body
+
+
+@pytest.fixture
+def sent(client: TestClient, session: Session) -> dict[str, object]:
+    """A partner's good file (one order) and a file from a shop nobody mapped (refused as a whole)."""
+    hub = make_hub(session, others=1)  # a buyer nobody mapped cannot be guessed among two
+    product = make_product(session)
+    assert product.gtin
+    good = post(client, hub, order_edifact([Line(product.gtin, 2)], po_number="PO-GOOD", control_ref="7001"))
+    refused = post(
+        client,
+        hub,
+        order_edifact(
+            [Line(product.gtin, 1)],
+            po_number="PO-NEW",
+            control_ref="7002",
+            buyer="5412345000099",
+            sender="5412345000099",
+        ),
+    )
+    assert (good["status"], refused["status"]) == ("accepted", "rejected")
+    return {"good": good, "refused": refused, "partner": hub.partner.name}
+
+
+def rows(page: str) -> list[str]:
+    table = page.split('id="interchanges"', 1)[1].split("</table>", 1)[0]
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in table.split("<tr>")[2:]]
+
+
+def test_a_rep_sees_every_file_a_partner_sent_and_why_one_was_refused(
+    client: TestClient, session: Session, sent: dict[str, object]
+) -> None:
+    sign_in(client, session, "rep")
+    page = client.get("/edi")
+    assert page.status_code == 200
+    refused, good = rows(page.text)
+    [order] = sent["good"]["orders"]  # type: ignore[index]
+    assert "refusé" in refused and "buyer 5412345000099 is unknown" in refused
+    assert "accepté" in good and order in good and str(sent["partner"]) in good
+    assert "refusé (1)" in page.text and "accepté (1)" in page.text
+
+    only_refused = rows(client.get("/edi", params={"status": "rejected"}).text)
+    assert len(only_refused) == 1 and "PO-NEW" not in only_refused[0]
+
+    detail = client.get(f"/edi/{sent['refused']['id']}").text  # type: ignore[index]
+    errors = detail.split('id="errors"', 1)[1].split("</section>", 1)[0]
+    assert "message 1" in errors and "buyer 5412345000099 is unknown" in errors
+    assert "un administrateur l&#39;associe à un client" in errors
+    assert 'id="raw"' not in detail  # the raw bytes are for admins
+
+
+def test_the_documents_sent_back_and_the_file_as_received_download(
+    client: TestClient, session: Session, sent: dict[str, object]
+) -> None:
+    good_id = sent["good"]["id"]  # type: ignore[index]
+    sign_in(client, session, "rep")
+    detail = client.get(f"/edi/{good_id}").text
+    links = re.findall(rf'href="(/edi/{good_id}/acknowledgments/\d+)"', detail)
+    assert links, "the CONTRL and the order response are listed"
+    contrl = client.get(links[0])
+    assert contrl.status_code == 200 and contrl.content.startswith(b"UNA:+.? 'UNB+")
+    assert contrl.headers["content-disposition"].startswith("attachment;")
+    assert client.get(f"/edi/{good_id}/raw").status_code == 403
+
+    sign_in(client, session, "admin")
+    detail = client.get(f"/edi/{good_id}").text
+    assert 'id="raw"' in detail
+    raw = client.get(f"/edi/{good_id}/raw")
+    assert raw.status_code == 200 and b"PO-GOOD" in raw.content
+    assert raw.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("role", ["warehouse", "finance"])
+def test_people_who_do_not_answer_partners_do_not_read_their_files(
+    client: TestClient, session: Session, sent: dict[str, object], role: str
+) -> None:
+    sign_in(client, session, role)
+    assert client.get("/edi").status_code == 403
+    assert client.get(f"/edi/{sent['refused']['id']}").status_code == 403  # type: ignore[index]
+
+
+def test_an_unknown_interchange_is_not_found(client: TestClient, session: Session) -> None:
+    sign_in(client, session, "rep")
+    assert client.get("/edi/999999").status_code == 404
+
+
+def test_the_api_list_says_who_sent_a_refused_file_and_why(
+    client: TestClient, session: Session, sent: dict[str, object]
+) -> None:
+    listed = client.get(URL, params={"status": "rejected"}, headers=auth_headers(session)).json()["items"]
+    [refused] = listed
+    assert (refused["sender_id"], refused["error_count"], refused["warning_count"]) == ("5412345000099", 1, 0)
+    assert "buyer 5412345000099 is unknown" in refused["first_error"]
