@@ -129,6 +129,14 @@ def count_interchanges(session: Session, *, actor: Actor) -> dict[str, int]:
     return repository.count_interchanges_by_status(session)
 
 
+def interchange_of_order(session: Session, *, order_id: int, actor: Actor) -> int | None:
+    """The interchange an EDI order came in, for the people who read interchanges (else None)."""
+    if actor.kind != "user" or actor.role not in (*READER_ROLES, Role.ADMIN):
+        return None
+    edi_order = repository.get_edi_order(session, order_id)
+    return edi_order.interchange_id if edi_order is not None else None
+
+
 def list_outbox(
     session: Session, *, actor: Actor, partner_name: str | None, after_id: int | None, limit: int
 ) -> Page[OutboxItem]:

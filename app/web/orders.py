@@ -23,6 +23,7 @@ from app.auth.service import Actor, caller_name
 from app.catalog.repository import find_products
 from app.delivery.repository import notes_of_order
 from app.edi import review as edi_review
+from app.edi import service as edi_service
 from app.edi.schemas import LineCorrectionIn, LineMappingIn, LineRemovalIn
 from app.email.service import messages_of_order
 from app.errors import DomainError
@@ -100,6 +101,7 @@ def _order_page(
         status_url=str(request.base_url).rstrip("/") + f"/status/{token}" if token else None,
         captured=captured,
         emails=messages_of_order(session, order_id=order.id),
+        interchange=edi_service.interchange_of_order(session, order_id=order.id, actor=actor),
         may_change=actor.role in (Role.REP, Role.ADMIN),
         may_close=actor.role in (Role.REP, Role.WAREHOUSE, Role.ADMIN),
         reviews=reviews,

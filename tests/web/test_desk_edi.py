@@ -114,3 +114,15 @@ def test_the_api_list_says_who_sent_a_refused_file_and_why(
     [refused] = listed
     assert (refused["sender_id"], refused["error_count"], refused["warning_count"]) == ("5412345000099", 1, 0)
     assert "buyer 5412345000099 is unknown" in refused["first_error"]
+
+
+def test_an_edi_order_leads_a_rep_to_the_file_it_came_in(
+    client: TestClient, session: Session, sent: dict[str, object]
+) -> None:
+    [number] = sent["good"]["orders"]  # type: ignore[index]
+    link = f'href="/edi/{sent["good"]["id"]}"'  # type: ignore[index]
+    sign_in(client, session, "rep")
+    assert link in client.get(f"/orders/{number}").text
+    sign_in(client, session, "warehouse")  # reads the order, not the partner's files
+    page = client.get(f"/orders/{number}")
+    assert page.status_code == 200 and link not in page.text
