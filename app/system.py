@@ -6,7 +6,7 @@ until its replay completed, `normal` otherwise. Warnings are what finance must a
 the one line the web pages show above everything else.
 """
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
@@ -19,6 +19,7 @@ from app.catalog.repository import master_data_as_of
 from app.catalog.schemas import MoneyOut
 from app.clock import utcnow
 from app.config import get_settings
+from app.edi.repository import count_refused_interchanges
 from app.incidents.schemas import IncidentPublicRead, IncidentRead
 from app.incidents.service import Mode, current_mode, incident_public_read, incident_read
 from app.invoicing.repository import uninvoiced_deliveries
@@ -30,6 +31,9 @@ BANNERS = {
     Mode.DEGRADED: "ERP indisponible : les commandes sont saisies dans Carnet et reprises à son retour.",
     Mode.RECOVERING: "ERP de retour : reprise des documents saisis pendant l'incident en cours.",
 }
+
+
+REFUSED_FILES_WINDOW = timedelta(hours=24)  # how long a refused EDI file stays on reps' banner
 
 
 class SystemWarning(BaseModel):
@@ -146,6 +150,16 @@ def system_warnings(session: Session, *, now: datetime) -> list[SystemWarning]:
                     "VAT, wait for their recap invoice, due at the end of the month: replay before it",
                 )
             )
+    refused = count_refused_interchanges(session, since=now - REFUSED_FILES_WINDOW)
+    if refused:
+        warnings.append(
+            SystemWarning(
+                code="edi_files_refused",
+                count=refused,
+                detail=f"{refused} EDI file(s) refused in the last 24 hours: the partner was told, but "
+                "a person should look at why (unknown buyer, broken file)",
+            )
+        )
     return warnings
 
 

@@ -2,6 +2,7 @@
 in a handful of set-based queries, whatever the number of messages in it."""
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -250,6 +251,12 @@ def count_interchanges_by_status(session: Session) -> dict[str, int]:
     t = _interchange.c
     query = select(t.status, func.count()).group_by(t.status)
     return {status: count for status, count in session.execute(query).tuples()}
+
+
+def count_refused_interchanges(session: Session, *, since: datetime) -> int:
+    t = _interchange.c
+    query = select(func.count()).where(t.status == "rejected", t.received_at >= since)
+    return session.execute(query).scalar_one()
 
 
 def pending_interchange_ids(session: Session) -> Sequence[int]:

@@ -59,11 +59,13 @@ class Banner:
     warnings: tuple[SystemWarning, ...] = ()
 
     def for_viewer(self, actor: Actor | None) -> "Banner":
-        """Finance's warnings (what waits for the ERP, invoicing deadlines) are for finance and the
-        admins; everybody else reads the mode and the snapshot's date."""
-        if actor is not None and actor.role in (Role.FINANCE, Role.ADMIN):
-            return self
-        return replace(self, warnings=())
+        """Each warning for the people who act on it, and the admins: finance's (what waits for the
+        ERP, invoicing deadlines) for finance, refused EDI files for the reps. Everybody reads the
+        mode and the snapshot's date."""
+        if actor is None:
+            return replace(self, warnings=())
+        shown = tuple(w for w in self.warnings if allowed(actor, _AUDIENCE.get(w.code, (Role.FINANCE,))))
+        return replace(self, warnings=shown)
 
     def lines(self, lang: Lang) -> list[str]:
         """What the banner says, in the page's language: the mode, then each warning."""
@@ -72,8 +74,17 @@ class Banner:
         return said + [_warning_text(warning, lang) for warning in self.warnings]
 
 
+# Who reads a warning on the banner besides the admins (finance, unless named here).
+_AUDIENCE: dict[str, tuple[Role, ...]] = {"edi_files_refused": (Role.REP,)}
+
 # The system's warnings as the desk says them (the API's `detail` is English).
 _WARNINGS: dict[str, dict[Lang, str]] = {
+    "edi_files_refused": {
+        "fr": "{count} fichier(s) EDI refusé(s) depuis 24 h : le partenaire a reçu le refus, voyez "
+        "pourquoi dans EDI (acheteur inconnu, fichier cassé).",
+        "en": "{count} EDI file(s) refused in the last 24 hours: the partner was told, see why under EDI "
+        "(unknown buyer, broken file).",
+    },
     "replay_needs_a_person": {
         "fr": "{count} document(s) que la reprise ne peut pas passer dans l'ERP : à saisir à la main ou à "
         "annuler (Finance).",

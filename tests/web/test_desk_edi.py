@@ -2,11 +2,16 @@
 why and where; an admin downloads the file as received; the documents sent back download too."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app.clock import utcnow
+from app.edi.models import EdiInterchange
+from app.web.pages import forget_banner
 from tests.builders import auth_headers, make_product
 from tests.edi.edi_builders import Hub, Line, make_hub, order_edifact
 from tests.web.test_desk_pages import sign_in
@@ -126,3 +131,23 @@ def test_an_edi_order_leads_a_rep_to_the_file_it_came_in(
     sign_in(client, session, "warehouse")  # reads the order, not the partner's files
     page = client.get(f"/orders/{number}")
     assert page.status_code == 200 and link not in page.text
+
+
+def test_refused_files_of_the_last_day_are_on_the_reps_banner(
+    client: TestClient, session: Session, sent: dict[str, object]
+) -> None:
+    forget_banner()
+    warning = "1 fichier(s) EDI refusé(s) depuis 24 h"
+    sign_in(client, session, "rep")
+    assert warning in client.get("/orders").text
+    sign_in(client, session, "warehouse")  # not theirs to act on
+    assert warning not in client.get("/orders").text
+    system = client.get("/api/v1/system", headers=auth_headers(session, role="admin")).json()
+    assert [(w["code"], w["count"]) for w in system["warnings"]] == [("edi_files_refused", 1)]
+
+    yesterday = utcnow() - timedelta(hours=25)
+    session.execute(update(EdiInterchange).values(received_at=yesterday))
+    forget_banner()
+    sign_in(client, session, "rep")
+    assert "fichier(s) EDI refusé(s)" not in client.get("/orders").text
+    forget_banner()
