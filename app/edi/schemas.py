@@ -162,6 +162,7 @@ class InterchangeSummary(BaseModel):
     error_count: int = 0
     warning_count: int = 0
     first_error: str | None = None  # what a person reads first in a list of refused files
+    first_error_code: str | None = None
 
 
 class PartyMappingIn(BaseModel):

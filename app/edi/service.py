@@ -117,6 +117,7 @@ def list_interchanges(
             error_count=len(row.errors),
             warning_count=len(row.warnings),
             first_error=row.errors[0]["msg"] if row.errors else None,
+            first_error_code=row.errors[0]["code"] if row.errors else None,
         )
         for row in rows[:limit]
     ]

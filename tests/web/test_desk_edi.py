@@ -63,7 +63,8 @@ def test_a_rep_sees_every_file_a_partner_sent_and_why_one_was_refused(
     assert page.status_code == 200
     refused, good = rows(page.text)
     [order] = sent["good"]["orders"]  # type: ignore[index]
-    assert "refusé" in refused and "buyer 5412345000099 is unknown" in refused
+    assert "refusé" in refused and "acheteur inconnu" in refused
+    assert "buyer 5412345000099 is unknown" in refused
     assert "accepté" in good and order in good and str(sent["partner"]) in good
     assert "refusé (1)" in page.text and "accepté (1)" in page.text
 
@@ -119,6 +120,7 @@ def test_the_api_list_says_who_sent_a_refused_file_and_why(
     [refused] = listed
     assert (refused["sender_id"], refused["error_count"], refused["warning_count"]) == ("5412345000099", 1, 0)
     assert "buyer 5412345000099 is unknown" in refused["first_error"]
+    assert refused["first_error_code"] == "unknown_buyer"
 
 
 def test_an_edi_order_leads_a_rep_to_the_file_it_came_in(
