@@ -127,7 +127,7 @@ def print_delivery_notes(
             action=Action.DELIVERY_NOTE_PRINTED,
             subject="delivery_note",
             ref=note.number,
-            details={"copy": note.print_count},
+            details={"copy": note.print_count, "order": note.order.number},
         )
     session.flush()
     return views

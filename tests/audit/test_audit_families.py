@@ -239,6 +239,13 @@ class TestFulfilment:
             Seen(Action.DELIVERY_NOTE_PRINTED, "user", "wally", "delivery_note", note),
             Seen(Action.DELIVERY_NOTE_VOIDED, "user", "wally", "delivery_note", note),
         ]
+        admin = bearer(client, make_user(session, role="admin", username="ada"))
+        by_order = client.get("/api/v1/audit-records", params={"ref": number}, headers=admin).json()["items"]
+        assert {item["action"] for item in by_order} >= {
+            "delivery_note.issued",
+            "delivery_note.printed",
+            "delivery_note.voided",
+        }
 
     def test_a_return_is_recorded_with_its_credit_note(
         self, client: TestClient, session: Session, trail: Trail, rep_headers: dict[str, str]
