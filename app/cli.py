@@ -35,22 +35,17 @@ def _serve(args: argparse.Namespace) -> int:
 def _users_create(args: argparse.Namespace) -> int:
     from app.audit.service import command_line
     from app.auth.service import create_user
-    from app.errors import DomainError
 
     password = sys.stdin.readline().rstrip("\r\n")
-    try:
-        with session_scope() as session:
-            create_user(
-                session,
-                username=args.name,
-                password=password,
-                role=args.role,
-                supplier_code=args.supplier,
-                actor=command_line(),
-            )
-    except DomainError as exc:
-        print(f"error: {exc.detail}", file=sys.stderr)
-        return 2
+    with session_scope() as session:
+        create_user(
+            session,
+            username=args.name,
+            password=password,
+            role=args.role,
+            supplier_code=args.supplier,
+            actor=command_line(),
+        )
     print(f"user {args.name} created with role {args.role}")
     return 0
 
@@ -59,27 +54,20 @@ def _users_change(args: argparse.Namespace) -> int:
     """A change to a user that ends its sessions at once (role, deactivation, password, sign-out)."""
     from app.audit.service import COMMAND_LINE
     from app.auth import service
-    from app.errors import DomainError
 
     command: str = args.users_command
     password = sys.stdin.readline().rstrip("\r\n") if command == "set-password" else ""
-    try:
-        with session_scope() as session:
-            if command == "set-role":
-                service.change_role(session, username=args.name, role=args.role, supplier_code=args.supplier)
-            elif command in ("deactivate", "activate"):
-                service.set_active(session, username=args.name, active=command == "activate")
-            elif command == "set-password":
-                service.set_password(session, username=args.name, password=password)
-            else:
-                service.end_sessions(session, user_id=service.user_id(session, username=args.name))
-            details = {"role": args.role} if command == "set-role" else {}
-            service.record_user_change(
-                session, actor=COMMAND_LINE, username=args.name, change=command, **details
-            )
-    except DomainError as exc:
-        print(f"error: {exc.detail}", file=sys.stderr)
-        return 2
+    with session_scope() as session:
+        if command == "set-role":
+            service.change_role(session, username=args.name, role=args.role, supplier_code=args.supplier)
+        elif command in ("deactivate", "activate"):
+            service.set_active(session, username=args.name, active=command == "activate")
+        elif command == "set-password":
+            service.set_password(session, username=args.name, password=password)
+        else:
+            service.end_sessions(session, user_id=service.user_id(session, username=args.name))
+        details = {"role": args.role} if command == "set-role" else {}
+        service.record_user_change(session, actor=COMMAND_LINE, username=args.name, change=command, **details)
     print(f"user {args.name}: {command} done; its sessions have ended")
     return 0
 
@@ -153,7 +141,6 @@ def _count(text: str) -> int:
 
 def _demo_data(args: argparse.Namespace) -> int:
     from app.demo import DEMO_LOGINS, database_has_customers, generate_demo_data
-    from app.errors import DomainError
 
     environment = get_settings().environment
     if environment != "development":
@@ -163,20 +150,16 @@ def _demo_data(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        with session_scope() as session:
-            if args.if_empty and database_has_customers(session):
-                print("the database already has customers: no demo data loaded")
-            else:
-                sizes = {name: getattr(args, name) for name in ("customers", "products", "orders", "seed")}
-                summary = generate_demo_data(session, **{k: v for k, v in sizes.items() if v is not None})
-                print(
-                    f"demo data: {summary.customers} customers, {summary.products} products, "
-                    f"{summary.orders} orders"
-                )
-    except DomainError as exc:
-        print(f"error: {exc.detail}", file=sys.stderr)
-        return 2
+    with session_scope() as session:
+        if args.if_empty and database_has_customers(session):
+            print("the database already has customers: no demo data loaded")
+        else:
+            sizes = {name: getattr(args, name) for name in ("customers", "products", "orders", "seed")}
+            summary = generate_demo_data(session, **{k: v for k, v in sizes.items() if v is not None})
+            print(
+                f"demo data: {summary.customers} customers, {summary.products} products, "
+                f"{summary.orders} orders"
+            )
     print("demo logins (username / password):")
     for username, password in DEMO_LOGINS.items():
         print(f"  {username:<10} {password}")
@@ -192,16 +175,11 @@ def _demo_data(args: argparse.Namespace) -> int:
 def _partners_create(args: argparse.Namespace) -> int:
     from app.audit.service import command_line
     from app.edi.partners import create_partner
-    from app.errors import DomainError
 
-    try:
-        with session_scope() as session:
-            partner, api_key = create_partner(
-                session, name=args.name, customer_codes=args.customer, actor=command_line()
-            )
-    except DomainError as exc:
-        print(f"error: {exc.detail}", file=sys.stderr)
-        return 2
+    with session_scope() as session:
+        partner, api_key = create_partner(
+            session, name=args.name, customer_codes=args.customer, actor=command_line()
+        )
     print(f"partner {partner.name} created for {len(args.customer)} customer(s)")
     print(f"API key (shown once, send it as X-API-Key): {api_key}")
     return 0
@@ -216,7 +194,6 @@ def _cli_admin() -> "Actor":
 def _partners_map_party(args: argparse.Namespace) -> int:
     from app.edi.schemas import PartyMappingIn
     from app.edi.service import map_party
-    from app.errors import DomainError
 
     try:
         mapping = PartyMappingIn(
@@ -224,9 +201,6 @@ def _partners_map_party(args: argparse.Namespace) -> int:
         )
         with session_scope() as session:
             _, created = map_party(session, partner_name=args.partner, mapping=mapping, actor=_cli_admin())
-    except DomainError as exc:
-        print(f"error: {exc.detail}", file=sys.stderr)
-        return 2
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -238,15 +212,11 @@ def _partners_map_party(args: argparse.Namespace) -> int:
 def _partners_map_item(args: argparse.Namespace) -> int:
     from app.edi.schemas import ItemMappingIn
     from app.edi.service import map_item
-    from app.errors import DomainError
 
     try:
         mapping = ItemMappingIn(item_id=args.item_id, product_code=args.product)
         with session_scope() as session:
             _, created = map_item(session, partner_name=args.partner, mapping=mapping, actor=_cli_admin())
-    except DomainError as exc:
-        print(f"error: {exc.detail}", file=sys.stderr)
-        return 2
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -526,6 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from pydantic import ValidationError
 
+    from app.errors import DomainError
+
     args = build_parser().parse_args(argv)
     try:
         get_settings()
@@ -534,7 +506,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         return 2
     handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except DomainError as exc:  # refused by the domain: say why and where, without a traceback
+        print(f"error: {exc.detail}", file=sys.stderr)
+        for problem in exc.errors:
+            if problem.msg != exc.detail:
+                print(f"  {'.'.join(str(part) for part in problem.loc)}: {problem.msg}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

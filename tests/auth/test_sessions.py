@@ -1,6 +1,7 @@
 """Tokens and desk sessions follow the user as it stands: a deleted, deactivated or changed user, or one
 who signed out, is refused at its very next request, on the API and at the desk alike."""
 
+import io
 import re
 from datetime import timedelta
 
@@ -246,3 +247,13 @@ class TestCommandLine:
             stored = session.get(User, user.id)
             assert stored is not None
             assert (stored.role, stored.active, stored.session_version) == ("warehouse", False, before + 3)
+
+
+def test_a_refused_command_says_why_and_where_without_a_traceback(
+    cli_engine: Engine, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["users", "create", "nina", "--role", "rep"]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("error: ") and "Traceback" not in said
+    assert said.count("password must have at least 10 characters") == 1
