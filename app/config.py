@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     seller_country: str = "FR"
     seller_vat_number: str | None = "FR96552100554"
     seller_code: str = "CARNET"
+    # How a customer reaches the seller, on the order status page (none shown when unset).
+    seller_phone: str | None = Field(default=None, max_length=40)
+    seller_email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     # SIREN (or SIRET) of the seller, and its GS1 location number, for invoices sent to the ERP.
     seller_legal_id: str | None = None
     # Printed under the seller on invoices: legal form, share capital, RCS registration.

@@ -122,6 +122,7 @@ ENGLISH: Final[dict[str, str]] = {
     "Aucune commande": "No order",
     "Commandes suivantes": "Next orders",
     "Tous": "All",
+    "Une question sur cette commande ?": "A question about this order?",
     "Filtrer": "Filter",
     "Bon de livraison": "Delivery note",
     "Voir chaque document": "See each document",

@@ -65,6 +65,8 @@ def order_status(request: Request, token: str, session: ReadSession) -> HTMLResp
         "name": settings.seller_name,
         "postal_code": settings.seller_postal_code,
         "city": settings.seller_city,
+        "phone": settings.seller_phone,
+        "email": settings.seller_email,
     }
     response = render(request, "status.html", actor=None, view=view, seller=seller)
     response.headers.update(PRIVATE_HEADERS)

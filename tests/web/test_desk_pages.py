@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.catalog.models import Customer, Product
+from app.config import get_settings
 from app.delivery.models import DeliveryNote
 from app.orders.models import SaleOrder, SaleOrderLine, UnresolvedOrderLine
 from app.tracking.models import OrderStatusLink
@@ -244,6 +245,34 @@ def test_a_new_status_link_ends_the_old_one(
         select(OrderStatusLink.token).where(OrderStatusLink.revoked_at.is_(None))
     ).scalar_one()
     assert len(new) >= 32 and client.get(f"/status/{new}").status_code == 200
+    assert 'id="seller-contact"' not in client.get(f"/status/{new}").text  # none configured
+
+
+def test_the_status_page_says_how_to_reach_the_seller(
+    client: TestClient, session: Session, shop: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = sign_in(client, session, "rep")
+    form = {
+        "csrf_token": token,
+        "entry_key": "form-5",
+        "customer_query": shop["customer"],
+        "customer_code": shop["customer"],
+        "code": [shop["p0"]],
+        "quantity": ["1"],
+        "action": "save",
+    }
+    client.post("/orders/new", data=form, follow_redirects=False)
+    link = session.execute(select(OrderStatusLink.token)).scalar_one()
+    monkeypatch.setenv("CARNET_SELLER_PHONE", "04 72 10 20 30")
+    monkeypatch.setenv("CARNET_SELLER_EMAIL", "commandes@carnet-diffusion.fr")
+    get_settings.cache_clear()
+    try:
+        page = client.get(f"/status/{link}").text
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    contact = page.split('id="seller-contact"', 1)[1].split("</p>", 1)[0]
+    assert 'href="tel:0472102030"' in contact and 'href="mailto:commandes@carnet-diffusion.fr"' in contact
 
 
 def test_status_pages_are_rate_limited(
