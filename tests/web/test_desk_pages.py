@@ -860,3 +860,22 @@ def test_the_lines_to_settle_speak_english_on_request(client: TestClient, sessio
     assert "The partner&#39;s lines to settle (3)" in page and "Map to the item" in page
     refused = settle(client, number, held["30"], csrf_token=token, action="remove")
     assert refused.status_code == 422 and "give the reason" in refused.text
+
+
+def test_a_suggested_item_says_what_is_free_to_promise_never_a_negative_stock(
+    client: TestClient, session: Session
+) -> None:
+    plenty, short = (
+        make_product(session, code="FREE-1", stock="5"),
+        make_product(session, code="SHORT-1", stock="5"),
+    )
+    plenty.reserved_quantity, short.reserved_quantity = Decimal("2"), Decimal("8")
+    session.flush()
+    sign_in(client, session, "rep")
+
+    def said(code: str) -> str:
+        page = client.get("/orders/new/products", params={"item": code}).text
+        return re.sub(r"<[^>]+>", "", page)
+
+    assert "disponible 3" in said("FREE-1")
+    assert "rien de disponible (3 promis en plus du stock)" in said("SHORT-1") and "-3" not in said("SHORT-1")
