@@ -250,7 +250,7 @@ def list_interchanges(
 def count_interchanges_by_status(session: Session) -> dict[str, int]:
     t = _interchange.c
     query = select(t.status, func.count()).group_by(t.status)
-    return {status: count for status, count in session.execute(query).tuples()}
+    return {status: count for status, count in session.execute(query)}
 
 
 def count_refused_interchanges(session: Session, *, since: datetime) -> int:
