@@ -4,7 +4,7 @@
   (`<file>.expected.json`, conventions in `fixtures/README.md`). Every test runs on them, always.
 * `CORPUS`: the public conformance corpus (real files written by others, under their own licences,
   not part of this project), read only when `CARNET_EDI_CORPUS` names its folder (`.ci/run` sets it
-  to `../shared/corpus`). Its files then go through the same conformance tests as the fixtures. When
+  when such a folder is there). Its files then go through the same conformance tests as the fixtures. When
   the variable is set and the folder is not there, the run fails: a conformance suite asked for and
   silently skipped would pass for one that ran.
 """

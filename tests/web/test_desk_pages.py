@@ -220,20 +220,25 @@ def test_an_email_order_keeps_the_pasted_email(
     assert order.channel == "email" and order.email_text == email
 
 
-def test_a_new_status_link_ends_the_old_one(
-    client: TestClient, session: Session, shop: dict[str, str]
-) -> None:
-    token = sign_in(client, session, "rep")
+def key_one_line(client: TestClient, token: str, shop: dict[str, str], entry_key: str) -> str:
+    """A rep keys one line of the shop's first product without JavaScript; the order's number."""
     form = {
         "csrf_token": token,
-        "entry_key": "form-4",
+        "entry_key": entry_key,
         "customer_query": shop["customer"],
         "customer_code": shop["customer"],
         "code": [shop["p0"]],
         "quantity": ["1"],
         "action": "save",
     }
-    number = number_in(client.post("/orders/new", data=form, follow_redirects=False).headers["location"])
+    return number_in(client.post("/orders/new", data=form, follow_redirects=False).headers["location"])
+
+
+def test_a_new_status_link_ends_the_old_one(
+    client: TestClient, session: Session, shop: dict[str, str]
+) -> None:
+    token = sign_in(client, session, "rep")
+    number = key_one_line(client, token, shop, "form-4")
     old = session.execute(select(OrderStatusLink.token)).scalar_one()
     page = client.get(f"/status/{old}")
     assert page.status_code == 200 and number in page.text
@@ -251,17 +256,7 @@ def test_a_new_status_link_ends_the_old_one(
 def test_the_status_page_says_how_to_reach_the_seller(
     client: TestClient, session: Session, shop: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    token = sign_in(client, session, "rep")
-    form = {
-        "csrf_token": token,
-        "entry_key": "form-5",
-        "customer_query": shop["customer"],
-        "customer_code": shop["customer"],
-        "code": [shop["p0"]],
-        "quantity": ["1"],
-        "action": "save",
-    }
-    client.post("/orders/new", data=form, follow_redirects=False)
+    key_one_line(client, sign_in(client, session, "rep"), shop, "form-5")
     link = session.execute(select(OrderStatusLink.token)).scalar_one()
     monkeypatch.setenv("CARNET_SELLER_PHONE", "04 72 10 20 30")
     monkeypatch.setenv("CARNET_SELLER_EMAIL", "commandes@carnet-diffusion.fr")
