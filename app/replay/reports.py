@@ -105,6 +105,8 @@ def reconciliation(
             (customer_id, _open(kind, reference, "not_in_outbox", Reason("not_in_outbox"), lang, amounts))
         )
     for customer_id, reference, value in held_orders:
+        # Held for review is captured all the same: the totals and what waits count it alike.
+        count("order", customer_id, "c", value)
         amounts = wait("order", customer_id, value)
         outstanding.append(
             (

@@ -128,6 +128,13 @@ class TestFigures:
         assert waiting[unmatched.reference][2].gross == unmatched.gross_total
         assert unmatched.reference not in excluded
         assert not report.balanced
+        # What the totals count as captured and not acknowledged is exactly what the report says waits.
+        waits = {
+            w.kind: (w.figures.count, w.figures.gross) for w in report.waiting if w.customer_code is None
+        }
+        for figures in report.kinds:
+            difference = (figures.difference.count, figures.difference.gross)
+            assert difference == waits.get(figures.kind, (0, Decimal(0)))
 
     def test_an_acknowledgment_without_an_erp_reference_is_flagged(self, fresh_engine: Engine) -> None:
         committed(fresh_engine, orders=2, credit_every=0)
