@@ -6,14 +6,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.money import ZERO, percent, rate_str, round_money, round_price
 
 
-@dataclass(frozen=True)
-class PricedLine:
-    """A line's amount in the basis of its price: net when priced without VAT, gross when with."""
+class PricedLine(NamedTuple):
+    """A line's amount in the basis of its price: net when priced without VAT, gross when with. A named
+    tuple: an EDI interchange prices ten thousand lines, and a frozen dataclass costs four times as much
+    to build."""
 
     quantity: Decimal
     unit_price: Decimal
