@@ -34,11 +34,12 @@ from app.incidents.service import Mode, current_mode
 from app.invoicing.models import DeferredDocument
 from app.invoicing.repository import uninvoiced_deliveries
 from app.notices.models import CustomerNotice, NoticeStatus
+from app.numbering import business_moment
 from app.orders.models import SaleOrder
 from app.replay.models import ReplayRun
 from app.replay.repository import uninvoiced_past_months, waiting_items
 from app.suppliers.models import SupplierReportMail
-from app.system import business_today, master_data_ages, oldest_master_data
+from app.system import master_data_ages, oldest_master_data
 
 router = APIRouter(tags=["system"])
 MULTIPROCESS_DIR: Final = "PROMETHEUS_MULTIPROC_DIR"
@@ -237,7 +238,7 @@ def _deadlines(session: Session, *, now: datetime) -> Iterator[Metric]:
     for each in Mode:
         modes.add_metric([each], int(each == mode))
     yield modes
-    today = business_today(now)
+    today = business_moment(now).day
     past_months, _ = uninvoiced_past_months(session, before=today.replace(day=1))
     due = uninvoiced_deliveries(session)
     yield GaugeMetricFamily(

@@ -6,8 +6,7 @@ until its replay completed, `normal` otherwise. Warnings are what finance must a
 the one line the web pages show above everything else.
 """
 
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +23,7 @@ from app.incidents.schemas import IncidentPublicRead, IncidentRead
 from app.incidents.service import Mode, current_mode, incident_public_read, incident_read
 from app.invoicing.repository import uninvoiced_deliveries
 from app.money import money_str
+from app.numbering import business_moment
 from app.replay.repository import NEEDS_A_PERSON, uninvoiced_past_months, waiting_items
 
 router = APIRouter(tags=["system"])
@@ -101,7 +101,7 @@ def system_warnings(session: Session, *, now: datetime) -> list[SystemWarning]:
     delivery note is due when the goods leave, a monthly recap at the end of the month."""
     warnings = []
     settings = get_settings()
-    today = business_today(now)
+    today = business_moment(now).day
     waiting = waiting_items(session)
     for_a_person = sum(count for _, status, count in waiting if status in NEEDS_A_PERSON)
     if for_a_person:
@@ -204,11 +204,6 @@ def public_system_state(session: Session) -> SystemPublicRead:
         snapshot_age_seconds=_age(now, as_of),
         banner=BANNERS.get(mode),
     )
-
-
-def business_today(now: datetime) -> date:
-    """Today on the seller's calendar."""
-    return now.astimezone(ZoneInfo(get_settings().business_timezone)).date()
 
 
 def _aware(moment: datetime) -> datetime:

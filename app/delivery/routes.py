@@ -19,6 +19,7 @@ from app.delivery.schemas import (
     StockReceiptCreate,
     StockReceiptRead,
 )
+from app.downloads import file_response
 from app.pagination import Cursor, Limit, Page, decode_cursor
 from app.templating import Lang
 
@@ -31,11 +32,7 @@ PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 def _pdf(content: bytes, filename: str) -> Response:
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{filename}"'},
-    )
+    return file_response(content, filename=filename, media_type="application/pdf", disposition="inline")
 
 
 @router.get("/delivery-notes/{number}")

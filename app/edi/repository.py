@@ -18,6 +18,7 @@ from app.edi.models import (
     EdiInterchange,
     EdiOrder,
     EdiPartnerProfile,
+    InterchangeStatus,
     PartnerItem,
     PartnerParty,
 )
@@ -255,7 +256,7 @@ def count_interchanges_by_status(session: Session) -> dict[str, int]:
 
 def count_refused_interchanges(session: Session, *, since: datetime) -> int:
     t = _interchange.c
-    query = select(func.count()).where(t.status == "rejected", t.received_at >= since)
+    query = select(func.count()).where(t.status == InterchangeStatus.REJECTED, t.received_at >= since)
     return session.execute(query).scalar_one()
 
 

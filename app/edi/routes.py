@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api import ReadSession, RowId, Writes
 from app.auth.dependencies import CurrentActor
+from app.downloads import file_response
 from app.edi import ingestion, review, service
 from app.edi.models import InterchangeStatus
 from app.edi.schemas import (
@@ -71,10 +72,7 @@ def _answer(outcome: ingestion.InterchangeOutcome) -> Response:
 
 
 def _download(download: service.Download) -> Response:
-    disposition = f'attachment; filename="{download.filename}"'
-    return Response(
-        download.body, media_type=download.content_type, headers={"Content-Disposition": disposition}
-    )
+    return file_response(download.body, filename=download.filename, media_type=download.content_type)
 
 
 @router.post(

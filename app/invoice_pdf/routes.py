@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from app.api import ReadSession
 from app.auth.dependencies import CurrentActor
+from app.downloads import file_response
 from app.invoice_pdf import rendering, service
 
 router = APIRouter(tags=["invoicing"])
@@ -22,8 +23,9 @@ def deferred_document_pdf(key: str, session: ReadSession, actor: CurrentActor) -
     """The invoice or credit note as the customer reads it: a PDF/A-3 with the CII XML embedded as
     Factur-X (EN 16931) once it has its final number; before that, an invoice prints as a proforma."""
     view = service.deferred_document_view(session, key=key, actor=actor)
-    return Response(
+    return file_response(
         rendering.render_invoice_pdf(view),
+        filename=f"{view.number}.pdf",
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{view.number}.pdf"'},
+        disposition="inline",
     )

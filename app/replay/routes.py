@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from app.api import ReadSession, RowId, Writes
 from app.auth.dependencies import CurrentActor
 from app.db import get_engine
+from app.downloads import file_response
 from app.pagination import Cursor, Limit, Page, decode_cursor
 from app.replay import report_formats, runs, service
 from app.replay.models import ReplayRun
@@ -160,15 +161,14 @@ async def resolve_replay_item(
 
 def _report_answer(report: ReconciliationReport, output: str, name: str) -> ReconciliationReport | Response:
     if output == "csv":
-        return Response(
-            report_formats.report_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        return file_response(
+            report_formats.report_csv(report), filename=f"{name}.csv", media_type="text/csv; charset=utf-8"
         )
     if output == "pdf":
-        return Response(
+        return file_response(
             report_formats.report_pdf(report),
+            filename=f"{name}.pdf",
             media_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
+            disposition="inline",
         )
     return report

@@ -3,10 +3,11 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
 from app.api import ReadSession
 from app.auth.dependencies import CurrentActor
+from app.downloads import file_response
 from app.suppliers import report_formats, service
 from app.suppliers.schemas import SupplierReport
 
@@ -32,15 +33,14 @@ def get_supplier_report(
     report = service.supplier_report(session, supplier_code=code, period=period, actor=actor)
     name = f"releve-{code}-{period.start:%Y%m%d}"
     if output == "csv":
-        return Response(  # type: ignore[return-value]
-            report_formats.report_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        return file_response(  # type: ignore[return-value]
+            report_formats.report_csv(report), filename=f"{name}.csv", media_type="text/csv; charset=utf-8"
         )
     if output == "pdf":
-        return Response(  # type: ignore[return-value]
+        return file_response(  # type: ignore[return-value]
             report_formats.report_pdf(report),
+            filename=f"{name}.pdf",
             media_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
+            disposition="inline",
         )
     return report

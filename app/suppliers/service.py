@@ -54,7 +54,7 @@ def report_period(
         return Period(incident.started_at, incident.ended_at or utcnow(), incident.id)
     if from_date is None:
         raise InvalidInput("give the period's first day (from) or an incident", loc=("query", "from"))
-    last = to_date or business_moment().local.date()
+    last = to_date or business_moment().day
     if last < from_date:
         raise InvalidInput("the period ends before it starts", loc=("query", "to"))
     start = aware(datetime.combine(from_date, time()))

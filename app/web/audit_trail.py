@@ -13,6 +13,7 @@ from app.api import ReadSession, get_session
 from app.audit import service as audit
 from app.audit.models import Action
 from app.clock import utcnow
+from app.downloads import content_disposition
 from app.errors import InvalidInput
 from app.pagination import Cursor, decode_cursor
 from app.web.pages import banner, render
@@ -96,5 +97,5 @@ def audit_export(session: StreamSession, _actor: Admin, fmt: Literal["csv", "jso
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
     name = f"carnet-audit-{utcnow():%Y%m%d-%H%M%S}.{fmt}"
     return StreamingResponse(
-        chunks, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        chunks, media_type=media, headers={"Content-Disposition": content_disposition(name)}
     )

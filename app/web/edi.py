@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.api import ReadSession, RowId
+from app.downloads import file_response
 from app.edi import service as edi
 from app.edi.models import InterchangeStatus
 from app.pagination import decode_cursor
@@ -78,11 +79,5 @@ def acknowledgment(
 
 
 def _attachment(download: edi.Download) -> Response:
-    return Response(
-        download.body,
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": f'attachment; filename="{download.filename}"',
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    """Downloaded, never shown: a file as received may hold anything."""
+    return file_response(download.body, filename=download.filename, media_type="application/octet-stream")

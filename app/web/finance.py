@@ -17,6 +17,7 @@ from app.api import ReadSession, RowId, Writes
 from app.auth.service import Actor
 from app.clock import utcnow
 from app.db import get_engine
+from app.downloads import file_response
 from app.errors import DomainError
 from app.invoice_pdf import service as invoice_pdf
 from app.invoice_pdf.rendering import render_invoice_pdf
@@ -223,10 +224,11 @@ def documents(
 @router.get("/finance/documents/{key}.pdf")
 def document_pdf(key: str, session: ReadSession, actor: Finance) -> Response:
     view = invoice_pdf.deferred_document_view(session, key=key, actor=actor)
-    return Response(
+    return file_response(
         render_invoice_pdf(view),
+        filename=f"{view.number}.pdf",
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{view.number}.pdf"'},
+        disposition="inline",
     )
 
 
@@ -260,20 +262,20 @@ def _dry(report: ReconciliationReport) -> str:
 @router.get("/finance/runs/{run_id}/report.pdf")
 def run_report_pdf(run_id: RowId, session: ReadSession, actor: Finance) -> Response:
     report = replay.run_report(session, run_id=run_id, actor=actor)
-    return Response(
+    return file_response(
         report_formats.report_pdf(report),
+        filename=f"rapprochement-{run_id}{_dry(report)}.pdf",
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="rapprochement-{run_id}{_dry(report)}.pdf"'},
     )
 
 
 @router.get("/finance/runs/{run_id}/report.csv")
 def run_report_csv(run_id: RowId, session: ReadSession, actor: Finance) -> Response:
     report = replay.run_report(session, run_id=run_id, actor=actor)
-    return Response(
+    return file_response(
         report_formats.report_csv(report),
+        filename=f"rapprochement-{run_id}{_dry(report)}.csv",
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="rapprochement-{run_id}{_dry(report)}.csv"'},
     )
 
 

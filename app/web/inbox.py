@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api import ReadSession, RowId, Writes
 from app.catalog.models import Customer
+from app.downloads import file_response
 from app.email import service as inbox
 from app.email.models import InboxAttachment, InboxState
 from app.errors import DomainError, NotFound
@@ -72,15 +73,7 @@ def attachment(message_id: RowId, attachment_id: RowId, session: ReadSession, ac
     found = session.get(InboxAttachment, attachment_id)
     if found is None or found.message_id != message_id:
         raise NotFound("no such attachment")
-    safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in found.filename) or "attachment"
-    return Response(
-        found.data,
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": f'attachment; filename="{safe_name}"',
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return file_response(found.data, filename=found.filename, media_type="application/octet-stream")
 
 
 @router.post("/inbox/{message_id}/take", dependencies=[Csrf])

@@ -14,6 +14,7 @@ from app.api import ReadSession
 from app.auth.models import Role
 from app.auth.service import Actor
 from app.config import get_settings
+from app.downloads import file_response
 from app.errors import InvalidInput
 from app.incidents import repository as incidents
 from app.numbering import business_moment
@@ -49,7 +50,7 @@ def _report(
         if latest is not None:
             incident_id = latest.id
         else:
-            from_date = business_moment().local.date() - timedelta(days=DEFAULT_DAYS)
+            from_date = business_moment().day - timedelta(days=DEFAULT_DAYS)
     period = service.report_period(session, from_date=from_date, to_date=to_date, incident_id=incident_id)
     return service.supplier_report(session, supplier_code=code, period=period, actor=actor)
 
@@ -94,13 +95,9 @@ def supplier_download(
     report = _report(session, actor, supplier, from_, to, incident)
     name = f"releve-{report.supplier_code}-{report.period_start:%Y%m%d}.{output}"
     if output == "csv":
-        return Response(
-            report_formats.report_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        return file_response(
+            report_formats.report_csv(report), filename=name, media_type="text/csv; charset=utf-8"
         )
-    return Response(
-        report_formats.report_pdf(report),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    return file_response(
+        report_formats.report_pdf(report), filename=name, media_type="application/pdf", disposition="inline"
     )

@@ -26,6 +26,7 @@ from app.delivery import picking, printing
 from app.delivery import service as delivery
 from app.delivery.repository import notes_issued_on, products_by_ids
 from app.delivery.schemas import Consignment, DeliveryLineIn, StockCorrectionCreate
+from app.downloads import Disposition, file_response
 from app.errors import DomainError, FieldError, InvalidInput
 from app.fulfilment import service as fulfilment
 from app.numbering import Rank, business_moment
@@ -39,12 +40,8 @@ TO_SHIP = 100
 
 
 def _pdf(content: bytes, filename: str, *, download: bool) -> Response:
-    disposition = "attachment" if download else "inline"
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
-    )
+    disposition: Disposition = "attachment" if download else "inline"
+    return file_response(content, filename=filename, media_type="application/pdf", disposition=disposition)
 
 
 @router.get("/warehouse", response_class=HTMLResponse)

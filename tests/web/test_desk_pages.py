@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from decimal import Decimal
 from io import BytesIO
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -874,3 +875,28 @@ def test_a_suggested_item_says_what_is_free_to_promise_never_a_negative_stock(
 
     assert "disponible 3" in said("FREE-1")
     assert "rien de disponible (3 promis en plus du stock)" in said("SHORT-1") and "-3" not in said("SHORT-1")
+
+
+def test_an_attachment_downloads_under_the_name_it_was_sent_with_whatever_its_characters(
+    client: TestClient, session: Session
+) -> None:
+    name = 'Commande n°12 – Œuvres "urgent".pdf'
+    raw = email(
+        sender="achats@halles.fr", text="Ci-joint.", attachments=[(name, "application/pdf", b"%PDF-1.7 x")]
+    )
+    client.post(
+        "/api/v1/email/messages",
+        content=raw,
+        headers={**auth_headers(session), "Content-Type": "message/rfc822"},
+    )
+    sign_in(client, session, "rep")
+    item_id = re.search(r'href="/inbox/(\d+)"', client.get("/inbox").text)
+    assert item_id
+    link = re.search(r'href="(/inbox/\d+/attachments/\d+)"', client.get(f"/inbox/{item_id.group(1)}").text)
+    assert link
+    download = client.get(link.group(1))
+    assert download.status_code == 200 and download.content == b"%PDF-1.7 x"
+    disposition = download.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="Commande_n_12____uvres__urgent_.pdf"')
+    assert disposition.endswith("filename*=UTF-8''" + quote(name, safe=""))
+    assert download.headers["x-content-type-options"] == "nosniff"
