@@ -7,10 +7,10 @@ they need real commits seen by other connections.
 """
 
 import os
-import shutil
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,11 @@ class Database:
         index = len(self.clones)
         if self.kind == "sqlite":
             target = self.workdir / f"clone{index}.db"
-            shutil.copy(self.workdir / "template.db", target)
+            # SQLite's backup copies what the write-ahead log holds too: a plain file copy would miss
+            # the schema while another connection keeps the template's log from being checkpointed.
+            template = self.workdir / "template.db"
+            with closing(sqlite3.connect(template)) as source, closing(sqlite3.connect(target)) as copy:
+                source.backup(copy)
             url = f"sqlite:///{target}"
         else:
             name = f"{self.tag}_c{index}"

@@ -192,6 +192,8 @@ DESK: dict[str, frozenset[str]] = {
     "GET /edi": REPS,
     "GET /edi/{interchange_id}": REPS,
     "GET /edi/{interchange_id}/raw": ADMIN,
+    "POST /edi/{interchange_id}/parties": ADMIN,
+    "POST /edi/{interchange_id}/resubmit": ADMIN,
     "GET /edi/{interchange_id}/acknowledgments/{acknowledgment_id}": REPS,
     "GET /warehouse": WAREHOUSE,
     "GET /warehouse/orders/{number}": WAREHOUSE,

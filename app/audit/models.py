@@ -30,6 +30,7 @@ class Action(enum.StrEnum):
     PARTNER_CSV_PROFILE_SET = "partner.csv_profile_set"
     PARTY_MAPPED = "partner.party_mapped"
     ITEM_MAPPED = "partner.item_mapped"
+    INTERCHANGE_RESUBMITTED = "edi.interchange_resubmitted"
     SUPPLIER_CONTACT_ADDED = "supplier.contact_added"
     CUSTOMER_SAVED = "customer.saved"
     PRODUCT_SAVED = "product.saved"

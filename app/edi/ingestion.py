@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.audit.models import Action
 from app.auth.models import Partner, Role
 from app.auth.service import Actor
 from app.clock import utcnow
@@ -273,6 +274,44 @@ def reprocess_interchange(session: Session, *, interchange_id: int, actor: Actor
     return process_interchange(session, interchange_id=interchange_id)
 
 
+@dataclass(frozen=True)
+class Resubmitted:
+    original_id: int
+    stored: StoredInterchange
+    data: bytes
+
+
+def resubmit_interchange(session: Session, *, interchange_id: int, actor: Actor) -> Resubmitted:
+    """Store again, as a new interchange of the same partner, a file refused as a whole once what
+    refused it is settled (an unknown buyer mapped, say), so that the partner need not send it again
+    (admins). The caller commits this unit, then reads and processes the new one as a posted file.
+    Only a refused file: one that made orders would make them twice."""
+    if actor.role != Role.ADMIN:
+        raise NotPermitted("only an admin processes a refused file again")
+    row = repository.get_interchange(session, interchange_id)
+    if row is None:
+        raise NotFound(f"no interchange {interchange_id}")
+    if row.status != InterchangeStatus.REJECTED:
+        raise Conflict(
+            f"interchange {interchange_id} is {row.status}: only a refused file is processed again",
+            slug="interchange-not-refused",
+        )
+    partner = repository.get_partner(session, row.partner_id)
+    assert partner is not None
+    stored = store_interchange(
+        session, actor=actor, data=row.raw, content_type=row.content_type, partner_name=partner.name
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action=Action.INTERCHANGE_RESUBMITTED,
+        subject="interchange",
+        ref=str(stored.id),
+        details={"original": interchange_id, "partner": partner.name},
+    )
+    return Resubmitted(interchange_id, stored, row.raw)
+
+
 def pending_interchanges(session: Session) -> list[int]:
     return list(repository.pending_interchange_ids(session))
 
@@ -452,7 +491,10 @@ def _message_loc(plan: mapping.MessagePlan) -> str:
 
 
 def _refusal(plan: mapping.MessagePlan, refusal: mapping.Refusal) -> dict[str, Any]:
-    return {"loc": _message_loc(plan), "msg": f"not captured: {refusal.detail}", "code": refusal.code}
+    issue = {"loc": _message_loc(plan), "msg": f"not captured: {refusal.detail}", "code": refusal.code}
+    if refusal.party_id is not None:
+        issue["party_id"] = refusal.party_id
+    return issue
 
 
 def _review(plan: mapping.MessagePlan, number: str | None) -> dict[str, Any]:

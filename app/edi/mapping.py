@@ -48,6 +48,7 @@ _MILLI = Decimal("0.001")
 class Refusal:
     code: str
     detail: str
+    party_id: str | None = None  # an unknown buyer's id: what an admin maps to a customer
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ class Planner:
                 if buyer
                 else "the order names no buyer, and neither its delivery party nor the sender is known"
             )
-            return None, Refusal("unknown_buyer", detail)
+            return None, Refusal("unknown_buyer", detail, party_id=buyer or None)
         if buyer:
             problems.append(
                 {

@@ -27,6 +27,9 @@ class LocatedIssue(BaseModel):
     loc: str
     msg: str
     code: str
+    party_id: str | None = Field(
+        default=None, description="for an unknown buyer, its id as sent: what an admin maps to a customer"
+    )
 
 
 class MessageOutcome(BaseModel):

@@ -303,6 +303,25 @@ def _admin_partner(session: Session, actor: Actor, name: str) -> Partner:
     return _partner(session, name)
 
 
+def partner_customers_of(session: Session, *, interchange_id: int, actor: Actor) -> list[tuple[str, str]]:
+    """The codes and names of the customers of the partner that sent an interchange: those its
+    unknown buyers may be mapped to (admins)."""
+    row = _readable(session, interchange_id, actor)
+    if actor.role != Role.ADMIN:
+        raise NotPermitted("only an admin manages partner mappings")
+    return sorted((c.code, c.name) for c in repository.partner_customers(session, row.partner_id))
+
+
+def map_buyer_of(
+    session: Session, *, interchange_id: int, mapping: PartyMappingIn, actor: Actor
+) -> PartyMappingRead:
+    """Map a buyer an interchange named to one of its partner's customers (admins)."""
+    row = _readable(session, interchange_id, actor)
+    partner = repository.get_partner(session, row.partner_id)
+    assert partner is not None
+    return map_party(session, partner_name=partner.name, mapping=mapping, actor=actor)[0]
+
+
 def map_party(
     session: Session, *, partner_name: str, mapping: PartyMappingIn, actor: Actor
 ) -> tuple[PartyMappingRead, bool]:

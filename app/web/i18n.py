@@ -13,6 +13,19 @@ ENGLISH: Final[dict[str, str]] = {
     "Acheteur inconnu : un administrateur l'associe à un client, puis le partenaire renvoie le fichier.": (
         "Unknown buyer: an admin maps it to a customer, then the partner sends the file again."
     ),
+    "Acheteur": "Buyer",
+    "client": "customer",
+    "Associer": "Map",
+    "associé. Traitez à nouveau le fichier, ou attendez que le partenaire le renvoie.": (
+        "mapped. Process the file again, or wait for the partner to send it again."
+    ),
+    "Traiter à nouveau le fichier reçu": "Process the received file again",
+    "La cause réglée, le fichier devient un nouvel échange du partenaire, sans qu'il le renvoie.": (
+        "Once the cause is settled, the file becomes a new interchange of the partner, who need not resend."
+    ),
+    "Fichier refusé": "Refused file",
+    "traité à nouveau : voici le résultat.": "processed again: here is the outcome.",
+    "code client attendu (celui de la liste)": "a customer code is expected (one of the list)",
     "Échanges EDI": "EDI interchanges",
     "Échange EDI": "EDI interchange",
     "Partenaire": "Partner",
@@ -422,6 +435,7 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "partner.csv_profile_set": "format CSV du partenaire modifié",
         "partner.party_mapped": "partie du partenaire associée",
         "partner.item_mapped": "article du partenaire associé",
+        "edi.interchange_resubmitted": "fichier EDI refusé traité à nouveau",
         "supplier.contact_added": "destinataire du relevé fournisseur ajouté",
         "customer.saved": "client enregistré",
         "product.saved": "article enregistré",
@@ -478,6 +492,7 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "partner.csv_profile_set": "partner CSV layout changed",
         "partner.party_mapped": "partner party mapped",
         "partner.item_mapped": "partner item mapped",
+        "edi.interchange_resubmitted": "refused EDI file processed again",
         "supplier.contact_added": "supplier report recipient added",
         "customer.saved": "customer saved",
         "product.saved": "product saved",

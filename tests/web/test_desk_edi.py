@@ -6,11 +6,13 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.catalog.models import Customer
 from app.clock import utcnow
 from app.edi.models import EdiInterchange
+from app.orders.models import SaleOrder
 from app.web.pages import forget_banner
 from tests.builders import auth_headers, make_product
 from tests.edi.edi_builders import Hub, Line, make_hub, order_edifact
@@ -153,3 +155,54 @@ def test_refused_files_of_the_last_day_are_on_the_reps_banner(
     sign_in(client, session, "rep")
     assert "fichier(s) EDI refusé(s)" not in client.get("/orders").text
     forget_banner()
+
+
+def test_an_admin_maps_an_unknown_buyer_and_processes_the_refused_file_again(
+    client: TestClient, session: Session, sent: dict[str, object]
+) -> None:
+    refused = sent["refused"]
+    refused_id = refused["id"]  # type: ignore[index]
+    assert refused["errors"][0]["party_id"] == "5412345000099"  # type: ignore[index]
+    sign_in(client, session, "rep")
+    page = client.get(f"/edi/{refused_id}").text
+    assert f'action="/edi/{refused_id}/parties"' not in page and 'id="resubmit"' not in page
+
+    token = sign_in(client, session, "admin")
+    page = client.get(f"/edi/{refused_id}").text
+    assert 'name="party_id" value="5412345000099"' in page
+    codes = re.findall(r'<option value="([^"]+)">', page)
+    assert len(codes) == 2, "the partner's two customers are offered"
+    wrong = client.post(
+        f"/edi/{refused_id}/parties",
+        data={"csrf_token": token, "party_id": "5412345000099", "customer_code": "C99999"},
+    )
+    assert wrong.status_code == 422 and 'id="buyer-1-error"' in wrong.text and "C99999" in wrong.text
+    mapped = client.post(
+        f"/edi/{refused_id}/parties",
+        data={"csrf_token": token, "party_id": "5412345000099", "customer_code": f" {codes[1].lower()} "},
+        follow_redirects=False,
+    )
+    assert mapped.status_code == 303
+    assert 'id="mapped"' in client.get(mapped.headers["location"]).text
+
+    again = client.post(f"/edi/{refused_id}/resubmit", data={"csrf_token": token}, follow_redirects=False)
+    assert again.status_code == 303
+    outcome = client.get(again.headers["location"]).text
+    assert 'id="resubmitted"' in outcome and "accepté" in outcome
+    po_new = select(Customer.code).join(SaleOrder.customer).where(SaleOrder.customer_reference == "PO-NEW")
+    assert session.execute(po_new).scalars().all() == [codes[1]]
+    # Processed once more (or resent by the partner), the file makes no second order.
+    client.post(f"/edi/{refused_id}/resubmit", data={"csrf_token": token})
+    assert session.execute(po_new).scalars().all() == [codes[1]]
+
+
+def test_only_a_refused_file_is_processed_again(
+    client: TestClient, session: Session, sent: dict[str, object]
+) -> None:
+    token = sign_in(client, session, "admin")
+    good_id = sent["good"]["id"]  # type: ignore[index]
+    refused = client.post(f"/edi/{good_id}/resubmit", data={"csrf_token": token})
+    assert refused.status_code == 409 and 'id="resubmit-error"' in refused.text
+    assert "only a refused file is processed again" in refused.text
+    sign_in(client, session, "rep")
+    assert client.post(f"/edi/{good_id}/resubmit", data={"csrf_token": token}).status_code == 403
