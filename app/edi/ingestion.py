@@ -288,7 +288,7 @@ def resubmit_interchange(session: Session, *, interchange_id: int, actor: Actor)
     Only a refused file: one that made orders would make them twice."""
     if actor.role != Role.ADMIN:
         raise NotPermitted("only an admin processes a refused file again")
-    row = repository.get_interchange(session, interchange_id)
+    row = repository.get_interchange(session, interchange_id, lock=True)
     if row is None:
         raise NotFound(f"no interchange {interchange_id}")
     if row.status != InterchangeStatus.REJECTED:
@@ -296,11 +296,17 @@ def resubmit_interchange(session: Session, *, interchange_id: int, actor: Actor)
             f"interchange {interchange_id} is {row.status}: only a refused file is processed again",
             slug="interchange-not-refused",
         )
+    if row.resubmitted_as_id is not None:
+        raise Conflict(
+            f"interchange {interchange_id} was processed again already, as #{row.resubmitted_as_id}",
+            slug="interchange-resubmitted",
+        )
     partner = repository.get_partner(session, row.partner_id)
     assert partner is not None
     stored = store_interchange(
         session, actor=actor, data=row.raw, content_type=row.content_type, partner_name=partner.name
     )
+    row.resubmitted_as_id = stored.id
     audit.record(
         session,
         actor=actor,

@@ -48,6 +48,8 @@ class EdiInterchange(Base):
     content_key: Mapped[str | None] = mapped_column(String(64))
     control_key: Mapped[str | None] = mapped_column(String(64))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("edi_interchange.id"))
+    # A refused file an admin had processed again: the new interchange it became.
+    resubmitted_as_id: Mapped[int | None] = mapped_column(ForeignKey("edi_interchange.id"))
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     order_numbers: Mapped[list[Any]] = mapped_column(JSON, default=list)
     errors: Mapped[list[Any]] = mapped_column(JSON, default=list)

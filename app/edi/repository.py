@@ -254,9 +254,17 @@ def count_interchanges_by_status(session: Session) -> dict[str, int]:
     return {status: count for status, count in session.execute(query)}
 
 
+def resubmitted_from(session: Session, interchange_id: int) -> int | None:
+    """The refused interchange an admin had processed again as this one, if any."""
+    t = _interchange.c
+    return session.execute(select(t.id).where(t.resubmitted_as_id == interchange_id)).scalar_one_or_none()
+
+
 def count_refused_interchanges(session: Session, *, since: datetime) -> int:
     t = _interchange.c
-    query = select(func.count()).where(t.status == InterchangeStatus.REJECTED, t.received_at >= since)
+    query = select(func.count()).where(
+        t.status == InterchangeStatus.REJECTED, t.resubmitted_as_id.is_(None), t.received_at >= since
+    )
     return session.execute(query).scalar_one()
 
 

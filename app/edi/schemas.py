@@ -146,6 +146,12 @@ class InterchangeRead(InterchangeAnswer):
     sender_id: str | None
     test: bool
     duplicate_of: int | None
+    resubmitted_as: int | None = Field(
+        default=None, description="a refused file an admin had processed again: the interchange it became"
+    )
+    resubmitted_from: int | None = Field(
+        default=None, description="made by an admin from a refused file: that file's interchange"
+    )
     processed_at: datetime | None
     acknowledgments: list[AcknowledgmentRead]
 

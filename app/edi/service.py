@@ -74,6 +74,8 @@ def get_interchange(session: Session, *, interchange_id: int, actor: Actor) -> I
             "sender_id": row.sender_id,
             "test": row.test,
             "duplicate_of": row.duplicate_of_id,
+            "resubmitted_as": row.resubmitted_as_id,
+            "resubmitted_from": repository.resubmitted_from(session, row.id),
             "processed_at": row.processed_at,
             "acknowledgments": acknowledgments,
         }

@@ -67,11 +67,8 @@ def interchange(
     session: ReadSession,
     actor: Rep,
     mapped: str = "",
-    resubmitted_from: int | None = None,
 ) -> HTMLResponse:
-    return _interchange_page(
-        request, session, actor, interchange_id, mapped=mapped[:35], resubmitted_from=resubmitted_from
-    )
+    return _interchange_page(request, session, actor, interchange_id, mapped=mapped[:35])
 
 
 def _interchange_page(
@@ -82,7 +79,6 @@ def _interchange_page(
     *,
     status_code: int = 200,
     mapped: str = "",
-    resubmitted_from: int | None = None,
     mapping_error: tuple[str, str] | None = None,
     resubmit_error: str | None = None,
 ) -> HTMLResponse:
@@ -107,7 +103,6 @@ def _interchange_page(
             else []
         ),
         mapped=mapped,
-        resubmitted_from=resubmitted_from,
         mapping_error=mapping_error,
         resubmit_error=resubmit_error,
     )
@@ -164,9 +159,7 @@ async def resubmit(
         partial(ingestion.process_interchange, interchange_id=again.stored.id, reading=reading),
         rank=Rank.ORDERS,
     )
-    return RedirectResponse(
-        f"/edi/{again.stored.id}?{urlencode({'resubmitted_from': interchange_id})}", status_code=303
-    )
+    return RedirectResponse(f"/edi/{again.stored.id}", status_code=303)
 
 
 @router.get("/edi/{interchange_id}/raw")

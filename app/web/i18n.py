@@ -24,7 +24,8 @@ ENGLISH: Final[dict[str, str]] = {
         "Once the cause is settled, the file becomes a new interchange of the partner, who need not resend."
     ),
     "Fichier refusé": "Refused file",
-    "traité à nouveau : voici le résultat.": "processed again: here is the outcome.",
+    "Traité à nouveau": "Processed again",
+    "traité à nouveau par un administrateur": "processed again by an admin",
     "code client attendu (celui de la liste)": "a customer code is expected (one of the list)",
     "Échanges EDI": "EDI interchanges",
     "Échange EDI": "EDI interchange",

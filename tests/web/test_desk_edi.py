@@ -185,15 +185,24 @@ def test_an_admin_maps_an_unknown_buyer_and_processes_the_refused_file_again(
     assert mapped.status_code == 303
     assert 'id="mapped"' in client.get(mapped.headers["location"]).text
 
+    forget_banner()
+    assert "1 fichier(s) EDI refusé(s)" in client.get("/orders").text
     again = client.post(f"/edi/{refused_id}/resubmit", data={"csrf_token": token}, follow_redirects=False)
     assert again.status_code == 303
     outcome = client.get(again.headers["location"]).text
-    assert 'id="resubmitted"' in outcome and "accepté" in outcome
+    assert f'<dd id="resubmitted-from"><a href="/edi/{refused_id}">' in outcome and "accepté" in outcome
     po_new = select(Customer.code).join(SaleOrder.customer).where(SaleOrder.customer_reference == "PO-NEW")
     assert session.execute(po_new).scalars().all() == [codes[1]]
-    # Processed once more (or resent by the partner), the file makes no second order.
-    client.post(f"/edi/{refused_id}/resubmit", data={"csrf_token": token})
+    # The refused file says what it became, is no longer on the banner, and is not processed twice.
+    new_id = again.headers["location"].rsplit("/", 1)[1]
+    original = client.get(f"/edi/{refused_id}").text
+    assert f'<dd id="resubmitted-as"><a href="/edi/{new_id}">' in original and 'id="resubmit"' not in original
+    forget_banner()
+    assert "fichier(s) EDI refusé(s)" not in client.get("/orders").text
+    twice = client.post(f"/edi/{refused_id}/resubmit", data={"csrf_token": token})
+    assert twice.status_code == 409 and f"processed again already, as #{new_id}" in twice.text
     assert session.execute(po_new).scalars().all() == [codes[1]]
+    forget_banner()
 
 
 def test_only_a_refused_file_is_processed_again(
