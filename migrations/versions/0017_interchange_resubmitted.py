@@ -18,18 +18,23 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+FOREIGN_KEY = "fk_edi_interchange_resubmitted_as_id_edi_interchange"
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("edi_interchange") as batch:
-        batch.add_column(sa.Column("resubmitted_as_id", Id, nullable=True))
-        batch.create_foreign_key(
-            op.f("fk_edi_interchange_resubmitted_as_id_edi_interchange"),
-            "edi_interchange",
-            ["resubmitted_as_id"],
-            ["id"],
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite adds a column with its reference in one statement; a batch copy of the table would
+        # drop a table that acknowledgments and envelope claims refer to.
+        op.execute(
+            "ALTER TABLE edi_interchange ADD COLUMN resubmitted_as_id INTEGER "
+            f"CONSTRAINT {FOREIGN_KEY} REFERENCES edi_interchange (id)"
         )
+        return
+    op.add_column("edi_interchange", sa.Column("resubmitted_as_id", Id, nullable=True))
+    op.create_foreign_key(FOREIGN_KEY, "edi_interchange", "edi_interchange", ["resubmitted_as_id"], ["id"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("edi_interchange") as batch:
-        batch.drop_constraint(op.f("fk_edi_interchange_resubmitted_as_id_edi_interchange"), type_="foreignkey")
-        batch.drop_column("resubmitted_as_id")
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint(FOREIGN_KEY, "edi_interchange", type_="foreignkey")
+    op.drop_column("edi_interchange", "resubmitted_as_id")
