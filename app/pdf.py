@@ -23,7 +23,9 @@ Speed (measured with cProfile on WeasyPrint 70; a plain 20-line note took ~470 m
   spent ~30 % of its time there and the time per note grew with the batch. Collection resumes when
   the document is written, and one pass frees its cyclic garbage.
 - WeasyPrint and Pango are not thread-safe; renders in one process are serialised by a lock. They are
-  CPU-bound anyway, so throughput comes from processes, not threads.
+  CPU-bound anyway, so throughput comes from processes, not threads. A document of hundreds of pages
+  (a reconciliation listing thousands of documents: ~3 ms a row) renders in a process of its own
+  (`render_pdf_apart`), so that the delivery notes the warehouse prints meanwhile do not wait for it.
 """
 
 import gc
@@ -31,8 +33,10 @@ import mimetypes
 import re
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, partial
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Final
 
@@ -187,3 +191,13 @@ def render_pdf(
         except FatalURLFetchingError as error:
             raise AssetRefused(str(error)) from error
     return pdf
+
+
+def render_pdf_apart(
+    html: str, *, stylesheets: Sequence[str] = (), base_stylesheet: str | None = None, xml: bool = False
+) -> bytes:
+    """`render_pdf` in a process started for it (about a second to start): for a long document, which
+    would otherwise hold this process's rendering lock for tens of seconds."""
+    work = partial(render_pdf, html, stylesheets=stylesheets, base_stylesheet=base_stylesheet, xml=xml)
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(work).result()

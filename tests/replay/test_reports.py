@@ -4,6 +4,7 @@ on purpose."""
 
 import csv
 import io
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from io import BytesIO
@@ -11,6 +12,7 @@ from io import BytesIO
 from pypdf import PdfReader
 from sqlalchemy import Engine, update
 
+from app import pdf as pdf_module
 from app.clock import utcnow
 from app.db import session_scope
 from app.delivery.schemas import ReturnCreate
@@ -19,7 +21,7 @@ from app.incidents import service as incidents
 from app.orders.models import SaleOrder
 from app.orders.service import cancel_order
 from app.replay.models import ReplayItem
-from app.replay.report_formats import report_csv, report_pdf, spreadsheet_safe
+from app.replay.report_formats import ROWS_RENDERED_APART, report_csv, report_pdf, spreadsheet_safe
 from app.replay.reports import reconciliation
 from app.replay.schemas import ReconciliationReport
 from app.replay.wording import ReportLang
@@ -196,6 +198,23 @@ class TestFormats:
         assert "Rapprochement de la reprise ERP" in text
         assert "équilibré" in text and "NON" not in text
         assert "Commandes" in text and "Factures" in text and "Avoirs" in text
+
+    def test_a_long_report_does_not_hold_up_the_delivery_notes_printing_meanwhile(
+        self, fresh_engine: Engine
+    ) -> None:
+        committed(fresh_engine, orders=3, credit_every=0)
+        report = report_of(fresh_engine)  # nothing replayed: every document waits, one row each
+        long = report.model_copy(update={"outstanding": report.outstanding * (ROWS_RENDERED_APART // 6 + 1)})
+        rendered: list[bytes] = []
+        printing = threading.Thread(target=lambda: rendered.append(report_pdf(long)), daemon=True)
+        with pdf_module._render_lock:  # as while a delivery note renders in this process
+            printing.start()
+            printing.join(timeout=300)
+            done_while_held = not printing.is_alive()
+        printing.join()
+        assert done_while_held, "the report waited for this process's rendering lock"
+        text = " ".join(page.extract_text() for page in PdfReader(BytesIO(rendered[0])).pages)
+        assert text.count(report.outstanding[0].reference) == ROWS_RENDERED_APART // 6 + 1
 
     def test_one_language_per_report_with_local_times_and_whole_words(self, fresh_engine: Engine) -> None:
         with session_scope(fresh_engine) as session:
