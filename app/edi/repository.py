@@ -231,8 +231,11 @@ def list_interchanges(
             t.order_numbers,
             t.duplicate_of_id,
             t.sender_id,
-            t.errors,
-            t.warnings,
+            # Counted and picked by the database: a large interchange's warnings weigh hundreds of kB.
+            func.json_array_length(t.errors).label("error_count"),
+            func.json_array_length(t.warnings).label("warning_count"),
+            t.errors[0]["msg"].as_string().label("first_error"),
+            t.errors[0]["code"].as_string().label("first_error_code"),
             Partner.name.label("partner_name"),
         )
         .join(Partner, Partner.id == t.partner_id)

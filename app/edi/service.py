@@ -116,10 +116,10 @@ def list_interchanges(
             duplicate_of=row.duplicate_of_id,
             url=f"{API_BASE}/{row.id}",
             sender_id=row.sender_id,
-            error_count=len(row.errors),
-            warning_count=len(row.warnings),
-            first_error=row.errors[0]["msg"] if row.errors else None,
-            first_error_code=row.errors[0]["code"] if row.errors else None,
+            error_count=row.error_count,
+            warning_count=row.warning_count,
+            first_error=row.first_error,
+            first_error_code=row.first_error_code,
         )
         for row in rows[:limit]
     ]

@@ -123,6 +123,8 @@ def test_the_api_list_says_who_sent_a_refused_file_and_why(
     assert (refused["sender_id"], refused["error_count"], refused["warning_count"]) == ("5412345000099", 1, 0)
     assert "buyer 5412345000099 is unknown" in refused["first_error"]
     assert refused["first_error_code"] == "unknown_buyer"
+    [good] = client.get(URL, params={"status": "accepted"}, headers=auth_headers(session)).json()["items"]
+    assert (good["error_count"], good["first_error"], good["first_error_code"]) == (0, None, None)
 
 
 def test_an_edi_order_leads_a_rep_to_the_file_it_came_in(
