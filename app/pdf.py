@@ -65,6 +65,9 @@ _WRITE_OPTIONS: Final = {
 
 _render_lock = threading.Lock()
 
+# Rows of a report beyond which it renders in a process of its own (seconds of rendering, ~3 ms a row).
+ROWS_RENDERED_APART: Final = 1_000
+
 
 # Whitespace between tags (template indentation): a quarter of a note's HTML, parsed and turned into
 # boxes for nothing; parsed as XML, whitespace inside tables would even become table cells. Text from
@@ -201,3 +204,8 @@ def render_pdf_apart(
     work = partial(render_pdf, html, stylesheets=stylesheets, base_stylesheet=base_stylesheet, xml=xml)
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         return pool.submit(work).result()
+
+
+def render_report(html: str, *, rows: int) -> bytes:
+    """A report whose length grows with its rows: rendered here while short, apart once long."""
+    return render_pdf_apart(html) if rows > ROWS_RENDERED_APART else render_pdf(html)

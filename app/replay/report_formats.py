@@ -7,14 +7,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.money import money_str, rate_str
-from app.pdf import render_pdf, render_pdf_apart
+from app.pdf import render_report
 from app.replay.schemas import Amounts, Figures, KindFigures, ReconciliationReport
 from app.replay.wording import KINDS, PDF_WORDS, ReportLang, status_label
 from app.templating import environment, format_moment, format_rate
 
 TEMPLATE = "pdf/reconciliation.html"
-# Rows beyond which the PDF renders in a process of its own (a few seconds of rendering, see app.pdf).
-ROWS_RENDERED_APART = 1_000
 CSV_HEADER = (
     "section",
     "kind",
@@ -143,7 +141,7 @@ def report_pdf(report: ReconciliationReport) -> bytes:
         + len(report.excluded)
         + len(report.keyed_by_hand)
     )
-    return render_pdf_apart(html) if rows > ROWS_RENDERED_APART else render_pdf(html)
+    return render_report(html, rows=rows)
 
 
 def _figure_rows(section: str, figures: KindFigures, code: str, name: str) -> Iterator[list[Any]]:

@@ -8,7 +8,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from app.config import get_settings
-from app.pdf import render_pdf
+from app.pdf import render_report
 from app.replay.report_formats import spreadsheet_safe
 from app.suppliers.schemas import Quantities, SupplierReport
 from app.templating import environment, format_moment
@@ -88,4 +88,4 @@ def report_pdf(report: SupplierReport) -> bytes:
         headers=CSV_HEADER[4:],
         when=lambda moment: format_moment(moment, timezone, "fr"),
     )
-    return render_pdf(html)
+    return render_report(html, rows=len(report.titles))

@@ -20,8 +20,9 @@ from app.fulfilment.service import record_return, void_delivery
 from app.incidents import service as incidents
 from app.orders.models import SaleOrder
 from app.orders.service import cancel_order
+from app.pdf import ROWS_RENDERED_APART
 from app.replay.models import ReplayItem
-from app.replay.report_formats import ROWS_RENDERED_APART, report_csv, report_pdf, spreadsheet_safe
+from app.replay.report_formats import report_csv, report_pdf, spreadsheet_safe
 from app.replay.reports import reconciliation
 from app.replay.schemas import ReconciliationReport
 from app.replay.wording import ReportLang
