@@ -85,7 +85,10 @@ def _filters(
         clauses.append(DeferredDocument.status == status)
     if customer_code:
         clauses.append(
-            DeferredDocument.customer_id.in_(select(Customer.id).where(Customer.code == customer_code))
+            # As typed: a code keyed in lower case finds its customer, as at order entry.
+            DeferredDocument.customer_id.in_(
+                select(Customer.id).where(func.upper(Customer.code) == customer_code.upper())
+            )
         )
     if customer_ids is not None:
         clauses.append(DeferredDocument.customer_id.in_(customer_ids))

@@ -46,12 +46,16 @@ def order_list(
     request: Request,
     session: ReadSession,
     actor: OrderReader,
-    q: Annotated[str, Query(max_length=100)] = "",
-    status: OrderStatus | None = None,
+    q: Annotated[str, Query(max_length=1_000)] = "",
+    status: Annotated[str, Query(max_length=40)] = "",
     cursor: Cursor = None,
 ) -> HTMLResponse:
+    """The search form sends its fields even when left empty ("any status"): a blank is no filter,
+    and a search longer than anything stored is cut, never refused."""
+    q = q.strip()[:100]
+    chosen = OrderStatus(status) if status in set(OrderStatus) else None
     page = orders.list_orders(
-        session, actor=actor, q=q or None, status=status, before_id=decode_cursor(cursor), limit=PAGE_SIZE
+        session, actor=actor, q=q or None, status=chosen, before_id=decode_cursor(cursor), limit=PAGE_SIZE
     )
     return render(
         request,
@@ -60,7 +64,7 @@ def order_list(
         top=banner(session),
         page=page,
         q=q,
-        status=status,
+        status=chosen,
         statuses=list(OrderStatus),
     )
 

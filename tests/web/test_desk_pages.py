@@ -434,6 +434,8 @@ def test_finance_lists_each_deferred_document_and_opens_it_as_the_customer_reads
     assert len(references(second)) == 2 and credit_note not in references(second)
     only_credit_notes = client.get("/finance/documents", params={"kind": "credit_note"}).text
     assert references(only_credit_notes) == [credit_note]
+    typed_lower = client.get("/finance/documents", params={"customer": f" {customer.code.lower()} "}).text
+    assert credit_note in references(typed_lower)
     pdf = client.get(f"/finance/documents/{credit_note}.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     client.cookies.clear()
@@ -900,3 +902,17 @@ def test_an_attachment_downloads_under_the_name_it_was_sent_with_whatever_its_ch
     assert disposition.startswith('attachment; filename="Commande_n_12____uvres__urgent_.pdf"')
     assert disposition.endswith("filename*=UTF-8''" + quote(name, safe=""))
     assert download.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_orders_search_form_finds_by_text_with_any_status_left_blank(
+    client: TestClient, session: Session, shop: dict[str, str]
+) -> None:
+    token = sign_in(client, session, "rep")
+    number = key_one_line(client, token, shop, "search-1")
+    found = client.get("/orders", params={"q": "halles", "status": ""})  # as the form sends it
+    assert found.status_code == 200 and number in found.text
+    captured = client.get("/orders", params={"q": "", "status": "captured"})
+    assert number in captured.text
+    assert number not in client.get("/orders", params={"q": "", "status": "shipped"}).text
+    long = client.get("/orders", params={"q": "x" * 150, "status": "nonsense"})
+    assert long.status_code == 200 and number not in long.text
