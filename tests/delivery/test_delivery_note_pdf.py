@@ -160,6 +160,14 @@ class TestRenderDeliveryNote:
                 quantities.append(line.backordered_quantity)
             assert line_row(text, line).endswith(" ".join(format_quantity(q) for q in quantities))
 
+    def test_a_reference_of_one_long_word_wraps_in_its_column_instead_of_leaving_the_page(self) -> None:
+        reference = "PO" + "7" * 98  # as long as the order form lets a rep type it, with no space
+        view = replace(make_note_view(show_prices=True), customer_reference=reference)
+        (text,) = page_texts(render_delivery_note(view))
+        assert reference not in text and reference in text.replace("\n", "")
+        for line in view.lines:  # the EAN and the title stay apart: 13 digits fit their column
+            assert f"{line.gtin} {line.name}" in line_row(text, line)
+
     def test_prices_and_totals_are_printed_when_the_customer_sees_prices(self) -> None:
         view = make_note_view(lines=4, show_prices=True)
         assert view.totals is not None

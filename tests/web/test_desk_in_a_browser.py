@@ -432,3 +432,20 @@ def test_a_rep_settles_a_held_edi_orders_line_by_typing(desk: Desk, browser: Bro
             "leur référence interne",
             f"user:{rep}",
         )
+
+
+def test_a_reference_typed_as_one_long_word_wraps_instead_of_widening_the_pages(
+    desk: Desk, browser: Browser
+) -> None:
+    page = signed_in(browser, desk, "rep")
+    pick_customer(page, desk.customer)
+    add_line(page, desk.products[0], "1", 0)
+    page.fill("#customer_reference", "PO" + "7" * 98)  # the longest the field takes, with no space
+    page.keyboard.press("Control+Enter")
+    page.wait_for_url(re.compile(r"/orders/CMD-"))
+    widths = "[document.documentElement.scrollWidth, window.innerWidth]"
+    scrolled, visible = page.evaluate(widths)
+    assert scrolled <= visible, "the order's page scrolls sideways"
+    page.goto("/orders")
+    scrolled, visible = page.evaluate(widths)
+    assert scrolled <= visible, "the orders list scrolls sideways"
