@@ -100,7 +100,9 @@ class EntryForm:
             "shipping_address": self.shipping_address or None,
             "notes": self.notes or None,
             "email_text": (self.email_text or None) if self.channel == Channel.EMAIL else None,
-            "lines": [{"product_code": line.code, "quantity": line.quantity} for line in self.lines],
+            "lines": [
+                {"product_code": line.code, "quantity": _number_text(line.quantity)} for line in self.lines
+            ],
         }
 
 
@@ -127,9 +129,14 @@ class EntryState:
         return [w for w in self.plan.warnings if w.line_no is None]
 
 
+def _number_text(text: str) -> str:
+    """A number as a French desk types it (`2,5`, `1 000`), as a decimal reads it (`2.5`, `1000`)."""
+    return text.replace(",", ".").replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
+
+
 def _decimal(text: str) -> Decimal | None:
     try:
-        value = Decimal(text.replace(",", ".").replace("\u202f", "").replace(" ", ""))
+        value = Decimal(_number_text(text))
     except InvalidOperation:
         return None
     return value if value.is_finite() else None

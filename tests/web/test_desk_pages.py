@@ -196,6 +196,8 @@ def test_a_refused_line_keeps_what_was_typed_and_says_why_beside_it(
     assert "une quantité de plus que 0" in page.text  # said as the desk speaks, not pydantic's English
     typo = client.post("/orders/new", data={**form, "quantity": ["2", "abc"]})
     assert re.search(r'id="quantity-1-error" role="alert">un nombre, comme 3 ou 2,5<', typo.text)
+    places = client.post("/orders/new", data={**form, "quantity": ["2", "1,2345"]})
+    assert re.search(r'id="quantity-1-error" role="alert">trop de décimales<', places.text)
     assert session.execute(select(SaleOrder)).first() is None
 
 
@@ -916,3 +918,24 @@ def test_the_orders_search_form_finds_by_text_with_any_status_left_blank(
     assert number not in client.get("/orders", params={"q": "", "status": "shipped"}).text
     long = client.get("/orders", params={"q": "x" * 150, "status": "nonsense"})
     assert long.status_code == 200 and number not in long.text
+
+
+def test_a_line_quantity_changed_with_a_decimal_comma_is_read_as_typed(
+    client: TestClient, session: Session, shop: dict[str, str]
+) -> None:
+    cable = make_product(session, price="2.00", decimals=True)
+    token = sign_in(client, session, "rep")
+    form = {
+        "csrf_token": token,
+        "entry_key": "comma-1",
+        "customer_query": shop["customer"],
+        "customer_code": shop["customer"],
+        "code": [cable.code],
+        "quantity": ["3,5"],  # changed on the line itself, after the add bar took "2,5"
+        "action": "save",
+    }
+    saved = client.post("/orders/new", data=form, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    number = number_in(saved.headers["location"])
+    quantities = select(SaleOrderLine.quantity).join(SaleOrder).where(SaleOrder.number == number)
+    assert session.execute(quantities).scalars().all() == [Decimal("3.5")]
