@@ -10,7 +10,7 @@ focus goes where the server says (`data-focus`).
 import json
 import secrets
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -35,6 +35,7 @@ from app.orders.schemas import OrderCreate, OrderRead, Warning
 from app.tracking.service import issue_link
 from app.web.pages import Banner, Reads, banner, is_htmx, render
 from app.web.session import Csrf, Rep
+from app.web.typing import decimal_of, item_code, number_text, said
 
 router = APIRouter()
 
@@ -101,7 +102,7 @@ class EntryForm:
             "notes": self.notes or None,
             "email_text": (self.email_text or None) if self.channel == Channel.EMAIL else None,
             "lines": [
-                {"product_code": line.code, "quantity": _number_text(line.quantity)} for line in self.lines
+                {"product_code": line.code, "quantity": number_text(line.quantity)} for line in self.lines
             ],
         }
 
@@ -127,19 +128,6 @@ class EntryState:
         if self.plan is None:
             return []
         return [w for w in self.plan.warnings if w.line_no is None]
-
-
-def _number_text(text: str) -> str:
-    """A number as a French desk types it (`2,5`, `1 000`), as a decimal reads it (`2.5`, `1000`)."""
-    return text.replace(",", ".").replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
-
-
-def _decimal(text: str) -> Decimal | None:
-    try:
-        value = Decimal(_number_text(text))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
 
 
 def _resolve_customer(session: Session, state: EntryState, actor: Actor) -> None:
@@ -188,27 +176,23 @@ def _add_item(session: Session, state: EntryState) -> None:
     form = state.form
     if not form.item:
         return
-    quantity = _decimal(form.item_quantity)
+    quantity = decimal_of(form.item_quantity)
     if quantity is None or quantity <= 0:
         state.errors["item_quantity"] = "quantité invalide"
         state.focus = "item_quantity"
         return
-    found = find_products(session, form.item, limit=2)
-    exact = [p for p in found if form.item in (p.code, p.gtin) or p.code == form.item.upper()]
-    if not (exact or len(found) == 1):
-        state.errors["item"] = (
-            "aucun article ne correspond" if not found else "plusieurs articles correspondent : précisez"
-        )
+    code, refusal = item_code(session, form.item)
+    if code is None:
+        state.errors["item"] = refusal or ""
         state.focus = "item"
         return
-    product = (exact or found)[0]
     for line in form.lines:
-        if line.code == product.code:
-            current = _decimal(line.quantity) or Decimal(0)
+        if line.code == code:
+            current = decimal_of(line.quantity) or Decimal(0)
             line.quantity = format(current + quantity, "f")
             break
     else:
-        form.lines.append(EntryLine(product.code, format(quantity, "f")))
+        form.lines.append(EntryLine(code, format(quantity, "f")))
     form.item, form.item_quantity = "", "1"
     state.focus = "item"
 
@@ -229,27 +213,7 @@ def _plan(session: Session, state: EntryState, actor: Actor) -> None:
 
 def _place_validation_errors(state: EntryState, errors: list[Any]) -> None:
     for error in errors:
-        _place(state, tuple(error["loc"]), _said(error))
-
-
-# What a person typed wrong, said as the desk says it (the page's `t` gives the English): pydantic's
-# own messages are English and speak of "input" and "decimal".
-_TYPING_MISTAKES = {
-    "decimal_parsing": "un nombre, comme 3 ou 2,5",
-    "decimal_type": "un nombre, comme 3 ou 2,5",
-    "greater_than": "une quantité de plus que 0",
-    "greater_than_equal": "une quantité de 0 ou plus",
-    "decimal_max_digits": "nombre trop grand",
-    "decimal_whole_digits": "nombre trop grand",
-    "decimal_max_places": "trop de décimales",
-    "finite_number": "un nombre, comme 3 ou 2,5",
-    "missing": "obligatoire",
-    "string_too_long": "trop long",
-}
-
-
-def _said(error: Any) -> str:
-    return _TYPING_MISTAKES.get(error["type"]) or str(error["msg"]).removeprefix("Value error, ")
+        _place(state, tuple(error["loc"]), said(error))
 
 
 def _place_domain_error(state: EntryState, exc: DomainError) -> None:

@@ -19,10 +19,15 @@ from app.fulfilment import service as fulfilment
 from app.numbering import Rank
 from app.web.pages import Reads, banner, render
 from app.web.session import Csrf, Rep
+from app.web.typing import item_code, number_text, said
 
 router = APIRouter()
 BLANK_ROWS = 8
 GTIN_LENGTHS = (8, 12, 13, 14)
+
+
+def _is_gtin(item: str) -> bool:
+    return item.isdigit() and len(item) in GTIN_LENGTHS
 
 
 @dataclass
@@ -33,6 +38,7 @@ class ReturnForm:
     invoice_reference: str = ""
     rows: list[tuple[str, str, str]] = field(default_factory=list)  # item, quantity, reason
     errors: dict[str, str] = field(default_factory=dict)
+    codes: dict[int, str] = field(default_factory=dict)  # the product code a row's words of title name
 
     @classmethod
     def blank(cls) -> "ReturnForm":
@@ -55,11 +61,26 @@ class ReturnForm:
     def filled(self) -> list[tuple[int, tuple[str, str, str]]]:
         return [(index, row) for index, row in enumerate(self.rows) if any(row)]
 
+    def find_items(self, session: Session) -> None:
+        """Each row's item as a code: a GTIN goes as scanned, anything else (a code in lower case,
+        words of a title) is looked up as at order entry; an item found nowhere is said beside it."""
+        for row, (item, _, _) in self.filled():
+            if not item or _is_gtin(item):
+                continue
+            code, refusal = item_code(session, item)
+            if code is None:
+                self.errors.setdefault(f"item-{row}", refusal or "")
+            else:
+                self.codes[row] = code
+
     def draft_values(self) -> dict[str, Any]:
         lines = []
-        for _, (item, quantity, reason) in self.filled():
-            line: dict[str, Any] = {"quantity": quantity or None, "reason": reason or None}
-            line["gtin" if item.isdigit() and len(item) in GTIN_LENGTHS else "product_code"] = item or None
+        for row, (item, quantity, reason) in self.filled():
+            line: dict[str, Any] = {"quantity": number_text(quantity) or None, "reason": reason or None}
+            if _is_gtin(item):
+                line["gtin"] = item
+            else:
+                line["product_code"] = self.codes.get(row, item) or None
             lines.append(line)
         return {
             "customer_code": self.customer_code,
@@ -88,11 +109,14 @@ def new_return(request: Request, session: ReadSession, actor: Rep) -> HTMLRespon
 @router.post("/returns/new", dependencies=[Csrf])
 async def record_return(request: Request, actor: Rep, reads: Reads, writes: Writes) -> Response:
     form = ReturnForm.from_form(await request.form())
+    await reads(form.find_items)
     try:
         draft = ReturnCreate.model_validate(form.draft_values())
     except ValidationError as exc:
         for detail in exc.errors():
-            form.place(tuple(detail["loc"]), str(detail["msg"]).removeprefix("Value error, "))
+            form.place(tuple(detail["loc"]), said(detail))
+        return await _refused(request, actor, reads, form)
+    if form.errors:
         return await _refused(request, actor, reads, form)
     once = Once.of(actor.caller_key, form.key, scope="desk-return:", payload=draft.model_dump(mode="json"))
     try:

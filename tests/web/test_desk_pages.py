@@ -939,3 +939,29 @@ def test_a_line_quantity_changed_with_a_decimal_comma_is_read_as_typed(
     number = number_in(saved.headers["location"])
     quantities = select(SaleOrderLine.quantity).join(SaleOrder).where(SaleOrder.number == number)
     assert session.execute(quantities).scalars().all() == [Decimal("3.5")]
+
+
+def test_a_return_row_takes_words_of_a_title_and_a_decimal_comma_as_order_entry_does(
+    client: TestClient, session: Session, shop: dict[str, str]
+) -> None:
+    cable = make_product(session, price="2.00", decimals=True)
+    cable.name = "Câble coaxial RG6, au mètre"
+    session.flush()
+    token = sign_in(client, session, "rep")
+    form = {
+        "csrf_token": token,
+        "form_key": "return-words-1",
+        "customer_code": shop["customer"].lower(),
+        "item": ["coaxial rg6", "Introuvable Zorglub"],
+        "quantity": ["1,5", "1"],
+        "reason": ["", ""],
+    }
+    refused = client.post("/returns/new", data=form)
+    assert refused.status_code == 422
+    assert re.search(r'id="item-1-error"[^>]*>aucun article ne correspond<', refused.text)
+    assert 'id="item-0-error"' not in refused.text and 'id="quantity-0-error"' not in refused.text
+    form["item"], form["quantity"] = ["coaxial rg6"], ["1,5"]
+    recorded = client.post("/returns/new", data=form, follow_redirects=False)
+    assert recorded.status_code == 303, recorded.text
+    detail = client.get(recorded.headers["location"]).text
+    assert cable.code in detail and "1,5" in detail
