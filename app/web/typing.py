@@ -21,6 +21,10 @@ MISTAKES: Final = {
     "missing": "obligatoire",
     "string_too_long": "trop long",
     "string_pattern_mismatch": "caractères non admis",
+    "int_parsing": "un nombre entier, comme 3",
+    "int_type": "un nombre entier, comme 3",
+    "int_from_float": "un nombre entier, comme 3",
+    "less_than_equal": "nombre trop grand",
 }
 
 
@@ -39,6 +43,9 @@ def decimal_of(text: str) -> Decimal | None:
 
 def said(error: Any) -> str:
     """A validation error of a form field, as the desk says it."""
+    bound = (error.get("ctx") or {}).get("ge")
+    if error["type"] == "greater_than_equal" and bound not in (None, 0):
+        return f"au moins {bound}"
     return MISTAKES.get(error["type"]) or str(error["msg"]).removeprefix("Value error, ")
 
 

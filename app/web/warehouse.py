@@ -34,6 +34,7 @@ from app.orders import service as orders
 from app.pagination import decode_cursor
 from app.web.pages import Reads, banner, render
 from app.web.session import Csrf, Warehouse
+from app.web.typing import number_text, said
 
 router = APIRouter()
 TO_SHIP = 100
@@ -172,7 +173,7 @@ def _consignment(form: FormData) -> Consignment:
     try:
         return Consignment.model_validate(typed)
     except ValidationError as exc:
-        errors = [FieldError(("form", str(error["loc"][0])), error["msg"]) for error in exc.errors()]
+        errors = [FieldError(("form", str(error["loc"][0])), said(error)) for error in exc.errors()]
         raise InvalidInput("colis, transporteur ou numéro de suivi invalides", errors=errors) from exc
 
 
@@ -184,7 +185,7 @@ def _typed_lines(items: Sequence[tuple[str, object]]) -> list[DeliveryLineIn] | 
     for line_no, value in typed:
         field = ("form", f"qty-{line_no}")
         try:
-            quantity = Decimal(str(value).replace(",", ".").strip() or "0")
+            quantity = Decimal(number_text(str(value)) or "0")
         except InvalidOperation:
             errors.append(FieldError(field, "quantité invalide : un nombre, comme 3 ou 2,5"))
             continue
@@ -194,7 +195,7 @@ def _typed_lines(items: Sequence[tuple[str, object]]) -> list[DeliveryLineIn] | 
             try:
                 lines.append(DeliveryLineIn(line_no=int(line_no), quantity=quantity))
             except ValidationError as exc:
-                errors.append(FieldError(field, f"quantité invalide : {exc.errors()[0]['msg']}"))
+                errors.append(FieldError(field, f"quantité invalide : {said(exc.errors()[0])}"))
     if errors:
         raise InvalidInput("quantités invalides", errors=errors)
     if not lines:

@@ -376,6 +376,17 @@ def test_a_refused_shipment_shows_the_form_again_as_typed_with_the_message_besid
             f"/warehouse/orders/{number}/ship", data={**typed, "qty-2": quantity}, follow_redirects=False
         )
         assert answer.status_code == 422 and 'id="qty-2-error"' in answer.text, quantity
+    for parcels, said in (("abc", "un nombre entier, comme 3"), ("0", "au moins 1")):
+        answer = client.post(
+            f"/warehouse/orders/{number}/ship",
+            data={**typed, "qty-2": "5", "parcel_count": parcels},
+            follow_redirects=False,
+        )
+        # Beside the parcels' field, in the desk's words.
+        assert re.search(
+            rf'id="parcel_count"[^>]*>\s*<p class="error" id="parcel_count-error" role="alert">{said}<',
+            answer.text,
+        )
     assert session.execute(select(DeliveryNote)).first() is None
     shipped = client.post(
         f"/warehouse/orders/{number}/ship", data={**typed, "qty-2": "5"}, follow_redirects=False
