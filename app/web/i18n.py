@@ -10,6 +10,15 @@ from app.templating import DEFAULT_LANG, Lang
 from app.web.session import LANG_COOKIE
 
 ENGLISH: Final[dict[str, str]] = {
+    " :": ":",  # French sets a space before a colon, English does not
+    "Ctrl+Entrée": "Ctrl+Enter",
+    "Saisi HT": "Captured excl. VAT",
+    "À reprendre HT": "To replay excl. VAT",
+    "saisi HT": "captured excl. VAT",
+    "à reprendre HT": "to replay excl. VAT",
+    "Envoyés": "Sent",
+    "Acquittés": "Acknowledged",
+    "Échecs": "Failed",
     "Acheteur inconnu : un administrateur l'associe à un client, puis le partenaire renvoie le fichier.": (
         "Unknown buyer: an admin maps it to a customer, then the partner sends the file again."
     ),
