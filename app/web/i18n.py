@@ -11,6 +11,11 @@ from app.web.session import LANG_COOKIE
 
 ENGLISH: Final[dict[str, str]] = {
     " :": ":",  # French sets a space before a colon, English does not
+    "Demande invalide": "Invalid request",
+    "Accès refusé": "Access denied",
+    "Page introuvable": "Page not found",
+    "Opération impossible": "Not possible",
+    "Trop de demandes": "Too many requests",
     "Ctrl+Entrée": "Ctrl+Enter",
     "Saisi HT": "Captured excl. VAT",
     "À reprendre HT": "To replay excl. VAT",

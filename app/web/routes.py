@@ -42,7 +42,14 @@ PAGES: Final = (
     audit_trail,
     status,
 )
-TITLES: Final = {403: "Accès refusé", 404: "Page introuvable", 429: "Trop de demandes"}
+TITLES: Final = {
+    400: "Demande invalide",
+    403: "Accès refusé",
+    404: "Page introuvable",
+    409: "Opération impossible",
+    422: "Demande invalide",
+    429: "Trop de demandes",
+}
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> Response | None:

@@ -416,7 +416,10 @@ def test_the_warehouse_sees_every_order_to_ship_oldest_first_a_page_at_a_time(
     assert listed(second) == numbers[2:4]
     third = client.get(re.search(r'href="(/warehouse\?after=[^"]+)" id="to-ship-next"', second).group(1)).text
     assert listed(third) == numbers[4:] and 'id="to-ship-next"' not in third
-    assert client.get("/warehouse?after=garbage").status_code == 422  # as on every list of the desk
+    garbage = client.get("/warehouse?after=garbage")
+    assert garbage.status_code == 422 and "<h1>Demande invalide</h1>" in garbage.text  # the desk's words
+    client.get("/lang/en?next=/warehouse")
+    assert "<h1>Invalid request</h1>" in client.get("/warehouse?after=garbage").text
 
 
 def test_finance_lists_each_deferred_document_and_opens_it_as_the_customer_reads_it(
