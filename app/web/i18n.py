@@ -12,6 +12,9 @@ from app.web.session import LANG_COOKIE
 ENGLISH: Final[dict[str, str]] = {
     " :": ":",  # French sets a space before a colon, English does not
     "Demande invalide": "Invalid request",
+    "Ce lien de suivi est inconnu ou n'est plus valable : le vendeur peut vous en donner un nouveau.": (
+        "This tracking link is unknown or no longer valid: the seller can give you a new one."
+    ),
     "Accès refusé": "Access denied",
     "Page introuvable": "Page not found",
     "Opération impossible": "Not possible",

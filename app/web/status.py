@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from app.api import ReadSession
 from app.config import get_settings
-from app.errors import TooManyRequests
+from app.errors import NotFound, TooManyRequests
 from app.tracking.service import status_for_token
 from app.web.pages import render
 
@@ -54,12 +54,18 @@ class RateLimit:
 
 
 status_rate = RateLimit(PER_MINUTE)
+UNKNOWN_LINK = (
+    "Ce lien de suivi est inconnu ou n'est plus valable : le vendeur peut vous en donner un nouveau."
+)
 
 
 @router.get("/status/{token}", response_class=HTMLResponse)
 def order_status(request: Request, token: str, session: ReadSession) -> HTMLResponse:
     status_rate.check(request.client.host if request.client else "?")
-    view = status_for_token(session, token)
+    try:
+        view = status_for_token(session, token)
+    except NotFound as exc:  # said to the customer, in the page's language
+        raise NotFound(UNKNOWN_LINK) from exc
     settings = get_settings()
     seller = {
         "name": settings.seller_name,

@@ -248,7 +248,8 @@ def test_a_new_status_link_ends_the_old_one(
     assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
     assert "Librairie des Halles" not in page.text
     client.post(f"/orders/{number}/status-link", data={"csrf_token": token})
-    assert client.get(f"/status/{old}").status_code == 404
+    ended = client.get(f"/status/{old}")
+    assert ended.status_code == 404 and "le vendeur peut vous en donner un nouveau" in ended.text
     new = session.execute(
         select(OrderStatusLink.token).where(OrderStatusLink.revoked_at.is_(None))
     ).scalar_one()
