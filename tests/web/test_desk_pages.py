@@ -496,6 +496,8 @@ def test_a_return_keyed_by_a_rep_gets_its_credit_note_and_a_bad_row_is_shown_bes
     assert recorded.status_code == 303 and recorded.headers["location"] == again.headers["location"]
     detail = client.get(recorded.headers["location"])
     assert "abîmé" in detail.text and "Avoir différé" in detail.text
+    totals = detail.text.split('id="credit-note-totals"', 1)[1].split("</table>", 1)[0]
+    assert "Total HT" in totals and "TVA 20" in totals and "Total TTC" in totals  # VAT shown, by rate
 
 
 def test_an_admin_declares_an_incident_that_every_page_then_announces(
