@@ -5,13 +5,13 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from app.api import ReadSession, RowId, Writes
 from app.auth.dependencies import CurrentActor
 from app.downloads import file_response
 from app.edi import ingestion, review, service
 from app.edi.models import InterchangeStatus
+from app.edi.receiving import process_stored
 from app.edi.schemas import (
     AcknowledgmentRead,
     CsvProfileIn,
@@ -105,11 +105,7 @@ async def post_interchange(
             partner_name=partner,
         )
     )
-    reading = await run_in_threadpool(ingestion.read_stored, data, stored)
-    answer = await writes.write(
-        partial(ingestion.process_interchange, interchange_id=stored.id, reading=reading), rank=Rank.ORDERS
-    )
-    return _answer(answer)
+    return _answer(await process_stored(writes, stored, data))
 
 
 @router.post("/interchanges/{interchange_id}/reprocess", response_model=InterchangeAnswer, status_code=201)

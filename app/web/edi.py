@@ -7,7 +7,6 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -19,9 +18,9 @@ from app.downloads import file_response
 from app.edi import ingestion
 from app.edi import service as edi
 from app.edi.models import InterchangeStatus
+from app.edi.receiving import process_stored
 from app.edi.schemas import PartyMappingIn
 from app.errors import DomainError
-from app.numbering import Rank
 from app.pagination import decode_cursor
 from app.web.pages import Reads, banner, render
 from app.web.session import Admin, Csrf, Rep
@@ -154,11 +153,7 @@ async def resubmit(
                 request, session, actor, interchange_id, status_code=status, resubmit_error=message
             )
         )
-    reading = await run_in_threadpool(ingestion.read_stored, again.data, again.stored)
-    await writes.write(
-        partial(ingestion.process_interchange, interchange_id=again.stored.id, reading=reading),
-        rank=Rank.ORDERS,
-    )
+    await process_stored(writes, again.stored, again.data)
     return RedirectResponse(f"/edi/{again.stored.id}", status_code=303)
 
 
